@@ -1,0 +1,325 @@
+//! Reads the claims of a JWT without verifying it, for hints and `--check`.
+//! STS verifies the token; we only show the user what is in it.
+
+use base64::Engine;
+
+/// The claims a trust policy conditions on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claims {
+    /// Issuer: the OIDC provider's URL.
+    pub iss: Option<String>,
+    /// Audiences.
+    pub aud: Vec<String>,
+    /// Subject.
+    pub sub: Option<String>,
+    /// Expiry, Unix seconds.
+    pub exp: Option<i64>,
+}
+
+impl Claims {
+    /// `iss=… aud=… sub=… exp=…` for log lines.
+    pub fn summary(&self, now: i64) -> String {
+        let aud = if self.aud.is_empty() { "-".to_string() } else { self.aud.join(",") };
+        let exp = match self.exp {
+            Some(t) if t <= now => format!("{} (expired {} ago)", crate::time::format_utc(t), crate::time::human(now - t)),
+            Some(t) => format!("{} (in {})", crate::time::format_utc(t), crate::time::human(t - now)),
+            None => "-".to_string(),
+        };
+        format!(
+            "iss={} aud={} sub={} exp={}",
+            self.iss.as_deref().unwrap_or("-"),
+            aud,
+            self.sub.as_deref().unwrap_or("-"),
+            exp
+        )
+    }
+}
+
+/// Decodes the payload of a `header.payload.signature` token. `None` when
+/// the token is not JWT-shaped (STS also takes opaque OAuth tokens).
+pub fn decode(token: &str) -> Option<Claims> {
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || payload.len() > 16_384 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let Json::Object(fields) = parse_json(text)? else {
+        return None;
+    };
+    let mut claims = Claims::default();
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("iss", Json::String(s)) => claims.iss = Some(s),
+            ("sub", Json::String(s)) => claims.sub = Some(s),
+            ("aud", Json::String(s)) => claims.aud = vec![s],
+            ("aud", Json::Array(items)) => {
+                claims.aud = items
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        Json::String(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            ("exp", Json::Number(n)) if n.is_finite() => claims.exp = Some(n as i64),
+            _ => {}
+        }
+    }
+    Some(claims)
+}
+
+/// A JSON value, only as much as a JWT payload needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    /// `null`
+    Null,
+    /// `true`/`false`
+    Bool(bool),
+    /// Any number.
+    Number(f64),
+    /// A string, unescaped.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object, in document order.
+    Object(Vec<(String, Json)>),
+}
+
+/// How deep arrays and objects may nest; deeper input is refused rather
+/// than risking the stack.
+const MAX_DEPTH: usize = 32;
+
+/// Parses a whole JSON document. `None` for anything that is not JSON.
+pub fn parse_json(text: &str) -> Option<Json> {
+    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let v = p.value(0)?;
+    p.ws();
+    (p.i == p.s.len()).then_some(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.s.get(self.i).is_some_and(|b| b" \t\r\n".contains(b)) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, lit: &[u8]) -> bool {
+        if self.s[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Json> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match *self.s.get(self.i)? {
+            b'{' => {
+                self.i += 1;
+                let mut fields = Vec::new();
+                self.ws();
+                if self.eat(b"}") {
+                    return Some(Json::Object(fields));
+                }
+                loop {
+                    self.ws();
+                    let key = self.string()?;
+                    self.ws();
+                    if !self.eat(b":") {
+                        return None;
+                    }
+                    fields.push((key, self.value(depth + 1)?));
+                    self.ws();
+                    if self.eat(b"}") {
+                        return Some(Json::Object(fields));
+                    }
+                    if !self.eat(b",") {
+                        return None;
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.eat(b"]") {
+                    return Some(Json::Array(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    self.ws();
+                    if self.eat(b"]") {
+                        return Some(Json::Array(items));
+                    }
+                    if !self.eat(b",") {
+                        return None;
+                    }
+                }
+            }
+            b'"' => self.string().map(Json::String),
+            b't' => self.eat(b"true").then_some(Json::Bool(true)),
+            b'f' => self.eat(b"false").then_some(Json::Bool(false)),
+            b'n' => self.eat(b"null").then_some(Json::Null),
+            _ => self.number(),
+        }
+    }
+
+    fn number(&mut self) -> Option<Json> {
+        let start = self.i;
+        while self.s.get(self.i).is_some_and(|b| b"+-.eE0123456789".contains(b)) {
+            self.i += 1;
+        }
+        let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        let first = text.bytes().next()?;
+        if !(first == b'-' || first.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().map(Json::Number)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        if !self.eat(b"\"") {
+            return None;
+        }
+        let mut out = String::new();
+        loop {
+            let start = self.i;
+            while self.s.get(self.i).is_some_and(|b| *b != b'"' && *b != b'\\' && *b >= 0x20) {
+                self.i += 1;
+            }
+            out.push_str(std::str::from_utf8(&self.s[start..self.i]).ok()?);
+            match *self.s.get(self.i)? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    self.i += 1;
+                    let c = *self.s.get(self.i)?;
+                    self.i += 1;
+                    match c {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let c = if (0xD800..0xDC00).contains(&hi) {
+                                if !self.eat(b"\\u") {
+                                    return None;
+                                }
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return None;
+                                }
+                                char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                            } else {
+                                char::from_u32(hi)?
+                            };
+                            out.push(c);
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.s.get(self.i..self.i + 4)?;
+        let text = std::str::from_utf8(digits).ok()?;
+        let v = u32::from_str_radix(text, 16).ok()?;
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        self.i += 4;
+        Some(v)
+    }
+}
+
+/// Quotes a string as a JSON string literal.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(payload: &str) -> String {
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}.sig", e.encode(r#"{"alg":"RS256"}"#), e.encode(payload))
+    }
+
+    #[test]
+    fn claims_from_tokens() {
+        let c = decode(&jwt(
+            r#"{"iss":"https://app.harness.io/ng/api/oidc/account/abc","aud":"sts.amazonaws.com","sub":"pipeline:x","exp":1795629600,"iat":1}"#,
+        ))
+        .unwrap();
+        assert_eq!(c.iss.as_deref(), Some("https://app.harness.io/ng/api/oidc/account/abc"));
+        assert_eq!(c.aud, vec!["sts.amazonaws.com"]);
+        assert_eq!(c.sub.as_deref(), Some("pipeline:x"));
+        assert_eq!(c.exp, Some(1795629600));
+        assert_eq!(
+            c.summary(1795629400),
+            "iss=https://app.harness.io/ng/api/oidc/account/abc aud=sts.amazonaws.com sub=pipeline:x exp=2026-11-25T18:00:00Z (in 3m 20s)"
+        );
+        assert!(c.summary(1795629700).ends_with("(expired 1m 40s ago)"));
+        let c = decode(&jwt(r#"{"aud":["a","b",3],"exp":1.7e9,"sub":"\u00e9\ud83d\ude00"}"#)).unwrap();
+        assert_eq!(c.aud, vec!["a", "b"]);
+        assert_eq!(c.exp, Some(1_700_000_000));
+        assert_eq!(c.sub.as_deref(), Some("é😀"));
+        for not_jwt in ["opaque-oauth-token", "a.b", "a.b.c.d", "a.!!!.c", &jwt("[1,2]"), &jwt("{\"a\":")] {
+            assert_eq!(decode(not_jwt), None, "{not_jwt}");
+        }
+    }
+
+    #[test]
+    fn json_edges() {
+        assert_eq!(parse_json(" {\"a\" : [true,false,null,-1.5e2,\"x\\n\"] } "), Some(Json::Object(vec![(
+            "a".into(),
+            Json::Array(vec![Json::Bool(true), Json::Bool(false), Json::Null, Json::Number(-150.0), Json::String("x\n".into())])
+        )])));
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert_eq!(parse_json(&deep), None);
+        for bad in ["", "{", "{\"a\"}", "[1,]", "\"\\ud800\"", "\"\\u12\"", "01x", "tru", "{} x", "\"\u{1}\"", "\"\\u+123\""] {
+            assert_eq!(parse_json(bad), None, "{bad:?}");
+        }
+        assert_eq!(quote("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\u0001""#);
+        assert_eq!(parse_json(&quote("x\"\\\u{7}é")), Some(Json::String("x\"\\\u{7}é".into())));
+    }
+}

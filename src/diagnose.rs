@@ -1,0 +1,102 @@
+//! Hints: what to check when STS says no (SPEC §4). Pure.
+
+use crate::claims::Claims;
+use crate::time::human;
+
+/// A hint for an STS error code, from the token's claims and the role's
+/// partition. `None` when there is nothing more useful to say than STS did.
+pub fn hint(code: &str, message: &str, claims: Option<&Claims>, partition: &str, account: &str, now: i64) -> Option<String> {
+    let claims_text = match claims {
+        Some(c) => format!("the token has {}", c.summary(now)),
+        None => "the token is not a JWT, so its claims cannot be shown".to_string(),
+    };
+    let expired = claims.and_then(|c| c.exp).filter(|exp| *exp <= now);
+    let cn = if partition == "aws-cn" {
+        "; in aws-cn the audience must be sts.amazonaws.com.cn"
+    } else {
+        ""
+    };
+    let provider = claims
+        .and_then(|c| c.iss.as_deref())
+        .map(|iss| iss.trim_start_matches("https://").trim_end_matches('/').to_string());
+    let trust = match &provider {
+        Some(p) => format!(
+            "the role's trust policy must allow sts:AssumeRoleWithWebIdentity for Federated arn:{partition}:iam::{account}:oidc-provider/{p}, and its conditions on {p}:aud and {p}:sub must match these values{cn}"
+        ),
+        None => format!("the role's trust policy must name this token's OIDC provider and match its aud and sub{cn}"),
+    };
+    match code {
+        "AccessDenied" => Some(format!("{claims_text}; {trust}")),
+        "InvalidIdentityToken" => {
+            let what = match (expired, &provider) {
+                (Some(exp), _) => format!("the token expired {} ago", human(now - exp)),
+                (None, Some(p)) => format!(
+                    "check that account {account} has an IAM OIDC provider for https://{p} whose audiences include the token's aud"
+                ),
+                (None, None) => "check that the account has an IAM OIDC provider for the token's issuer".to_string(),
+            };
+            Some(format!("{claims_text}; {what}{cn}"))
+        }
+        "ExpiredTokenException" => Some(match expired {
+            Some(exp) => format!("the token expired {} ago; request it closer to this step or with a longer lifetime", human(now - exp)),
+            None => format!("{claims_text}; STS considers it expired, so check this machine's clock and the token's lifetime"),
+        }),
+        "IDPRejectedClaim" => Some(format!("{claims_text}; the identity provider or the trust policy rejected one of these claims")),
+        "IDPCommunicationError" => Some(match &provider {
+            Some(p) => format!("STS could not reach the identity provider; check that https://{p}/.well-known/openid-configuration is reachable from the internet"),
+            None => "STS could not reach the identity provider; check that its discovery document is reachable from the internet".to_string(),
+        }),
+        "RegionDisabledException" => Some(
+            "STS is not activated for this account in this region; activate it in IAM account settings, or choose another region (PLUGIN_REGION)".into(),
+        ),
+        "MalformedPolicyDocument" => Some("fix the session policy in PLUGIN_POLICY (--policy); it must be a valid IAM policy JSON document".into()),
+        "PackedPolicyTooLarge" => Some("the session policies are too large once packed; shorten PLUGIN_POLICY or pass fewer PLUGIN_POLICY_ARNS".into()),
+        "ValidationError" | "InvalidParameterValue" if message.contains("DurationSeconds") || message.to_ascii_lowercase().contains("duration") => Some(
+            "the duration (PLUGIN_DURATION) must not exceed the role's maximum session duration, which is 1h unless raised on the role".into(),
+        ),
+        "ValidationError" | "InvalidParameterValue" => Some("check the setting the message names".into()),
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => Some(
+            "STS kept throttling; raise PLUGIN_MAX_ATTEMPTS or PLUGIN_TIMEOUT, or stagger the pipelines that start together".into(),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            iss: Some("https://app.harness.io/ng/api/oidc/account/acc1".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            sub: Some("pipeline:p1".into()),
+            exp: Some(exp),
+        }
+    }
+
+    #[test]
+    fn hints() {
+        let now = 1_800_000_000;
+        let h = hint("AccessDenied", "Not authorized", Some(&claims(now + 60)), "aws", "123456789012", now).unwrap();
+        assert!(h.contains("iss=https://app.harness.io/ng/api/oidc/account/acc1 aud=sts.amazonaws.com sub=pipeline:p1"), "{h}");
+        assert!(h.contains("oidc-provider/app.harness.io/ng/api/oidc/account/acc1"), "{h}");
+        assert!(h.contains("app.harness.io/ng/api/oidc/account/acc1:aud"), "{h}");
+        let h = hint("AccessDenied", "", Some(&claims(now)), "aws-cn", "123456789012", now).unwrap();
+        assert!(h.contains("sts.amazonaws.com.cn") && h.contains("arn:aws-cn:iam::"), "{h}");
+        let h = hint("InvalidIdentityToken", "", Some(&claims(now - 200)), "aws", "123456789012", now).unwrap();
+        assert!(h.contains("the token expired 3m 20s ago"), "{h}");
+        let h = hint("InvalidIdentityToken", "", Some(&claims(now + 200)), "aws", "123456789012", now).unwrap();
+        assert!(h.contains("IAM OIDC provider for https://app.harness.io"), "{h}");
+        let h = hint("ExpiredTokenException", "", Some(&claims(now - 7200)), "aws", "1", now).unwrap();
+        assert!(h.starts_with("the token expired 2h 0m ago"), "{h}");
+        let h = hint("AccessDenied", "", None, "aws", "1", now).unwrap();
+        assert!(h.contains("not a JWT"), "{h}");
+        let h = hint("ValidationError", "1 validation error detected: Value '43200' at 'durationSeconds'", None, "aws", "1", now).unwrap();
+        assert!(h.contains("maximum session duration"), "{h}");
+        assert_eq!(hint("SomethingElse", "", None, "aws", "1", now), None);
+        for code in ["IDPRejectedClaim", "IDPCommunicationError", "RegionDisabledException", "MalformedPolicyDocument", "PackedPolicyTooLarge", "InvalidParameterValue", "Throttling"] {
+            assert!(hint(code, "", Some(&claims(now)), "aws", "1", now).is_some(), "{code}");
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Which STS endpoint to call (SPEC §2). Pure: settings in, URL out.
+
+use std::net::Ipv4Addr;
+
+use crate::error::Error;
+use crate::settings::Found;
+
+/// The global endpoint, which serves only the `aws` partition.
+pub const GLOBAL: &str = "https://sts.amazonaws.com";
+
+/// The regions that `AWS_STS_REGIONAL_ENDPOINTS=legacy` sends to the global
+/// endpoint.
+pub const LEGACY_REGIONS: &[&str] = &[
+    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ca-central-1",
+    "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1",
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+];
+
+/// A partition's DNS names.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// `aws`, `aws-cn`, ...
+    pub name: &'static str,
+    /// Region prefix that selects it; empty for `aws`, the fallback.
+    prefix: &'static str,
+    /// DNS suffix.
+    dns: &'static str,
+    /// Dual-stack DNS suffix, where there is one.
+    dual_dns: Option<&'static str>,
+    /// A region to suggest in messages.
+    pub example_region: &'static str,
+}
+
+/// Partitions, most specific prefix first.
+const PARTITIONS: &[Partition] = &[
+    Partition { name: "aws-cn", prefix: "cn-", dns: "amazonaws.com.cn", dual_dns: Some("api.amazonwebservices.com.cn"), example_region: "cn-north-1" },
+    Partition { name: "aws-us-gov", prefix: "us-gov-", dns: "amazonaws.com", dual_dns: Some("api.aws"), example_region: "us-gov-west-1" },
+    Partition { name: "aws-iso", prefix: "us-iso-", dns: "c2s.ic.gov", dual_dns: None, example_region: "us-iso-east-1" },
+    Partition { name: "aws-iso-b", prefix: "us-isob-", dns: "sc2s.sgov.gov", dual_dns: None, example_region: "us-isob-east-1" },
+    Partition { name: "aws-iso-e", prefix: "eu-isoe-", dns: "cloud.adc-e.uk", dual_dns: None, example_region: "eu-isoe-west-1" },
+    Partition { name: "aws-iso-f", prefix: "us-isof-", dns: "csp.hci.ic.gov", dual_dns: None, example_region: "us-isof-south-1" },
+    Partition { name: "aws-eusc", prefix: "eusc-", dns: "amazonaws.eu", dual_dns: None, example_region: "eusc-de-east-1" },
+    Partition { name: "aws", prefix: "", dns: "amazonaws.com", dual_dns: Some("api.aws"), example_region: "us-east-1" },
+];
+
+/// The partition a region belongs to, by its name.
+pub fn partition_of_region(region: &str) -> &'static Partition {
+    if region == "aws-global" {
+        return partition("aws");
+    }
+    PARTITIONS
+        .iter()
+        .find(|p| region.starts_with(p.prefix))
+        .expect("the last partition has an empty prefix, which every region starts with")
+}
+
+/// A partition by name; unknown names fall back to `aws`.
+pub fn partition(name: &str) -> &'static Partition {
+    PARTITIONS
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or(&PARTITIONS[PARTITIONS.len() - 1])
+}
+
+/// What the endpoint is chosen from.
+#[derive(Debug, Default)]
+pub struct Input<'a> {
+    /// An explicit endpoint and where it came from.
+    pub explicit: Option<&'a Found>,
+    /// The region, if set.
+    pub region: Option<&'a str>,
+    /// FIPS endpoint wanted.
+    pub fips: bool,
+    /// Dual-stack endpoint wanted.
+    pub dualstack: bool,
+    /// `AWS_STS_REGIONAL_ENDPOINTS=legacy`.
+    pub legacy_global: bool,
+    /// The role ARN's partition.
+    pub role_partition: &'a str,
+}
+
+/// Where the request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The URL to POST to.
+    pub url: String,
+    /// Host name or address, without brackets.
+    pub host: String,
+    /// Whether the host is loopback (plain http allowed, never proxied).
+    pub loopback: bool,
+}
+
+/// Chooses the endpoint, or says which settings conflict.
+pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
+    const FIPS_DUAL: &str = "FIPS (PLUGIN_FIPS, AWS_USE_FIPS_ENDPOINT) or dual-stack (PLUGIN_DUALSTACK, AWS_USE_DUALSTACK_ENDPOINT)";
+    let role_p = partition(input.role_partition);
+    if let Some(region) = input.region {
+        let region_p = partition_of_region(region);
+        if region_p.name != role_p.name {
+            return Err(Error::Conflict(format!(
+                "the role ARN is in partition {} but region {region} is in {}; set a region of the role's partition (for example {}) or fix the role ARN",
+                role_p.name, region_p.name, role_p.example_region
+            )));
+        }
+    }
+    if let Some(found) = input.explicit {
+        if input.fips || input.dualstack {
+            return Err(Error::Conflict(format!(
+                "{} sets an explicit endpoint, which cannot be combined with {FIPS_DUAL}; put the host you want in the endpoint, or unset it",
+                found.source
+            )));
+        }
+        return parse_url(&found.value).map_err(|p| Error::setting(&found.source, p));
+    }
+    let Some(region) = input.region else {
+        if input.fips || input.dualstack {
+            return Err(Error::Conflict(format!(
+                "{FIPS_DUAL} endpoints are regional; set PLUGIN_REGION (or AWS_REGION) as well, for example {}",
+                role_p.example_region
+            )));
+        }
+        if role_p.name != "aws" {
+            return Err(Error::Conflict(format!(
+                "the role ARN is in partition {}, which the global endpoint sts.amazonaws.com does not serve; set PLUGIN_REGION (or AWS_REGION) to one of its regions, for example {}, or PLUGIN_STS_ENDPOINT",
+                role_p.name, role_p.example_region
+            )));
+        }
+        return Ok(global());
+    };
+    if region == "aws-global" {
+        if input.fips || input.dualstack {
+            return Err(Error::Conflict(format!(
+                "region aws-global has no {FIPS_DUAL} endpoint; set a real region such as us-east-1"
+            )));
+        }
+        return Ok(global());
+    }
+    let p = partition_of_region(region);
+    if input.legacy_global && !input.fips && !input.dualstack && LEGACY_REGIONS.contains(&region) {
+        return Ok(global());
+    }
+    let host = match (input.fips, input.dualstack) {
+        (false, false) => format!("sts.{region}.{}", p.dns),
+        (true, false) if p.name == "aws-us-gov" => format!("sts.{region}.amazonaws.com"),
+        (true, false) => format!("sts-fips.{region}.{}", p.dns),
+        (fips, true) => {
+            let Some(dual) = p.dual_dns else {
+                return Err(Error::Conflict(format!(
+                    "partition {} has no dual-stack STS endpoint; unset PLUGIN_DUALSTACK / AWS_USE_DUALSTACK_ENDPOINT",
+                    p.name
+                )));
+            };
+            let prefix = if fips { "sts-fips" } else { "sts" };
+            format!("{prefix}.{region}.{dual}")
+        }
+    };
+    Ok(Endpoint {
+        url: format!("https://{host}/"),
+        host,
+        loopback: false,
+    })
+}
+
+fn global() -> Endpoint {
+    Endpoint {
+        url: format!("{GLOBAL}/"),
+        host: "sts.amazonaws.com".into(),
+        loopback: false,
+    }
+}
+
+/// Checks an explicit endpoint: `https://` anywhere, `http://` only for a
+/// loopback host. A missing path becomes `/`.
+pub fn parse_url(s: &str) -> Result<Endpoint, String> {
+    const WANT: &str = "use an https:// URL such as https://sts.us-east-1.amazonaws.com";
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Err(format!("`{s}` is not a URL; {WANT}"));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    if path.starts_with(['?', '#']) {
+        return Err(format!("`{s}` has a query or fragment; {WANT}"));
+    }
+    if authority.contains('@') {
+        return Err(format!("the endpoint URL must not hold a user or password; {WANT}"));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, tail) = v6.split_once(']').ok_or_else(|| format!("`{s}` has an unclosed [; {WANT}"))?;
+        if !(tail.is_empty() || is_port(tail)) {
+            return Err(format!("`{s}` has a bad port; {WANT}"));
+        }
+        h.to_string()
+    } else {
+        let (h, port) = match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        if port.is_some_and(|p| !is_port(&format!(":{p}"))) {
+            return Err(format!("`{s}` has a bad port; {WANT}"));
+        }
+        h.to_ascii_lowercase()
+    };
+    if host.is_empty() {
+        return Err(format!("`{s}` has no host; {WANT}"));
+    }
+    let loopback = is_loopback(&host);
+    match scheme.as_str() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "plain http:// is allowed only for 127.0.0.1, ::1 or localhost, not {host}; {WANT}"
+            ))
+        }
+        _ => return Err(format!("scheme `{scheme}` is not accepted; {WANT}")),
+    }
+    let path = if path.is_empty() { "/" } else { path };
+    Ok(Endpoint {
+        url: format!("{scheme}://{authority}{path}"),
+        host,
+        loopback,
+    })
+}
+
+fn is_port(tail: &str) -> bool {
+    tail.strip_prefix(':')
+        .is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n)))
+}
+
+/// 127.0.0.0/8, ::1 and localhost.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(region: Option<&'a str>, fips: bool, dual: bool, legacy: bool, role: &'a str) -> Input<'a> {
+        Input {
+            explicit: None,
+            region,
+            fips,
+            dualstack: dual,
+            legacy_global: legacy,
+            role_partition: role,
+        }
+    }
+
+    #[test]
+    fn every_row_of_the_endpoint_table() {
+        // (region, fips, dual-stack, legacy, role partition, expected URL)
+        let rows: &[(Option<&str>, bool, bool, bool, &str, &str)] = &[
+            (None, false, false, false, "aws", "https://sts.amazonaws.com/"),
+            (Some("aws-global"), false, false, false, "aws", "https://sts.amazonaws.com/"),
+            (Some("aws-global"), false, false, true, "aws", "https://sts.amazonaws.com/"),
+            (Some("us-east-1"), false, false, false, "aws", "https://sts.us-east-1.amazonaws.com/"),
+            (Some("eu-west-2"), false, false, false, "aws", "https://sts.eu-west-2.amazonaws.com/"),
+            (Some("ap-southeast-5"), false, false, true, "aws", "https://sts.ap-southeast-5.amazonaws.com/"),
+            (Some("us-east-1"), true, false, false, "aws", "https://sts-fips.us-east-1.amazonaws.com/"),
+            (Some("us-east-1"), false, true, false, "aws", "https://sts.us-east-1.api.aws/"),
+            (Some("us-east-1"), true, true, false, "aws", "https://sts-fips.us-east-1.api.aws/"),
+            (Some("cn-north-1"), false, false, false, "aws-cn", "https://sts.cn-north-1.amazonaws.com.cn/"),
+            (Some("cn-northwest-1"), true, false, false, "aws-cn", "https://sts-fips.cn-northwest-1.amazonaws.com.cn/"),
+            (Some("cn-north-1"), false, true, false, "aws-cn", "https://sts.cn-north-1.api.amazonwebservices.com.cn/"),
+            (Some("cn-north-1"), true, true, false, "aws-cn", "https://sts-fips.cn-north-1.api.amazonwebservices.com.cn/"),
+            (Some("us-gov-west-1"), false, false, false, "aws-us-gov", "https://sts.us-gov-west-1.amazonaws.com/"),
+            (Some("us-gov-west-1"), true, false, false, "aws-us-gov", "https://sts.us-gov-west-1.amazonaws.com/"),
+            (Some("us-gov-east-1"), false, true, false, "aws-us-gov", "https://sts.us-gov-east-1.api.aws/"),
+            (Some("us-gov-east-1"), true, true, false, "aws-us-gov", "https://sts-fips.us-gov-east-1.api.aws/"),
+            (Some("us-iso-east-1"), false, false, false, "aws-iso", "https://sts.us-iso-east-1.c2s.ic.gov/"),
+            (Some("us-iso-east-1"), true, false, false, "aws-iso", "https://sts-fips.us-iso-east-1.c2s.ic.gov/"),
+            (Some("us-isob-east-1"), false, false, false, "aws-iso-b", "https://sts.us-isob-east-1.sc2s.sgov.gov/"),
+            (Some("eu-isoe-west-1"), false, false, false, "aws-iso-e", "https://sts.eu-isoe-west-1.cloud.adc-e.uk/"),
+            (Some("us-isof-south-1"), false, false, false, "aws-iso-f", "https://sts.us-isof-south-1.csp.hci.ic.gov/"),
+            (Some("eusc-de-east-1"), false, false, false, "aws-eusc", "https://sts.eusc-de-east-1.amazonaws.eu/"),
+            (Some("eusc-de-east-1"), true, false, false, "aws-eusc", "https://sts-fips.eusc-de-east-1.amazonaws.eu/"),
+            // Legacy mode: the 15 legacy regions go global unless FIPS or dual-stack.
+            (Some("us-east-1"), false, false, true, "aws", "https://sts.amazonaws.com/"),
+            (Some("us-east-1"), true, false, true, "aws", "https://sts-fips.us-east-1.amazonaws.com/"),
+            (Some("us-east-1"), false, true, true, "aws", "https://sts.us-east-1.api.aws/"),
+            (Some("cn-north-1"), false, false, true, "aws-cn", "https://sts.cn-north-1.amazonaws.com.cn/"),
+        ];
+        for &(region, fips, dual, legacy, role, want) in rows {
+            let got = resolve(&input(region, fips, dual, legacy, role));
+            assert_eq!(got.map(|e| e.url), Ok(want.to_string()), "{region:?} fips={fips} dual={dual} legacy={legacy}");
+        }
+        for region in LEGACY_REGIONS {
+            let got = resolve(&input(Some(region), false, false, true, "aws")).unwrap();
+            assert_eq!(got.url, "https://sts.amazonaws.com/", "{region}");
+        }
+        assert_eq!(LEGACY_REGIONS.len(), 15);
+    }
+
+    #[test]
+    fn conflicts_name_what_to_set() {
+        let explicit = Found { value: "https://x.example".into(), source: "PLUGIN_STS_ENDPOINT".into() };
+        let rows: &[(Input, &str)] = &[
+            (Input { explicit: Some(&explicit), fips: true, role_partition: "aws", ..Default::default() }, "PLUGIN_STS_ENDPOINT sets an explicit endpoint"),
+            (Input { explicit: Some(&explicit), dualstack: true, role_partition: "aws", ..Default::default() }, "cannot be combined"),
+            (input(None, true, false, false, "aws"), "endpoints are regional; set PLUGIN_REGION"),
+            (input(None, false, true, false, "aws"), "endpoints are regional"),
+            (input(Some("us-iso-east-1"), false, true, false, "aws-iso"), "partition aws-iso has no dual-stack"),
+            (input(Some("us-isob-east-1"), false, true, false, "aws-iso-b"), "has no dual-stack"),
+            (input(Some("eu-isoe-west-1"), false, true, false, "aws-iso-e"), "has no dual-stack"),
+            (input(Some("us-isof-south-1"), false, true, false, "aws-iso-f"), "has no dual-stack"),
+            (input(Some("eusc-de-east-1"), false, true, false, "aws-eusc"), "partition aws-eusc has no dual-stack"),
+            (input(Some("us-east-1"), false, false, false, "aws-cn"), "the role ARN is in partition aws-cn but region us-east-1 is in aws; set a region of the role's partition (for example cn-north-1)"),
+            (input(Some("cn-north-1"), false, false, false, "aws"), "but region cn-north-1 is in aws-cn"),
+            (input(Some("aws-global"), false, false, false, "aws-us-gov"), "is in aws"),
+            (input(None, false, false, false, "aws-cn"), "global endpoint sts.amazonaws.com does not serve"),
+            (input(None, false, false, false, "aws-us-gov"), "for example us-gov-west-1"),
+            (input(Some("aws-global"), true, false, false, "aws"), "aws-global has no"),
+        ];
+        for (inp, want) in rows {
+            let e = resolve(inp).unwrap_err();
+            assert_eq!(e.code(), 2);
+            assert!(e.to_string().contains(want), "{inp:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn explicit_endpoints() {
+        let ok = |s: &str, url: &str, host: &str, lo: bool| {
+            let e = parse_url(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!((e.url.as_str(), e.host.as_str(), e.loopback), (url, host, lo), "{s}");
+        };
+        ok("https://sts.example.com", "https://sts.example.com/", "sts.example.com", false);
+        ok("https://STS.example.com:8443/sts/", "https://STS.example.com:8443/sts/", "sts.example.com", false);
+        ok("http://127.0.0.1:4566", "http://127.0.0.1:4566/", "127.0.0.1", true);
+        ok("http://127.1.2.3:1", "http://127.1.2.3:1/", "127.1.2.3", true);
+        ok("http://localhost:4566/", "http://localhost:4566/", "localhost", true);
+        ok("http://[::1]:4566", "http://[::1]:4566/", "::1", true);
+        ok("https://[2001:db8::1]", "https://[2001:db8::1]/", "2001:db8::1", false);
+        for bad in [
+            "http://sts.example.com",
+            "http://10.0.0.1:80",
+            "http://128.0.0.1",
+            "http://localhost.evil.com",
+            "ftp://sts.example.com",
+            "sts.example.com",
+            "https://",
+            "https://:443",
+            "https://u:p@sts.example.com",
+            "https://sts.example.com:99999",
+            "https://sts.example.com:x",
+            "https://sts.example.com?x=1",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+        let found = Found { value: "http://sts.example.com".into(), source: "AWS_ENDPOINT_URL_STS".into() };
+        let e = resolve(&Input { explicit: Some(&found), role_partition: "aws", ..Default::default() }).unwrap_err();
+        assert!(e.to_string().starts_with("AWS_ENDPOINT_URL_STS: plain http:// is allowed only for"), "{e}");
+    }
+}

@@ -1,0 +1,145 @@
+//! The one error type. Every failure the user can see is a variant here, and
+//! each variant's `Display` is one line that says what went wrong and what to
+//! do about it.
+
+use std::fmt;
+
+/// Everything that can stop a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The command line is wrong: an unknown flag, a flag without its value,
+    /// a stray argument.
+    Usage(String),
+    /// A setting failed its rule. `source` is the env variable or flag that
+    /// was read, `problem` says what was wrong and what is accepted.
+    Setting { source: String, problem: String },
+    /// Settings that are each valid but do not fit together (for example an
+    /// endpoint together with FIPS).
+    Conflict(String),
+    /// STS answered with an `ErrorResponse`.
+    Sts(StsFailure),
+    /// No answer: connection refused, DNS, timeout, reset.
+    Network(String),
+    /// The TLS handshake failed, usually because the certificate is not
+    /// trusted.
+    Tls { host: String, problem: String },
+    /// An answer came back but could not be understood.
+    Response(String),
+    /// The credentials could not be written where they were meant to go.
+    Output(String),
+    /// Anything else.
+    Internal(String),
+}
+
+/// What STS said when it refused, plus the hint worked out for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsFailure {
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// `Error/Code`, for example `AccessDenied`.
+    pub code: String,
+    /// `Error/Message`.
+    pub message: String,
+    /// `RequestId`, when there was one.
+    pub request_id: Option<String>,
+    /// What to check, when there is something useful to say.
+    pub hint: Option<String>,
+}
+
+impl Error {
+    /// The process exit code for this error (SPEC §4).
+    pub fn code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Setting { .. } | Error::Conflict(_) => 2,
+            Error::Sts(_) => 3,
+            Error::Network(_) | Error::Tls { .. } => 4,
+            Error::Response(_) => 5,
+            Error::Output(_) => 6,
+            Error::Internal(_) => 1,
+        }
+    }
+
+    /// Shorthand for a setting error.
+    pub fn setting(source: impl Into<String>, problem: impl Into<String>) -> Error {
+        Error::Setting {
+            source: source.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(msg) => write!(f, "{msg} (see aws-oidc --help)"),
+            Error::Setting { source, problem } => write!(f, "{source}: {problem}"),
+            Error::Conflict(msg) => f.write_str(msg),
+            Error::Sts(s) => {
+                write!(
+                    f,
+                    "STS refused AssumeRoleWithWebIdentity (HTTP {}): {}: {}",
+                    s.status, s.code, s.message
+                )?;
+                if let Some(id) = &s.request_id {
+                    write!(f, " (RequestId {id})")?;
+                }
+                if let Some(hint) = &s.hint {
+                    write!(f, "; {hint}")?;
+                }
+                Ok(())
+            }
+            Error::Network(msg) => f.write_str(msg),
+            Error::Tls { host, problem } => write!(
+                f,
+                "TLS to {host} failed: {problem}; if a proxy or private CA re-signs traffic, \
+                 set PLUGIN_CA_BUNDLE (or AWS_CA_BUNDLE, --ca-bundle) to a PEM file holding its CA"
+            ),
+            Error::Response(msg) => f.write_str(msg),
+            Error::Output(msg) => f.write_str(msg),
+            Error::Internal(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_spec() {
+        let sts = Error::Sts(StsFailure {
+            status: 403,
+            code: "AccessDenied".into(),
+            message: "no".into(),
+            request_id: Some("r-1".into()),
+            hint: None,
+        });
+        let cases = [
+            (Error::Usage("x".into()), 2),
+            (Error::setting("PLUGIN_REGION", "x"), 2),
+            (Error::Conflict("x".into()), 2),
+            (sts.clone(), 3),
+            (Error::Network("x".into()), 4),
+            (
+                Error::Tls {
+                    host: "h".into(),
+                    problem: "p".into(),
+                },
+                4,
+            ),
+            (Error::Response("x".into()), 5),
+            (Error::Output("x".into()), 6),
+            (Error::Internal("x".into()), 1),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.code(), code, "{err}");
+            assert!(!err.to_string().contains('\n'), "{err}");
+        }
+        assert_eq!(
+            sts.to_string(),
+            "STS refused AssumeRoleWithWebIdentity (HTTP 403): AccessDenied: no (RequestId r-1)"
+        );
+    }
+}

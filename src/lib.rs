@@ -1,0 +1,254 @@
+//! `aws-oidc` trades a CI pipeline's OIDC token for temporary AWS credentials
+//! with STS `AssumeRoleWithWebIdentity`, and hands them to later steps.
+//!
+//! The data's path, one module per stage: [`settings`] → [`endpoint`] →
+//! [`request`] (with [`retry`]) → [`response`] → [`output`]. [`error`] holds
+//! the one error type, [`log`] the only printer of diagnostics, and
+//! [`secret`] the type that keeps secrets out of both.
+
+pub mod claims;
+pub mod diagnose;
+pub mod endpoint;
+pub mod error;
+pub mod log;
+pub mod output;
+pub mod request;
+pub mod response;
+pub mod retry;
+pub mod secret;
+pub mod settings;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+
+use crate::error::Error;
+use crate::log::{Level, Log};
+use crate::settings::{Command, Files, Inputs, Settings};
+
+/// The version printed by `--version` and sent in `User-Agent`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the program: arguments (without the program name) and environment
+/// in, exit code out. Prints diagnostics to stderr and, only when the user
+/// chose stdout, credentials to stdout.
+pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
+    let mut stdout = io::stdout().lock();
+    let command = match settings::parse_args(args) {
+        Ok(c) => c,
+        Err(e) => {
+            Log::stderr(Level::Error).error(&e.to_string());
+            return e.code();
+        }
+    };
+    let (flags, check) = match command {
+        Command::Help => return print(&mut stdout, &help()),
+        Command::Version => return print(&mut stdout, &format!("aws-oidc {VERSION}\n")),
+        Command::Run { flags, check } => (flags, check),
+    };
+    let inputs = Inputs { flags, env };
+    // A bad log level is reported by `resolve` below; until then, info.
+    let mut log = Log::stderr(settings::log_level(&inputs).unwrap_or(Level::Info));
+    match execute(&inputs, check, &mut log, &mut stdout) {
+        Ok(()) => 0,
+        Err(e) => {
+            log.error(&e.to_string());
+            e.code()
+        }
+    }
+}
+
+fn print(out: &mut dyn Write, text: &str) -> i32 {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// Reads files from disk; `-` is standard input.
+struct DiskFiles;
+
+impl Files for DiskFiles {
+    fn read(&mut self, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        if path == "-" {
+            io::stdin().lock().take(limit).read_to_end(&mut buf)?;
+        } else {
+            std::fs::File::open(path)?.take(limit).read_to_end(&mut buf)?;
+        }
+        Ok(buf)
+    }
+}
+
+fn execute(inputs: &Inputs, check: bool, log: &mut Log, stdout: &mut dyn Write) -> Result<(), Error> {
+    let s = settings::resolve(inputs, &mut DiskFiles)?;
+    if s.mask_account {
+        log.mask_account(&s.role.account);
+    }
+    for w in &s.warnings {
+        log.warn(w);
+    }
+    for (name, value, source) in &s.resolved {
+        log.debug(&format!("setting {name} = {value} (from {source})"));
+    }
+    let endpoint = endpoint::resolve(&endpoint::Input {
+        explicit: s.endpoint.as_ref(),
+        region: s.region.as_deref(),
+        fips: s.fips,
+        dualstack: s.dualstack,
+        legacy_global: s.legacy_global,
+        role_partition: &s.role.partition,
+    })?;
+    let claims = claims::decode(s.token.expose());
+    match &claims {
+        Some(c) => log.debug(&format!("token claims: {}", c.summary(time::now()))),
+        None => log.debug("the token is not a JWT; sending it as is (STS also accepts OAuth 2.0 access tokens)"),
+    }
+    if check {
+        return print_check(&s, &endpoint, claims.as_ref(), log, stdout);
+    }
+    let plan = output::plan(&s)?;
+    log.info(&format!(
+        "assuming {} as session {} via {} for {}",
+        s.role.arn,
+        s.session_name,
+        endpoint.url,
+        s.duration.map_or("the role's default duration (STS: 3600s)".to_string(), |d| format!("{d}s")),
+    ));
+    let creds = request::exchange(&s, &endpoint, &request::Context { claims: claims.as_ref() }, log)?;
+    let now = time::now();
+    let left = creds.expires_at - now;
+    if left < 300 {
+        log.warn(&format!(
+            "the credentials expire at {} but this machine's clock says {} ({}); check the runner's clock (NTP)",
+            creds.expiration,
+            time::format_utc(now),
+            if left < 0 { format!("already {} past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
+        ));
+    }
+    let rendered = output::render(&plan, &s, &creds)?;
+    output::write(&plan, &rendered, stdout)?;
+    report_success(&s, &plan, &rendered, &creds, log);
+    Ok(())
+}
+
+fn report_success(s: &Settings, plan: &output::Plan, r: &output::Rendered, c: &response::Credentials, log: &mut Log) {
+    let now = time::now();
+    let target = match &plan.creds {
+        output::Target::Stdout => "stdout".to_string(),
+        output::Target::File(p) => format!("{} ({p})", plan.creds_source),
+    };
+    let mut line = format!(
+        "assumed {} until {} (in {}); wrote {} to {target}",
+        c.assumed_role_arn.as_deref().unwrap_or(&s.role.arn),
+        c.expiration,
+        time::human(c.expires_at - now),
+        r.creds_keys.join(", "),
+    );
+    if let Some(vars) = &plan.vars {
+        line.push_str(&format!(" and {} to {} ({})", r.vars_keys.join(", "), vars.source, vars.value));
+    }
+    log.info(&line);
+    if plan.vars.is_none() {
+        let vars = output::variables(s, c, true);
+        let shown: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        log.info(&format!("no DRONE_OUTPUT or HARNESS_OUTPUT_FILE, so these are not written: {}", shown.join(" ")));
+    }
+    if plan.creds_source == "HARNESS_OUTPUT_SECRET_FILE" {
+        let refs: Vec<String> = r
+            .creds_keys
+            .iter()
+            .map(|k| format!("{k}: <+steps.<step_id>.output.outputVariables.{k}>"))
+            .collect();
+        log.info(&format!(
+            "map them into later steps' environment (with this step's id): {}",
+            refs.join(", ")
+        ));
+    }
+}
+
+fn print_check(
+    s: &Settings,
+    endpoint: &endpoint::Endpoint,
+    claims: Option<&claims::Claims>,
+    log: &mut Log,
+    stdout: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut out = String::new();
+    out.push_str(&format!("endpoint: {}\n", endpoint.url));
+    match request::choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint) {
+        Some(p) => out.push_str(&format!("proxy: {} (from {})\n", p.display, p.source)),
+        None => out.push_str("proxy: none\n"),
+    }
+    out.push_str(&format!(
+        "trust: {}\n",
+        match &s.ca_bundle {
+            Some((f, _)) => format!("{} (from {})", f.value, f.source),
+            None => "built-in Mozilla roots".to_string(),
+        }
+    ));
+    out.push_str(&format!("request: POST {} (User-Agent {})\n", endpoint.url, request::USER_AGENT));
+    for (k, v) in request::form(s) {
+        out.push_str(&format!("  {k}={}\n", v.show()));
+    }
+    out.push_str(&format!(
+        "token claims: {}\n",
+        claims.map_or("not a JWT (sent as is)".to_string(), |c| c.summary(time::now()))
+    ));
+    match output::plan(s) {
+        Ok(plan) => {
+            let target = match &plan.creds {
+                output::Target::Stdout => "stdout".to_string(),
+                output::Target::File(p) => p.clone(),
+            };
+            out.push_str(&format!("credentials: {target} (from {}, {:?})\n", plan.creds_source, plan.format));
+        }
+        Err(e) => {
+            log.warn(&e.to_string());
+            out.push_str("credentials: nowhere (see the warning)\n");
+        }
+    }
+    match &s.vars_file {
+        Some(f) => out.push_str(&format!("variables: {} (from {})\n", f.value, f.source)),
+        None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
+    }
+    out.push_str("settings are valid; nothing was sent\n");
+    match print(stdout, &log.masked(&out)) {
+        0 => Ok(()),
+        _ => Err(Error::Output("cannot write to stdout".into())),
+    }
+}
+
+/// The `--help` text, built from the settings table so it cannot drift.
+pub fn help() -> String {
+    let mut h = format!(
+        "aws-oidc {VERSION}: trade a CI OIDC token for temporary AWS credentials (STS AssumeRoleWithWebIdentity)\n\n\
+         usage: aws-oidc [--flag value | --flag=value]... [--check]\n\n\
+         Every setting is read from its flag, else from the first non-empty env name listed.\n\
+         In a Harness or Drone plugin step, settings: {{iamRoleArn: ...}} arrives as PLUGIN_IAMROLEARN.\n\n"
+    );
+    for (name, def) in settings::ALL {
+        let flag = def.flag.map_or("(env only)".to_string(), |f| format!("--{f}"));
+        h.push_str(&format!("  {flag:<20} {name}\n"));
+        h.push_str(&format!("  {:<20}   env: {}\n", "", def.envs.join(", ")));
+        h.push_str(&format!("  {:<20}   default: {}; accepts: {}\n", "", def.default, def.accepts));
+    }
+    h.push_str(&format!(
+        "  {:<20} proxy: {} (http:// only; socks is refused); bypass: {}\n\n",
+        "(env only)",
+        settings::PROXY_ENVS.join(", "),
+        settings::NO_PROXY_ENVS.join(", ")
+    ));
+    h.push_str(
+        "  --check              validate settings, show the endpoint, the request (token and policy\n\
+         \x20                      redacted), the token's claims and where outputs go; send nothing\n\
+         \x20 --help, --version\n\n\
+         The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
+         and shell history can see it.\n\n\
+         Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
+         credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
+         Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
+         timeout); 5 answer not understood; 6 output not written; 1 anything else.\n",
+    );
+    h
+}

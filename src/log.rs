@@ -1,0 +1,135 @@
+//! Logging to stderr (SPEC §5). Every line goes through [`Log::emit`], which
+//! keeps it on one line and, with mask account, hides the account id.
+
+use std::io::Write;
+
+/// Log levels, least verbose first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Only the final error line.
+    Error,
+    /// Warnings too.
+    Warn,
+    /// The default: what is being assumed, retries, the result.
+    Info,
+    /// Settings with sources, token claims, status codes, timings.
+    Debug,
+    /// Request and response headers.
+    Trace,
+}
+
+/// The logger. Holds the level and the account id to mask, if any.
+pub struct Log {
+    level: Level,
+    mask: Option<String>,
+    out: Box<dyn Write>,
+}
+
+impl Log {
+    /// A logger writing to stderr.
+    pub fn stderr(level: Level) -> Log {
+        Log::to(level, Box::new(std::io::stderr()))
+    }
+
+    /// A logger writing anywhere (tests).
+    pub fn to(level: Level, out: Box<dyn Write>) -> Log {
+        Log {
+            level,
+            mask: None,
+            out,
+        }
+    }
+
+    /// From now on, show this account id as `************` on every line.
+    pub fn mask_account(&mut self, account: &str) {
+        self.mask = Some(account.to_string());
+    }
+
+    /// Whether lines at `level` are printed.
+    pub fn enabled(&self, level: Level) -> bool {
+        level <= self.level
+    }
+
+    /// Writes one line at `level`.
+    pub fn emit(&mut self, level: Level, msg: &str) {
+        if !self.enabled(level) {
+            return;
+        }
+        let tag = match level {
+            Level::Error => "error: ",
+            Level::Warn => "warning: ",
+            Level::Info => "",
+            Level::Debug => "debug: ",
+            Level::Trace => "trace: ",
+        };
+        let line = self.masked(&format!("aws-oidc: {tag}{msg}"));
+        let line = line.replace(['\n', '\r'], " ");
+        // A failed write to stderr has nowhere better to be reported.
+        let _ = writeln!(self.out, "{line}");
+    }
+
+    /// The text with the masked account id hidden.
+    pub fn masked(&self, text: &str) -> String {
+        match &self.mask {
+            Some(account) => text.replace(account.as_str(), "************"),
+            None => text.to_string(),
+        }
+    }
+
+    /// Error line.
+    pub fn error(&mut self, msg: &str) {
+        self.emit(Level::Error, msg)
+    }
+    /// Warning line.
+    pub fn warn(&mut self, msg: &str) {
+        self.emit(Level::Warn, msg)
+    }
+    /// Info line.
+    pub fn info(&mut self, msg: &str) {
+        self.emit(Level::Info, msg)
+    }
+    /// Debug line.
+    pub fn debug(&mut self, msg: &str) {
+        self.emit(Level::Debug, msg)
+    }
+    /// Trace line.
+    pub fn trace(&mut self, msg: &str) {
+        self.emit(Level::Trace, msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn levels_masking_and_one_line() {
+        let buf = Buf::default();
+        let mut log = Log::to(Level::Info, Box::new(buf.clone()));
+        log.debug("hidden");
+        log.info("role arn:aws:iam::123456789012:role/x");
+        log.mask_account("123456789012");
+        log.warn("role arn:aws:iam::123456789012:role/x\nsecond");
+        log.error("boom");
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "aws-oidc: role arn:aws:iam::123456789012:role/x\n\
+             aws-oidc: warning: role arn:aws:iam::************:role/x second\n\
+             aws-oidc: error: boom\n"
+        );
+    }
+}

@@ -1,0 +1,379 @@
+//! Outputs (SPEC §3): credentials in, file text out, then the one place that
+//! writes files. All-or-nothing: every text is rendered and checked before
+//! the first byte is written, and a failed write rolls back the files that
+//! were already appended to.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+
+use crate::claims::quote;
+use crate::error::Error;
+use crate::response::Credentials;
+use crate::secret::Secret;
+use crate::settings::{Format, Found, Settings};
+
+/// Where the credentials go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Appended to this file.
+    File(String),
+    /// Standard output.
+    Stdout,
+}
+
+/// The plan, decided before any network traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Credentials destination.
+    pub creds: Target,
+    /// Format of the credentials destination.
+    pub format: Format,
+    /// Which setting chose the destination, for logs.
+    pub creds_source: String,
+    /// The output variables file, when set.
+    pub vars: Option<Found>,
+}
+
+/// Explains exit 6 when there is nowhere safe for the credentials.
+pub const NO_DESTINATION: &str = "nowhere to write the credentials: HARNESS_OUTPUT_SECRET_FILE is not set, \
+and Harness sets it only when output secrets are enabled for the account (feature flag CI_ENABLE_OUTPUT_SECRETS; ask Harness support); \
+outside Harness choose an output with PLUGIN_OUTPUT_FILE / --output FILE (or - for stdout) or --format credential-process";
+
+/// Chooses the credentials destination in SPEC §3's order.
+pub fn plan(s: &Settings) -> Result<Plan, Error> {
+    let (creds, format, creds_source) = if let Some(out) = &s.output {
+        let target = if out == "-" { Target::Stdout } else { Target::File(out.clone()) };
+        (target, s.format, "--output / PLUGIN_OUTPUT_FILE".to_string())
+    } else if s.format == Format::CredentialProcess {
+        (Target::Stdout, s.format, "--format credential-process".to_string())
+    } else if let Some(path) = &s.secret_file {
+        (Target::File(path.clone()), Format::Dotenv, "HARNESS_OUTPUT_SECRET_FILE".to_string())
+    } else {
+        return Err(Error::Output(NO_DESTINATION.into()));
+    };
+    Ok(Plan {
+        creds,
+        format,
+        creds_source,
+        vars: s.vars_file.clone(),
+    })
+}
+
+/// The three credential keys, in the order they are written.
+pub const CREDENTIAL_KEYS: [&str; 3] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+
+/// The non-secret variables: region, expiry, and (when `account` is true)
+/// account id and role ARNs.
+pub fn variables(s: &Settings, c: &Credentials, account: bool) -> Vec<(&'static str, String)> {
+    let mut v = Vec::new();
+    if let Some(r) = s.region.as_deref().filter(|r| *r != "aws-global") {
+        v.push(("AWS_REGION", r.to_string()));
+        v.push(("AWS_DEFAULT_REGION", r.to_string()));
+    }
+    v.push(("AWS_CREDENTIAL_EXPIRATION", c.expiration.clone()));
+    if account {
+        v.extend(account_variables(s, c));
+    }
+    v
+}
+
+fn account_variables(s: &Settings, c: &Credentials) -> Vec<(&'static str, String)> {
+    let mut v = vec![("AWS_ACCOUNT_ID", s.role.account.clone())];
+    if let Some(arn) = &c.assumed_role_arn {
+        v.push(("AWS_ASSUMED_ROLE_ARN", arn.clone()));
+    }
+    v.push(("AWS_ROLE_ARN", s.role.arn.clone()));
+    v
+}
+
+/// Everything to write, rendered and checked.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The credentials text.
+    pub creds: Secret,
+    /// The variables text, when there is a variables file.
+    pub vars: Option<String>,
+    /// Keys written with the credentials.
+    pub creds_keys: Vec<&'static str>,
+    /// Keys written to the variables file.
+    pub vars_keys: Vec<&'static str>,
+}
+
+/// Renders every output. Fails, writing nothing, when a value holds a
+/// character the readers would mangle.
+pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Error> {
+    let creds_pairs = [
+        (CREDENTIAL_KEYS[0], c.access_key_id.as_str()),
+        (CREDENTIAL_KEYS[1], c.secret_access_key.expose()),
+        (CREDENTIAL_KEYS[2], c.session_token.expose()),
+    ];
+    let is_secret_file = plan.creds_source == "HARNESS_OUTPUT_SECRET_FILE";
+    let extra = if is_secret_file {
+        if s.mask_account { account_variables(s, c) } else { Vec::new() }
+    } else {
+        variables(s, c, true)
+    };
+    for (k, v) in creds_pairs.iter().map(|(k, v)| (*k, *v)).chain(extra.iter().map(|(k, v)| (*k, v.as_str()))) {
+        check_value(k, v)?;
+    }
+    let mut creds_keys: Vec<&'static str> = CREDENTIAL_KEYS.to_vec();
+    let creds = match plan.format {
+        Format::Dotenv | Format::Shell => {
+            creds_keys.extend(extra.iter().map(|(k, _)| *k));
+            let lines = creds_pairs.iter().map(|(k, v)| (*k, *v)).chain(extra.iter().map(|(k, v)| (*k, v.as_str())));
+            lines
+                .map(|(k, v)| match plan.format {
+                    Format::Shell => format!("export {k}='{v}'\n"),
+                    _ => format!("{k}={v}\n"),
+                })
+                .collect()
+        }
+        Format::Json => format!(
+            "{{\"AccessKeyId\":{},\"SecretAccessKey\":{},\"SessionToken\":{},\"Expiration\":{},\"AssumedRoleArn\":{}}}\n",
+            quote(&c.access_key_id),
+            quote(c.secret_access_key.expose()),
+            quote(c.session_token.expose()),
+            quote(&c.expiration),
+            c.assumed_role_arn.as_deref().map_or("null".to_string(), quote),
+        ),
+        Format::CredentialProcess => format!(
+            "{{\"Version\":1,\"AccessKeyId\":{},\"SecretAccessKey\":{},\"SessionToken\":{},\"Expiration\":{}}}\n",
+            quote(&c.access_key_id),
+            quote(c.secret_access_key.expose()),
+            quote(c.session_token.expose()),
+            quote(&crate::time::format_utc(c.expires_at)),
+        ),
+    };
+    let (vars, vars_keys) = match &plan.vars {
+        None => (None, Vec::new()),
+        Some(_) => {
+            let v = variables(s, c, !s.mask_account);
+            for (k, val) in &v {
+                check_value(k, val)?;
+            }
+            let text = v.iter().map(|(k, val)| format!("{k}={val}\n")).collect();
+            (Some(text), v.iter().map(|(k, _)| *k).collect())
+        }
+    };
+    Ok(Rendered {
+        creds: Secret::new(creds),
+        vars,
+        creds_keys,
+        vars_keys,
+    })
+}
+
+/// Harness and GitLab read these files line by line, expand `$`, strip
+/// unquoted `#` and reject newlines, so a value with any of those (or a
+/// quote, backslash, space or control character) would arrive changed. It
+/// is refused rather than written wrong. The value is never shown.
+pub fn check_value(key: &str, value: &str) -> Result<(), Error> {
+    let bad = value
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "$#'\"`\\".contains(*c));
+    match bad {
+        None if !value.is_empty() => Ok(()),
+        None => Err(Error::Output(format!("{key} is empty in STS's answer; nothing was written"))),
+        Some(c) => Err(Error::Output(format!(
+            "{key} holds a character ({}) that dotenv readers would change; nothing was written",
+            match c {
+                '\n' | '\r' => "a newline".to_string(),
+                c if c.is_whitespace() => "a space".to_string(),
+                c if c.is_control() => format!("control character U+{:04X}", c as u32),
+                c => format!("`{c}`"),
+            }
+        ))),
+    }
+}
+
+/// Writes every output: the files first, each appended with one write,
+/// created 0600 when missing, and synced; stdout last. On any failure the
+/// files already written are cut back to their old length.
+pub fn write(plan: &Plan, r: &Rendered, stdout: &mut dyn Write) -> Result<(), Error> {
+    let mut jobs: Vec<(&str, &str, &str)> = Vec::new();
+    if let Target::File(path) = &plan.creds {
+        jobs.push((path, r.creds.expose(), &plan.creds_source));
+    }
+    if let (Some(vars), Some(text)) = (&plan.vars, &r.vars) {
+        jobs.push((&vars.value, text, &vars.source));
+    }
+    // Open everything first, so that a missing directory or a read-only
+    // file fails before any file gains a line.
+    let mut opened: Vec<(File, u64, &str, &str, &str)> = Vec::new();
+    for (path, text, source) in jobs {
+        let file = open_append(path).map_err(|e| {
+            Error::Output(format!("cannot open {source} ({path}): {}; nothing was written", crate::settings::io_reason(&e)))
+        })?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        opened.push((file, len, path, text, source));
+    }
+    let mut done: Vec<(File, u64)> = Vec::new();
+    for (mut file, len, path, text, source) in opened {
+        let result = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
+        done.push((file, len));
+        if let Err(e) = result {
+            rollback(&done);
+            return Err(Error::Output(format!(
+                "cannot write {source} ({path}): {}; nothing was written",
+                crate::settings::io_reason(&e)
+            )));
+        }
+    }
+    if plan.creds == Target::Stdout {
+        if let Err(e) = stdout.write_all(r.creds.expose().as_bytes()).and_then(|()| stdout.flush()) {
+            rollback(&done);
+            return Err(Error::Output(format!("cannot write the credentials to stdout: {}; nothing was written", crate::settings::io_reason(&e))));
+        }
+    }
+    Ok(())
+}
+
+fn rollback(done: &[(File, u64)]) {
+    for (file, len) in done {
+        // Best effort: the error that caused the rollback is the one to report.
+        let _ = file.set_len(*len).and_then(|()| file.sync_all());
+    }
+}
+
+fn open_append(path: &str) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{resolve, Files, Inputs};
+
+    struct NoFiles;
+    impl Files for NoFiles {
+        fn read(&mut self, _: &str, _: u64) -> std::io::Result<Vec<u8>> {
+            Err(std::io::ErrorKind::NotFound.into())
+        }
+    }
+
+    fn settings(env: &[(&str, &str)]) -> Settings {
+        let mut all = vec![("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci"), ("PLUGIN_OIDC_TOKEN", "abcd")];
+        all.extend_from_slice(env);
+        let inputs = Inputs { flags: vec![], env: all.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        resolve(&inputs, &mut NoFiles).unwrap()
+    }
+
+    fn creds() -> Credentials {
+        Credentials {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: Secret::new("sec/ret+key"),
+            session_token: Secret::new("sess+ion/token=="),
+            expiration: "2026-11-25T18:00:00.5Z".into(),
+            expires_at: 1795629600,
+            assumed_role_arn: Some("arn:aws:sts::123456789012:assumed-role/ci/s".into()),
+            subject: None,
+            audience: None,
+            provider: None,
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn destination_order() {
+        let p = |env: &[(&str, &str)]| plan(&settings(env));
+        assert_eq!(p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FILE", "/o")]).unwrap().creds, Target::File("/o".into()));
+        assert_eq!(p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FILE", "-")]).unwrap().creds, Target::Stdout);
+        assert_eq!(p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FORMAT", "credential-process")]).unwrap().creds, Target::Stdout);
+        let secret = p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FORMAT", "json")]).unwrap();
+        assert_eq!((secret.creds, secret.format), (Target::File("/s".into()), Format::Dotenv));
+        let e = p(&[("DRONE_OUTPUT", "/v")]).unwrap_err();
+        assert_eq!(e.code(), 6);
+        assert!(e.to_string().contains("CI_ENABLE_OUTPUT_SECRETS"));
+        assert_eq!(p(&[("DRONE_OUTPUT", "/d"), ("HARNESS_OUTPUT_FILE", "/h"), ("HARNESS_OUTPUT_SECRET_FILE", "/s")]).unwrap().vars.unwrap().value, "/d");
+    }
+
+    fn rendered(env: &[(&str, &str)]) -> (String, Option<String>) {
+        let s = settings(env);
+        let r = render(&plan(&s).unwrap(), &s, &creds()).unwrap();
+        (r.creds.expose().to_string(), r.vars)
+    }
+
+    #[test]
+    fn renderings() {
+        let (c, v) = rendered(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("DRONE_OUTPUT", "/v"), ("PLUGIN_REGION", "eu-west-1")]);
+        assert_eq!(c, "AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=sec/ret+key\nAWS_SESSION_TOKEN=sess+ion/token==\n");
+        assert_eq!(
+            v.unwrap(),
+            "AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\nAWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n\
+             AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"
+        );
+        let (c, v) = rendered(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("DRONE_OUTPUT", "/v"), ("PLUGIN_MASK_ACCOUNT_ID", "true")]);
+        assert!(c.ends_with("AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"), "{c}");
+        assert_eq!(v.unwrap(), "AWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n");
+        let (c, _) = rendered(&[("PLUGIN_OUTPUT_FILE", "/o"), ("PLUGIN_OUTPUT_FORMAT", "shell"), ("PLUGIN_REGION", "aws-global")]);
+        assert!(c.starts_with("export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'\nexport AWS_SECRET_ACCESS_KEY='sec/ret+key'\n"), "{c}");
+        assert!(c.contains("export AWS_CREDENTIAL_EXPIRATION='2026-11-25T18:00:00.5Z'\n") && !c.contains("AWS_REGION"), "{c}");
+        let (c, _) = rendered(&[("PLUGIN_OUTPUT_FILE", "-"), ("PLUGIN_OUTPUT_FORMAT", "json")]);
+        assert_eq!(c, "{\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sec/ret+key\",\"SessionToken\":\"sess+ion/token==\",\"Expiration\":\"2026-11-25T18:00:00.5Z\",\"AssumedRoleArn\":\"arn:aws:sts::123456789012:assumed-role/ci/s\"}\n");
+        let (c, _) = rendered(&[("PLUGIN_OUTPUT_FORMAT", "credential-process")]);
+        assert_eq!(c, "{\"Version\":1,\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sec/ret+key\",\"SessionToken\":\"sess+ion/token==\",\"Expiration\":\"2026-11-25T18:00:00Z\"}\n");
+    }
+
+    #[test]
+    fn values_readers_would_mangle_are_refused_without_showing_them() {
+        for (bad, what) in [("a b", "a space"), ("a\nb", "a newline"), ("a$b", "`$`"), ("a#b", "`#`"), ("a'b", "`'`"), ("a\"b", "`\"`"), ("a\u{1}b", "U+0001"), ("", "empty")] {
+            let e = check_value("AWS_SESSION_TOKEN", bad).unwrap_err();
+            assert_eq!(e.code(), 6);
+            assert!(e.to_string().contains(what), "{e}");
+            if bad.len() > 1 {
+                assert!(!e.to_string().contains(bad), "{e}");
+            }
+        }
+        assert!(check_value("K", "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE/=").is_ok());
+    }
+
+    #[test]
+    fn writes_append_create_0600_and_roll_back() {
+        let dir = std::env::temp_dir().join(format!("aws-oidc-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("secret");
+        let vars = dir.join("vars");
+        std::fs::write(&vars, "EXISTING=1\n").unwrap();
+        let s = settings(&[("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()), ("DRONE_OUTPUT", vars.to_str().unwrap())]);
+        let p = plan(&s).unwrap();
+        let r = render(&p, &s, &creds()).unwrap();
+        write(&p, &r, &mut Vec::new()).unwrap();
+        assert!(std::fs::read_to_string(&secret).unwrap().starts_with("AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"));
+        assert!(std::fs::read_to_string(&vars).unwrap().starts_with("EXISTING=1\nAWS_CREDENTIAL_EXPIRATION="));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // A variables file in a missing directory: the secret file must not gain a line.
+        let before = std::fs::read_to_string(&secret).unwrap();
+        let s = settings(&[("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()), ("DRONE_OUTPUT", "/nonexistent/dir/vars")]);
+        let p = plan(&s).unwrap();
+        let e = write(&p, &render(&p, &s, &creds()).unwrap(), &mut Vec::new()).unwrap_err();
+        assert_eq!(e.code(), 6);
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), before);
+        // Stdout failing after the files were written: they are cut back.
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let s = settings(&[("PLUGIN_OUTPUT_FILE", "-"), ("DRONE_OUTPUT", vars.to_str().unwrap())]);
+        let p = plan(&s).unwrap();
+        let before = std::fs::read_to_string(&vars).unwrap();
+        assert_eq!(write(&p, &render(&p, &s, &creds()).unwrap(), &mut Broken).unwrap_err().code(), 6);
+        assert_eq!(std::fs::read_to_string(&vars).unwrap(), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

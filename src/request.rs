@@ -1,0 +1,469 @@
+//! The exchange: one `AssumeRoleWithWebIdentity` POST, retried as SPEC §4
+//! says. The only module that touches the network.
+
+use std::net::Ipv4Addr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
+
+use crate::claims::Claims;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, StsFailure};
+use crate::log::{Level, Log};
+use crate::response::{self, Answer, Credentials, StsError};
+use crate::retry;
+use crate::secret::Secret;
+use crate::settings::{Proxy, Settings};
+
+/// `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("aws-oidc/", env!("CARGO_PKG_VERSION"));
+
+/// Largest response body read (SPEC §4).
+pub const BODY_LIMIT: u64 = 1 << 20;
+
+/// A form value: plain, or a secret that is shown redacted.
+#[derive(Debug)]
+pub enum Field<'a> {
+    /// Safe to show.
+    Plain(String),
+    /// Sent as is, shown as `<redacted, N chars>`.
+    Secret(&'a Secret),
+}
+
+impl Field<'_> {
+    /// The value as it is sent.
+    fn send(&self) -> &str {
+        match self {
+            Field::Plain(s) => s,
+            Field::Secret(s) => s.expose(),
+        }
+    }
+
+    /// The value as it may be shown.
+    pub fn show(&self) -> String {
+        match self {
+            Field::Plain(s) => s.clone(),
+            Field::Secret(s) => format!("<redacted, {} chars>", s.len()),
+        }
+    }
+}
+
+/// The form body (SPEC §3). The token goes only here, never into a URL.
+pub fn form(s: &Settings) -> Vec<(String, Field<'_>)> {
+    let mut f = vec![
+        ("Action".to_string(), Field::Plain("AssumeRoleWithWebIdentity".into())),
+        ("Version".to_string(), Field::Plain("2011-06-15".into())),
+        ("RoleArn".to_string(), Field::Plain(s.role.arn.clone())),
+        ("RoleSessionName".to_string(), Field::Plain(s.session_name.clone())),
+        ("WebIdentityToken".to_string(), Field::Secret(&s.token)),
+    ];
+    if let Some(d) = s.duration {
+        f.push(("DurationSeconds".into(), Field::Plain(d.to_string())));
+    }
+    if let Some(p) = &s.policy {
+        f.push(("Policy".into(), Field::Secret(p)));
+    }
+    for (i, arn) in s.policy_arns.iter().enumerate() {
+        f.push((format!("PolicyArns.member.{}.arn", i + 1), Field::Plain(arn.clone())));
+    }
+    f
+}
+
+/// The proxy to use for this endpoint: none for loopback or a NO_PROXY
+/// match, as curl does.
+pub fn choose_proxy<'a>(proxy: Option<&'a Proxy>, no_proxy: &[String], endpoint: &Endpoint) -> Option<&'a Proxy> {
+    let proxy = proxy?;
+    if endpoint.loopback || no_proxy.iter().any(|entry| no_proxy_matches(entry, &endpoint.host)) {
+        return None;
+    }
+    Some(proxy)
+}
+
+/// One NO_PROXY entry against a host: `*`, an exact name, a domain suffix
+/// (`example.com` or `.example.com` matches `sts.example.com`), or an IPv4
+/// CIDR block. A `:port` on the entry is ignored.
+pub fn no_proxy_matches(entry: &str, host: &str) -> bool {
+    let entry = entry.trim().to_ascii_lowercase();
+    if entry == "*" {
+        return true;
+    }
+    let host = host.to_ascii_lowercase();
+    if let Some((net, bits)) = entry.split_once('/') {
+        let (Ok(net), Ok(bits), Ok(ip)) = (net.parse::<Ipv4Addr>(), bits.parse::<u32>(), host.parse::<Ipv4Addr>()) else {
+            return false;
+        };
+        if bits > 32 {
+            return false;
+        }
+        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        return u32::from(net) & mask == u32::from(ip) & mask;
+    }
+    let entry = entry.trim_start_matches("*.").trim_start_matches('.');
+    let entry = match entry.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+        _ => entry,
+    };
+    let entry = entry.trim_start_matches('[').trim_end_matches(']');
+    !entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}")))
+}
+
+/// What one attempt came to.
+enum Outcome {
+    Done(Box<Credentials>),
+    Retry { why: String, error: Error },
+    Fail(Error),
+}
+
+/// What the exchange needs besides the settings, for hints.
+pub struct Context<'a> {
+    /// The token's claims, when it is a JWT.
+    pub claims: Option<&'a Claims>,
+}
+
+/// Runs the exchange with retries, within the attempt limit and the timeout.
+pub fn exchange(s: &Settings, endpoint: &Endpoint, ctx: &Context, log: &mut Log) -> Result<Credentials, Error> {
+    let started = Instant::now();
+    let deadline = started + s.timeout;
+    let agent = agent(s, endpoint, log)?;
+    let fields = form(s);
+    let mut failures = 0u32;
+    loop {
+        let attempt = failures + 1;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        log.debug(&format!("attempt {attempt} of {}: POST {} ({}s left)", s.max_attempts, endpoint.url, remaining.as_secs()));
+        if log.enabled(Level::Trace) {
+            log.trace(&format!(
+                "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: application/x-www-form-urlencoded; body fields: {}",
+                endpoint.host,
+                fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
+            ));
+        }
+        let t0 = Instant::now();
+        let outcome = attempt_once(&agent, s, endpoint, &fields, remaining, ctx, log);
+        log.debug(&format!("attempt {attempt} took {} ms", t0.elapsed().as_millis()));
+        let (why, error) = match outcome {
+            Outcome::Done(c) => return Ok(*c),
+            Outcome::Fail(e) => return Err(e),
+            Outcome::Retry { why, error } => (why, error),
+        };
+        failures += 1;
+        if failures >= s.max_attempts {
+            return Err(gave_up(error, &format!("after {failures} attempts (PLUGIN_MAX_ATTEMPTS={})", s.max_attempts)));
+        }
+        let wait = retry::backoff(failures, retry::random());
+        let left = deadline.saturating_duration_since(Instant::now());
+        if wait >= left || left < Duration::from_millis(50) {
+            return Err(gave_up(error, &format!("after {failures} attempts: the {}s timeout (PLUGIN_TIMEOUT) ran out", s.timeout.as_secs())));
+        }
+        log.info(&format!("attempt {attempt} of {} failed: {why}; retrying", s.max_attempts));
+        log.debug(&format!("waiting {} ms before attempt {}", wait.as_millis(), attempt + 1));
+        thread::sleep(wait);
+    }
+}
+
+/// Adds "after N attempts" to the final error where it reads naturally.
+fn gave_up(error: Error, note: &str) -> Error {
+    match error {
+        Error::Network(m) => Error::Network(format!("{m} {note}")),
+        Error::Response(m) => Error::Response(format!("{m} {note}")),
+        Error::Sts(mut f) => {
+            f.message = format!("{} ({note})", f.message);
+            Error::Sts(f)
+        }
+        e => e,
+    }
+}
+
+fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent, Error> {
+    let roots = match &s.ca_bundle {
+        None => RootCerts::WebPki,
+        Some((_, pem)) => {
+            let certs: Vec<_> = ureq::tls::parse_pem(pem)
+                .filter_map(|item| match item {
+                    Ok(PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            RootCerts::new_with_certs(&certs)
+        }
+    };
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(roots)
+        .build();
+    let proxy = match choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint) {
+        None => None,
+        Some(p) => {
+            log.debug(&format!("using proxy {} (from {})", p.display, p.source));
+            Some(ureq::Proxy::new(p.url.expose()).map_err(|_| {
+                Error::setting(&p.source, format!("`{}` is not a usable proxy URL; use http://[user:password@]host:port", p.display))
+            })?)
+        }
+    };
+    if proxy.is_none() && s.proxy.is_some() {
+        log.debug(&format!("not using a proxy for {} (loopback or NO_PROXY)", endpoint.host));
+    }
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .https_only(!endpoint.loopback)
+        .user_agent(USER_AGENT)
+        .proxy(proxy)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .timeout_connect(Some(s.timeout.min(Duration::from_secs(10))))
+        .tls_config(tls)
+        .build();
+    Ok(ureq::Agent::new_with_config(config))
+}
+
+fn attempt_once(
+    agent: &ureq::Agent,
+    s: &Settings,
+    endpoint: &Endpoint,
+    fields: &[(String, Field)],
+    remaining: Duration,
+    ctx: &Context,
+    log: &mut Log,
+) -> Outcome {
+    let sent = agent
+        .post(&endpoint.url)
+        .config()
+        .timeout_global(Some(remaining))
+        .build()
+        .send_form(fields.iter().map(|(k, v)| (k.as_str(), v.send())));
+    let mut resp = match sent {
+        Ok(r) => r,
+        Err(e) => return transport_failure(e, endpoint, s),
+    };
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_string();
+    log.debug(&format!("HTTP {status} {content_type}"));
+    if log.enabled(Level::Trace) {
+        let headers: Vec<String> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("<binary>")))
+            .collect();
+        log.trace(&format!("response headers: {}", headers.join("; ")));
+    }
+    let body = match resp.body_mut().with_config().limit(BODY_LIMIT).read_to_vec() {
+        Ok(b) => b,
+        Err(ureq::Error::BodyExceedsLimit(_)) => {
+            let e = Error::Response(format!(
+                "{} answered HTTP {status} ({content_type}) with a body over 1 MiB, which is not an STS answer; check the endpoint and any proxy in between",
+                endpoint.host
+            ));
+            return retry_if(retry::retryable_status(status), format!("HTTP {status} with an oversized body"), e);
+        }
+        Err(e) => return transport_failure(e, endpoint, s),
+    };
+    let text = String::from_utf8_lossy(&body);
+    let not_understood = |why: String| {
+        Error::Response(format!(
+            "{} answered HTTP {status} ({content_type}) that is not an STS answer: {why}; first bytes: `{}`; check that the endpoint is STS and that no proxy or firewall answers instead",
+            endpoint.host,
+            preview(&text)
+        ))
+    };
+    match response::parse(&text) {
+        Ok(Answer::Success(c)) if (200..300).contains(&status) => {
+            log.debug(&format!("RequestId {}", c.request_id.as_deref().unwrap_or("-")));
+            Outcome::Done(c)
+        }
+        Ok(Answer::Success(_)) => Outcome::Fail(not_understood("a success body with an error status".into())),
+        Ok(Answer::Error(e)) => {
+            log.debug(&format!("STS error {} (RequestId {})", e.code, e.request_id.as_deref().unwrap_or("-")));
+            let retry = retry::retry_sts_error(status, &e.code, &e.message);
+            let why = format!("HTTP {status} {}", e.code);
+            retry_if(retry, why, sts_failure(status, e, s, ctx))
+        }
+        Err(m) => retry_if(retry::retryable_status(status), format!("HTTP {status}"), not_understood(m.to_string())),
+    }
+}
+
+fn retry_if(retry: bool, why: String, error: Error) -> Outcome {
+    if retry {
+        Outcome::Retry { why, error }
+    } else {
+        Outcome::Fail(error)
+    }
+}
+
+fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context) -> Error {
+    let hint = crate::diagnose::hint(&e.code, &e.message, ctx.claims, &s.role.partition, &s.role.account, crate::time::now());
+    Error::Sts(StsFailure {
+        status,
+        code: e.code,
+        message: one_line(&e.message),
+        request_id: e.request_id,
+        hint,
+    })
+}
+
+fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings) -> Outcome {
+    let host = endpoint.host.clone();
+    if let Some(problem) = tls_problem(&e) {
+        return Outcome::Fail(Error::Tls { host, problem });
+    }
+    let (why, msg, retry) = match &e {
+        ureq::Error::Timeout(_) => (
+            "timed out".to_string(),
+            format!("no answer from {host} within the {}s timeout (PLUGIN_TIMEOUT); check that this runner can reach it (firewall, proxy: HTTPS_PROXY)", s.timeout.as_secs()),
+            true,
+        ),
+        ureq::Error::HostNotFound => (
+            "host not found".into(),
+            format!("cannot resolve {host}; check DNS on the runner, the region and the endpoint setting"),
+            true,
+        ),
+        ureq::Error::Io(io) => (
+            io_kind(io),
+            format!("cannot reach {host}: {}; check that this runner can reach it (firewall, proxy: HTTPS_PROXY, NO_PROXY)", io_kind(io)),
+            true,
+        ),
+        ureq::Error::ConnectionFailed => (
+            "connection failed".into(),
+            format!("cannot connect to {host}; check that this runner can reach it (firewall, proxy: HTTPS_PROXY)"),
+            true,
+        ),
+        ureq::Error::ConnectProxyFailed(m) => (
+            "proxy refused".into(),
+            format!("the proxy refused to connect to {host}: {}; check HTTPS_PROXY and its credentials", one_line(m)),
+            false,
+        ),
+        ureq::Error::Protocol(p) => {
+            let msg = format!("{host} did not answer with HTTP ({}); check that the endpoint is STS", one_line(&p.to_string()));
+            return Outcome::Fail(Error::Response(msg));
+        }
+        other => (
+            "request failed".into(),
+            format!("the request to {host} failed: {}", one_line(&other.to_string())),
+            false,
+        ),
+    };
+    retry_if(retry, why, Error::Network(msg))
+}
+
+fn io_kind(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "connection refused".into(),
+        ConnectionReset => "connection reset".into(),
+        ConnectionAborted => "connection aborted".into(),
+        UnexpectedEof => "connection closed before an answer".into(),
+        TimedOut => "timed out".into(),
+        _ => crate::settings::io_reason(e),
+    }
+}
+
+/// The certificate or handshake problem, if that is what failed.
+fn tls_problem(e: &ureq::Error) -> Option<String> {
+    let rustls_err = match e {
+        ureq::Error::Rustls(r) => Some(r),
+        ureq::Error::Io(io) => io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        ureq::Error::Tls(m) => return Some(format!("TLS error: {m}")),
+        _ => None,
+    }?;
+    use rustls::CertificateError as C;
+    Some(match rustls_err {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "the server's certificate is not trusted (unknown issuer)".into(),
+            C::BadSignature => "the server's certificate is not trusted (bad signature)".into(),
+            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired (or this machine's clock is wrong)".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => "the server's certificate is not valid yet (check this machine's clock)".into(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => "the server's certificate is not valid for this host name".into(),
+            C::Revoked => "the server's certificate is revoked".into(),
+            other => format!("the server's certificate is not trusted ({other:?})"),
+        },
+        other => format!("the TLS handshake failed ({other})"),
+    })
+}
+
+/// A body preview safe to print: one line, at most 160 chars, with every
+/// long token-like run (keys, JWT parts, session ids) replaced.
+pub fn preview(body: &str) -> String {
+    let head: String = body.chars().take(4096).collect();
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 20 {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in head.chars() {
+        if c.is_ascii_alphanumeric() || "+/=_-.%".contains(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(if c.is_control() || c == '`' { ' ' } else { c });
+        }
+    }
+    flush(&mut run, &mut out);
+    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut shown: String = collapsed.chars().take(160).collect();
+    if collapsed.chars().count() > 160 {
+        shown.push('…');
+    }
+    shown
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_proxy_rules() {
+        let rows = [
+            ("*", "sts.amazonaws.com", true),
+            ("amazonaws.com", "sts.amazonaws.com", true),
+            (".amazonaws.com", "sts.amazonaws.com", true),
+            ("*.amazonaws.com", "sts.amazonaws.com", true),
+            ("sts.amazonaws.com", "sts.amazonaws.com", true),
+            ("STS.AMAZONAWS.COM:443", "sts.amazonaws.com", true),
+            ("amazonaws.com", "notamazonaws.com", false),
+            ("example.com", "sts.amazonaws.com", false),
+            ("10.0.0.0/8", "10.1.2.3", true),
+            ("10.0.0.0/8", "11.1.2.3", false),
+            ("10.0.0.0/8", "sts.amazonaws.com", false),
+            ("[::1]", "::1", true),
+            ("", "x", false),
+        ];
+        for (entry, host, want) in rows {
+            assert_eq!(no_proxy_matches(entry, host), want, "{entry} vs {host}");
+        }
+    }
+
+    #[test]
+    fn proxy_choice() {
+        let proxy = Proxy { url: Secret::new("http://p:3128"), display: "http://p:3128".into(), source: "HTTPS_PROXY".into() };
+        let remote = Endpoint { url: "https://sts.amazonaws.com/".into(), host: "sts.amazonaws.com".into(), loopback: false };
+        let local = Endpoint { url: "http://127.0.0.1:1/".into(), host: "127.0.0.1".into(), loopback: true };
+        assert!(choose_proxy(Some(&proxy), &[], &remote).is_some());
+        assert!(choose_proxy(Some(&proxy), &[], &local).is_none());
+        assert!(choose_proxy(Some(&proxy), &["example.com".into(), ".amazonaws.com".into()], &remote).is_none());
+        assert!(choose_proxy(None, &[], &remote).is_none());
+    }
+
+    #[test]
+    fn previews_hide_secret_looking_runs() {
+        let p = preview(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/proxy-page.html")).unwrap());
+        assert!(p.starts_with("<!DOCTYPE html> <html><head><title>Access blocked</title>"), "{p}");
+        assert!(!p.contains("QWxhZGRpbjpvcGVu"), "{p}");
+        let p = preview("token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl and\nmore");
+        assert_eq!(p, "<redacted> and more");
+        assert!(preview(&"a ".repeat(500)).ends_with('…'));
+    }
+}

@@ -1,0 +1,118 @@
+//! Just enough calendar arithmetic for `Expiration` and the token's `exp`:
+//! ISO-8601 UTC timestamps to Unix seconds and back.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch, now.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)` to Unix seconds. The
+/// fraction is dropped, which errs on the early side.
+pub fn parse_utc(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    if !matches!(rest, "Z" | "z" | "+00:00" | "-00:00") {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec)
+}
+
+/// Formats Unix seconds as RFC 3339 UTC, `2026-11-25T18:00:00Z`.
+pub fn format_utc(t: i64) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86400));
+    let s = t.rem_euclid(86400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// A span of seconds for people: `45s`, `3m 20s`, `2h 5m`, `3d 4h`.
+pub fn human(secs: i64) -> String {
+    let s = secs.abs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h {}m", s / 3600, s / 60 % 60),
+        _ => format!("{}d {}h", s / 86400, s / 3600 % 24),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let cases = [
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("2014-10-24T23:00:23Z", Some(1414191623)),
+            ("2026-11-25T18:00:00Z", Some(1795629600)),
+            ("2026-11-25T18:00:00.123456Z", Some(1795629600)),
+            ("2026-11-25T18:00:00+00:00", Some(1795629600)),
+            ("2000-02-29T12:00:00Z", Some(951825600)),
+            ("2026-11-25T18:00:00", None),
+            ("2026-11-25T18:00:00+02:00", None),
+            ("2026-13-25T18:00:00Z", None),
+            ("2026-11-25 18:00:00Z", None),
+            ("2026-11-25T18:00:00.Z", None),
+            ("yesterday", None),
+            ("", None),
+            ("2026-11-25T18:0é:00Z", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_utc(s), want, "{s}");
+            if let Some(t) = want {
+                assert_eq!(parse_utc(&format_utc(t)), Some(t));
+            }
+        }
+        assert_eq!(format_utc(1795629600), "2026-11-25T18:00:00Z");
+        assert_eq!(human(45), "45s");
+        assert_eq!(human(-200), "3m 20s");
+        assert_eq!(human(7500), "2h 5m");
+        assert_eq!(human(3 * 86400 + 4 * 3600), "3d 4h");
+    }
+}
