@@ -123,7 +123,7 @@ fn execute(inputs: &Inputs, check: bool, log: &mut Log, stdout: &mut dyn Write) 
             "the credentials expire at {} but this machine's clock says {} ({}); check the runner's clock (NTP)",
             creds.expiration,
             time::format_utc(now),
-            if left < 0 { format!("already {} past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
+            if left < 0 { format!("already {} in the past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
         ));
     }
     let rendered = output::render(&plan, &s, &creds)?;
@@ -139,10 +139,10 @@ fn report_success(s: &Settings, plan: &output::Plan, r: &output::Rendered, c: &r
         output::Target::File(p) => format!("{} ({p})", plan.creds_source),
     };
     let mut line = format!(
-        "assumed {} until {} (in {}); wrote {} to {target}",
+        "assumed {} until {} ({}); wrote {} to {target}",
         c.assumed_role_arn.as_deref().unwrap_or(&s.role.arn),
         c.expiration,
-        time::human(c.expires_at - now),
+        time::relative(c.expires_at - now),
         r.creds_keys.join(", "),
     );
     if let Some(vars) = &plan.vars {

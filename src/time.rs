@@ -81,6 +81,15 @@ pub fn human(secs: i64) -> String {
     }
 }
 
+/// `in 59m 59s` for a span ahead, `30s ago` for one behind.
+pub fn relative(secs: i64) -> String {
+    if secs < 0 {
+        format!("{} ago", human(secs))
+    } else {
+        format!("in {}", human(secs))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +123,7 @@ mod tests {
         assert_eq!(human(-200), "3m 20s");
         assert_eq!(human(7500), "2h 5m");
         assert_eq!(human(3 * 86400 + 4 * 3600), "3d 4h");
+        assert_eq!(relative(-30), "30s ago");
+        assert_eq!(relative(90), "in 1m 30s");
     }
 }

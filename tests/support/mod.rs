@@ -1,0 +1,208 @@
+//! Helpers for integration tests: run the real binary with a controlled
+//! environment against the STS stand-in.
+
+#![allow(dead_code)]
+
+pub mod standin;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+
+pub use standin::{Recorded, Reply, StandIn, Transport};
+
+/// A role ARN in the stand-in's account.
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/harness-ci";
+/// The account in [`ROLE`].
+pub const ACCOUNT: &str = "123456789012";
+
+/// What a run of the binary printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Panics with both streams unless the exit code is `code`.
+    pub fn expect(&self, code: i32) -> &Output {
+        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Panics if any of the secrets appears on stdout or stderr.
+    pub fn assert_hides(&self, secrets: &[&str]) -> &Output {
+        for s in secrets.iter().filter(|s| s.len() >= 4) {
+            assert!(!self.stderr.contains(s), "stderr leaks a secret ({}…):\n{}", &s[..4], self.stderr);
+            assert!(!self.stdout.contains(s), "stdout leaks a secret ({}…):\n{}", &s[..4], self.stdout);
+        }
+        self
+    }
+
+    /// The last stderr line, which is the error line on failure.
+    pub fn last_line(&self) -> &str {
+        self.stderr.lines().last().unwrap_or_default()
+    }
+}
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_aws-oidc"))
+}
+
+/// Runs the binary with exactly this environment (nothing inherited) and
+/// these arguments.
+pub fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
+    run_with_stdin(env, args, None)
+}
+
+/// Like [`run`], feeding `stdin`.
+pub fn run_with_stdin(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+    run_binary(&bin(), env, args, stdin)
+}
+
+/// Runs any binary (a release build, an emulated one) the same way.
+pub fn run_binary(bin: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for the binary");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// An unsigned JWT with these claims (STS verifies; the stand-in and the
+/// binary only read).
+pub fn jwt(iss: &str, aud: &str, sub: &str, exp: i64) -> String {
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = e.encode(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#);
+    let payload = e.encode(format!(
+        r#"{{"iss":"{iss}","aud":"{aud}","sub":"{sub}","exp":{exp},"iat":{}}}"#,
+        exp - 600
+    ));
+    let sig = e.encode("signature-bytes-that-nobody-checks-here-0123456789");
+    format!("{header}.{payload}.{sig}")
+}
+
+/// A token like Harness issues, valid for ten minutes.
+pub fn harness_token() -> String {
+    jwt(
+        "https://app.harness.io/ng/api/oidc/account/acc123",
+        "sts.amazonaws.com",
+        "account/acc123:org/default:project/ci:pipeline/deploy",
+        now() + 600,
+    )
+}
+
+/// Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A Harness plugin step's environment against the stand-in, with the two
+/// output files Harness provides in `dir`.
+pub struct Step {
+    /// The variables.
+    pub env: Vec<(String, String)>,
+    /// HARNESS_OUTPUT_SECRET_FILE.
+    pub secret_file: PathBuf,
+    /// DRONE_OUTPUT.
+    pub vars_file: PathBuf,
+    /// The token sent.
+    pub token: String,
+}
+
+impl Step {
+    /// camelCase settings as the Harness UI writes them, no duration.
+    pub fn harness(sts: &StandIn) -> Step {
+        let dir = standin::temp_dir("step");
+        let secret_file = dir.join("secret.env");
+        let vars_file = dir.join("output.env");
+        let token = harness_token();
+        let env = vec![
+            ("PLUGIN_IAMROLEARN".to_string(), ROLE.to_string()),
+            ("PLUGIN_OIDC_TOKEN_ID".to_string(), token.clone()),
+            ("PLUGIN_STS_ENDPOINT".to_string(), sts.url()),
+            ("PLUGIN_CA_BUNDLE".to_string(), sts.ca().display().to_string()),
+            ("HARNESS_OUTPUT_SECRET_FILE".to_string(), secret_file.display().to_string()),
+            ("DRONE_OUTPUT".to_string(), vars_file.display().to_string()),
+            ("PLUGIN_MAX_ATTEMPTS".to_string(), "3".to_string()),
+            ("PLUGIN_TIMEOUT".to_string(), "20s".to_string()),
+        ];
+        Step { env, secret_file, vars_file, token }
+    }
+
+    /// Sets (or replaces) a variable.
+    pub fn set(mut self, key: &str, value: &str) -> Step {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Removes a variable.
+    pub fn unset(mut self, key: &str) -> Step {
+        self.env.retain(|(k, _)| k != key);
+        self
+    }
+
+    /// Runs the binary with this environment and arguments.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run(&env, args)
+    }
+
+    /// The secret file's text ("" when missing).
+    pub fn secrets(&self) -> String {
+        std::fs::read_to_string(&self.secret_file).unwrap_or_default()
+    }
+
+    /// The variables file's text ("" when missing).
+    pub fn vars(&self) -> String {
+        std::fs::read_to_string(&self.vars_file).unwrap_or_default()
+    }
+}
+
+/// Every secret the run could leak: the token and any issued credentials.
+pub fn secrets_of(sts: &StandIn, token: &str) -> Vec<String> {
+    let mut all = vec![token.to_string()];
+    // Each part of a JWT on its own is secret-bearing too (the signature).
+    all.extend(token.split('.').filter(|p| p.len() >= 16).map(String::from));
+    for c in sts.issued() {
+        all.push(c.secret_access_key);
+        all.push(c.session_token);
+    }
+    all
+}
+
+/// Asserts a dotenv text is exactly these `KEY=VALUE` lines.
+pub fn assert_lines(text: &str, want: &[(&str, &str)]) {
+    let got: Vec<(String, String)> = text
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or_else(|| panic!("not KEY=VALUE: {l}"));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let want: Vec<(String, String)> = want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    assert_eq!(got, want);
+}
