@@ -65,7 +65,7 @@ pub fn decode(token: &str) -> Option<Claims> {
                     })
                     .collect()
             }
-            ("exp", Json::Number(n)) if n.is_finite() => claims.exp = Some(n as i64),
+            ("exp", Json::Number(n)) => claims.exp = n,
             _ => {}
         }
     }
@@ -79,8 +79,8 @@ pub enum Json {
     Null,
     /// `true`/`false`
     Bool(bool),
-    /// Any number.
-    Number(f64),
+    /// A number, as whole units (see `Parser::number`).
+    Number(Option<i64>),
     /// A string, unescaped.
     String(String),
     /// An array.
@@ -178,17 +178,36 @@ impl Parser<'_> {
         }
     }
 
+    /// JSON number grammar, kept as whole seconds: the integer part, or
+    /// `None` for a value with an exponent or out of range. Integers are
+    /// all a JWT's `exp` needs, and float parsing would cost binary size.
     fn number(&mut self) -> Option<Json> {
+        let digits = |p: &mut Self| {
+            let start = p.i;
+            while p.s.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - start
+        };
+        let negative = self.eat(b"-");
         let start = self.i;
-        while self.s.get(self.i).is_some_and(|b| b"+-.eE0123456789".contains(b)) {
-            self.i += 1;
-        }
-        let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
-        let first = text.bytes().next()?;
-        if !(first == b'-' || first.is_ascii_digit()) {
+        let n = digits(self);
+        if n == 0 || (n > 1 && self.s[start] == b'0') {
             return None;
         }
-        text.parse().ok().map(Json::Number)
+        let int = std::str::from_utf8(&self.s[start..self.i]).ok()?.parse::<i64>().ok();
+        if self.eat(b".") && digits(self) == 0 {
+            return None;
+        }
+        let mut value = int.map(|v| if negative { -v } else { v });
+        if self.eat(b"e") || self.eat(b"E") {
+            let _ = self.eat(b"+") || self.eat(b"-");
+            if digits(self) == 0 {
+                return None;
+            }
+            value = None;
+        }
+        Some(Json::Number(value))
     }
 
     fn string(&mut self) -> Option<String> {
@@ -299,9 +318,10 @@ mod tests {
             "iss=https://app.harness.io/ng/api/oidc/account/abc aud=sts.amazonaws.com sub=pipeline:x exp=2026-11-25T18:00:00Z (in 3m 20s)"
         );
         assert!(c.summary(1795629700).ends_with("(expired 1m 40s ago)"));
-        let c = decode(&jwt(r#"{"aud":["a","b",3],"exp":1.7e9,"sub":"\u00e9\ud83d\ude00"}"#)).unwrap();
+        let c = decode(&jwt(r#"{"aud":["a","b",3],"exp":1700000000.75,"sub":"\u00e9\ud83d\ude00"}"#)).unwrap();
         assert_eq!(c.aud, vec!["a", "b"]);
         assert_eq!(c.exp, Some(1_700_000_000));
+        assert_eq!(decode(&jwt(r#"{"exp":1.7e9}"#)).unwrap().exp, None);
         assert_eq!(c.sub.as_deref(), Some("é😀"));
         for not_jwt in ["opaque-oauth-token", "a.b", "a.b.c.d", "a.!!!.c", &jwt("[1,2]"), &jwt("{\"a\":")] {
             assert_eq!(decode(not_jwt), None, "{not_jwt}");
@@ -310,13 +330,13 @@ mod tests {
 
     #[test]
     fn json_edges() {
-        assert_eq!(parse_json(" {\"a\" : [true,false,null,-1.5e2,\"x\\n\"] } "), Some(Json::Object(vec![(
+        assert_eq!(parse_json(" {\"a\" : [true,false,null,-1.5e2,-15.5,\"x\\n\"] } "), Some(Json::Object(vec![(
             "a".into(),
-            Json::Array(vec![Json::Bool(true), Json::Bool(false), Json::Null, Json::Number(-150.0), Json::String("x\n".into())])
+            Json::Array(vec![Json::Bool(true), Json::Bool(false), Json::Null, Json::Number(None), Json::Number(Some(-15)), Json::String("x\n".into())])
         )])));
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert_eq!(parse_json(&deep), None);
-        for bad in ["", "{", "{\"a\"}", "[1,]", "\"\\ud800\"", "\"\\u12\"", "01x", "tru", "{} x", "\"\u{1}\"", "\"\\u+123\""] {
+        for bad in ["", "{", "{\"a\"}", "[1,]", "\"\\ud800\"", "\"\\u12\"", "01x", "01", "1.", "1e", "-", ".5", "tru", "{} x", "\"\u{1}\"", "\"\\u+123\""] {
             assert_eq!(parse_json(bad), None, "{bad:?}");
         }
         assert_eq!(quote("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\u0001""#);

@@ -141,7 +141,7 @@ pub fn exchange(s: &Settings, endpoint: &Endpoint, ctx: &Context, log: &mut Log)
         }
         let t0 = Instant::now();
         let outcome = attempt_once(&agent, s, endpoint, &fields, remaining, ctx, log);
-        log.debug(&format!("attempt {attempt} took {} ms", t0.elapsed().as_millis()));
+        log.debug(&format!("attempt {attempt} took {} ms", t0.elapsed().as_millis() as u64));
         let (why, error) = match outcome {
             Outcome::Done(c) => return Ok(*c),
             Outcome::Fail(e) => return Err(e),
@@ -157,7 +157,7 @@ pub fn exchange(s: &Settings, endpoint: &Endpoint, ctx: &Context, log: &mut Log)
             return Err(gave_up(error, &format!("after {failures} attempts: the {}s timeout (PLUGIN_TIMEOUT) ran out", s.timeout.as_secs())));
         }
         log.info(&format!("attempt {attempt} of {} failed: {why}; retrying", s.max_attempts));
-        log.debug(&format!("waiting {} ms before attempt {}", wait.as_millis(), attempt + 1));
+        log.debug(&format!("waiting {} ms before attempt {}", wait.as_millis() as u64, attempt + 1));
         thread::sleep(wait);
     }
 }

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""SPEC §6 budgets: size, CPU and memory of aws-oidc beside the bare client and curl.
+
+`make bench` runs this after `make release`. It builds the bare client with the
+release profile, starts the TLS STS stand-in, runs real/bare/curl exchanges
+interleaved (BENCH_ROUNDS rounds, default 200), measures the image layer, prints
+a table with a HOLDS/FAILS verdict per budget and writes target/bench.json.
+Exit 0 even when a budget fails; non-zero when something could not run.
+"""
+import base64, hashlib, json, os, platform, shutil, statistics
+import subprocess, sys, tarfile, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
+AMD64, ARM64 = "x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"
+MB = 1_000_000
+TOOLS = ["real", "bare", "curl"]
+
+# Why a C launcher: a child's ru_maxrss is the max of its own peak and the RSS
+# of the process it exec'd from, so a child forked from Python reports Python's
+# RSS (~14 MB). This static helper vforks from a tiny process, execs the
+# command, and prints its exit code, user and sys CPU (us), maxrss (KiB) and
+# wall time (ns) on a last line.
+LAUNCHER_C = r"""
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+extern char **environ;
+int main(int argc, char **argv) {
+    struct timespec t0, t1; struct rusage ru; int st;
+    if (argc < 2) return 127;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = vfork();
+    if (pid == 0) { execve(argv[1], argv + 1, environ); _exit(127); }
+    if (pid < 0 || wait4(pid, &st, 0, &ru) < 0) return 127;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("\nRUSAGE %d %ld %ld %ld %ld\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+        ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec, ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec,
+        ru.ru_maxrss, (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
+    return 0;
+}
+"""
+
+
+class BenchError(Exception):
+    """Something could not run; the bench is invalid."""
+
+
+def machine():
+    """nproc, CPU model and kernel, for the top of the report."""
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release()}
+
+
+def version():
+    """The package version from Cargo.toml (first `version = ` line)."""
+    with open(os.path.join(ROOT, "Cargo.toml")) as f:
+        for line in f:
+            if line.startswith("version = "):
+                return line.split('"')[1]
+    raise BenchError("no version in Cargo.toml")
+
+
+def run(cmd, env=None, what=None):
+    """Run a build command in the repo; raise BenchError if it fails."""
+    print("+", " ".join(cmd), flush=True)
+    if subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0:
+        raise BenchError(f"{what or cmd[0]} failed")
+
+
+def build_musl():
+    """Build aws-oidc and the bare client for both musl targets exactly as
+    `make release` does (same flags and target dir), so sizes compare fairly
+    and dist/ can be checked against a fresh build."""
+    cargo_home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
+    env = dict(os.environ, SOURCE_DATE_EPOCH="0", CARGO_TARGET_DIR="target/dist-build",
+               RUSTFLAGS=f"--remap-path-prefix={ROOT}=/build --remap-path-prefix={cargo_home}=/cargo",
+               CC_x86_64_unknown_linux_musl="gcc", CC_aarch64_unknown_linux_musl="clang",
+               AR_aarch64_unknown_linux_musl="llvm-ar",
+               CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER="rust-lld")
+    run(["cargo", "build", "--release", "--locked", "--bin", "aws-oidc", "--example", "bare-client",
+         "--target", AMD64, "--target", ARM64], env, "musl build")
+    out = {}
+    for arch, triple in (("amd64", AMD64), ("arm64", ARM64)):
+        built = os.path.join(ROOT, "target/dist-build", triple, "release")
+        dist = os.path.join(ROOT, "dist", f"aws-oidc-linux-{arch}")
+        if not os.path.exists(dist):
+            raise BenchError(f"{dist} is missing: run `make release`")
+        if sha256(dist) != sha256(os.path.join(built, "aws-oidc")):
+            raise BenchError(f"{dist} differs from a fresh build of this tree: run `make release`")
+        out[arch] = {"real": dist, "bare": os.path.join(built, "examples", "bare-client")}
+    return out
+
+
+def sha256(path):
+    """Hex SHA-256 of a file."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def start_standin():
+    """Start the TLS stand-in; return (process, port, CA path)."""
+    exe = os.path.join(ROOT, "target/release/examples/sts-standin")
+    if not os.path.exists(exe):
+        raise BenchError(f"{exe} is missing: cargo build --release --locked --example sts-standin")
+    proc = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+    try:
+        port, ca = proc.stdout.readline().split()
+    except ValueError:
+        proc.kill()
+        proc.wait()
+        raise BenchError("the STS stand-in did not start")
+    return proc, port, ca
+
+
+def b64url(data):
+    """Unpadded base64url, as in a JWT."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token():
+    """A JWT-shaped token the stand-in accepts."""
+    claims = {"iss": "https://app.harness.io/ng/api/oidc/account/x", "aud": "sts.amazonaws.com",
+              "sub": "bench", "exp": int(time.time()) + 3600}
+    return ".".join([b64url(b'{"alg":"RS256","typ":"JWT"}'),
+                     b64url(json.dumps(claims).encode()), b64url(b"signature")])
+
+
+def commands(bins, port, ca, tok, secret_file):
+    """argv and env for one exchange by each tool (curl only if installed)."""
+    endpoint = f"https://127.0.0.1:{port}"
+    real_env = {"PLUGIN_IAMROLEARN": ROLE_ARN, "PLUGIN_OIDC_TOKEN_ID": tok,
+                "PLUGIN_STS_ENDPOINT": endpoint, "PLUGIN_CA_BUNDLE": ca,
+                "HARNESS_OUTPUT_SECRET_FILE": secret_file, "PLUGIN_LOG_LEVEL": "error"}
+    cmds = {"real": ([bins["real"]], real_env),
+            "bare": ([bins["bare"], endpoint + "/", ca, tok], {})}
+    curl = shutil.which("curl")
+    if curl:
+        form = ["Action=AssumeRoleWithWebIdentity", "Version=2011-06-15", f"RoleArn={ROLE_ARN}",
+                "RoleSessionName=bench", f"WebIdentityToken={tok}"]
+        argv = [curl, "-sS", "--cacert", ca, "-X", "POST", "-o", "/dev/null", "-w", "%{http_code}"]
+        for field in form:
+            argv += ["--data-urlencode", field]
+        cmds["curl"] = (argv + [endpoint + "/"], {})
+    return cmds
+
+
+def exchange(launcher, name, argv, env, secret_file):
+    """One measured exchange; checks it really succeeded. Returns the figures."""
+    open(secret_file, "w").close()
+    p = subprocess.run([launcher] + argv, env=env, capture_output=True, text=True)
+    *out, last = p.stdout.rstrip("\n").split("\n")
+    if p.returncode != 0 or not last.startswith("RUSAGE "):
+        raise BenchError(f"launcher failed for {name}: {p.stderr.strip()}")
+    rc, user, sys_, rss, wall = map(int, last.split()[1:])
+    out = "\n".join(out).strip()
+    if name == "real":
+        with open(secret_file) as f:
+            ok = "AWS_ACCESS_KEY_ID=" in f.read()
+    else:  # bare prints the AccessKeyId, curl the HTTP status
+        ok = out.startswith("ASIA") if name == "bare" else out == "200"
+    if rc != 0 or not ok:
+        raise BenchError(f"{name} exchange failed (exit {rc}): {out} {p.stderr.strip()}")
+    return {"cpu_us": user + sys_, "wall_us": wall / 1000, "maxrss_kib": rss}
+
+
+def bench(launcher, cmds, secret_file, rounds):
+    """Rounds of one exchange per tool, in an order that rotates each round."""
+    names = list(cmds)
+    samples = {n: [] for n in names}
+    for r in range(-3, rounds):  # three warm-up rounds, not recorded
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in order:
+            s = exchange(launcher, n, *cmds[n], secret_file)
+            if r >= 0:
+                samples[n].append(s)
+    return samples
+
+
+def summary(values):
+    """Median, p10, p90, min, max of a list of numbers."""
+    dec = statistics.quantiles(values, n=10, method="inclusive")
+    return {"median": statistics.median(values), "p10": dec[0], "p90": dec[8],
+            "min": min(values), "max": max(values)}
+
+
+def image_layer(ver, dist_amd64):
+    """Compressed (gzip) layer size of aws-oidc:VER-amd64 via buildah, checking
+    that the layer holds the current dist binary. Returns (bytes or None, note)."""
+    if not shutil.which("buildah"):
+        return None, "buildah not installed"
+    buildah = ["buildah", "--storage-driver", "vfs"]
+    ref = f"localhost/aws-oidc:{ver}-amd64"
+    for attempt in ("existing", "rebuilt"):
+        exists = subprocess.run(buildah + ["inspect", "--type", "image", ref],
+                                capture_output=True).returncode == 0
+        if exists:
+            size, binary_sha = push_and_read(buildah, ref)
+            if binary_sha == sha256(dist_amd64):
+                return size, f"{ref}, gzip layer from buildah push"
+        if attempt == "existing":
+            print(f"image {ref} is {'stale' if exists else 'missing'}; running make image", flush=True)
+            if subprocess.run(["make", "image"], cwd=ROOT).returncode != 0:
+                raise BenchError("make image failed")
+    raise BenchError(f"{ref} does not hold dist/aws-oidc-linux-amd64 even after make image")
+
+
+def push_and_read(buildah, ref):
+    """Push the image to an OCI dir; return (summed layer sizes, sha256 of /aws-oidc in it)."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(buildah + ["push", "--quiet", "--compression-format", "gzip", ref, f"oci:{d}"],
+                       check=True, stdout=subprocess.DEVNULL)
+        blob = lambda digest: os.path.join(d, "blobs", *digest.split(":"))
+        with open(os.path.join(d, "index.json")) as f:
+            manifest_digest = json.load(f)["manifests"][0]["digest"]
+        with open(blob(manifest_digest)) as f:
+            layers = json.load(f)["layers"]
+        binary_sha = None
+        for layer in layers:
+            with tarfile.open(blob(layer["digest"]), "r:gz") as tar:
+                for m in tar.getmembers():
+                    if m.name.lstrip("./") == "aws-oidc":
+                        binary_sha = hashlib.sha256(tar.extractfile(m).read()).hexdigest()
+        return sum(layer["size"] for layer in layers), binary_sha
+
+
+def verdict(name, value, limit, shown):
+    """One budget line: HOLDS/FAILS (or NOT MEASURED when value is None)."""
+    if value is None:
+        return {"budget": name, "verdict": "NOT MEASURED", "detail": shown}
+    return {"budget": name, "verdict": "HOLDS" if value <= limit else "FAILS", "value": value,
+            "limit": limit, "detail": shown}
+
+
+def size(n):
+    """Bytes as MB (10^6) and MiB."""
+    return f"{n:>9,} B = {n / MB:.3f} MB = {n / 2**20:.3f} MiB"
+
+
+def report(info, sizes, layer, layer_note, stats, rounds):
+    """Print the tables and verdicts; return the verdict list."""
+    print(f"\nmachine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}")
+    print(f"rounds: {rounds} per tool, interleaved (rotating order), after 3 warm-up rounds\n")
+    print("binary sizes (stripped, as built):")
+    for key, n in sizes.items():
+        print(f"  {key:<12} {size(n)}")
+    print(f"  {'image layer':<12} " + (size(layer) if layer else "not measured") + f"  ({layer_note})")
+    print(f"\nper exchange (median [p10-p90], max):")
+    print(f"  {'tool':<5} {'CPU user+sys ms':<26} {'wall ms':<26} {'peak RSS KiB':<20}")
+    for n in TOOLS:
+        if n not in stats:
+            print(f"  {n:<5} not measured: curl is not installed")
+            continue
+        cells = []
+        for key, scale in (("cpu_us", 1000), ("wall_us", 1000), ("maxrss_kib", 1)):
+            s = {k: v / scale for k, v in stats[n][key].items()}
+            fmt = "{:.0f}" if scale == 1 else "{:.3f}"
+            cells.append((fmt + " [" + fmt + "-" + fmt + "], " + fmt).format(
+                s["median"], s["p10"], s["p90"], s["max"]))
+        print(f"  {n:<5} {cells[0]:<26} {cells[1]:<26} {cells[2]:<20}")
+    cpu = {n: stats[n]["cpu_us"]["median"] for n in stats}
+    r_bare = cpu["real"] / cpu["bare"]
+    r_curl = cpu["real"] / cpu["curl"] if "curl" in cpu else None
+    r_size = sizes["real amd64"] / sizes["bare amd64"]
+    print(f"\nratios: real/bare CPU median {r_bare:.3f}x, real/curl CPU median "
+          + (f"{r_curl:.3f}x" if r_curl else "n/a (no curl)") + f", real/bare amd64 size {r_size:.3f}x")
+    rss = stats["real"]["maxrss_kib"]["max"] * 1024
+    verdicts = [
+        verdict("amd64 binary <= 1.8 MB", sizes["real amd64"], 1.8 * MB, size(sizes["real amd64"])),
+        verdict("amd64 binary <= 1.05x bare", r_size, 1.05, f"{r_size:.3f}x ({sizes['bare amd64']:,} B bare)"),
+        verdict("arm64 binary <= 1.6 MB", sizes["real arm64"], 1.6 * MB, size(sizes["real arm64"])),
+        verdict("image layer <= 1.0 MB", layer, 1.0 * MB, size(layer) if layer else layer_note),
+        verdict("CPU median <= 1.3x bare", r_bare, 1.3,
+                f"{r_bare:.3f}x ({cpu['real'] / 1000:.3f} ms vs {cpu['bare'] / 1000:.3f} ms)"),
+        verdict("CPU median <= 0.35x curl", r_curl, 0.35,
+                f"{r_curl:.3f}x ({cpu['real'] / 1000:.3f} ms vs {cpu['curl'] / 1000:.3f} ms)"
+                if r_curl else "curl is not installed"),
+        verdict("peak RSS <= 4 MB", rss, 4 * MB, f"max over runs {rss:,} B = {rss / MB:.3f} MB"),
+    ]
+    print("\nSPEC §6 budgets:")
+    for v in verdicts:
+        print(f"  {v['verdict']:<12} {v['budget']:<28} {v['detail']}")
+    return verdicts
+
+
+def main():
+    rounds = int(os.environ.get("BENCH_ROUNDS", "200"))
+    if rounds < 2:
+        raise BenchError("BENCH_ROUNDS must be at least 2")
+    info = machine()
+    print(f"machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}", flush=True)
+    bins = build_musl()
+    sizes = {f"{k} {arch}": os.path.getsize(bins[arch][k]) for arch in bins for k in ("real", "bare")}
+    standin = None
+    with tempfile.TemporaryDirectory(prefix="aws-oidc-bench-") as tmp:
+        launcher = os.path.join(tmp, "launch")
+        with open(launcher + ".c", "w") as f:
+            f.write(LAUNCHER_C)
+        run(["cc", "-static", "-O2", "-o", launcher, launcher + ".c"], what="compiling the launcher")
+        try:
+            standin, port, ca = start_standin()
+            secret_file = os.path.join(tmp, "secrets.env")
+            cmds = commands(bins["amd64"], port, ca, token(), secret_file)
+            print(f"running {rounds} rounds of {', '.join(cmds)} against 127.0.0.1:{port} ...", flush=True)
+            samples = bench(launcher, cmds, secret_file, rounds)
+        finally:
+            if standin:
+                standin.kill()
+                standin.wait()
+                if os.path.basename(os.path.dirname(ca)).startswith("aws-oidc-sts-"):
+                    shutil.rmtree(os.path.dirname(ca), ignore_errors=True)
+    stats = {n: {k: summary([s[k] for s in samples[n]]) for k in samples[n][0]} for n in samples}
+    layer, layer_note = image_layer(version(), bins["amd64"]["real"])
+    verdicts = report(info, sizes, layer, layer_note, stats, rounds)
+    out = {"machine": info, "rounds": rounds, "sizes_bytes": sizes, "image_layer_bytes": layer,
+           "image_note": layer_note, "summary": stats, "samples": samples, "verdicts": verdicts}
+    with open(os.path.join(ROOT, "target", "bench.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print("\nraw figures and verdicts: target/bench.json")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (BenchError, subprocess.CalledProcessError, OSError) as e:
+        sys.exit(f"bench: could not run: {e}")
