@@ -19,10 +19,22 @@ pub struct Claims {
 impl Claims {
     /// `iss=… aud=… sub=… exp=…` for log lines.
     pub fn summary(&self, now: i64) -> String {
-        let aud = if self.aud.is_empty() { "-".to_string() } else { self.aud.join(",") };
+        let aud = if self.aud.is_empty() {
+            "-".to_string()
+        } else {
+            self.aud.join(",")
+        };
         let exp = match self.exp {
-            Some(t) if t <= now => format!("{} (expired {} ago)", crate::time::format_utc(t), crate::time::human(now - t)),
-            Some(t) => format!("{} (in {})", crate::time::format_utc(t), crate::time::human(t - now)),
+            Some(t) if t <= now => format!(
+                "{} (expired {} ago)",
+                crate::time::format_utc(t),
+                crate::time::human(now - t)
+            ),
+            Some(t) => format!(
+                "{} (in {})",
+                crate::time::format_utc(t),
+                crate::time::human(t - now)
+            ),
             None => "-".to_string(),
         };
         format!(
@@ -95,7 +107,10 @@ const MAX_DEPTH: usize = 32;
 
 /// Parses a whole JSON document. `None` for anything that is not JSON.
 pub fn parse_json(text: &str) -> Option<Json> {
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     let v = p.value(0)?;
     p.ws();
     (p.i == p.s.len()).then_some(v)
@@ -195,7 +210,10 @@ impl Parser<'_> {
         if n == 0 || (n > 1 && self.s[start] == b'0') {
             return None;
         }
-        let int = std::str::from_utf8(&self.s[start..self.i]).ok()?.parse::<i64>().ok();
+        let int = std::str::from_utf8(&self.s[start..self.i])
+            .ok()?
+            .parse::<i64>()
+            .ok();
         if self.eat(b".") && digits(self) == 0 {
             return None;
         }
@@ -217,7 +235,11 @@ impl Parser<'_> {
         let mut out = String::new();
         loop {
             let start = self.i;
-            while self.s.get(self.i).is_some_and(|b| *b != b'"' && *b != b'\\' && *b >= 0x20) {
+            while self
+                .s
+                .get(self.i)
+                .is_some_and(|b| *b != b'"' && *b != b'\\' && *b >= 0x20)
+            {
                 self.i += 1;
             }
             out.push_str(std::str::from_utf8(&self.s[start..self.i]).ok()?);
@@ -300,7 +322,11 @@ mod tests {
 
     fn jwt(payload: &str) -> String {
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        format!("{}.{}.sig", e.encode(r#"{"alg":"RS256"}"#), e.encode(payload))
+        format!(
+            "{}.{}.sig",
+            e.encode(r#"{"alg":"RS256"}"#),
+            e.encode(payload)
+        )
     }
 
     #[test]
@@ -309,7 +335,10 @@ mod tests {
             r#"{"iss":"https://app.harness.io/ng/api/oidc/account/abc","aud":"sts.amazonaws.com","sub":"pipeline:x","exp":1795629600,"iat":1}"#,
         ))
         .unwrap();
-        assert_eq!(c.iss.as_deref(), Some("https://app.harness.io/ng/api/oidc/account/abc"));
+        assert_eq!(
+            c.iss.as_deref(),
+            Some("https://app.harness.io/ng/api/oidc/account/abc")
+        );
         assert_eq!(c.aud, vec!["sts.amazonaws.com"]);
         assert_eq!(c.sub.as_deref(), Some("pipeline:x"));
         assert_eq!(c.exp, Some(1795629600));
@@ -318,28 +347,68 @@ mod tests {
             "iss=https://app.harness.io/ng/api/oidc/account/abc aud=sts.amazonaws.com sub=pipeline:x exp=2026-11-25T18:00:00Z (in 3m 20s)"
         );
         assert!(c.summary(1795629700).ends_with("(expired 1m 40s ago)"));
-        let c = decode(&jwt(r#"{"aud":["a","b",3],"exp":1700000000.75,"sub":"\u00e9\ud83d\ude00"}"#)).unwrap();
+        let c = decode(&jwt(
+            r#"{"aud":["a","b",3],"exp":1700000000.75,"sub":"\u00e9\ud83d\ude00"}"#,
+        ))
+        .unwrap();
         assert_eq!(c.aud, vec!["a", "b"]);
         assert_eq!(c.exp, Some(1_700_000_000));
         assert_eq!(decode(&jwt(r#"{"exp":1.7e9}"#)).unwrap().exp, None);
         assert_eq!(c.sub.as_deref(), Some("é😀"));
-        for not_jwt in ["opaque-oauth-token", "a.b", "a.b.c.d", "a.!!!.c", &jwt("[1,2]"), &jwt("{\"a\":")] {
+        for not_jwt in [
+            "opaque-oauth-token",
+            "a.b",
+            "a.b.c.d",
+            "a.!!!.c",
+            &jwt("[1,2]"),
+            &jwt("{\"a\":"),
+        ] {
             assert_eq!(decode(not_jwt), None, "{not_jwt}");
         }
     }
 
     #[test]
     fn json_edges() {
-        assert_eq!(parse_json(" {\"a\" : [true,false,null,-1.5e2,-15.5,\"x\\n\"] } "), Some(Json::Object(vec![(
-            "a".into(),
-            Json::Array(vec![Json::Bool(true), Json::Bool(false), Json::Null, Json::Number(None), Json::Number(Some(-15)), Json::String("x\n".into())])
-        )])));
+        assert_eq!(
+            parse_json(" {\"a\" : [true,false,null,-1.5e2,-15.5,\"x\\n\"] } "),
+            Some(Json::Object(vec![(
+                "a".into(),
+                Json::Array(vec![
+                    Json::Bool(true),
+                    Json::Bool(false),
+                    Json::Null,
+                    Json::Number(None),
+                    Json::Number(Some(-15)),
+                    Json::String("x\n".into())
+                ])
+            )]))
+        );
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert_eq!(parse_json(&deep), None);
-        for bad in ["", "{", "{\"a\"}", "[1,]", "\"\\ud800\"", "\"\\u12\"", "01x", "01", "1.", "1e", "-", ".5", "tru", "{} x", "\"\u{1}\"", "\"\\u+123\""] {
+        for bad in [
+            "",
+            "{",
+            "{\"a\"}",
+            "[1,]",
+            "\"\\ud800\"",
+            "\"\\u12\"",
+            "01x",
+            "01",
+            "1.",
+            "1e",
+            "-",
+            ".5",
+            "tru",
+            "{} x",
+            "\"\u{1}\"",
+            "\"\\u+123\"",
+        ] {
             assert_eq!(parse_json(bad), None, "{bad:?}");
         }
         assert_eq!(quote("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\u0001""#);
-        assert_eq!(parse_json(&quote("x\"\\\u{7}é")), Some(Json::String("x\"\\\u{7}é".into())));
+        assert_eq!(
+            parse_json(&quote("x\"\\\u{7}é")),
+            Some(Json::String("x\"\\\u{7}é".into()))
+        );
     }
 }

@@ -5,7 +5,14 @@ use crate::time::human;
 
 /// A hint for an STS error code, from the token's claims and the role's
 /// partition. `None` when there is nothing more useful to say than STS did.
-pub fn hint(code: &str, message: &str, claims: Option<&Claims>, partition: &str, account: &str, now: i64) -> Option<String> {
+pub fn hint(
+    code: &str,
+    message: &str,
+    claims: Option<&Claims>,
+    partition: &str,
+    account: &str,
+    now: i64,
+) -> Option<String> {
     let claims_text = match claims {
         Some(c) => format!("the token has {}", c.summary(now)),
         None => "the token is not a JWT, so its claims cannot be shown".to_string(),
@@ -16,9 +23,11 @@ pub fn hint(code: &str, message: &str, claims: Option<&Claims>, partition: &str,
     } else {
         ""
     };
-    let provider = claims
-        .and_then(|c| c.iss.as_deref())
-        .map(|iss| iss.trim_start_matches("https://").trim_end_matches('/').to_string());
+    let provider = claims.and_then(|c| c.iss.as_deref()).map(|iss| {
+        iss.trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_string()
+    });
     let trust = match &provider {
         Some(p) => format!(
             "the role's trust policy must allow sts:AssumeRoleWithWebIdentity for Federated arn:{partition}:iam::{account}:oidc-provider/{p}, and its conditions on {p}:aud and {p}:sub must match these values{cn}"
@@ -78,25 +87,96 @@ mod tests {
     #[test]
     fn hints() {
         let now = 1_800_000_000;
-        let h = hint("AccessDenied", "Not authorized", Some(&claims(now + 60)), "aws", "123456789012", now).unwrap();
+        let h = hint(
+            "AccessDenied",
+            "Not authorized",
+            Some(&claims(now + 60)),
+            "aws",
+            "123456789012",
+            now,
+        )
+        .unwrap();
         assert!(h.contains("iss=https://app.harness.io/ng/api/oidc/account/acc1 aud=sts.amazonaws.com sub=pipeline:p1"), "{h}");
-        assert!(h.contains("oidc-provider/app.harness.io/ng/api/oidc/account/acc1"), "{h}");
-        assert!(h.contains("app.harness.io/ng/api/oidc/account/acc1:aud"), "{h}");
-        let h = hint("AccessDenied", "", Some(&claims(now)), "aws-cn", "123456789012", now).unwrap();
-        assert!(h.contains("sts.amazonaws.com.cn") && h.contains("arn:aws-cn:iam::"), "{h}");
-        let h = hint("InvalidIdentityToken", "", Some(&claims(now - 200)), "aws", "123456789012", now).unwrap();
+        assert!(
+            h.contains("oidc-provider/app.harness.io/ng/api/oidc/account/acc1"),
+            "{h}"
+        );
+        assert!(
+            h.contains("app.harness.io/ng/api/oidc/account/acc1:aud"),
+            "{h}"
+        );
+        let h = hint(
+            "AccessDenied",
+            "",
+            Some(&claims(now)),
+            "aws-cn",
+            "123456789012",
+            now,
+        )
+        .unwrap();
+        assert!(
+            h.contains("sts.amazonaws.com.cn") && h.contains("arn:aws-cn:iam::"),
+            "{h}"
+        );
+        let h = hint(
+            "InvalidIdentityToken",
+            "",
+            Some(&claims(now - 200)),
+            "aws",
+            "123456789012",
+            now,
+        )
+        .unwrap();
         assert!(h.contains("the token expired 3m 20s ago"), "{h}");
-        let h = hint("InvalidIdentityToken", "", Some(&claims(now + 200)), "aws", "123456789012", now).unwrap();
-        assert!(h.contains("IAM OIDC provider for https://app.harness.io"), "{h}");
-        let h = hint("ExpiredTokenException", "", Some(&claims(now - 7200)), "aws", "1", now).unwrap();
+        let h = hint(
+            "InvalidIdentityToken",
+            "",
+            Some(&claims(now + 200)),
+            "aws",
+            "123456789012",
+            now,
+        )
+        .unwrap();
+        assert!(
+            h.contains("IAM OIDC provider for https://app.harness.io"),
+            "{h}"
+        );
+        let h = hint(
+            "ExpiredTokenException",
+            "",
+            Some(&claims(now - 7200)),
+            "aws",
+            "1",
+            now,
+        )
+        .unwrap();
         assert!(h.starts_with("the token expired 2h 0m ago"), "{h}");
         let h = hint("AccessDenied", "", None, "aws", "1", now).unwrap();
         assert!(h.contains("not a JWT"), "{h}");
-        let h = hint("ValidationError", "1 validation error detected: Value '43200' at 'durationSeconds'", None, "aws", "1", now).unwrap();
+        let h = hint(
+            "ValidationError",
+            "1 validation error detected: Value '43200' at 'durationSeconds'",
+            None,
+            "aws",
+            "1",
+            now,
+        )
+        .unwrap();
         assert!(h.contains("maximum session duration"), "{h}");
         assert_eq!(hint("SomethingElse", "", None, "aws", "1", now), None);
-        for code in ["IDPRejectedClaim", "IDPCommunicationError", "RegionDisabledException", "MalformedPolicyDocument", "PackedPolicyTooLarge", "InvalidParameterValue", "Throttling"] {
-            assert!(hint(code, "", Some(&claims(now)), "aws", "1", now).is_some(), "{code}");
+        for code in [
+            "IDPRejectedClaim",
+            "IDPCommunicationError",
+            "RegionDisabledException",
+            "MalformedPolicyDocument",
+            "PackedPolicyTooLarge",
+            "InvalidParameterValue",
+            "Throttling",
+        ] {
+            assert!(
+                hint(code, "", Some(&claims(now)), "aws", "1", now).is_some(),
+                "{code}"
+            );
         }
     }
 }

@@ -11,9 +11,21 @@ pub const GLOBAL: &str = "https://sts.amazonaws.com";
 /// The regions that `AWS_STS_REGIONAL_ENDPOINTS=legacy` sends to the global
 /// endpoint.
 pub const LEGACY_REGIONS: &[&str] = &[
-    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ca-central-1",
-    "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1",
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "ap-northeast-1",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
 ];
 
 /// A partition's DNS names.
@@ -33,14 +45,62 @@ pub struct Partition {
 
 /// Partitions, most specific prefix first.
 const PARTITIONS: &[Partition] = &[
-    Partition { name: "aws-cn", prefix: "cn-", dns: "amazonaws.com.cn", dual_dns: Some("api.amazonwebservices.com.cn"), example_region: "cn-north-1" },
-    Partition { name: "aws-us-gov", prefix: "us-gov-", dns: "amazonaws.com", dual_dns: Some("api.aws"), example_region: "us-gov-west-1" },
-    Partition { name: "aws-iso", prefix: "us-iso-", dns: "c2s.ic.gov", dual_dns: None, example_region: "us-iso-east-1" },
-    Partition { name: "aws-iso-b", prefix: "us-isob-", dns: "sc2s.sgov.gov", dual_dns: None, example_region: "us-isob-east-1" },
-    Partition { name: "aws-iso-e", prefix: "eu-isoe-", dns: "cloud.adc-e.uk", dual_dns: None, example_region: "eu-isoe-west-1" },
-    Partition { name: "aws-iso-f", prefix: "us-isof-", dns: "csp.hci.ic.gov", dual_dns: None, example_region: "us-isof-south-1" },
-    Partition { name: "aws-eusc", prefix: "eusc-", dns: "amazonaws.eu", dual_dns: None, example_region: "eusc-de-east-1" },
-    Partition { name: "aws", prefix: "", dns: "amazonaws.com", dual_dns: Some("api.aws"), example_region: "us-east-1" },
+    Partition {
+        name: "aws-cn",
+        prefix: "cn-",
+        dns: "amazonaws.com.cn",
+        dual_dns: Some("api.amazonwebservices.com.cn"),
+        example_region: "cn-north-1",
+    },
+    Partition {
+        name: "aws-us-gov",
+        prefix: "us-gov-",
+        dns: "amazonaws.com",
+        dual_dns: Some("api.aws"),
+        example_region: "us-gov-west-1",
+    },
+    Partition {
+        name: "aws-iso",
+        prefix: "us-iso-",
+        dns: "c2s.ic.gov",
+        dual_dns: None,
+        example_region: "us-iso-east-1",
+    },
+    Partition {
+        name: "aws-iso-b",
+        prefix: "us-isob-",
+        dns: "sc2s.sgov.gov",
+        dual_dns: None,
+        example_region: "us-isob-east-1",
+    },
+    Partition {
+        name: "aws-iso-e",
+        prefix: "eu-isoe-",
+        dns: "cloud.adc-e.uk",
+        dual_dns: None,
+        example_region: "eu-isoe-west-1",
+    },
+    Partition {
+        name: "aws-iso-f",
+        prefix: "us-isof-",
+        dns: "csp.hci.ic.gov",
+        dual_dns: None,
+        example_region: "us-isof-south-1",
+    },
+    Partition {
+        name: "aws-eusc",
+        prefix: "eusc-",
+        dns: "amazonaws.eu",
+        dual_dns: None,
+        example_region: "eusc-de-east-1",
+    },
+    Partition {
+        name: "aws",
+        prefix: "",
+        dns: "amazonaws.com",
+        dual_dns: Some("api.aws"),
+        example_region: "us-east-1",
+    },
 ];
 
 /// The partition a region belongs to, by its name.
@@ -183,10 +243,14 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
         return Err(format!("`{s}` has a query or fragment; {WANT}"));
     }
     if authority.contains('@') {
-        return Err(format!("the endpoint URL must not hold a user or password; {WANT}"));
+        return Err(format!(
+            "the endpoint URL must not hold a user or password; {WANT}"
+        ));
     }
     let host = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, tail) = v6.split_once(']').ok_or_else(|| format!("`{s}` has an unclosed [; {WANT}"))?;
+        let (h, tail) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("`{s}` has an unclosed [; {WANT}"))?;
         if !(tail.is_empty() || is_port(tail)) {
             return Err(format!("`{s}` has a bad port; {WANT}"));
         }
@@ -224,8 +288,12 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
 }
 
 fn is_port(tail: &str) -> bool {
-    tail.strip_prefix(':')
-        .is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n)))
+    tail.strip_prefix(':').is_some_and(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
+    })
 }
 
 /// 127.0.0.0/8, ::1 and localhost.
@@ -239,7 +307,13 @@ pub fn is_loopback(host: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn input<'a>(region: Option<&'a str>, fips: bool, dual: bool, legacy: bool, role: &'a str) -> Input<'a> {
+    fn input<'a>(
+        region: Option<&'a str>,
+        fips: bool,
+        dual: bool,
+        legacy: bool,
+        role: &'a str,
+    ) -> Input<'a> {
         Input {
             explicit: None,
             region,
@@ -250,43 +324,246 @@ mod tests {
         }
     }
 
+    /// (region, fips, dual-stack, legacy, role partition, expected URL)
+    type Row<'a> = (Option<&'a str>, bool, bool, bool, &'a str, &'a str);
+
     #[test]
     fn every_row_of_the_endpoint_table() {
         // (region, fips, dual-stack, legacy, role partition, expected URL)
-        let rows: &[(Option<&str>, bool, bool, bool, &str, &str)] = &[
-            (None, false, false, false, "aws", "https://sts.amazonaws.com/"),
-            (Some("aws-global"), false, false, false, "aws", "https://sts.amazonaws.com/"),
-            (Some("aws-global"), false, false, true, "aws", "https://sts.amazonaws.com/"),
-            (Some("us-east-1"), false, false, false, "aws", "https://sts.us-east-1.amazonaws.com/"),
-            (Some("eu-west-2"), false, false, false, "aws", "https://sts.eu-west-2.amazonaws.com/"),
-            (Some("ap-southeast-5"), false, false, true, "aws", "https://sts.ap-southeast-5.amazonaws.com/"),
-            (Some("us-east-1"), true, false, false, "aws", "https://sts-fips.us-east-1.amazonaws.com/"),
-            (Some("us-east-1"), false, true, false, "aws", "https://sts.us-east-1.api.aws/"),
-            (Some("us-east-1"), true, true, false, "aws", "https://sts-fips.us-east-1.api.aws/"),
-            (Some("cn-north-1"), false, false, false, "aws-cn", "https://sts.cn-north-1.amazonaws.com.cn/"),
-            (Some("cn-northwest-1"), true, false, false, "aws-cn", "https://sts-fips.cn-northwest-1.amazonaws.com.cn/"),
-            (Some("cn-north-1"), false, true, false, "aws-cn", "https://sts.cn-north-1.api.amazonwebservices.com.cn/"),
-            (Some("cn-north-1"), true, true, false, "aws-cn", "https://sts-fips.cn-north-1.api.amazonwebservices.com.cn/"),
-            (Some("us-gov-west-1"), false, false, false, "aws-us-gov", "https://sts.us-gov-west-1.amazonaws.com/"),
-            (Some("us-gov-west-1"), true, false, false, "aws-us-gov", "https://sts.us-gov-west-1.amazonaws.com/"),
-            (Some("us-gov-east-1"), false, true, false, "aws-us-gov", "https://sts.us-gov-east-1.api.aws/"),
-            (Some("us-gov-east-1"), true, true, false, "aws-us-gov", "https://sts-fips.us-gov-east-1.api.aws/"),
-            (Some("us-iso-east-1"), false, false, false, "aws-iso", "https://sts.us-iso-east-1.c2s.ic.gov/"),
-            (Some("us-iso-east-1"), true, false, false, "aws-iso", "https://sts-fips.us-iso-east-1.c2s.ic.gov/"),
-            (Some("us-isob-east-1"), false, false, false, "aws-iso-b", "https://sts.us-isob-east-1.sc2s.sgov.gov/"),
-            (Some("eu-isoe-west-1"), false, false, false, "aws-iso-e", "https://sts.eu-isoe-west-1.cloud.adc-e.uk/"),
-            (Some("us-isof-south-1"), false, false, false, "aws-iso-f", "https://sts.us-isof-south-1.csp.hci.ic.gov/"),
-            (Some("eusc-de-east-1"), false, false, false, "aws-eusc", "https://sts.eusc-de-east-1.amazonaws.eu/"),
-            (Some("eusc-de-east-1"), true, false, false, "aws-eusc", "https://sts-fips.eusc-de-east-1.amazonaws.eu/"),
+        let rows: &[Row] = &[
+            (
+                None,
+                false,
+                false,
+                false,
+                "aws",
+                "https://sts.amazonaws.com/",
+            ),
+            (
+                Some("aws-global"),
+                false,
+                false,
+                false,
+                "aws",
+                "https://sts.amazonaws.com/",
+            ),
+            (
+                Some("aws-global"),
+                false,
+                false,
+                true,
+                "aws",
+                "https://sts.amazonaws.com/",
+            ),
+            (
+                Some("us-east-1"),
+                false,
+                false,
+                false,
+                "aws",
+                "https://sts.us-east-1.amazonaws.com/",
+            ),
+            (
+                Some("eu-west-2"),
+                false,
+                false,
+                false,
+                "aws",
+                "https://sts.eu-west-2.amazonaws.com/",
+            ),
+            (
+                Some("ap-southeast-5"),
+                false,
+                false,
+                true,
+                "aws",
+                "https://sts.ap-southeast-5.amazonaws.com/",
+            ),
+            (
+                Some("us-east-1"),
+                true,
+                false,
+                false,
+                "aws",
+                "https://sts-fips.us-east-1.amazonaws.com/",
+            ),
+            (
+                Some("us-east-1"),
+                false,
+                true,
+                false,
+                "aws",
+                "https://sts.us-east-1.api.aws/",
+            ),
+            (
+                Some("us-east-1"),
+                true,
+                true,
+                false,
+                "aws",
+                "https://sts-fips.us-east-1.api.aws/",
+            ),
+            (
+                Some("cn-north-1"),
+                false,
+                false,
+                false,
+                "aws-cn",
+                "https://sts.cn-north-1.amazonaws.com.cn/",
+            ),
+            (
+                Some("cn-northwest-1"),
+                true,
+                false,
+                false,
+                "aws-cn",
+                "https://sts-fips.cn-northwest-1.amazonaws.com.cn/",
+            ),
+            (
+                Some("cn-north-1"),
+                false,
+                true,
+                false,
+                "aws-cn",
+                "https://sts.cn-north-1.api.amazonwebservices.com.cn/",
+            ),
+            (
+                Some("cn-north-1"),
+                true,
+                true,
+                false,
+                "aws-cn",
+                "https://sts-fips.cn-north-1.api.amazonwebservices.com.cn/",
+            ),
+            (
+                Some("us-gov-west-1"),
+                false,
+                false,
+                false,
+                "aws-us-gov",
+                "https://sts.us-gov-west-1.amazonaws.com/",
+            ),
+            (
+                Some("us-gov-west-1"),
+                true,
+                false,
+                false,
+                "aws-us-gov",
+                "https://sts.us-gov-west-1.amazonaws.com/",
+            ),
+            (
+                Some("us-gov-east-1"),
+                false,
+                true,
+                false,
+                "aws-us-gov",
+                "https://sts.us-gov-east-1.api.aws/",
+            ),
+            (
+                Some("us-gov-east-1"),
+                true,
+                true,
+                false,
+                "aws-us-gov",
+                "https://sts-fips.us-gov-east-1.api.aws/",
+            ),
+            (
+                Some("us-iso-east-1"),
+                false,
+                false,
+                false,
+                "aws-iso",
+                "https://sts.us-iso-east-1.c2s.ic.gov/",
+            ),
+            (
+                Some("us-iso-east-1"),
+                true,
+                false,
+                false,
+                "aws-iso",
+                "https://sts-fips.us-iso-east-1.c2s.ic.gov/",
+            ),
+            (
+                Some("us-isob-east-1"),
+                false,
+                false,
+                false,
+                "aws-iso-b",
+                "https://sts.us-isob-east-1.sc2s.sgov.gov/",
+            ),
+            (
+                Some("eu-isoe-west-1"),
+                false,
+                false,
+                false,
+                "aws-iso-e",
+                "https://sts.eu-isoe-west-1.cloud.adc-e.uk/",
+            ),
+            (
+                Some("us-isof-south-1"),
+                false,
+                false,
+                false,
+                "aws-iso-f",
+                "https://sts.us-isof-south-1.csp.hci.ic.gov/",
+            ),
+            (
+                Some("eusc-de-east-1"),
+                false,
+                false,
+                false,
+                "aws-eusc",
+                "https://sts.eusc-de-east-1.amazonaws.eu/",
+            ),
+            (
+                Some("eusc-de-east-1"),
+                true,
+                false,
+                false,
+                "aws-eusc",
+                "https://sts-fips.eusc-de-east-1.amazonaws.eu/",
+            ),
             // Legacy mode: the 15 legacy regions go global unless FIPS or dual-stack.
-            (Some("us-east-1"), false, false, true, "aws", "https://sts.amazonaws.com/"),
-            (Some("us-east-1"), true, false, true, "aws", "https://sts-fips.us-east-1.amazonaws.com/"),
-            (Some("us-east-1"), false, true, true, "aws", "https://sts.us-east-1.api.aws/"),
-            (Some("cn-north-1"), false, false, true, "aws-cn", "https://sts.cn-north-1.amazonaws.com.cn/"),
+            (
+                Some("us-east-1"),
+                false,
+                false,
+                true,
+                "aws",
+                "https://sts.amazonaws.com/",
+            ),
+            (
+                Some("us-east-1"),
+                true,
+                false,
+                true,
+                "aws",
+                "https://sts-fips.us-east-1.amazonaws.com/",
+            ),
+            (
+                Some("us-east-1"),
+                false,
+                true,
+                true,
+                "aws",
+                "https://sts.us-east-1.api.aws/",
+            ),
+            (
+                Some("cn-north-1"),
+                false,
+                false,
+                true,
+                "aws-cn",
+                "https://sts.cn-north-1.amazonaws.com.cn/",
+            ),
         ];
         for &(region, fips, dual, legacy, role, want) in rows {
             let got = resolve(&input(region, fips, dual, legacy, role));
-            assert_eq!(got.map(|e| e.url), Ok(want.to_string()), "{region:?} fips={fips} dual={dual} legacy={legacy}");
+            assert_eq!(
+                got.map(|e| e.url),
+                Ok(want.to_string()),
+                "{region:?} fips={fips} dual={dual} legacy={legacy}"
+            );
         }
         for region in LEGACY_REGIONS {
             let got = resolve(&input(Some(region), false, false, true, "aws")).unwrap();
@@ -297,7 +574,10 @@ mod tests {
 
     #[test]
     fn conflicts_name_what_to_set() {
-        let explicit = Found { value: "https://x.example".into(), source: "PLUGIN_STS_ENDPOINT".into() };
+        let explicit = Found {
+            value: "https://x.example".into(),
+            source: "PLUGIN_STS_ENDPOINT".into(),
+        };
         let rows: &[(Input, &str)] = &[
             (Input { explicit: Some(&explicit), fips: true, role_partition: "aws", ..Default::default() }, "PLUGIN_STS_ENDPOINT sets an explicit endpoint"),
             (Input { explicit: Some(&explicit), dualstack: true, role_partition: "aws", ..Default::default() }, "cannot be combined"),
@@ -326,15 +606,49 @@ mod tests {
     fn explicit_endpoints() {
         let ok = |s: &str, url: &str, host: &str, lo: bool| {
             let e = parse_url(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-            assert_eq!((e.url.as_str(), e.host.as_str(), e.loopback), (url, host, lo), "{s}");
+            assert_eq!(
+                (e.url.as_str(), e.host.as_str(), e.loopback),
+                (url, host, lo),
+                "{s}"
+            );
         };
-        ok("https://sts.example.com", "https://sts.example.com/", "sts.example.com", false);
-        ok("https://STS.example.com:8443/sts/", "https://STS.example.com:8443/sts/", "sts.example.com", false);
-        ok("http://127.0.0.1:4566", "http://127.0.0.1:4566/", "127.0.0.1", true);
-        ok("http://127.1.2.3:1", "http://127.1.2.3:1/", "127.1.2.3", true);
-        ok("http://localhost:4566/", "http://localhost:4566/", "localhost", true);
+        ok(
+            "https://sts.example.com",
+            "https://sts.example.com/",
+            "sts.example.com",
+            false,
+        );
+        ok(
+            "https://STS.example.com:8443/sts/",
+            "https://STS.example.com:8443/sts/",
+            "sts.example.com",
+            false,
+        );
+        ok(
+            "http://127.0.0.1:4566",
+            "http://127.0.0.1:4566/",
+            "127.0.0.1",
+            true,
+        );
+        ok(
+            "http://127.1.2.3:1",
+            "http://127.1.2.3:1/",
+            "127.1.2.3",
+            true,
+        );
+        ok(
+            "http://localhost:4566/",
+            "http://localhost:4566/",
+            "localhost",
+            true,
+        );
         ok("http://[::1]:4566", "http://[::1]:4566/", "::1", true);
-        ok("https://[2001:db8::1]", "https://[2001:db8::1]/", "2001:db8::1", false);
+        ok(
+            "https://[2001:db8::1]",
+            "https://[2001:db8::1]/",
+            "2001:db8::1",
+            false,
+        );
         for bad in [
             "http://sts.example.com",
             "http://10.0.0.1:80",
@@ -351,8 +665,20 @@ mod tests {
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
-        let found = Found { value: "http://sts.example.com".into(), source: "AWS_ENDPOINT_URL_STS".into() };
-        let e = resolve(&Input { explicit: Some(&found), role_partition: "aws", ..Default::default() }).unwrap_err();
-        assert!(e.to_string().starts_with("AWS_ENDPOINT_URL_STS: plain http:// is allowed only for"), "{e}");
+        let found = Found {
+            value: "http://sts.example.com".into(),
+            source: "AWS_ENDPOINT_URL_STS".into(),
+        };
+        let e = resolve(&Input {
+            explicit: Some(&found),
+            role_partition: "aws",
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("AWS_ENDPOINT_URL_STS: plain http:// is allowed only for"),
+            "{e}"
+        );
     }
 }

@@ -74,13 +74,20 @@ impl Files for DiskFiles {
         if path == "-" {
             io::stdin().lock().take(limit).read_to_end(&mut buf)?;
         } else {
-            std::fs::File::open(path)?.take(limit).read_to_end(&mut buf)?;
+            std::fs::File::open(path)?
+                .take(limit)
+                .read_to_end(&mut buf)?;
         }
         Ok(buf)
     }
 }
 
-fn execute(inputs: &Inputs, check: bool, log: &mut Log, stdout: &mut dyn Write) -> Result<(), Error> {
+fn execute(
+    inputs: &Inputs,
+    check: bool,
+    log: &mut Log,
+    stdout: &mut dyn Write,
+) -> Result<(), Error> {
     let s = settings::resolve(inputs, &mut DiskFiles)?;
     if s.mask_account {
         log.mask_account(&s.role.account);
@@ -102,7 +109,9 @@ fn execute(inputs: &Inputs, check: bool, log: &mut Log, stdout: &mut dyn Write) 
     let claims = claims::decode(s.token.expose());
     match &claims {
         Some(c) => log.debug(&format!("token claims: {}", c.summary(time::now()))),
-        None => log.debug("the token is not a JWT; sending it as is (STS also accepts OAuth 2.0 access tokens)"),
+        None => log.debug(
+            "the token is not a JWT; sending it as is (STS also accepts OAuth 2.0 access tokens)",
+        ),
     }
     if check {
         return print_check(&s, &endpoint, claims.as_ref(), log, stdout);
@@ -113,9 +122,19 @@ fn execute(inputs: &Inputs, check: bool, log: &mut Log, stdout: &mut dyn Write) 
         s.role.arn,
         s.session_name,
         endpoint.url,
-        s.duration.map_or("the role's default duration (STS: 3600s)".to_string(), |d| format!("{d}s")),
+        s.duration.map_or(
+            "the role's default duration (STS: 3600s)".to_string(),
+            |d| format!("{d}s")
+        ),
     ));
-    let creds = request::exchange(&s, &endpoint, &request::Context { claims: claims.as_ref() }, log)?;
+    let creds = request::exchange(
+        &s,
+        &endpoint,
+        &request::Context {
+            claims: claims.as_ref(),
+        },
+        log,
+    )?;
     let now = time::now();
     let left = creds.expires_at - now;
     if left < 300 {
@@ -132,7 +151,13 @@ fn execute(inputs: &Inputs, check: bool, log: &mut Log, stdout: &mut dyn Write) 
     Ok(())
 }
 
-fn report_success(s: &Settings, plan: &output::Plan, r: &output::Rendered, c: &response::Credentials, log: &mut Log) {
+fn report_success(
+    s: &Settings,
+    plan: &output::Plan,
+    r: &output::Rendered,
+    c: &response::Credentials,
+    log: &mut Log,
+) {
     let now = time::now();
     let target = match &plan.creds {
         output::Target::Stdout => "stdout".to_string(),
@@ -146,13 +171,21 @@ fn report_success(s: &Settings, plan: &output::Plan, r: &output::Rendered, c: &r
         r.creds_keys.join(", "),
     );
     if let Some(vars) = &plan.vars {
-        line.push_str(&format!(" and {} to {} ({})", r.vars_keys.join(", "), vars.source, vars.value));
+        line.push_str(&format!(
+            " and {} to {} ({})",
+            r.vars_keys.join(", "),
+            vars.source,
+            vars.value
+        ));
     }
     log.info(&line);
     if plan.vars.is_none() {
         let vars = output::variables(s, c, true);
         let shown: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        log.info(&format!("no DRONE_OUTPUT or HARNESS_OUTPUT_FILE, so these are not written: {}", shown.join(" ")));
+        log.info(&format!(
+            "no DRONE_OUTPUT or HARNESS_OUTPUT_FILE, so these are not written: {}",
+            shown.join(" ")
+        ));
     }
     if plan.creds_source == "HARNESS_OUTPUT_SECRET_FILE" {
         let refs: Vec<String> = r
@@ -187,13 +220,18 @@ fn print_check(
             None => "built-in Mozilla roots".to_string(),
         }
     ));
-    out.push_str(&format!("request: POST {} (User-Agent {})\n", endpoint.url, request::USER_AGENT));
+    out.push_str(&format!(
+        "request: POST {} (User-Agent {})\n",
+        endpoint.url,
+        request::USER_AGENT
+    ));
     for (k, v) in request::form(s) {
         out.push_str(&format!("  {k}={}\n", v.show()));
     }
     out.push_str(&format!(
         "token claims: {}\n",
-        claims.map_or("not a JWT (sent as is)".to_string(), |c| c.summary(time::now()))
+        claims.map_or("not a JWT (sent as is)".to_string(), |c| c
+            .summary(time::now()))
     ));
     match output::plan(s) {
         Ok(plan) => {
@@ -201,7 +239,10 @@ fn print_check(
                 output::Target::Stdout => "stdout".to_string(),
                 output::Target::File(p) => p.clone(),
             };
-            out.push_str(&format!("credentials: {target} (from {}, {:?})\n", plan.creds_source, plan.format));
+            out.push_str(&format!(
+                "credentials: {target} (from {}, {:?})\n",
+                plan.creds_source, plan.format
+            ));
         }
         Err(e) => {
             log.warn(&e.to_string());
@@ -228,10 +269,15 @@ pub fn help() -> String {
          In a Harness or Drone plugin step, settings: {{iamRoleArn: ...}} arrives as PLUGIN_IAMROLEARN.\n\n"
     );
     for (name, def) in settings::ALL {
-        let flag = def.flag.map_or("(env only)".to_string(), |f| format!("--{f}"));
+        let flag = def
+            .flag
+            .map_or("(env only)".to_string(), |f| format!("--{f}"));
         h.push_str(&format!("  {flag:<20} {name}\n"));
         h.push_str(&format!("  {:<20}   env: {}\n", "", def.envs.join(", ")));
-        h.push_str(&format!("  {:<20}   default: {}; accepts: {}\n", "", def.default, def.accepts));
+        h.push_str(&format!(
+            "  {:<20}   default: {}; accepts: {}\n",
+            "", def.default, def.accepts
+        ));
     }
     h.push_str(&format!(
         "  {:<20} proxy: {} (http:// only; socks is refused); bypass: {}\n\n",

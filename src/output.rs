@@ -42,12 +42,28 @@ outside Harness choose an output with PLUGIN_OUTPUT_FILE / --output FILE (or - f
 /// Chooses the credentials destination in SPEC §3's order.
 pub fn plan(s: &Settings) -> Result<Plan, Error> {
     let (creds, format, creds_source) = if let Some(out) = &s.output {
-        let target = if out == "-" { Target::Stdout } else { Target::File(out.clone()) };
-        (target, s.format, "--output / PLUGIN_OUTPUT_FILE".to_string())
+        let target = if out == "-" {
+            Target::Stdout
+        } else {
+            Target::File(out.clone())
+        };
+        (
+            target,
+            s.format,
+            "--output / PLUGIN_OUTPUT_FILE".to_string(),
+        )
     } else if s.format == Format::CredentialProcess {
-        (Target::Stdout, s.format, "--format credential-process".to_string())
+        (
+            Target::Stdout,
+            s.format,
+            "--format credential-process".to_string(),
+        )
     } else if let Some(path) = &s.secret_file {
-        (Target::File(path.clone()), Format::Dotenv, "HARNESS_OUTPUT_SECRET_FILE".to_string())
+        (
+            Target::File(path.clone()),
+            Format::Dotenv,
+            "HARNESS_OUTPUT_SECRET_FILE".to_string(),
+        )
     } else {
         return Err(Error::Output(NO_DESTINATION.into()));
     };
@@ -60,7 +76,11 @@ pub fn plan(s: &Settings) -> Result<Plan, Error> {
 }
 
 /// The three credential keys, in the order they are written.
-pub const CREDENTIAL_KEYS: [&str; 3] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+pub const CREDENTIAL_KEYS: [&str; 3] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
 
 /// The non-secret variables: region, expiry, and (when `account` is true)
 /// account id and role ARNs.
@@ -109,11 +129,19 @@ pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Er
     ];
     let is_secret_file = plan.creds_source == "HARNESS_OUTPUT_SECRET_FILE";
     let extra = if is_secret_file {
-        if s.mask_account { account_variables(s, c) } else { Vec::new() }
+        if s.mask_account {
+            account_variables(s, c)
+        } else {
+            Vec::new()
+        }
     } else {
         variables(s, c, true)
     };
-    for (k, v) in creds_pairs.iter().map(|(k, v)| (*k, *v)).chain(extra.iter().map(|(k, v)| (*k, v.as_str()))) {
+    for (k, v) in creds_pairs
+        .iter()
+        .map(|(k, v)| (*k, *v))
+        .chain(extra.iter().map(|(k, v)| (*k, v.as_str())))
+    {
         check_value(k, v)?;
     }
     let mut creds_keys: Vec<&'static str> = CREDENTIAL_KEYS.to_vec();
@@ -173,7 +201,9 @@ pub fn check_value(key: &str, value: &str) -> Result<(), Error> {
         .find(|c| c.is_whitespace() || c.is_control() || "$#'\"`\\".contains(*c));
     match bad {
         None if !value.is_empty() => Ok(()),
-        None => Err(Error::Output(format!("{key} is empty in STS's answer; nothing was written"))),
+        None => Err(Error::Output(format!(
+            "{key} is empty in STS's answer; nothing was written"
+        ))),
         Some(c) => Err(Error::Output(format!(
             "{key} holds a character ({}) that dotenv readers would change; nothing was written",
             match c {
@@ -202,14 +232,19 @@ pub fn write(plan: &Plan, r: &Rendered, stdout: &mut dyn Write) -> Result<(), Er
     let mut opened: Vec<(File, u64, &str, &str, &str)> = Vec::new();
     for (path, text, source) in jobs {
         let file = open_append(path).map_err(|e| {
-            Error::Output(format!("cannot open {source} ({path}): {}; nothing was written", crate::settings::io_reason(&e)))
+            Error::Output(format!(
+                "cannot open {source} ({path}): {}; nothing was written",
+                crate::settings::io_reason(&e)
+            ))
         })?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         opened.push((file, len, path, text, source));
     }
     let mut done: Vec<(File, u64)> = Vec::new();
     for (mut file, len, path, text, source) in opened {
-        let result = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
+        let result = file
+            .write_all(text.as_bytes())
+            .and_then(|()| file.sync_all());
         done.push((file, len));
         if let Err(e) = result {
             rollback(&done);
@@ -220,9 +255,15 @@ pub fn write(plan: &Plan, r: &Rendered, stdout: &mut dyn Write) -> Result<(), Er
         }
     }
     if plan.creds == Target::Stdout {
-        if let Err(e) = stdout.write_all(r.creds.expose().as_bytes()).and_then(|()| stdout.flush()) {
+        if let Err(e) = stdout
+            .write_all(r.creds.expose().as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             rollback(&done);
-            return Err(Error::Output(format!("cannot write the credentials to stdout: {}; nothing was written", crate::settings::io_reason(&e))));
+            return Err(Error::Output(format!(
+                "cannot write the credentials to stdout: {}; nothing was written",
+                crate::settings::io_reason(&e)
+            )));
         }
     }
     Ok(())
@@ -259,9 +300,18 @@ mod tests {
     }
 
     fn settings(env: &[(&str, &str)]) -> Settings {
-        let mut all = vec![("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci"), ("PLUGIN_OIDC_TOKEN", "abcd")];
+        let mut all = vec![
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci"),
+            ("PLUGIN_OIDC_TOKEN", "abcd"),
+        ];
         all.extend_from_slice(env);
-        let inputs = Inputs { flags: vec![], env: all.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let inputs = Inputs {
+            flags: vec![],
+            env: all
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
         resolve(&inputs, &mut NoFiles).unwrap()
     }
 
@@ -283,15 +333,57 @@ mod tests {
     #[test]
     fn destination_order() {
         let p = |env: &[(&str, &str)]| plan(&settings(env));
-        assert_eq!(p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FILE", "/o")]).unwrap().creds, Target::File("/o".into()));
-        assert_eq!(p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FILE", "-")]).unwrap().creds, Target::Stdout);
-        assert_eq!(p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FORMAT", "credential-process")]).unwrap().creds, Target::Stdout);
-        let secret = p(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("PLUGIN_OUTPUT_FORMAT", "json")]).unwrap();
-        assert_eq!((secret.creds, secret.format), (Target::File("/s".into()), Format::Dotenv));
+        assert_eq!(
+            p(&[
+                ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+                ("PLUGIN_OUTPUT_FILE", "/o")
+            ])
+            .unwrap()
+            .creds,
+            Target::File("/o".into())
+        );
+        assert_eq!(
+            p(&[
+                ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+                ("PLUGIN_OUTPUT_FILE", "-")
+            ])
+            .unwrap()
+            .creds,
+            Target::Stdout
+        );
+        assert_eq!(
+            p(&[
+                ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+                ("PLUGIN_OUTPUT_FORMAT", "credential-process")
+            ])
+            .unwrap()
+            .creds,
+            Target::Stdout
+        );
+        let secret = p(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+            ("PLUGIN_OUTPUT_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (secret.creds, secret.format),
+            (Target::File("/s".into()), Format::Dotenv)
+        );
         let e = p(&[("DRONE_OUTPUT", "/v")]).unwrap_err();
         assert_eq!(e.code(), 6);
         assert!(e.to_string().contains("CI_ENABLE_OUTPUT_SECRETS"));
-        assert_eq!(p(&[("DRONE_OUTPUT", "/d"), ("HARNESS_OUTPUT_FILE", "/h"), ("HARNESS_OUTPUT_SECRET_FILE", "/s")]).unwrap().vars.unwrap().value, "/d");
+        assert_eq!(
+            p(&[
+                ("DRONE_OUTPUT", "/d"),
+                ("HARNESS_OUTPUT_FILE", "/h"),
+                ("HARNESS_OUTPUT_SECRET_FILE", "/s")
+            ])
+            .unwrap()
+            .vars
+            .unwrap()
+            .value,
+            "/d"
+        );
     }
 
     fn rendered(env: &[(&str, &str)]) -> (String, Option<String>) {
@@ -302,20 +394,42 @@ mod tests {
 
     #[test]
     fn renderings() {
-        let (c, v) = rendered(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("DRONE_OUTPUT", "/v"), ("PLUGIN_REGION", "eu-west-1")]);
+        let (c, v) = rendered(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+            ("DRONE_OUTPUT", "/v"),
+            ("PLUGIN_REGION", "eu-west-1"),
+        ]);
         assert_eq!(c, "AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=sec/ret+key\nAWS_SESSION_TOKEN=sess+ion/token==\n");
         assert_eq!(
             v.unwrap(),
             "AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\nAWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n\
              AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"
         );
-        let (c, v) = rendered(&[("HARNESS_OUTPUT_SECRET_FILE", "/s"), ("DRONE_OUTPUT", "/v"), ("PLUGIN_MASK_ACCOUNT_ID", "true")]);
+        let (c, v) = rendered(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+            ("DRONE_OUTPUT", "/v"),
+            ("PLUGIN_MASK_ACCOUNT_ID", "true"),
+        ]);
         assert!(c.ends_with("AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"), "{c}");
-        assert_eq!(v.unwrap(), "AWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n");
-        let (c, _) = rendered(&[("PLUGIN_OUTPUT_FILE", "/o"), ("PLUGIN_OUTPUT_FORMAT", "shell"), ("PLUGIN_REGION", "aws-global")]);
+        assert_eq!(
+            v.unwrap(),
+            "AWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n"
+        );
+        let (c, _) = rendered(&[
+            ("PLUGIN_OUTPUT_FILE", "/o"),
+            ("PLUGIN_OUTPUT_FORMAT", "shell"),
+            ("PLUGIN_REGION", "aws-global"),
+        ]);
         assert!(c.starts_with("export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'\nexport AWS_SECRET_ACCESS_KEY='sec/ret+key'\n"), "{c}");
-        assert!(c.contains("export AWS_CREDENTIAL_EXPIRATION='2026-11-25T18:00:00.5Z'\n") && !c.contains("AWS_REGION"), "{c}");
-        let (c, _) = rendered(&[("PLUGIN_OUTPUT_FILE", "-"), ("PLUGIN_OUTPUT_FORMAT", "json")]);
+        assert!(
+            c.contains("export AWS_CREDENTIAL_EXPIRATION='2026-11-25T18:00:00.5Z'\n")
+                && !c.contains("AWS_REGION"),
+            "{c}"
+        );
+        let (c, _) = rendered(&[
+            ("PLUGIN_OUTPUT_FILE", "-"),
+            ("PLUGIN_OUTPUT_FORMAT", "json"),
+        ]);
         assert_eq!(c, "{\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sec/ret+key\",\"SessionToken\":\"sess+ion/token==\",\"Expiration\":\"2026-11-25T18:00:00.5Z\",\"AssumedRoleArn\":\"arn:aws:sts::123456789012:assumed-role/ci/s\"}\n");
         let (c, _) = rendered(&[("PLUGIN_OUTPUT_FORMAT", "credential-process")]);
         assert_eq!(c, "{\"Version\":1,\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sec/ret+key\",\"SessionToken\":\"sess+ion/token==\",\"Expiration\":\"2026-11-25T18:00:00Z\"}\n");
@@ -323,7 +437,16 @@ mod tests {
 
     #[test]
     fn values_readers_would_mangle_are_refused_without_showing_them() {
-        for (bad, what) in [("a b", "a space"), ("a\nb", "a newline"), ("a$b", "`$`"), ("a#b", "`#`"), ("a'b", "`'`"), ("a\"b", "`\"`"), ("a\u{1}b", "U+0001"), ("", "empty")] {
+        for (bad, what) in [
+            ("a b", "a space"),
+            ("a\nb", "a newline"),
+            ("a$b", "`$`"),
+            ("a#b", "`#`"),
+            ("a'b", "`'`"),
+            ("a\"b", "`\"`"),
+            ("a\u{1}b", "U+0001"),
+            ("", "empty"),
+        ] {
             let e = check_value("AWS_SESSION_TOKEN", bad).unwrap_err();
             assert_eq!(e.code(), 6);
             assert!(e.to_string().contains(what), "{e}");
@@ -341,20 +464,33 @@ mod tests {
         let secret = dir.join("secret");
         let vars = dir.join("vars");
         std::fs::write(&vars, "EXISTING=1\n").unwrap();
-        let s = settings(&[("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()), ("DRONE_OUTPUT", vars.to_str().unwrap())]);
+        let s = settings(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()),
+            ("DRONE_OUTPUT", vars.to_str().unwrap()),
+        ]);
         let p = plan(&s).unwrap();
         let r = render(&p, &s, &creds()).unwrap();
         write(&p, &r, &mut Vec::new()).unwrap();
-        assert!(std::fs::read_to_string(&secret).unwrap().starts_with("AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"));
-        assert!(std::fs::read_to_string(&vars).unwrap().starts_with("EXISTING=1\nAWS_CREDENTIAL_EXPIRATION="));
+        assert!(std::fs::read_to_string(&secret)
+            .unwrap()
+            .starts_with("AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"));
+        assert!(std::fs::read_to_string(&vars)
+            .unwrap()
+            .starts_with("EXISTING=1\nAWS_CREDENTIAL_EXPIRATION="));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         // A variables file in a missing directory: the secret file must not gain a line.
         let before = std::fs::read_to_string(&secret).unwrap();
-        let s = settings(&[("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()), ("DRONE_OUTPUT", "/nonexistent/dir/vars")]);
+        let s = settings(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()),
+            ("DRONE_OUTPUT", "/nonexistent/dir/vars"),
+        ]);
         let p = plan(&s).unwrap();
         let e = write(&p, &render(&p, &s, &creds()).unwrap(), &mut Vec::new()).unwrap_err();
         assert_eq!(e.code(), 6);
@@ -369,10 +505,18 @@ mod tests {
                 Ok(())
             }
         }
-        let s = settings(&[("PLUGIN_OUTPUT_FILE", "-"), ("DRONE_OUTPUT", vars.to_str().unwrap())]);
+        let s = settings(&[
+            ("PLUGIN_OUTPUT_FILE", "-"),
+            ("DRONE_OUTPUT", vars.to_str().unwrap()),
+        ]);
         let p = plan(&s).unwrap();
         let before = std::fs::read_to_string(&vars).unwrap();
-        assert_eq!(write(&p, &render(&p, &s, &creds()).unwrap(), &mut Broken).unwrap_err().code(), 6);
+        assert_eq!(
+            write(&p, &render(&p, &s, &creds()).unwrap(), &mut Broken)
+                .unwrap_err()
+                .code(),
+            6
+        );
         assert_eq!(std::fs::read_to_string(&vars).unwrap(), before);
         std::fs::remove_dir_all(&dir).unwrap();
     }

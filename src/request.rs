@@ -52,10 +52,16 @@ impl Field<'_> {
 /// The form body (SPEC §3). The token goes only here, never into a URL.
 pub fn form(s: &Settings) -> Vec<(String, Field<'_>)> {
     let mut f = vec![
-        ("Action".to_string(), Field::Plain("AssumeRoleWithWebIdentity".into())),
+        (
+            "Action".to_string(),
+            Field::Plain("AssumeRoleWithWebIdentity".into()),
+        ),
         ("Version".to_string(), Field::Plain("2011-06-15".into())),
         ("RoleArn".to_string(), Field::Plain(s.role.arn.clone())),
-        ("RoleSessionName".to_string(), Field::Plain(s.session_name.clone())),
+        (
+            "RoleSessionName".to_string(),
+            Field::Plain(s.session_name.clone()),
+        ),
         ("WebIdentityToken".to_string(), Field::Secret(&s.token)),
     ];
     if let Some(d) = s.duration {
@@ -65,16 +71,27 @@ pub fn form(s: &Settings) -> Vec<(String, Field<'_>)> {
         f.push(("Policy".into(), Field::Secret(p)));
     }
     for (i, arn) in s.policy_arns.iter().enumerate() {
-        f.push((format!("PolicyArns.member.{}.arn", i + 1), Field::Plain(arn.clone())));
+        f.push((
+            format!("PolicyArns.member.{}.arn", i + 1),
+            Field::Plain(arn.clone()),
+        ));
     }
     f
 }
 
 /// The proxy to use for this endpoint: none for loopback or a NO_PROXY
 /// match, as curl does.
-pub fn choose_proxy<'a>(proxy: Option<&'a Proxy>, no_proxy: &[String], endpoint: &Endpoint) -> Option<&'a Proxy> {
+pub fn choose_proxy<'a>(
+    proxy: Option<&'a Proxy>,
+    no_proxy: &[String],
+    endpoint: &Endpoint,
+) -> Option<&'a Proxy> {
     let proxy = proxy?;
-    if endpoint.loopback || no_proxy.iter().any(|entry| no_proxy_matches(entry, &endpoint.host)) {
+    if endpoint.loopback
+        || no_proxy
+            .iter()
+            .any(|entry| no_proxy_matches(entry, &endpoint.host))
+    {
         return None;
     }
     Some(proxy)
@@ -90,13 +107,21 @@ pub fn no_proxy_matches(entry: &str, host: &str) -> bool {
     }
     let host = host.to_ascii_lowercase();
     if let Some((net, bits)) = entry.split_once('/') {
-        let (Ok(net), Ok(bits), Ok(ip)) = (net.parse::<Ipv4Addr>(), bits.parse::<u32>(), host.parse::<Ipv4Addr>()) else {
+        let (Ok(net), Ok(bits), Ok(ip)) = (
+            net.parse::<Ipv4Addr>(),
+            bits.parse::<u32>(),
+            host.parse::<Ipv4Addr>(),
+        ) else {
             return false;
         };
         if bits > 32 {
             return false;
         }
-        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
         return u32::from(net) & mask == u32::from(ip) & mask;
     }
     let entry = entry.trim_start_matches("*.").trim_start_matches('.');
@@ -122,7 +147,12 @@ pub struct Context<'a> {
 }
 
 /// Runs the exchange with retries, within the attempt limit and the timeout.
-pub fn exchange(s: &Settings, endpoint: &Endpoint, ctx: &Context, log: &mut Log) -> Result<Credentials, Error> {
+pub fn exchange(
+    s: &Settings,
+    endpoint: &Endpoint,
+    ctx: &Context,
+    log: &mut Log,
+) -> Result<Credentials, Error> {
     let started = Instant::now();
     let deadline = started + s.timeout;
     let agent = agent(s, endpoint, log)?;
@@ -131,7 +161,12 @@ pub fn exchange(s: &Settings, endpoint: &Endpoint, ctx: &Context, log: &mut Log)
     loop {
         let attempt = failures + 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        log.debug(&format!("attempt {attempt} of {}: POST {} ({}s left)", s.max_attempts, endpoint.url, remaining.as_secs()));
+        log.debug(&format!(
+            "attempt {attempt} of {}: POST {} ({}s left)",
+            s.max_attempts,
+            endpoint.url,
+            remaining.as_secs()
+        ));
         if log.enabled(Level::Trace) {
             log.trace(&format!(
                 "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: application/x-www-form-urlencoded; body fields: {}",
@@ -141,7 +176,10 @@ pub fn exchange(s: &Settings, endpoint: &Endpoint, ctx: &Context, log: &mut Log)
         }
         let t0 = Instant::now();
         let outcome = attempt_once(&agent, s, endpoint, &fields, remaining, ctx, log);
-        log.debug(&format!("attempt {attempt} took {} ms", t0.elapsed().as_millis() as u64));
+        log.debug(&format!(
+            "attempt {attempt} took {} ms",
+            t0.elapsed().as_millis() as u64
+        ));
         let (why, error) = match outcome {
             Outcome::Done(c) => return Ok(*c),
             Outcome::Fail(e) => return Err(e),
@@ -149,15 +187,34 @@ pub fn exchange(s: &Settings, endpoint: &Endpoint, ctx: &Context, log: &mut Log)
         };
         failures += 1;
         if failures >= s.max_attempts {
-            return Err(gave_up(error, &format!("after {failures} attempts (PLUGIN_MAX_ATTEMPTS={})", s.max_attempts)));
+            return Err(gave_up(
+                error,
+                &format!(
+                    "after {failures} attempts (PLUGIN_MAX_ATTEMPTS={})",
+                    s.max_attempts
+                ),
+            ));
         }
         let wait = retry::backoff(failures, retry::random());
         let left = deadline.saturating_duration_since(Instant::now());
         if wait >= left || left < Duration::from_millis(50) {
-            return Err(gave_up(error, &format!("after {failures} attempts: the {}s timeout (PLUGIN_TIMEOUT) ran out", s.timeout.as_secs())));
+            return Err(gave_up(
+                error,
+                &format!(
+                    "after {failures} attempts: the {}s timeout (PLUGIN_TIMEOUT) ran out",
+                    s.timeout.as_secs()
+                ),
+            ));
         }
-        log.info(&format!("attempt {attempt} of {} failed: {why}; retrying", s.max_attempts));
-        log.debug(&format!("waiting {} ms before attempt {}", wait.as_millis() as u64, attempt + 1));
+        log.info(&format!(
+            "attempt {attempt} of {} failed: {why}; retrying",
+            s.max_attempts
+        ));
+        log.debug(&format!(
+            "waiting {} ms before attempt {}",
+            wait.as_millis() as u64,
+            attempt + 1
+        ));
         thread::sleep(wait);
     }
 }
@@ -197,12 +254,21 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
         Some(p) => {
             log.debug(&format!("using proxy {} (from {})", p.display, p.source));
             Some(ureq::Proxy::new(p.url.expose()).map_err(|_| {
-                Error::setting(&p.source, format!("`{}` is not a usable proxy URL; use http://[user:password@]host:port", p.display))
+                Error::setting(
+                    &p.source,
+                    format!(
+                        "`{}` is not a usable proxy URL; use http://[user:password@]host:port",
+                        p.display
+                    ),
+                )
             })?)
         }
     };
     if proxy.is_none() && s.proxy.is_some() {
-        log.debug(&format!("not using a proxy for {} (loopback or NO_PROXY)", endpoint.host));
+        log.debug(&format!(
+            "not using a proxy for {} (loopback or NO_PROXY)",
+            endpoint.host
+        ));
     }
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -252,14 +318,23 @@ fn attempt_once(
             .collect();
         log.trace(&format!("response headers: {}", headers.join("; ")));
     }
-    let body = match resp.body_mut().with_config().limit(BODY_LIMIT).read_to_vec() {
+    let body = match resp
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_vec()
+    {
         Ok(b) => b,
         Err(ureq::Error::BodyExceedsLimit(_)) => {
             let e = Error::Response(format!(
                 "{} answered HTTP {status} ({content_type}) with a body over 1 MiB, which is not an STS answer; check the endpoint and any proxy in between",
                 endpoint.host
             ));
-            return retry_if(retry::retryable_status(status), format!("HTTP {status} with an oversized body"), e);
+            return retry_if(
+                retry::retryable_status(status),
+                format!("HTTP {status} with an oversized body"),
+                e,
+            );
         }
         Err(e) => return transport_failure(e, endpoint, s),
     };
@@ -273,17 +348,30 @@ fn attempt_once(
     };
     match response::parse(&text) {
         Ok(Answer::Success(c)) if (200..300).contains(&status) => {
-            log.debug(&format!("RequestId {}", c.request_id.as_deref().unwrap_or("-")));
+            log.debug(&format!(
+                "RequestId {}",
+                c.request_id.as_deref().unwrap_or("-")
+            ));
             Outcome::Done(c)
         }
-        Ok(Answer::Success(_)) => Outcome::Fail(not_understood("a success body with an error status".into())),
+        Ok(Answer::Success(_)) => {
+            Outcome::Fail(not_understood("a success body with an error status".into()))
+        }
         Ok(Answer::Error(e)) => {
-            log.debug(&format!("STS error {} (RequestId {})", e.code, e.request_id.as_deref().unwrap_or("-")));
+            log.debug(&format!(
+                "STS error {} (RequestId {})",
+                e.code,
+                e.request_id.as_deref().unwrap_or("-")
+            ));
             let retry = retry::retry_sts_error(status, &e.code, &e.message);
             let why = format!("HTTP {status} {}", e.code);
             retry_if(retry, why, sts_failure(status, e, s, ctx))
         }
-        Err(m) => retry_if(retry::retryable_status(status), format!("HTTP {status}"), not_understood(m.to_string())),
+        Err(m) => retry_if(
+            retry::retryable_status(status),
+            format!("HTTP {status}"),
+            not_understood(m.to_string()),
+        ),
     }
 }
 
@@ -296,7 +384,14 @@ fn retry_if(retry: bool, why: String, error: Error) -> Outcome {
 }
 
 fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context) -> Error {
-    let hint = crate::diagnose::hint(&e.code, &e.message, ctx.claims, &s.role.partition, &s.role.account, crate::time::now());
+    let hint = crate::diagnose::hint(
+        &e.code,
+        &e.message,
+        ctx.claims,
+        &s.role.partition,
+        &s.role.account,
+        crate::time::now(),
+    );
     Error::Sts(StsFailure {
         status,
         code: e.code,
@@ -366,7 +461,9 @@ fn io_kind(e: &std::io::Error) -> String {
 fn tls_problem(e: &ureq::Error) -> Option<String> {
     let rustls_err = match e {
         ureq::Error::Rustls(r) => Some(r),
-        ureq::Error::Io(io) => io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
         ureq::Error::Tls(m) => return Some(format!("TLS error: {m}")),
         _ => None,
     }?;
@@ -375,9 +472,15 @@ fn tls_problem(e: &ureq::Error) -> Option<String> {
         rustls::Error::InvalidCertificate(c) => match c {
             C::UnknownIssuer => "the server's certificate is not trusted (unknown issuer)".into(),
             C::BadSignature => "the server's certificate is not trusted (bad signature)".into(),
-            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired (or this machine's clock is wrong)".into(),
-            C::NotValidYet | C::NotValidYetContext { .. } => "the server's certificate is not valid yet (check this machine's clock)".into(),
-            C::NotValidForName | C::NotValidForNameContext { .. } => "the server's certificate is not valid for this host name".into(),
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server's certificate has expired (or this machine's clock is wrong)".into()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (check this machine's clock)".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the server's certificate is not valid for this host name".into()
+            }
             C::Revoked => "the server's certificate is revoked".into(),
             other => format!("the server's certificate is not trusted ({other:?})"),
         },
@@ -448,19 +551,45 @@ mod tests {
 
     #[test]
     fn proxy_choice() {
-        let proxy = Proxy { url: Secret::new("http://p:3128"), display: "http://p:3128".into(), source: "HTTPS_PROXY".into() };
-        let remote = Endpoint { url: "https://sts.amazonaws.com/".into(), host: "sts.amazonaws.com".into(), loopback: false };
-        let local = Endpoint { url: "http://127.0.0.1:1/".into(), host: "127.0.0.1".into(), loopback: true };
+        let proxy = Proxy {
+            url: Secret::new("http://p:3128"),
+            display: "http://p:3128".into(),
+            source: "HTTPS_PROXY".into(),
+        };
+        let remote = Endpoint {
+            url: "https://sts.amazonaws.com/".into(),
+            host: "sts.amazonaws.com".into(),
+            loopback: false,
+        };
+        let local = Endpoint {
+            url: "http://127.0.0.1:1/".into(),
+            host: "127.0.0.1".into(),
+            loopback: true,
+        };
         assert!(choose_proxy(Some(&proxy), &[], &remote).is_some());
         assert!(choose_proxy(Some(&proxy), &[], &local).is_none());
-        assert!(choose_proxy(Some(&proxy), &["example.com".into(), ".amazonaws.com".into()], &remote).is_none());
+        assert!(choose_proxy(
+            Some(&proxy),
+            &["example.com".into(), ".amazonaws.com".into()],
+            &remote
+        )
+        .is_none());
         assert!(choose_proxy(None, &[], &remote).is_none());
     }
 
     #[test]
     fn previews_hide_secret_looking_runs() {
-        let p = preview(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/proxy-page.html")).unwrap());
-        assert!(p.starts_with("<!DOCTYPE html> <html><head><title>Access blocked</title>"), "{p}");
+        let p = preview(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/proxy-page.html"
+            ))
+            .unwrap(),
+        );
+        assert!(
+            p.starts_with("<!DOCTYPE html> <html><head><title>Access blocked</title>"),
+            "{p}"
+        );
         assert!(!p.contains("QWxhZGRpbjpvcGVu"), "{p}");
         let p = preview("token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl and\nmore");
         assert_eq!(p, "<redacted> and more");

@@ -76,8 +76,13 @@ impl std::fmt::Display for Malformed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Malformed::NotXml(e) => write!(f, "the body is not XML ({e})"),
-            Malformed::Dtd => f.write_str("it has a DOCTYPE (an HTML page, or XML with a DTD, which is refused)"),
-            Malformed::Root(r) => write!(f, "the XML is a <{r}>, neither a success nor an ErrorResponse"),
+            Malformed::Dtd => {
+                f.write_str("it has a DOCTYPE (an HTML page, or XML with a DTD, which is refused)")
+            }
+            Malformed::Root(r) => write!(
+                f,
+                "the XML is a <{r}>, neither a success nor an ErrorResponse"
+            ),
             Malformed::Missing(e) => write!(f, "the success XML has no {e}"),
             Malformed::Expiration => f.write_str("Expiration is not an ISO-8601 UTC time"),
         }
@@ -117,7 +122,9 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
         }));
     }
     if !is_sts(&root, "AssumeRoleWithWebIdentityResponse") {
-        return Err(Malformed::Root(root.tag_name().name().chars().take(64).collect()));
+        return Err(Malformed::Root(
+            root.tag_name().name().chars().take(64).collect(),
+        ));
     }
     let result = child(root, "AssumeRoleWithWebIdentityResult")
         .ok_or(Malformed::Missing("AssumeRoleWithWebIdentityResult"))?;
@@ -163,13 +170,25 @@ mod tests {
     fn aws_reference_example() {
         let c = success(&fixture("success-aws-example.xml"));
         assert_eq!(c.access_key_id, "ASIAIOSFODNN7EXAMPLE");
-        assert_eq!(c.secret_access_key.expose(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
-        assert_eq!(c.session_token.expose(), "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE");
+        assert_eq!(
+            c.secret_access_key.expose(),
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+        );
+        assert_eq!(
+            c.session_token.expose(),
+            "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE"
+        );
         assert_eq!(c.expiration, "2014-10-24T23:00:23Z");
         assert_eq!(c.expires_at, 1414191623);
-        assert_eq!(c.assumed_role_arn.as_deref(), Some("arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/app1"));
+        assert_eq!(
+            c.assumed_role_arn.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/app1")
+        );
         assert_eq!(c.provider.as_deref(), Some("www.amazon.com"));
-        assert_eq!(c.request_id.as_deref(), Some("ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE"));
+        assert_eq!(
+            c.request_id.as_deref(),
+            Some("ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE")
+        );
     }
 
     #[test]
@@ -184,7 +203,9 @@ mod tests {
 
     #[test]
     fn errors() {
-        let Ok(Answer::Error(e)) = parse(&fixture("error-throttling.xml")) else { panic!() };
+        let Ok(Answer::Error(e)) = parse(&fixture("error-throttling.xml")) else {
+            panic!()
+        };
         assert_eq!(
             e,
             StsError {
@@ -198,12 +219,17 @@ mod tests {
 
     #[test]
     fn malformed_bodies() {
-        let cases: &[(&str, fn(&Malformed) -> bool)] = &[
+        type Check = fn(&Malformed) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("proxy-page.html", |m| *m == Malformed::Dtd),
             ("dtd.xml", |m| *m == Malformed::Dtd),
             ("truncated.xml", |m| matches!(m, Malformed::NotXml(_))),
-            ("success-missing-session-token.xml", |m| *m == Malformed::Missing("SessionToken")),
-            ("success-bad-expiration.xml", |m| *m == Malformed::Expiration),
+            ("success-missing-session-token.xml", |m| {
+                *m == Malformed::Missing("SessionToken")
+            }),
+            ("success-bad-expiration.xml", |m| {
+                *m == Malformed::Expiration
+            }),
             ("wrong-namespace.xml", |m| matches!(m, Malformed::Root(_))),
         ];
         for (name, ok) in cases {
@@ -212,7 +238,10 @@ mod tests {
                 Ok(a) => panic!("{name}: parsed as {a:?}"),
             }
         }
-        assert!(matches!(parse("garbage \u{1} bytes"), Err(Malformed::NotXml(_))));
+        assert!(matches!(
+            parse("garbage \u{1} bytes"),
+            Err(Malformed::NotXml(_))
+        ));
         assert!(matches!(parse(""), Err(Malformed::NotXml(_))));
     }
 }

@@ -29,12 +29,22 @@ pub enum CodeClass {
 /// message).
 pub fn classify_code(code: &str, message: &str) -> CodeClass {
     match code {
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "InternalFailure"
-        | "ServiceUnavailable" | "IDPCommunicationError" => CodeClass::Transient,
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "InternalFailure"
+        | "ServiceUnavailable"
+        | "IDPCommunicationError" => CodeClass::Transient,
         "InvalidIdentityToken" if is_key_retrieval(message) => CodeClass::Transient,
-        "AccessDenied" | "InvalidIdentityToken" | "ExpiredTokenException" | "IDPRejectedClaim"
-        | "MalformedPolicyDocument" | "PackedPolicyTooLarge" | "RegionDisabledException"
-        | "ValidationError" | "InvalidParameterValue" => CodeClass::Permanent,
+        "AccessDenied"
+        | "InvalidIdentityToken"
+        | "ExpiredTokenException"
+        | "IDPRejectedClaim"
+        | "MalformedPolicyDocument"
+        | "PackedPolicyTooLarge"
+        | "RegionDisabledException"
+        | "ValidationError"
+        | "InvalidParameterValue" => CodeClass::Permanent,
         _ => CodeClass::Unknown,
     }
 }
@@ -111,7 +121,11 @@ mod tests {
             (503, "AccessDenied", "", false),
         ];
         for (status, code, message, want) in rows {
-            assert_eq!(retry_sts_error(status, code, message), want, "{status} {code} {message}");
+            assert_eq!(
+                retry_sts_error(status, code, message),
+                want,
+                "{status} {code} {message}"
+            );
         }
         for s in [429, 500, 502, 503, 504, 509] {
             assert!(retryable_status(s));

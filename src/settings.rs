@@ -55,55 +55,192 @@ macro_rules! def {
     };
 }
 
-def!(ROLE_ARN, Some("role-arn"),
-    ["PLUGIN_IAMROLEARN", "PLUGIN_IAM_ROLE_ARN", "PLUGIN_ROLE_ARN", "PLUGIN_ROLEARN", "AWS_ROLE_ARN"],
-    Value, "required", "arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME");
-def!(TOKEN, Some("token"), ["PLUGIN_OIDC_TOKEN_ID", "PLUGIN_OIDCTOKENID", "PLUGIN_OIDC_TOKEN"],
-    Value, "required (or a token file)",
-    "the OIDC token, 4-20000 chars; visible in process lists as a flag, prefer env or a file");
-def!(TOKEN_FILE, Some("token-file"),
-    ["PLUGIN_OIDC_TOKEN_FILE", "PLUGIN_OIDCTOKENFILE", "AWS_WEB_IDENTITY_TOKEN_FILE"],
-    Value, "-", "a file holding the token, read at run time; - reads stdin");
-def!(SESSION_NAME, Some("session-name"),
-    ["PLUGIN_ROLE_SESSION_NAME", "PLUGIN_ROLESESSIONNAME", "AWS_ROLE_SESSION_NAME"],
-    Value, DEFAULT_SESSION_NAME,
-    "2-64 chars of A-Z a-z 0-9 _+=,.@- (others become -)");
-def!(DURATION, Some("duration"),
-    ["PLUGIN_DURATION", "PLUGIN_DURATION_SECONDS", "PLUGIN_DURATIONSECONDS"],
-    Value, "not sent (STS default 3600)", "900-43200 seconds: 3600, 3600s, 15m, 1h");
-def!(REGION, Some("region"), ["PLUGIN_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
-    Value, "none (global endpoint)", "a region such as us-east-1, or aws-global");
+def!(
+    ROLE_ARN,
+    Some("role-arn"),
+    [
+        "PLUGIN_IAMROLEARN",
+        "PLUGIN_IAM_ROLE_ARN",
+        "PLUGIN_ROLE_ARN",
+        "PLUGIN_ROLEARN",
+        "AWS_ROLE_ARN"
+    ],
+    Value,
+    "required",
+    "arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME"
+);
+def!(
+    TOKEN,
+    Some("token"),
+    [
+        "PLUGIN_OIDC_TOKEN_ID",
+        "PLUGIN_OIDCTOKENID",
+        "PLUGIN_OIDC_TOKEN"
+    ],
+    Value,
+    "required (or a token file)",
+    "the OIDC token, 4-20000 chars; visible in process lists as a flag, prefer env or a file"
+);
+def!(
+    TOKEN_FILE,
+    Some("token-file"),
+    [
+        "PLUGIN_OIDC_TOKEN_FILE",
+        "PLUGIN_OIDCTOKENFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE"
+    ],
+    Value,
+    "-",
+    "a file holding the token, read at run time; - reads stdin"
+);
+def!(
+    SESSION_NAME,
+    Some("session-name"),
+    [
+        "PLUGIN_ROLE_SESSION_NAME",
+        "PLUGIN_ROLESESSIONNAME",
+        "AWS_ROLE_SESSION_NAME"
+    ],
+    Value,
+    DEFAULT_SESSION_NAME,
+    "2-64 chars of A-Z a-z 0-9 _+=,.@- (others become -)"
+);
+def!(
+    DURATION,
+    Some("duration"),
+    [
+        "PLUGIN_DURATION",
+        "PLUGIN_DURATION_SECONDS",
+        "PLUGIN_DURATIONSECONDS"
+    ],
+    Value,
+    "not sent (STS default 3600)",
+    "900-43200 seconds: 3600, 3600s, 15m, 1h"
+);
+def!(
+    REGION,
+    Some("region"),
+    ["PLUGIN_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
+    Value,
+    "none (global endpoint)",
+    "a region such as us-east-1, or aws-global"
+);
 def!(ENDPOINT, Some("endpoint"),
     ["PLUGIN_STS_ENDPOINT", "PLUGIN_ENDPOINT", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"],
     Value, "from the region",
     "https:// URL (http:// only for 127.0.0.1, ::1, localhost); AWS_* ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true");
-def!(FIPS, Some("fips"), ["PLUGIN_FIPS", "AWS_USE_FIPS_ENDPOINT"], Bool, "false",
-    "true/false/1/0/yes/no/on/off");
-def!(DUALSTACK, Some("dualstack"), ["PLUGIN_DUALSTACK", "AWS_USE_DUALSTACK_ENDPOINT"], Bool,
-    "false", "true/false/1/0/yes/no/on/off");
-def!(REGIONAL_ENDPOINTS, None, ["AWS_STS_REGIONAL_ENDPOINTS"], Value, "regional",
-    "regional or legacy");
-def!(CA_BUNDLE, Some("ca-bundle"), ["PLUGIN_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE"],
-    Value, "built-in Mozilla roots", "a PEM file of CA certificates; replaces the built-in roots");
-def!(POLICY, Some("policy"), ["PLUGIN_POLICY"], Value, "-", "inline session policy JSON, 1-2048 chars");
-def!(POLICY_ARNS, Some("policy-arns"), ["PLUGIN_POLICY_ARNS", "PLUGIN_POLICYARNS"], Value, "-",
-    "managed policy ARNs separated by commas or newlines, at most 10");
-def!(TIMEOUT, Some("timeout"), ["PLUGIN_TIMEOUT"], Value, "60s",
-    "whole run including retries, 1s-1h: 90, 90s, 2m");
-def!(MAX_ATTEMPTS, Some("max-attempts"), ["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"], Value, "5",
-    "1-20; 1 means no retry");
-def!(LOG_LEVEL, Some("log-level"), ["PLUGIN_LOG_LEVEL", "PLUGIN_LOGLEVEL"], Value, "info",
-    "error, warn, info, debug, trace");
-def!(SECRET_FILE, None, ["HARNESS_OUTPUT_SECRET_FILE"], Value, "set by Harness",
-    "receives the three credentials (dotenv)");
-def!(VARS_FILE, None, ["DRONE_OUTPUT", "HARNESS_OUTPUT_FILE"], Value, "set by the runner",
-    "receives region, expiry, account and role (never credentials)");
-def!(OUTPUT, Some("output"), ["PLUGIN_OUTPUT_FILE"], Value, "-",
-    "a file to append the credentials to, or - for stdout");
-def!(FORMAT, Some("format"), ["PLUGIN_OUTPUT_FORMAT"], Value, "dotenv",
-    "dotenv, shell, json, credential-process");
-def!(MASK_ACCOUNT, Some("mask-account-id"), ["PLUGIN_MASK_ACCOUNT_ID"], Bool, "false",
-    "true: account id and role ARNs go only to the secret file");
+def!(
+    FIPS,
+    Some("fips"),
+    ["PLUGIN_FIPS", "AWS_USE_FIPS_ENDPOINT"],
+    Bool,
+    "false",
+    "true/false/1/0/yes/no/on/off"
+);
+def!(
+    DUALSTACK,
+    Some("dualstack"),
+    ["PLUGIN_DUALSTACK", "AWS_USE_DUALSTACK_ENDPOINT"],
+    Bool,
+    "false",
+    "true/false/1/0/yes/no/on/off"
+);
+def!(
+    REGIONAL_ENDPOINTS,
+    None,
+    ["AWS_STS_REGIONAL_ENDPOINTS"],
+    Value,
+    "regional",
+    "regional or legacy"
+);
+def!(
+    CA_BUNDLE,
+    Some("ca-bundle"),
+    ["PLUGIN_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE"],
+    Value,
+    "built-in Mozilla roots",
+    "a PEM file of CA certificates; replaces the built-in roots"
+);
+def!(
+    POLICY,
+    Some("policy"),
+    ["PLUGIN_POLICY"],
+    Value,
+    "-",
+    "inline session policy JSON, 1-2048 chars"
+);
+def!(
+    POLICY_ARNS,
+    Some("policy-arns"),
+    ["PLUGIN_POLICY_ARNS", "PLUGIN_POLICYARNS"],
+    Value,
+    "-",
+    "managed policy ARNs separated by commas or newlines, at most 10"
+);
+def!(
+    TIMEOUT,
+    Some("timeout"),
+    ["PLUGIN_TIMEOUT"],
+    Value,
+    "60s",
+    "whole run including retries, 1s-1h: 90, 90s, 2m"
+);
+def!(
+    MAX_ATTEMPTS,
+    Some("max-attempts"),
+    ["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"],
+    Value,
+    "5",
+    "1-20; 1 means no retry"
+);
+def!(
+    LOG_LEVEL,
+    Some("log-level"),
+    ["PLUGIN_LOG_LEVEL", "PLUGIN_LOGLEVEL"],
+    Value,
+    "info",
+    "error, warn, info, debug, trace"
+);
+def!(
+    SECRET_FILE,
+    None,
+    ["HARNESS_OUTPUT_SECRET_FILE"],
+    Value,
+    "set by Harness",
+    "receives the three credentials (dotenv)"
+);
+def!(
+    VARS_FILE,
+    None,
+    ["DRONE_OUTPUT", "HARNESS_OUTPUT_FILE"],
+    Value,
+    "set by the runner",
+    "receives region, expiry, account and role (never credentials)"
+);
+def!(
+    OUTPUT,
+    Some("output"),
+    ["PLUGIN_OUTPUT_FILE"],
+    Value,
+    "-",
+    "a file to append the credentials to, or - for stdout"
+);
+def!(
+    FORMAT,
+    Some("format"),
+    ["PLUGIN_OUTPUT_FORMAT"],
+    Value,
+    "dotenv",
+    "dotenv, shell, json, credential-process"
+);
+def!(
+    MASK_ACCOUNT,
+    Some("mask-account-id"),
+    ["PLUGIN_MASK_ACCOUNT_ID"],
+    Bool,
+    "false",
+    "true: account id and role ARNs go only to the secret file"
+);
 
 /// The proxy settings (SPEC §1: curl's order for an https URL).
 pub const PROXY_ENVS: &[&str] = &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
@@ -376,7 +513,11 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
     };
 
     let (token, token_source) = read_token(inputs, files)?;
-    note("token", &format!("<redacted, {} chars>", token.len()), &token_source);
+    note(
+        "token",
+        &format!("<redacted, {} chars>", token.len()),
+        &token_source,
+    );
 
     let (session_name, source) = match inputs.get(&SESSION_NAME) {
         Some(f) => {
@@ -407,7 +548,11 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
         Some(f) => parse_bool(&f.value).map_err(|p| Error::setting(&f.source, p))?,
         None => false,
     };
-    let endpoint_envs: &[&str] = if ignore_aws { &ENDPOINT.envs[..2] } else { ENDPOINT.envs };
+    let endpoint_envs: &[&str] = if ignore_aws {
+        &ENDPOINT.envs[..2]
+    } else {
+        ENDPOINT.envs
+    };
     let endpoint = inputs
         .flag(&ENDPOINT)
         .or_else(|| inputs.env_first(endpoint_envs));
@@ -445,7 +590,11 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
                     ),
                 ));
             }
-            note("CA bundle", &format!("{} ({count} certificates)", f.value), &f.source);
+            note(
+                "CA bundle",
+                &format!("{} ({count} certificates)", f.value),
+                &f.source,
+            );
             Some((f, pem))
         }
     };
@@ -481,7 +630,9 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
             if n > 2048 {
                 return Err(Error::setting(
                     &f.source,
-                    format!("the session policy is {n} chars; STS accepts 1-2048 (whitespace counts)"),
+                    format!(
+                        "the session policy is {n} chars; STS accepts 1-2048 (whitespace counts)"
+                    ),
                 ));
             }
             note("policy", &format!("<redacted, {n} chars>"), &f.source);
@@ -589,7 +740,13 @@ fn read_token(inputs: &Inputs, files: &mut dyn Files) -> Result<(Secret, String)
     let (token, source) = if is_file {
         let bytes = read_file(files, &f, 1 << 20)?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            Error::setting(&f.source, format!("{} is not UTF-8 text; it should hold the OIDC token", f.value))
+            Error::setting(
+                &f.source,
+                format!(
+                    "{} is not UTF-8 text; it should hold the OIDC token",
+                    f.value
+                ),
+            )
         })?;
         let text = text.trim().to_string();
         if text.is_empty() {
@@ -616,13 +773,20 @@ fn read_file(files: &mut dyn Files, f: &Found, limit: u64) -> Result<Vec<u8>, Er
     let bytes = files.read(&f.value, limit + 1).map_err(|e| {
         Error::setting(
             &f.source,
-            format!("cannot read {}: {}; check the path and that this step can read it", f.value, io_reason(&e)),
+            format!(
+                "cannot read {}: {}; check the path and that this step can read it",
+                f.value,
+                io_reason(&e)
+            ),
         )
     })?;
     if bytes.len() as u64 > limit {
         return Err(Error::setting(
             &f.source,
-            format!("{} is larger than {} bytes; is it the right file?", f.value, limit),
+            format!(
+                "{} is larger than {} bytes; is it the right file?",
+                f.value, limit
+            ),
         ));
     }
     Ok(bytes)
@@ -648,7 +812,14 @@ fn count_certificates(pem: &[u8]) -> usize {
 
 /// The partitions SPEC §1 accepts in a role ARN.
 pub const PARTITIONS: &[&str] = &[
-    "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc",
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
 ];
 
 /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
@@ -656,7 +827,9 @@ pub fn parse_role_arn(s: &str) -> Result<RoleArn, String> {
     const WANT: &str = "expected arn:PARTITION:iam::ACCOUNT:role/NAME, for example arn:aws:iam::123456789012:role/ci-deploy";
     let n = s.chars().count();
     if !(20..=2048).contains(&n) {
-        return Err(format!("a role ARN is 20-2048 chars, this one is {n}; {WANT}"));
+        return Err(format!(
+            "a role ARN is 20-2048 chars, this one is {n}; {WANT}"
+        ));
     }
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let [arn, partition, service, region, account, resource] = parts[..] else {
@@ -749,7 +922,9 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
 pub fn parse_attempts(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n @ 1..=20) => Ok(n),
-        _ => Err(format!("`{s}` is not accepted; use a whole number 1-20 (1 means no retry)")),
+        _ => Err(format!(
+            "`{s}` is not accepted; use a whole number 1-20 (1 means no retry)"
+        )),
     }
 }
 
@@ -774,9 +949,11 @@ fn is_region(s: &str) -> bool {
         && first.bytes().all(|b| b.is_ascii_lowercase())
         && !last.is_empty()
         && last.bytes().all(|b| b.is_ascii_digit())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts[1..parts.len() - 1].iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// Booleans: true/false/1/0/yes/no/on/off in any case.
@@ -784,7 +961,9 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(format!("`{s}` is not a boolean; use true/false, 1/0, yes/no or on/off")),
+        _ => Err(format!(
+            "`{s}` is not a boolean; use true/false, 1/0, yes/no or on/off"
+        )),
     }
 }
 
@@ -796,7 +975,9 @@ pub fn parse_level(s: &str) -> Result<Level, String> {
         "info" => Ok(Level::Info),
         "debug" => Ok(Level::Debug),
         "trace" => Ok(Level::Trace),
-        _ => Err(format!("`{s}` is not a log level; use error, warn, info, debug or trace")),
+        _ => Err(format!(
+            "`{s}` is not a log level; use error, warn, info, debug or trace"
+        )),
     }
 }
 
@@ -807,7 +988,9 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
         "shell" | "sh" => Ok(Format::Shell),
         "json" => Ok(Format::Json),
         "credential-process" | "credential_process" => Ok(Format::CredentialProcess),
-        _ => Err(format!("`{s}` is not a format; use dotenv, shell, json or credential-process")),
+        _ => Err(format!(
+            "`{s}` is not a format; use dotenv, shell, json or credential-process"
+        )),
     }
 }
 
@@ -820,7 +1003,10 @@ pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
         .map(String::from)
         .collect();
     if arns.len() > 10 {
-        return Err(format!("{} policy ARNs given; STS accepts at most 10", arns.len()));
+        return Err(format!(
+            "{} policy ARNs given; STS accepts at most 10",
+            arns.len()
+        ));
     }
     for arn in &arns {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -849,7 +1035,9 @@ pub fn parse_proxy(s: &str) -> Result<(String, String), String> {
         ));
     }
     if scheme != "http" {
-        return Err(format!("proxy scheme `{scheme}` is not supported; use an http:// proxy URL"));
+        return Err(format!(
+            "proxy scheme `{scheme}` is not supported; use an http:// proxy URL"
+        ));
     }
     let authority = rest.split('/').next().unwrap_or_default();
     let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -860,7 +1048,10 @@ pub fn parse_proxy(s: &str) -> Result<(String, String), String> {
         return Err("the proxy URL has no host; use http://host:port".into());
     }
     let display = match userinfo {
-        Some(u) => format!("http://{}:***@{hostport}", u.split(':').next().unwrap_or_default()),
+        Some(u) => format!(
+            "http://{}:***@{hostport}",
+            u.split(':').next().unwrap_or_default()
+        ),
         None => format!("http://{hostport}"),
     };
     let url = match userinfo {
@@ -901,7 +1092,10 @@ mod tests {
         };
         Inputs {
             flags,
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -910,7 +1104,9 @@ mod tests {
     }
 
     fn err(env: &[(&str, &str)], flags: &[&str]) -> String {
-        resolve(&inputs(env, flags), &mut NoFiles).unwrap_err().to_string()
+        resolve(&inputs(env, flags), &mut NoFiles)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -939,7 +1135,12 @@ mod tests {
     #[test]
     fn token_spellings_and_precedence() {
         for name in TOKEN.envs {
-            assert_eq!(ok(&[("AWS_ROLE_ARN", ARN), (name, " abcd \n")], &[]).token.expose(), "abcd");
+            assert_eq!(
+                ok(&[("AWS_ROLE_ARN", ARN), (name, " abcd \n")], &[])
+                    .token
+                    .expose(),
+                "abcd"
+            );
         }
         let env = [
             ("AWS_ROLE_ARN", ARN),
@@ -952,7 +1153,11 @@ mod tests {
         assert_eq!(s.token.expose(), "from-env");
         let s = resolve(&inputs(&env, &["--token-file", "/t"]), &mut files).unwrap();
         assert_eq!(s.token.expose(), "from-file");
-        let s = resolve(&inputs(&env, &["--token-file=/t", "--token", "flag"]), &mut files).unwrap();
+        let s = resolve(
+            &inputs(&env, &["--token-file=/t", "--token", "flag"]),
+            &mut files,
+        )
+        .unwrap();
         assert_eq!(s.token.expose(), "flag");
         let env = [("AWS_ROLE_ARN", ARN), ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t")];
         let s = resolve(&inputs(&env, &[]), &mut files).unwrap();
@@ -963,19 +1168,31 @@ mod tests {
     #[test]
     fn token_problems_name_the_source_and_never_the_token() {
         let e = err(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abc")], &[]);
-        assert_eq!(e, "PLUGIN_OIDC_TOKEN: the token is 3 chars; STS accepts 4-20000");
+        assert_eq!(
+            e,
+            "PLUGIN_OIDC_TOKEN: the token is 3 chars; STS accepts 4-20000"
+        );
         let long = "x".repeat(20001);
         let e = err(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", &long)], &[]);
         assert!(!e.contains("xxxx"), "{e}");
-        let e = err(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN_FILE", "/nope")], &[]);
+        let e = err(
+            &[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN_FILE", "/nope")],
+            &[],
+        );
         assert_eq!(
             e,
             "PLUGIN_OIDC_TOKEN_FILE: cannot read /nope: no such file; check the path and that this step can read it"
         );
         let mut files = OneFile("/empty", " \n");
-        let e = resolve(&inputs(&[("AWS_ROLE_ARN", ARN)], &["--token-file", "/empty"]), &mut files)
-            .unwrap_err();
-        assert_eq!(e.to_string(), "--token-file: /empty is empty; it should hold the OIDC token");
+        let e = resolve(
+            &inputs(&[("AWS_ROLE_ARN", ARN)], &["--token-file", "/empty"]),
+            &mut files,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--token-file: /empty is empty; it should hold the OIDC token"
+        );
         assert!(err(&[("AWS_ROLE_ARN", ARN)], &[]).contains("no OIDC token is set"));
         assert!(err(&[("PLUGIN_OIDC_TOKEN", "abcd")], &[]).contains("no role ARN is set"));
     }
@@ -985,20 +1202,29 @@ mod tests {
         let good = [
             ("arn:aws:iam::123456789012:role/ci", "aws"),
             ("arn:aws-cn:iam::123456789012:role/path/to/ci", "aws-cn"),
-            ("arn:aws-us-gov:iam::123456789012:role/a_b+c=d,e.f@g-h", "aws-us-gov"),
+            (
+                "arn:aws-us-gov:iam::123456789012:role/a_b+c=d,e.f@g-h",
+                "aws-us-gov",
+            ),
             ("arn:aws-iso-b:iam::123456789012:role/x", "aws-iso-b"),
             ("arn:aws-eusc:iam::123456789012:role/x", "aws-eusc"),
         ];
         for (arn, partition) in good {
             let r = parse_role_arn(arn).unwrap();
-            assert_eq!((r.partition.as_str(), r.account.as_str()), (partition, "123456789012"));
+            assert_eq!(
+                (r.partition.as_str(), r.account.as_str()),
+                (partition, "123456789012")
+            );
         }
         let bad = [
             ("arn:aws:iam::12345678901:role/ci", "not 12 digits"),
             ("arn:aws:iam::1234567890123:role/ci", "not 12 digits"),
             ("arn:aws:iam::123456789012:user/ci", "not a role"),
             ("arn:aws:s3::123456789012:role/ci", "not an IAM role ARN"),
-            ("arn:aws:iam:us-east-1:123456789012:role/ci", "not an IAM role ARN"),
+            (
+                "arn:aws:iam:us-east-1:123456789012:role/ci",
+                "not an IAM role ARN",
+            ),
             ("arn:azure:iam::123456789012:role/ci", "partition `azure`"),
             ("arn:aws:iam::123456789012:role/", "not valid"),
             ("arn:aws:iam::123456789012:role/c i", "not valid"),
@@ -1010,7 +1236,11 @@ mod tests {
             let e = parse_role_arn(arn).unwrap_err();
             assert!(e.contains(want), "{arn}: {e}");
         }
-        assert!(parse_role_arn(&format!("arn:aws:iam::123456789012:role/{}", "a".repeat(2040))).is_err());
+        assert!(parse_role_arn(&format!(
+            "arn:aws:iam::123456789012:role/{}",
+            "a".repeat(2040)
+        ))
+        .is_err());
     }
 
     #[test]
@@ -1018,7 +1248,9 @@ mod tests {
         let check = |input: &str, want: Result<(&str, bool), ()>| {
             let got = sanitize_session_name(input);
             match want {
-                Ok((name, changed)) => assert_eq!(got.unwrap(), (name.to_string(), changed), "{input}"),
+                Ok((name, changed)) => {
+                    assert_eq!(got.unwrap(), (name.to_string(), changed), "{input}")
+                }
                 Err(()) => assert!(got.is_err(), "{input}"),
             }
         };
@@ -1029,7 +1261,11 @@ mod tests {
         check(&"a".repeat(70), Ok((&"a".repeat(64), true)));
         check("a", Err(()));
         let s = ok(
-            &[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd"), ("PLUGIN_ROLESESSIONNAME", "run 42")],
+            &[
+                ("AWS_ROLE_ARN", ARN),
+                ("PLUGIN_OIDC_TOKEN", "abcd"),
+                ("PLUGIN_ROLESESSIONNAME", "run 42"),
+            ],
             &[],
         );
         assert_eq!(s.session_name, "run-42");
@@ -1083,13 +1319,40 @@ mod tests {
 
     #[test]
     fn regions_booleans_and_small_values() {
-        for r in ["us-east-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1", "eusc-de-east-1", "aws-global", "ap-southeast-5"] {
+        for r in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+            "aws-global",
+            "ap-southeast-5",
+        ] {
             assert_eq!(parse_region(r).unwrap(), r);
         }
-        for r in ["us-east", "US-EAST-1", "useast1", "u-east-1", "us--1", "us-east-1a", "", "us_east_1"] {
+        for r in [
+            "us-east",
+            "US-EAST-1",
+            "useast1",
+            "u-east-1",
+            "us--1",
+            "us-east-1a",
+            "",
+            "us_east_1",
+        ] {
             assert!(parse_region(r).is_err(), "{r}");
         }
-        for (s, b) in [("true", true), ("TRUE", true), ("1", true), ("Yes", true), ("on", true), ("false", false), ("0", false), ("NO", false), ("off", false)] {
+        for (s, b) in [
+            ("true", true),
+            ("TRUE", true),
+            ("1", true),
+            ("Yes", true),
+            ("on", true),
+            ("false", false),
+            ("0", false),
+            ("NO", false),
+            ("off", false),
+        ] {
             assert_eq!(parse_bool(s), Ok(b), "{s}");
         }
         assert!(parse_bool("y").is_err());
@@ -1101,7 +1364,10 @@ mod tests {
         assert!(parse_attempts("0").is_err() && parse_attempts("21").is_err());
         assert_eq!(parse_level("DEBUG"), Ok(Level::Debug));
         assert!(parse_level("verbose").is_err());
-        assert_eq!(parse_format("credential-process"), Ok(Format::CredentialProcess));
+        assert_eq!(
+            parse_format("credential-process"),
+            Ok(Format::CredentialProcess)
+        );
         assert!(parse_format("yaml").is_err());
     }
 
@@ -1112,8 +1378,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(arns.len(), 2);
-        let eleven = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess"; 11].join(",");
-        assert!(parse_policy_arns(&eleven).unwrap_err().contains("at most 10"));
+        let eleven = ["arn:aws:iam::aws:policy/ReadOnlyAccess"; 11].join(",");
+        assert!(parse_policy_arns(&eleven)
+            .unwrap_err()
+            .contains("at most 10"));
         assert!(parse_policy_arns("arn:aws:iam::aws:role/x-xxxxxxxxxxx").is_err());
     }
 
@@ -1125,20 +1393,36 @@ mod tests {
         );
         assert_eq!(
             parse_proxy("http://bob:hunter2@proxy:3128/").unwrap(),
-            ("http://bob:hunter2@proxy:3128".into(), "http://bob:***@proxy:3128".into())
+            (
+                "http://bob:hunter2@proxy:3128".into(),
+                "http://bob:***@proxy:3128".into()
+            )
         );
         assert_eq!(parse_proxy("proxy:3128").unwrap().0, "http://proxy:3128");
-        assert!(parse_proxy("socks5://proxy:1080").unwrap_err().contains("not supported"));
+        assert!(parse_proxy("socks5://proxy:1080")
+            .unwrap_err()
+            .contains("not supported"));
         assert!(parse_proxy("socks5h://proxy:1080").is_err());
         assert!(parse_proxy("ftp://proxy").is_err());
         let base = [("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd")];
         let mut env = base.to_vec();
-        env.extend([("HTTP_PROXY", "http://ignored:1"), ("all_proxy", "http://all:2"), ("https_proxy", "http://low:3")]);
+        env.extend([
+            ("HTTP_PROXY", "http://ignored:1"),
+            ("all_proxy", "http://all:2"),
+            ("https_proxy", "http://low:3"),
+        ]);
         let s = ok(&env, &[]);
         assert_eq!(s.proxy.unwrap().display, "http://low:3");
         env.push(("HTTPS_PROXY", "socks5://x:1"));
         assert!(err(&env, &[]).starts_with("HTTPS_PROXY: socks5 proxies are not supported"));
-        let e = err(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd"), ("HTTPS_PROXY", "socks://u:pw@x:1")], &[]);
+        let e = err(
+            &[
+                ("AWS_ROLE_ARN", ARN),
+                ("PLUGIN_OIDC_TOKEN", "abcd"),
+                ("HTTPS_PROXY", "socks://u:pw@x:1"),
+            ],
+            &[],
+        );
         assert!(!e.contains("pw"), "{e}");
     }
 
@@ -1160,10 +1444,18 @@ mod tests {
 
     #[test]
     fn ca_bundle_must_hold_a_certificate() {
-        let env = [("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd"), ("AWS_CA_BUNDLE", "/ca.pem")];
+        let env = [
+            ("AWS_ROLE_ARN", ARN),
+            ("PLUGIN_OIDC_TOKEN", "abcd"),
+            ("AWS_CA_BUNDLE", "/ca.pem"),
+        ];
         let mut files = OneFile("/ca.pem", "not a pem\n");
         let e = resolve(&inputs(&env, &[]), &mut files).unwrap_err();
-        assert!(e.to_string().starts_with("AWS_CA_BUNDLE: /ca.pem holds no PEM certificate"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("AWS_CA_BUNDLE: /ca.pem holds no PEM certificate"),
+            "{e}"
+        );
         assert_eq!(e.code(), 2);
     }
 
@@ -1173,13 +1465,26 @@ mod tests {
         assert_eq!(args(&["--help"]), Ok(Command::Help));
         assert_eq!(args(&["--region", "x", "--version"]), Ok(Command::Version));
         assert_eq!(
-            args(&["--region", "us-east-1", "--fips", "--dualstack=false", "--check"]),
+            args(&[
+                "--region",
+                "us-east-1",
+                "--fips",
+                "--dualstack=false",
+                "--check"
+            ]),
             Ok(Command::Run {
-                flags: vec![("region", "us-east-1".into()), ("fips", "true".into()), ("dualstack", "false".into())],
+                flags: vec![
+                    ("region", "us-east-1".into()),
+                    ("fips", "true".into()),
+                    ("dualstack", "false".into())
+                ],
                 check: true
             })
         );
-        assert_eq!(args(&["--bogus"]).unwrap_err().to_string(), "unknown flag `--bogus` (see aws-oidc --help)");
+        assert_eq!(
+            args(&["--bogus"]).unwrap_err().to_string(),
+            "unknown flag `--bogus` (see aws-oidc --help)"
+        );
         assert_eq!(
             args(&["--role-arn"]).unwrap_err().to_string(),
             "flag `--role-arn` needs a value (see aws-oidc --help)"
@@ -1187,17 +1492,45 @@ mod tests {
         assert!(args(&["--role-arn", "--fips"]).is_err());
         let e = args(&["eyJsecret"]).unwrap_err().to_string();
         assert!(!e.contains("eyJ"), "{e}");
-        assert_eq!(args(&["--token-file", "-"]).unwrap(), Command::Run { flags: vec![("token-file", "-".into())], check: false });
+        assert_eq!(
+            args(&["--token-file", "-"]).unwrap(),
+            Command::Run {
+                flags: vec![("token-file", "-".into())],
+                check: false
+            }
+        );
         // Every flag the spec lists exists.
         for flag in [
-            "role-arn", "token", "token-file", "session-name", "duration", "region", "endpoint", "fips",
-            "dualstack", "ca-bundle", "policy", "policy-arns", "timeout", "max-attempts", "log-level",
-            "output", "format", "mask-account-id",
+            "role-arn",
+            "token",
+            "token-file",
+            "session-name",
+            "duration",
+            "region",
+            "endpoint",
+            "fips",
+            "dualstack",
+            "ca-bundle",
+            "policy",
+            "policy-arns",
+            "timeout",
+            "max-attempts",
+            "log-level",
+            "output",
+            "format",
+            "mask-account-id",
         ] {
             assert!(args(&[&format!("--{flag}=1")]).is_ok(), "{flag}");
         }
         // A flag wins over env.
-        let s = ok(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd"), ("PLUGIN_REGION", "eu-west-1")], &["--region", "us-west-2"]);
+        let s = ok(
+            &[
+                ("AWS_ROLE_ARN", ARN),
+                ("PLUGIN_OIDC_TOKEN", "abcd"),
+                ("PLUGIN_REGION", "eu-west-1"),
+            ],
+            &["--region", "us-west-2"],
+        );
         assert_eq!(s.region.as_deref(), Some("us-west-2"));
     }
 
@@ -1205,14 +1538,46 @@ mod tests {
     fn bad_values_name_what_was_read() {
         let base = [("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd")];
         let cases = [
-            ("PLUGIN_REGION", "mars", "PLUGIN_REGION: `mars` is not a region"),
-            ("PLUGIN_FIPS", "maybe", "PLUGIN_FIPS: `maybe` is not a boolean"),
-            ("AWS_STS_REGIONAL_ENDPOINTS", "both", "AWS_STS_REGIONAL_ENDPOINTS: `both` is not accepted"),
-            ("PLUGIN_MAXATTEMPTS", "50", "PLUGIN_MAXATTEMPTS: `50` is not accepted"),
-            ("PLUGIN_LOGLEVEL", "loud", "PLUGIN_LOGLEVEL: `loud` is not a log level"),
-            ("PLUGIN_OUTPUT_FORMAT", "xml", "PLUGIN_OUTPUT_FORMAT: `xml` is not a format"),
-            ("PLUGIN_TIMEOUT", "forever", "PLUGIN_TIMEOUT: `forever` is not a duration"),
-            ("PLUGIN_MASK_ACCOUNT_ID", "2", "PLUGIN_MASK_ACCOUNT_ID: `2` is not a boolean"),
+            (
+                "PLUGIN_REGION",
+                "mars",
+                "PLUGIN_REGION: `mars` is not a region",
+            ),
+            (
+                "PLUGIN_FIPS",
+                "maybe",
+                "PLUGIN_FIPS: `maybe` is not a boolean",
+            ),
+            (
+                "AWS_STS_REGIONAL_ENDPOINTS",
+                "both",
+                "AWS_STS_REGIONAL_ENDPOINTS: `both` is not accepted",
+            ),
+            (
+                "PLUGIN_MAXATTEMPTS",
+                "50",
+                "PLUGIN_MAXATTEMPTS: `50` is not accepted",
+            ),
+            (
+                "PLUGIN_LOGLEVEL",
+                "loud",
+                "PLUGIN_LOGLEVEL: `loud` is not a log level",
+            ),
+            (
+                "PLUGIN_OUTPUT_FORMAT",
+                "xml",
+                "PLUGIN_OUTPUT_FORMAT: `xml` is not a format",
+            ),
+            (
+                "PLUGIN_TIMEOUT",
+                "forever",
+                "PLUGIN_TIMEOUT: `forever` is not a duration",
+            ),
+            (
+                "PLUGIN_MASK_ACCOUNT_ID",
+                "2",
+                "PLUGIN_MASK_ACCOUNT_ID: `2` is not a boolean",
+            ),
         ];
         for (name, value, want) in cases {
             let mut env = base.to_vec();
@@ -1224,6 +1589,9 @@ mod tests {
         let policy = format!("{{\"Statement\":\"{}\"}}", "s".repeat(2100));
         env.push(("PLUGIN_POLICY", &policy));
         let e = err(&env, &[]);
-        assert!(e.starts_with("PLUGIN_POLICY: the session policy is") && !e.contains("Statement"), "{e}");
+        assert!(
+            e.starts_with("PLUGIN_POLICY: the session policy is") && !e.contains("Statement"),
+            "{e}"
+        );
     }
 }

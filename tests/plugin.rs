@@ -16,15 +16,28 @@ fn harness_step_without_duration_writes_exactly_the_three_credentials() {
     let step = Step::harness(&sts);
     let out = step.run(&[]);
     out.expect(0);
-    assert_eq!(out.stdout, "", "credentials never go to stdout unless asked");
+    assert_eq!(
+        out.stdout, "",
+        "credentials never go to stdout unless asked"
+    );
 
     let reqs = sts.requests();
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];
     assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/"));
-    assert_eq!(r.header("user-agent"), Some(concat!("aws-oidc/", env!("CARGO_PKG_VERSION"))));
-    assert_eq!(r.header("content-type"), Some("application/x-www-form-urlencoded"));
-    let fields: Vec<(&str, &str)> = r.form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        r.header("user-agent"),
+        Some(concat!("aws-oidc/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let fields: Vec<(&str, &str)> = r
+        .form
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     assert_eq!(
         fields,
         vec![
@@ -59,10 +72,35 @@ fn harness_step_without_duration_writes_exactly_the_three_credentials() {
     );
 
     // The info log: what is assumed, the result, and the expressions to map.
-    assert!(out.stderr.contains(&format!("assuming {ROLE} as session harness-aws-oidc via {}/", sts.url())), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("assumed {} until {}", issued.assumed_role_arn, issued.expiration)), "{}", out.stderr);
-    assert!(out.stderr.contains("AWS_SESSION_TOKEN: <+steps.<step_id>.output.outputVariables.AWS_SESSION_TOKEN>"), "{}", out.stderr);
-    out.assert_hides(&secrets_of(&sts, &step.token).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.stderr.contains(&format!(
+            "assuming {ROLE} as session harness-aws-oidc via {}/",
+            sts.url()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "assumed {} until {}",
+            issued.assumed_role_arn, issued.expiration
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "AWS_SESSION_TOKEN: <+steps.<step_id>.output.outputVariables.AWS_SESSION_TOKEN>"
+        ),
+        "{}",
+        out.stderr
+    );
+    out.assert_hides(
+        &secrets_of(&sts, &step.token)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]
@@ -81,19 +119,40 @@ fn snake_case_spellings_duration_region_and_session_name() {
     let r = &sts.requests()[0];
     assert_eq!(r.field("DurationSeconds"), Some("3600"));
     assert_eq!(r.field("RoleSessionName"), Some("deploy-run--42"));
-    assert!(out.stderr.contains("warning: PLUGIN_ROLE_SESSION_NAME: the session name has characters STS does not allow"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: PLUGIN_ROLE_SESSION_NAME: the session name has characters STS does not allow"
+        ),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("using `deploy-run--42`"));
     let vars = step.vars();
-    assert!(vars.starts_with("AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\nAWS_CREDENTIAL_EXPIRATION="), "{vars}");
+    assert!(
+        vars.starts_with(
+            "AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\nAWS_CREDENTIAL_EXPIRATION="
+        ),
+        "{vars}"
+    );
 }
 
 #[test]
 fn durations_as_harness_users_write_them() {
     let sts = StandIn::start();
-    for (value, sent) in [("900", "900"), ("15m", "900"), ("3600s", "3600"), ("2h", "7200"), (" 43200 ", "43200")] {
+    for (value, sent) in [
+        ("900", "900"),
+        ("15m", "900"),
+        ("3600s", "3600"),
+        ("2h", "7200"),
+        (" 43200 ", "43200"),
+    ] {
         let step = Step::harness(&sts).set("PLUGIN_DURATION", value);
         step.run(&[]).expect(0);
-        assert_eq!(sts.requests().last().unwrap().field("DurationSeconds"), Some(sent), "{value}");
+        assert_eq!(
+            sts.requests().last().unwrap().field("DurationSeconds"),
+            Some(sent),
+            "{value}"
+        );
     }
 }
 
@@ -107,9 +166,14 @@ fn appends_to_files_the_runner_created_and_keeps_their_mode() {
     std::fs::set_permissions(&step.vars_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     step.run(&[]).expect(0);
     let secrets = step.secrets();
-    assert!(secrets.starts_with("EARLIER=1\nAWS_ACCESS_KEY_ID="), "{secrets}");
+    assert!(
+        secrets.starts_with("EARLIER=1\nAWS_ACCESS_KEY_ID="),
+        "{secrets}"
+    );
     assert_eq!(secrets.lines().count(), 4);
-    assert!(step.vars().starts_with("OTHER=2\nAWS_CREDENTIAL_EXPIRATION="));
+    assert!(step
+        .vars()
+        .starts_with("OTHER=2\nAWS_CREDENTIAL_EXPIRATION="));
     assert_eq!(mode(&step.vars_file), 0o644);
 }
 
@@ -121,7 +185,10 @@ fn no_secret_at_any_log_level() {
         let step = Step::harness(&sts)
             .set("PLUGIN_LOG_LEVEL", level)
             .set("PLUGIN_POLICY", policy)
-            .set("HTTPS_PROXY", "http://proxyuser:proxy-pass-w0rd@127.0.0.1:9");
+            .set(
+                "HTTPS_PROXY",
+                "http://proxyuser:proxy-pass-w0rd@127.0.0.1:9",
+            );
         let out = step.run(&[]);
         out.expect(0);
         let mut secrets = secrets_of(&sts, &step.token);
@@ -131,8 +198,18 @@ fn no_secret_at_any_log_level() {
         out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
         match level {
             "error" | "warn" => assert_eq!(out.stderr, "", "{level}"),
-            "trace" | "TRACE" => assert!(out.stderr.contains("trace: response headers:") && out.stderr.contains("WebIdentityToken=<redacted"), "{}", out.stderr),
-            "debug" => assert!(out.stderr.contains("debug: token claims: iss=https://app.harness.io"), "{}", out.stderr),
+            "trace" | "TRACE" => assert!(
+                out.stderr.contains("trace: response headers:")
+                    && out.stderr.contains("WebIdentityToken=<redacted"),
+                "{}",
+                out.stderr
+            ),
+            "debug" => assert!(
+                out.stderr
+                    .contains("debug: token claims: iss=https://app.harness.io"),
+                "{}",
+                out.stderr
+            ),
             _ => {}
         }
         assert_eq!(sts.requests().last().unwrap().field("Policy"), Some(policy));
@@ -142,44 +219,78 @@ fn no_secret_at_any_log_level() {
 #[test]
 fn sts_refusal_exits_3_with_code_message_request_id_and_writes_nothing() {
     let sts = StandIn::start();
-    sts.script([Reply::Error(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity".into())]);
+    sts.script([Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+    )]);
     let step = Step::harness(&sts);
     let out = step.run(&[]);
     out.expect(3);
     let line = out.last_line();
     assert!(line.starts_with("aws-oidc: error: STS refused AssumeRoleWithWebIdentity (HTTP 403): AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity (RequestId "), "{line}");
     assert!(line.contains("iss=https://app.harness.io/ng/api/oidc/account/acc123 aud=sts.amazonaws.com sub=account/acc123:org/default:project/ci:pipeline/deploy"), "{line}");
-    assert!(line.contains("oidc-provider/app.harness.io/ng/api/oidc/account/acc123"), "{line}");
+    assert!(
+        line.contains("oidc-provider/app.harness.io/ng/api/oidc/account/acc123"),
+        "{line}"
+    );
     assert_eq!(sts.requests().len(), 1, "AccessDenied is not retried");
-    assert_eq!((step.secrets(), step.vars()), (String::new(), String::new()));
+    assert_eq!(
+        (step.secrets(), step.vars()),
+        (String::new(), String::new())
+    );
     out.assert_hides(&[&step.token]);
 }
 
 #[test]
 fn unreachable_endpoint_exits_4() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let sts = StandIn::start();
     let step = Step::harness(&sts)
         .set("PLUGIN_STS_ENDPOINT", &format!("https://127.0.0.1:{port}"))
         .set("PLUGIN_MAX_ATTEMPTS", "2");
     let out = step.run(&[]);
     out.expect(4);
-    assert!(out.last_line().contains(&format!("cannot reach 127.0.0.1: connection refused")), "{}", out.stderr);
-    assert!(out.stderr.contains("attempt 1 of 2 failed: connection refused; retrying"), "{}", out.stderr);
+    assert!(
+        out.last_line()
+            .contains("cannot reach 127.0.0.1: connection refused"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("attempt 1 of 2 failed: connection refused; retrying"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(step.secrets(), "");
 }
 
 #[test]
 fn an_html_page_instead_of_sts_exits_5() {
     let sts = StandIn::start();
-    let page = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/proxy-page.html")).unwrap();
+    let page = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/proxy-page.html"
+    ))
+    .unwrap();
     sts.script([Reply::Raw(200, "text/html", page)]);
     let step = Step::harness(&sts);
     let out = step.run(&[]);
     out.expect(5);
     let line = out.last_line();
-    assert!(line.contains("answered HTTP 200 (text/html) that is not an STS answer"), "{line}");
-    assert!(line.contains("first bytes: `<!DOCTYPE html> <html><head><title>Access blocked"), "{line}");
+    assert!(
+        line.contains("answered HTTP 200 (text/html) that is not an STS answer"),
+        "{line}"
+    );
+    assert!(
+        line.contains("first bytes: `<!DOCTYPE html> <html><head><title>Access blocked"),
+        "{line}"
+    );
     assert!(!line.contains("QWxhZGRpbjpvcGVu"), "{line}");
     assert_eq!(step.secrets(), "");
 }
@@ -190,7 +301,12 @@ fn without_the_secret_file_it_refuses_before_any_request() {
     let step = Step::harness(&sts).unset("HARNESS_OUTPUT_SECRET_FILE");
     let out = step.run(&[]);
     out.expect(6);
-    assert!(out.last_line().contains("HARNESS_OUTPUT_SECRET_FILE is not set"), "{}", out.stderr);
+    assert!(
+        out.last_line()
+            .contains("HARNESS_OUTPUT_SECRET_FILE is not set"),
+        "{}",
+        out.stderr
+    );
     assert!(out.last_line().contains("CI_ENABLE_OUTPUT_SECRETS"));
     assert!(sts.requests().is_empty());
     assert_eq!(step.vars(), "");
@@ -199,19 +315,33 @@ fn without_the_secret_file_it_refuses_before_any_request() {
 #[test]
 fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     let sts = StandIn::start();
-    let step = Step::harness(&sts).set("PLUGIN_MASK_ACCOUNT_ID", "true").set("PLUGIN_LOG_LEVEL", "debug");
+    let step = Step::harness(&sts)
+        .set("PLUGIN_MASK_ACCOUNT_ID", "true")
+        .set("PLUGIN_LOG_LEVEL", "debug");
     let out = step.run(&[]);
     out.expect(0);
     assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
-    assert!(out.stderr.contains("arn:aws:iam::************:role/harness-ci"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("arn:aws:iam::************:role/harness-ci"),
+        "{}",
+        out.stderr
+    );
     let secrets = step.secrets();
     assert_eq!(secrets.lines().count(), 6);
     assert!(secrets.contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
     assert!(secrets.contains(&format!("AWS_ROLE_ARN={ROLE}\n")));
     let vars = step.vars();
-    assert!(!vars.contains(ACCOUNT) && vars.starts_with("AWS_CREDENTIAL_EXPIRATION="), "{vars}");
+    assert!(
+        !vars.contains(ACCOUNT) && vars.starts_with("AWS_CREDENTIAL_EXPIRATION="),
+        "{vars}"
+    );
     // A refusal is masked too.
-    sts.script([Reply::Error(403, "AccessDenied", format!("User arn:aws:sts::{ACCOUNT}:x is not authorized"))]);
+    sts.script([Reply::Error(
+        403,
+        "AccessDenied",
+        format!("User arn:aws:sts::{ACCOUNT}:x is not authorized"),
+    )]);
     let out = step.run(&[]);
     out.expect(3);
     assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
@@ -224,13 +354,27 @@ fn credentials_close_to_expiry_are_written_with_a_warning() {
     let step = Step::harness(&sts);
     let out = step.run(&[]);
     out.expect(0);
-    assert!(out.stderr.contains("warning: the credentials expire at"), "{}", out.stderr);
-    assert!(out.stderr.contains("only 2m 0s ahead") || out.stderr.contains("only 1m 59s ahead"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: the credentials expire at"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("only 2m 0s ahead") || out.stderr.contains("only 1m 59s ahead"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(step.secrets().lines().count(), 3);
     sts.script([Reply::StsExpiringIn(-30)]);
     let out = Step::harness(&sts).run(&[]);
     out.expect(0);
-    assert!(out.stderr.contains("in the past); check the runner's clock") && out.stderr.contains("s ago);"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("in the past); check the runner's clock")
+            && out.stderr.contains("s ago);"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -242,7 +386,10 @@ fn other_servers_shapes_one_line_and_fractional_seconds() {
     step.run(&[]).expect(0);
     let issued = &sts.issued()[0];
     assert!(issued.expiration.ends_with(".123456Z"));
-    assert!(step.vars().contains(&format!("AWS_CREDENTIAL_EXPIRATION={}\n", issued.expiration)));
+    assert!(step.vars().contains(&format!(
+        "AWS_CREDENTIAL_EXPIRATION={}\n",
+        issued.expiration
+    )));
 }
 
 #[test]
@@ -250,8 +397,14 @@ fn proxy_from_env_carries_the_request_and_its_password_stays_hidden() {
     let sts = StandIn::start();
     let proxy = standin::Proxy::start(sts.port);
     let step = Step::harness(&sts)
-        .set("PLUGIN_STS_ENDPOINT", &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port))
-        .set("HTTPS_PROXY", &format!("http://ci-user:s3cret-pw@127.0.0.1:{}", proxy.port))
+        .set(
+            "PLUGIN_STS_ENDPOINT",
+            &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port),
+        )
+        .set(
+            "HTTPS_PROXY",
+            &format!("http://ci-user:s3cret-pw@127.0.0.1:{}", proxy.port),
+        )
         .set("HTTP_PROXY", "http://must-not-be-used:1")
         .set("PLUGIN_LOG_LEVEL", "trace");
     let out = step.run(&[]);
@@ -259,15 +412,28 @@ fn proxy_from_env_carries_the_request_and_its_password_stays_hidden() {
     let connects = proxy.connects();
     assert_eq!(connects.len(), 1);
     assert_eq!(connects[0].method, "CONNECT");
-    assert_eq!(connects[0].path, format!("{}:{}", standin::PROXY_ONLY_HOST, sts.port));
+    assert_eq!(
+        connects[0].path,
+        format!("{}:{}", standin::PROXY_ONLY_HOST, sts.port)
+    );
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode("ci-user:s3cret-pw");
-    assert_eq!(connects[0].header("proxy-authorization"), Some(format!("Basic {basic}").as_str()));
+    assert_eq!(
+        connects[0].header("proxy-authorization"),
+        Some(format!("Basic {basic}").as_str())
+    );
     out.assert_hides(&["s3cret-pw", &basic]);
-    assert!(out.stderr.contains("ci-user:***@127.0.0.1"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ci-user:***@127.0.0.1"),
+        "{}",
+        out.stderr
+    );
 
     // NO_PROXY sends it direct, where the name does not resolve: exit 4, proxy unused.
-    let out = step.set("NO_PROXY", "localhost,.stand-in.test").set("PLUGIN_MAX_ATTEMPTS", "1").run(&[]);
+    let out = step
+        .set("NO_PROXY", "localhost,.stand-in.test")
+        .set("PLUGIN_MAX_ATTEMPTS", "1")
+        .run(&[]);
     out.expect(4);
     assert_eq!(proxy.connects().len(), 1);
 }
@@ -284,12 +450,23 @@ fn loopback_endpoints_never_use_the_proxy() {
 #[test]
 fn plain_http_is_allowed_on_loopback_only() {
     let sts = StandIn::with(Transport::Plain);
-    let step = Step::harness(&sts).set("PLUGIN_STS_ENDPOINT", &format!("http://localhost:{}", sts.port));
+    let step = Step::harness(&sts).set(
+        "PLUGIN_STS_ENDPOINT",
+        &format!("http://localhost:{}", sts.port),
+    );
     step.run(&[]).expect(0);
     assert_eq!(sts.requests().len(), 1);
-    let out = step.set("PLUGIN_STS_ENDPOINT", "http://sts.amazonaws.com").run(&[]);
+    let out = step
+        .set("PLUGIN_STS_ENDPOINT", "http://sts.amazonaws.com")
+        .run(&[]);
     out.expect(2);
-    assert!(out.last_line().contains("PLUGIN_STS_ENDPOINT: plain http:// is allowed only for 127.0.0.1, ::1 or localhost"), "{}", out.stderr);
+    assert!(
+        out.last_line().contains(
+            "PLUGIN_STS_ENDPOINT: plain http:// is allowed only for 127.0.0.1, ::1 or localhost"
+        ),
+        "{}",
+        out.stderr
+    );
     assert_eq!(sts.requests().len(), 1);
 }
 
@@ -300,26 +477,42 @@ fn untrusted_certificate_names_the_host_and_the_ca_setting() {
     let out = step.run(&[]);
     out.expect(4);
     let line = out.last_line();
-    assert!(line.contains("TLS to 127.0.0.1 failed: the server's certificate is not trusted"), "{line}");
+    assert!(
+        line.contains("TLS to 127.0.0.1 failed: the server's certificate is not trusted"),
+        "{line}"
+    );
     assert!(line.contains("PLUGIN_CA_BUNDLE"), "{line}");
-    assert!(!out.stderr.contains("retrying"), "TLS trust failures are not retried:\n{}", out.stderr);
+    assert!(
+        !out.stderr.contains("retrying"),
+        "TLS trust failures are not retried:\n{}",
+        out.stderr
+    );
     // Without the CA bundle the built-in roots do not know the test CA either.
     let sts = StandIn::start();
     let out = Step::harness(&sts).unset("PLUGIN_CA_BUNDLE").run(&[]);
     out.expect(4);
-    assert!(out.last_line().contains("not trusted (unknown issuer)"), "{}", out.stderr);
+    assert!(
+        out.last_line().contains("not trusted (unknown issuer)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn the_ca_bundle_is_read_under_every_spelling() {
     let sts = StandIn::start();
     for name in ["PLUGIN_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE"] {
-        let step = Step::harness(&sts).unset("PLUGIN_CA_BUNDLE").set(name, &sts.ca().display().to_string());
+        let step = Step::harness(&sts)
+            .unset("PLUGIN_CA_BUNDLE")
+            .set(name, &sts.ca().display().to_string());
         step.run(&[]).expect(0);
     }
     let dir = standin::temp_dir("ca");
     let empty = standin::write_file(&dir, "empty.pem", "# no certificates here\n");
-    let out = Step::harness(&sts).unset("PLUGIN_CA_BUNDLE").set("AWS_CA_BUNDLE", &empty.display().to_string()).run(&[]);
+    let out = Step::harness(&sts)
+        .unset("PLUGIN_CA_BUNDLE")
+        .set("AWS_CA_BUNDLE", &empty.display().to_string())
+        .run(&[]);
     out.expect(2);
     assert!(out.last_line().contains("AWS_CA_BUNDLE:"), "{}", out.stderr);
 }
@@ -327,14 +520,40 @@ fn the_ca_bundle_is_read_under_every_spelling() {
 #[test]
 fn every_role_and_token_spelling_reaches_sts() {
     let sts = StandIn::start();
-    for name in ["PLUGIN_IAMROLEARN", "PLUGIN_IAM_ROLE_ARN", "PLUGIN_ROLE_ARN", "PLUGIN_ROLEARN", "AWS_ROLE_ARN"] {
-        Step::harness(&sts).unset("PLUGIN_IAMROLEARN").set(name, ROLE).run(&[]).expect(0);
-        assert_eq!(sts.requests().last().unwrap().field("RoleArn"), Some(ROLE), "{name}");
+    for name in [
+        "PLUGIN_IAMROLEARN",
+        "PLUGIN_IAM_ROLE_ARN",
+        "PLUGIN_ROLE_ARN",
+        "PLUGIN_ROLEARN",
+        "AWS_ROLE_ARN",
+    ] {
+        Step::harness(&sts)
+            .unset("PLUGIN_IAMROLEARN")
+            .set(name, ROLE)
+            .run(&[])
+            .expect(0);
+        assert_eq!(
+            sts.requests().last().unwrap().field("RoleArn"),
+            Some(ROLE),
+            "{name}"
+        );
     }
-    for name in ["PLUGIN_OIDC_TOKEN_ID", "PLUGIN_OIDCTOKENID", "PLUGIN_OIDC_TOKEN"] {
+    for name in [
+        "PLUGIN_OIDC_TOKEN_ID",
+        "PLUGIN_OIDCTOKENID",
+        "PLUGIN_OIDC_TOKEN",
+    ] {
         let token = format!("{}-{name}", harness_token());
-        Step::harness(&sts).unset("PLUGIN_OIDC_TOKEN_ID").set(name, &token).run(&[]).expect(0);
-        assert_eq!(sts.requests().last().unwrap().field("WebIdentityToken"), Some(token.as_str()), "{name}");
+        Step::harness(&sts)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set(name, &token)
+            .run(&[])
+            .expect(0);
+        assert_eq!(
+            sts.requests().last().unwrap().field("WebIdentityToken"),
+            Some(token.as_str()),
+            "{name}"
+        );
     }
 }
 
@@ -342,20 +561,52 @@ fn every_role_and_token_spelling_reaches_sts() {
 fn bad_settings_stop_before_any_request() {
     let sts = StandIn::start();
     let cases = [
-        ("PLUGIN_IAMROLEARN", "arn:aws:iam::123:role/x", "PLUGIN_IAMROLEARN: account `123` is not 12 digits"),
-        ("PLUGIN_DURATION", "30", "PLUGIN_DURATION: 30 seconds is outside 900-43200"),
-        ("PLUGIN_REGION", "Europe", "PLUGIN_REGION: `Europe` is not a region"),
-        ("PLUGIN_FIPS", "perhaps", "PLUGIN_FIPS: `perhaps` is not a boolean"),
-        ("PLUGIN_OIDC_TOKEN_ID", "ab", "PLUGIN_OIDC_TOKEN_ID: the token is 2 chars"),
-        ("HTTPS_PROXY", "socks5://127.0.0.1:1080", "HTTPS_PROXY: socks5 proxies are not supported"),
+        (
+            "PLUGIN_IAMROLEARN",
+            "arn:aws:iam::123:role/x",
+            "PLUGIN_IAMROLEARN: account `123` is not 12 digits",
+        ),
+        (
+            "PLUGIN_DURATION",
+            "30",
+            "PLUGIN_DURATION: 30 seconds is outside 900-43200",
+        ),
+        (
+            "PLUGIN_REGION",
+            "Europe",
+            "PLUGIN_REGION: `Europe` is not a region",
+        ),
+        (
+            "PLUGIN_FIPS",
+            "perhaps",
+            "PLUGIN_FIPS: `perhaps` is not a boolean",
+        ),
+        (
+            "PLUGIN_OIDC_TOKEN_ID",
+            "ab",
+            "PLUGIN_OIDC_TOKEN_ID: the token is 2 chars",
+        ),
+        (
+            "HTTPS_PROXY",
+            "socks5://127.0.0.1:1080",
+            "HTTPS_PROXY: socks5 proxies are not supported",
+        ),
     ];
     for (key, value, want) in cases {
         let step = Step::harness(&sts).set(key, value);
         let out = step.run(&[]);
         out.expect(2);
-        assert!(out.last_line().starts_with(&format!("aws-oidc: error: {want}")), "{key}: {}", out.stderr);
+        assert!(
+            out.last_line()
+                .starts_with(&format!("aws-oidc: error: {want}")),
+            "{key}: {}",
+            out.stderr
+        );
         assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
-        assert_eq!((step.secrets(), step.vars()), (String::new(), String::new()));
+        assert_eq!(
+            (step.secrets(), step.vars()),
+            (String::new(), String::new())
+        );
     }
     assert!(sts.requests().is_empty());
 }

@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
-pub use standin::{Recorded, Reply, StandIn, Transport};
+// Not every test binary uses every re-export.
+#[allow(unused_imports)]
+pub use standin::{Reply, StandIn, Transport};
 
 /// A role ARN in the stand-in's account.
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/harness-ci";
@@ -32,15 +34,29 @@ pub struct Output {
 impl Output {
     /// Panics with both streams unless the exit code is `code`.
     pub fn expect(&self, code: i32) -> &Output {
-        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Panics if any of the secrets appears on stdout or stderr.
     pub fn assert_hides(&self, secrets: &[&str]) -> &Output {
         for s in secrets.iter().filter(|s| s.len() >= 4) {
-            assert!(!self.stderr.contains(s), "stderr leaks a secret ({}…):\n{}", &s[..4], self.stderr);
-            assert!(!self.stdout.contains(s), "stdout leaks a secret ({}…):\n{}", &s[..4], self.stdout);
+            assert!(
+                !self.stderr.contains(s),
+                "stderr leaks a secret ({}…):\n{}",
+                &s[..4],
+                self.stderr
+            );
+            assert!(
+                !self.stdout.contains(s),
+                "stdout leaks a secret ({}…):\n{}",
+                &s[..4],
+                self.stdout
+            );
         }
         self
     }
@@ -73,10 +89,16 @@ pub fn run_binary(bin: &Path, env: &[(&str, &str)], args: &[&str], stdin: Option
     cmd.env_clear()
         .envs(env.iter().copied())
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
     if let Some(text) = stdin {
         let mut pipe = child.stdin.take().expect("stdin is piped");
         pipe.write_all(text.as_bytes()).expect("write stdin");
@@ -143,13 +165,24 @@ impl Step {
             ("PLUGIN_IAMROLEARN".to_string(), ROLE.to_string()),
             ("PLUGIN_OIDC_TOKEN_ID".to_string(), token.clone()),
             ("PLUGIN_STS_ENDPOINT".to_string(), sts.url()),
-            ("PLUGIN_CA_BUNDLE".to_string(), sts.ca().display().to_string()),
-            ("HARNESS_OUTPUT_SECRET_FILE".to_string(), secret_file.display().to_string()),
+            (
+                "PLUGIN_CA_BUNDLE".to_string(),
+                sts.ca().display().to_string(),
+            ),
+            (
+                "HARNESS_OUTPUT_SECRET_FILE".to_string(),
+                secret_file.display().to_string(),
+            ),
             ("DRONE_OUTPUT".to_string(), vars_file.display().to_string()),
             ("PLUGIN_MAX_ATTEMPTS".to_string(), "3".to_string()),
             ("PLUGIN_TIMEOUT".to_string(), "20s".to_string()),
         ];
-        Step { env, secret_file, vars_file, token }
+        Step {
+            env,
+            secret_file,
+            vars_file,
+            token,
+        }
     }
 
     /// Sets (or replaces) a variable.
@@ -167,7 +200,11 @@ impl Step {
 
     /// Runs the binary with this environment and arguments.
     pub fn run(&self, args: &[&str]) -> Output {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         run(&env, args)
     }
 
@@ -199,10 +236,15 @@ pub fn assert_lines(text: &str, want: &[(&str, &str)]) {
     let got: Vec<(String, String)> = text
         .lines()
         .map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or_else(|| panic!("not KEY=VALUE: {l}"));
+            let (k, v) = l
+                .split_once('=')
+                .unwrap_or_else(|| panic!("not KEY=VALUE: {l}"));
             (k.to_string(), v.to_string())
         })
         .collect();
-    let want: Vec<(String, String)> = want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     assert_eq!(got, want);
 }

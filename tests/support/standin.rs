@@ -76,11 +76,17 @@ pub struct Recorded {
 impl Recorded {
     /// A form field's value.
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -132,13 +138,19 @@ fn scratch_dir(tag: &str) -> PathBuf {
 fn make_certs(trusted: bool) -> (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("no names, no error");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "aws-oidc test CA");
+    ca.distinguished_name
+        .push(DnType::CommonName, "aws-oidc test CA");
     let ca_key = KeyPair::generate().expect("ring makes keys");
     let ca_cert = ca.self_signed(&ca_key).expect("self-signing works");
     let issuer = Issuer::new(ca, ca_key);
-    let names = vec!["127.0.0.1".to_string(), "localhost".to_string(), PROXY_ONLY_HOST.to_string()];
+    let names = vec![
+        "127.0.0.1".to_string(),
+        "localhost".to_string(),
+        PROXY_ONLY_HOST.to_string(),
+    ];
     let mut leaf = CertificateParams::new(names).expect("valid names");
-    leaf.distinguished_name.push(DnType::CommonName, "sts stand-in");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "sts stand-in");
     let leaf_key = KeyPair::generate().expect("ring makes keys");
     let leaf_cert = if trusted {
         leaf.signed_by(&leaf_key, &issuer).expect("signing works")
@@ -176,7 +188,10 @@ impl StandIn {
         };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("bound").port();
-        let state = Arc::new(Mutex::new(State { max_session: 43200, ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            max_session: 43200,
+            ..State::default()
+        }));
         let shared = state.clone();
         thread::spawn(move || {
             for conn in listener.incoming() {
@@ -244,7 +259,9 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         },
         None => Box::new(conn),
     };
-    let Some(req) = read_request(&mut stream) else { return };
+    let Some(req) = read_request(&mut stream) else {
+        return;
+    };
     let reply = {
         let mut st = state.lock().unwrap();
         st.requests.push(req.clone());
@@ -253,7 +270,11 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
     let (status, content_type, body) = match reply {
         Reply::Sts => sts(&req, &state, None),
         Reply::StsExpiringIn(secs) => sts(&req, &state, Some(secs)),
-        Reply::Error(status, code, message) => (status, "text/xml", error_xml(status, code, &message).into_bytes()),
+        Reply::Error(status, code, message) => (
+            status,
+            "text/xml",
+            error_xml(status, code, &message).into_bytes(),
+        ),
         Reply::Raw(status, ct, body) => (status, ct, body),
         Reply::Stall => {
             // Wait for the client to give up and close; no answer.
@@ -335,7 +356,13 @@ fn read_request(stream: &mut Box<dyn Stream>) -> Option<Recorded> {
             (form_decode(k), form_decode(v))
         })
         .collect();
-    Some(Recorded { method, path, headers, body, form })
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body,
+        form,
+    })
 }
 
 /// `application/x-www-form-urlencoded` decoding.
@@ -364,7 +391,9 @@ pub fn form_decode(s: &str) -> String {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -380,7 +409,12 @@ pub fn iso(t: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 fn random_u64() -> u64 {
@@ -410,7 +444,14 @@ const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 fn request_id() -> String {
     let h = random_string(32, b"0123456789abcdef");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// An `ErrorResponse` as STS sends it.
@@ -424,11 +465,17 @@ pub fn error_xml(status: u16, code: &str, message: &str) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn validation(msg: String) -> (u16, &'static str, Vec<u8>) {
-    (400, "text/xml", error_xml(400, "ValidationError", &msg).into_bytes())
+    (
+        400,
+        "text/xml",
+        error_xml(400, "ValidationError", &msg).into_bytes(),
+    )
 }
 
 /// The payload of a JWT, decoded, for `SubjectFromWebIdentityToken` and
@@ -436,7 +483,9 @@ fn validation(msg: String) -> (u16, &'static str, Vec<u8>) {
 fn jwt_claim(token: &str, claim: &str) -> Option<String> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let key = format!("\"{claim}\":\"");
     let start = text.find(&key)? + key.len();
@@ -445,30 +494,74 @@ fn jwt_claim(token: &str, claim: &str) -> Option<String> {
 }
 
 /// What STS does with a request: check it, then issue credentials.
-fn sts(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64>) -> (u16, &'static str, Vec<u8>) {
+fn sts(
+    req: &Recorded,
+    state: &Arc<Mutex<State>>,
+    expiring_in: Option<i64>,
+) -> (u16, &'static str, Vec<u8>) {
     if req.method != "POST" {
-        return (405, "text/xml", error_xml(405, "InvalidAction", "Only POST is supported here").into_bytes());
+        return (
+            405,
+            "text/xml",
+            error_xml(405, "InvalidAction", "Only POST is supported here").into_bytes(),
+        );
     }
-    if !req.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+    if !req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    {
         return validation("Content-Type must be application/x-www-form-urlencoded".into());
     }
     if req.field("Action") != Some("AssumeRoleWithWebIdentity") {
-        return (400, "text/xml", error_xml(400, "InvalidAction", "Could not find operation").into_bytes());
+        return (
+            400,
+            "text/xml",
+            error_xml(400, "InvalidAction", "Could not find operation").into_bytes(),
+        );
     }
     if req.field("Version") != Some("2011-06-15") {
         return validation("Version must be 2011-06-15".into());
     }
     let Some(role) = req.field("RoleArn") else {
-        return (400, "text/xml", error_xml(400, "MissingParameter", "The request must contain the parameter RoleArn").into_bytes());
+        return (
+            400,
+            "text/xml",
+            error_xml(
+                400,
+                "MissingParameter",
+                "The request must contain the parameter RoleArn",
+            )
+            .into_bytes(),
+        );
     };
     let Some(session) = req.field("RoleSessionName") else {
-        return (400, "text/xml", error_xml(400, "MissingParameter", "The request must contain the parameter RoleSessionName").into_bytes());
+        return (
+            400,
+            "text/xml",
+            error_xml(
+                400,
+                "MissingParameter",
+                "The request must contain the parameter RoleSessionName",
+            )
+            .into_bytes(),
+        );
     };
     let Some(token) = req.field("WebIdentityToken") else {
-        return (400, "text/xml", error_xml(400, "MissingParameter", "The request must contain the parameter WebIdentityToken").into_bytes());
+        return (
+            400,
+            "text/xml",
+            error_xml(
+                400,
+                "MissingParameter",
+                "The request must contain the parameter WebIdentityToken",
+            )
+            .into_bytes(),
+        );
     };
     let session_ok = (2..=64).contains(&session.len())
-        && session.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+        && session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
     if !session_ok {
         return validation(format!(
             "1 validation error detected: Value '{session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
@@ -478,7 +571,12 @@ fn sts(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64>) -> (
         return validation("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000".into());
     }
     let parts: Vec<&str> = role.split(':').collect();
-    if parts.len() < 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4].len() != 12 || !parts[5].starts_with("role/") {
+    if parts.len() < 6
+        || parts[0] != "arn"
+        || parts[2] != "iam"
+        || parts[4].len() != 12
+        || !parts[5].starts_with("role/")
+    {
         return validation(format!("Request ARN is invalid: {role}"));
     }
     let max = state.lock().unwrap().max_session;
@@ -497,7 +595,13 @@ fn sts(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64>) -> (
     if req.field("Policy").is_some_and(|p| p.len() > 2048) {
         return validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048".into());
     }
-    if req.form.iter().filter(|(k, _)| k.starts_with("PolicyArns.member.")).count() > 10 {
+    if req
+        .form
+        .iter()
+        .filter(|(k, _)| k.starts_with("PolicyArns.member."))
+        .count()
+        > 10
+    {
         return validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10".into());
     }
     let (fractional, one_line) = {
@@ -515,7 +619,10 @@ fn sts(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64>) -> (
         secret_access_key: random_string(40, B64),
         session_token: format!("IQoJb3JpZ2luX2Vj{}", random_string(356, B64)),
         expiration: expiration.clone(),
-        assumed_role_arn: format!("arn:{}:sts::{}:assumed-role/{role_name}/{session}", parts[1], parts[4]),
+        assumed_role_arn: format!(
+            "arn:{}:sts::{}:assumed-role/{role_name}/{session}",
+            parts[1], parts[4]
+        ),
     };
     let subject = jwt_claim(token, "sub").unwrap_or_else(|| "opaque-token-subject".into());
     let audience = jwt_claim(token, "aud").unwrap_or_else(|| "sts.amazonaws.com".into());
@@ -553,7 +660,11 @@ fn sts(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64>) -> (
         xml_escape(&subject),
         request_id()
     );
-    let xml = if one_line { xml.lines().map(str::trim).collect::<String>() } else { xml };
+    let xml = if one_line {
+        xml.lines().map(str::trim).collect::<String>()
+    } else {
+        xml
+    };
     state.lock().unwrap().issued.push(issued);
     (200, "text/xml", xml.into_bytes())
 }
@@ -591,7 +702,9 @@ impl Proxy {
 
 fn tunnel(client: TcpStream, target: u16, connects: Arc<Mutex<Vec<Recorded>>>) {
     let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
-    let Ok(reader_side) = client.try_clone() else { return };
+    let Ok(reader_side) = client.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(reader_side);
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
@@ -611,17 +724,27 @@ fn tunnel(client: TcpStream, target: u16, connects: Arc<Mutex<Vec<Recorded>>>) {
             break;
         }
         if let Some((k, v)) = h.split_once(':') {
-            rec.headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            rec.headers
+                .push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
     connects.lock().unwrap().push(rec);
-    let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else { return };
+    let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else {
+        return;
+    };
     let mut client_w = client;
-    if client_w.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").is_err() {
+    if client_w
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
         return;
     }
-    let (Ok(mut up_r), Ok(mut up_w)) = (upstream.try_clone(), upstream.try_clone()) else { return };
-    let Ok(mut client_w2) = client_w.try_clone() else { return };
+    let (Ok(mut up_r), Ok(mut up_w)) = (upstream.try_clone(), upstream.try_clone()) else {
+        return;
+    };
+    let Ok(mut client_w2) = client_w.try_clone() else {
+        return;
+    };
     // Bytes the reader already buffered belong to the tunnel.
     let buffered = reader.buffer().to_vec();
     let _ = up_w.write_all(&buffered);

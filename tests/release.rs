@@ -1,0 +1,256 @@
+//! The release artifacts where they will run. These tests are `#[ignore]`d
+//! in a plain `cargo test` because they need `make release` and `make
+//! image` first; `make test-release` (part of `make test`) builds those and
+//! runs them with `--ignored`, as root (chroot), with qemu-user-static and
+//! buildah installed by `.ci/run`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::*;
+
+fn dist() -> PathBuf {
+    PathBuf::from(
+        std::env::var("AWS_OIDC_DIST")
+            .expect("AWS_OIDC_DIST: run these through `make test-release`"),
+    )
+}
+
+fn image() -> String {
+    std::env::var("AWS_OIDC_IMAGE").expect("AWS_OIDC_IMAGE: run these through `make test-release`")
+}
+
+fn harness_env(sts: &StandIn, ca: &str, secret: &str, token: &str) -> Vec<(String, String)> {
+    vec![
+        ("PLUGIN_IAMROLEARN".into(), ROLE.into()),
+        ("PLUGIN_OIDC_TOKEN_ID".into(), token.into()),
+        ("PLUGIN_STS_ENDPOINT".into(), sts.url()),
+        ("PLUGIN_CA_BUNDLE".into(), ca.into()),
+        ("HARNESS_OUTPUT_SECRET_FILE".into(), secret.into()),
+        ("PLUGIN_REGION".into(), "us-east-1".into()),
+    ]
+}
+
+fn output(mut cmd: Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The secret file holds exactly the credentials the stand-in issued.
+fn assert_exchange(sts: &StandIn, secret: &Path, token: &str) {
+    let issued = sts.issued().pop().expect("the stand-in issued credentials");
+    assert_lines(
+        &std::fs::read_to_string(secret).expect("secret file written"),
+        &[
+            ("AWS_ACCESS_KEY_ID", &issued.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &issued.secret_access_key),
+            ("AWS_SESSION_TOKEN", &issued.session_token),
+        ],
+    );
+    let req = sts.requests().pop().expect("a request");
+    assert_eq!(req.field("WebIdentityToken"), Some(token));
+}
+
+#[test]
+#[ignore = "needs make release; run by make test-release"]
+fn checksums_match() {
+    let out = output({
+        let mut c = Command::new("sha256sum");
+        c.arg("-c").arg("SHA256SUMS").current_dir(dist());
+        c
+    });
+    out.expect(0);
+    assert!(
+        out.stdout.contains("aws-oidc-linux-amd64: OK")
+            && out.stdout.contains("aws-oidc-linux-arm64: OK"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+#[ignore = "needs make release and root; run by make test-release"]
+fn amd64_binary_runs_alone_in_an_empty_root() {
+    let sts = StandIn::start();
+    let root = standin::temp_dir("chroot");
+    std::fs::copy(dist().join("aws-oidc-linux-amd64"), root.join("aws-oidc")).unwrap();
+    std::fs::copy(sts.ca(), root.join("ca.pem")).unwrap();
+    let token = harness_token();
+    let mut cmd = Command::new("/usr/sbin/chroot");
+    cmd.arg(&root).arg("/aws-oidc").env_clear();
+    cmd.envs(harness_env(&sts, "/ca.pem", "/secret.env", &token));
+    let out = output(cmd);
+    out.expect(0).assert_hides(&[&token]);
+    let entries: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        3,
+        "the root held only the binary, the CA and the output: {entries:?}"
+    );
+    assert_exchange(&sts, &root.join("secret.env"), &token);
+}
+
+#[test]
+#[ignore = "needs make release and qemu-user-static; run by make test-release"]
+fn arm64_binary_runs_under_qemu() {
+    let sts = StandIn::start();
+    let dir = standin::temp_dir("qemu");
+    let secret = dir.join("secret.env");
+    let token = harness_token();
+    let mut cmd = Command::new("qemu-aarch64-static");
+    cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
+    cmd.envs(harness_env(
+        &sts,
+        &sts.ca().display().to_string(),
+        &secret.display().to_string(),
+        &token,
+    ));
+    let out = output(cmd);
+    out.expect(0).assert_hides(&[&token]);
+    assert_exchange(&sts, &secret, &token);
+    // And a refusal comes back as exit 3, as on amd64.
+    sts.script([Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+    )]);
+    let mut cmd = Command::new("qemu-aarch64-static");
+    cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
+    cmd.envs(harness_env(
+        &sts,
+        &sts.ca().display().to_string(),
+        &dir.join("other.env").display().to_string(),
+        &token,
+    ));
+    output(cmd).expect(3);
+}
+
+fn buildah(args: &[&str]) -> Output {
+    let mut c = Command::new("buildah");
+    c.arg("--storage-driver").arg("vfs").args(args);
+    output(c)
+}
+
+#[test]
+#[ignore = "needs make image and buildah; run by make test-release"]
+fn image_runs_the_exchange_and_holds_only_the_binary() {
+    let image = format!("localhost/{}-amd64", image());
+    let inspect = buildah(&["inspect", "--type", "image", &image]);
+    inspect.expect(0);
+    let layers = inspect.stdout.matches("\"sha256:").count();
+    assert!(
+        inspect.stdout.contains("\"Entrypoint\": [\n") || inspect.stdout.contains("/aws-oidc"),
+        "{}",
+        inspect.stdout
+    );
+    assert!(
+        inspect.stdout.contains("org.opencontainers.image.source"),
+        "OCI labels"
+    );
+    assert!(layers >= 1);
+
+    let ctr = buildah(&["from", "--pull-never", &image]);
+    ctr.expect(0);
+    let ctr = ctr.stdout.trim().to_string();
+
+    // One layer, and the whole filesystem is the one binary.
+    let diff_ids = buildah(&[
+        "inspect",
+        "--format",
+        "{{len .OCIv1.RootFS.DiffIDs}}",
+        "--type",
+        "image",
+        &image,
+    ]);
+    assert_eq!(diff_ids.expect(0).stdout.trim(), "1", "one layer");
+    let mount = buildah(&["mount", &ctr]);
+    let mountpoint = PathBuf::from(mount.expect(0).stdout.trim());
+    let mut files = Vec::new();
+    let mut todo = vec![mountpoint.clone()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+            } else {
+                files.push(
+                    e.path()
+                        .strip_prefix(&mountpoint)
+                        .unwrap()
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    buildah(&["umount", &ctr]).expect(0);
+    assert_eq!(
+        files,
+        vec!["aws-oidc".to_string()],
+        "only the binary: no shell, no CA files"
+    );
+
+    // A run as Harness would start it, with the runner's output folder mounted.
+    let sts = StandIn::start();
+    let host_dir = standin::temp_dir("image");
+    std::fs::copy(sts.ca(), host_dir.join("ca.pem")).unwrap();
+    // The runner creates the output file; the image (root) appends to it.
+    std::fs::write(host_dir.join("secret.env"), "").unwrap();
+    let token = harness_token();
+    let volume = format!("{}:/harness", host_dir.display());
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--isolation".into(),
+        "chroot".into(),
+        "--network".into(),
+        "host".into(),
+        "-v".into(),
+        volume,
+    ];
+    for (k, v) in harness_env(&sts, "/harness/ca.pem", "/harness/secret.env", &token) {
+        args.push("-e".into());
+        args.push(format!("{k}={v}"));
+    }
+    args.extend([ctr.clone(), "--".into(), "/aws-oidc".into()]);
+    let out = buildah(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    out.expect(0);
+    assert_exchange(&sts, &host_dir.join("secret.env"), &token);
+    let shell = buildah(&[
+        "run",
+        "--isolation",
+        "chroot",
+        &ctr,
+        "--",
+        "/bin/sh",
+        "-c",
+        "true",
+    ]);
+    assert_ne!(shell.code, 0, "there is no shell in the image");
+    buildah(&["rm", &ctr]).expect(0);
+}
+
+#[test]
+#[ignore = "needs make image; run by make test-release"]
+fn arm64_image_is_built_for_arm64_with_one_layer() {
+    let image = format!("localhost/{}-arm64", image());
+    let arch = buildah(&[
+        "inspect",
+        "--format",
+        "{{.OCIv1.Architecture}} {{len .OCIv1.RootFS.DiffIDs}}",
+        "--type",
+        "image",
+        &image,
+    ]);
+    assert_eq!(arch.expect(0).stdout.trim(), "arm64 1");
+}
