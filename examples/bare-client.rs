@@ -19,9 +19,14 @@ fn main() {
             _ => None,
         })
         .collect();
-    let tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&certs)).build();
+    let tls = TlsConfig::builder()
+        .root_certs(RootCerts::new_with_certs(&certs))
+        .build();
     let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder().http_status_as_error(false).tls_config(tls).build(),
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls)
+            .build(),
     );
     let mut resp = agent
         .post(endpoint.as_str())
@@ -33,7 +38,12 @@ fn main() {
             ("WebIdentityToken", token.as_str()),
         ])
         .expect("POST");
-    let body = resp.body_mut().with_config().limit(1 << 20).read_to_string().expect("body");
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_string()
+        .expect("body");
     let doc = roxmltree::Document::parse(&body).expect("XML");
     let key = doc
         .descendants()

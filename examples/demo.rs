@@ -13,11 +13,16 @@ use base64::Engine;
 
 fn mask(value: &str) -> String {
     let shown: String = value.chars().take(4).collect();
-    format!("{shown}{}", "*".repeat(value.chars().count().saturating_sub(4).min(16)))
+    format!(
+        "{shown}{}",
+        "*".repeat(value.chars().count().saturating_sub(4).min(16))
+    )
 }
 
 fn main() {
-    let bin = std::env::args().nth(1).unwrap_or_else(|| "target/release/aws-oidc".into());
+    let bin = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/release/aws-oidc".into());
     let sts = standin::StandIn::start();
     let dir = standin::temp_dir("demo");
     let secret_file = dir.join("harness-output-secrets.env");
@@ -36,19 +41,29 @@ fn main() {
         b64.encode("demo-signature-not-checked-by-the-stand-in")
     );
     let env = [
-        ("PLUGIN_IAMROLEARN", "arn:aws:iam::123456789012:role/harness-deploy".to_string()),
+        (
+            "PLUGIN_IAMROLEARN",
+            "arn:aws:iam::123456789012:role/harness-deploy".to_string(),
+        ),
         ("PLUGIN_OIDC_TOKEN_ID", token.clone()),
         ("PLUGIN_REGION", "eu-west-1".to_string()),
         ("PLUGIN_DURATION", "1h".to_string()),
         ("PLUGIN_STS_ENDPOINT", sts.url()),
         ("PLUGIN_CA_BUNDLE", sts.ca().display().to_string()),
-        ("HARNESS_OUTPUT_SECRET_FILE", secret_file.display().to_string()),
+        (
+            "HARNESS_OUTPUT_SECRET_FILE",
+            secret_file.display().to_string(),
+        ),
         ("DRONE_OUTPUT", vars_file.display().to_string()),
     ];
 
     println!("== A Harness plugin step's environment (the STS endpoint is the local TLS stand-in)");
     for (k, v) in &env {
-        let shown = if *k == "PLUGIN_OIDC_TOKEN_ID" { format!("{}… ({} chars, a JWT)", mask(v), v.len()) } else { v.clone() };
+        let shown = if *k == "PLUGIN_OIDC_TOKEN_ID" {
+            format!("{}… ({} chars, a JWT)", mask(v), v.len())
+        } else {
+            v.clone()
+        };
         println!("   {k}={shown}");
     }
     println!("\n== {bin} (its log, on stderr)");
@@ -60,23 +75,42 @@ fn main() {
     println!("\n== exit code: {}", status.code().unwrap_or(-1));
 
     let req = sts.requests().pop().expect("the binary made a request");
-    println!("\n== What the stand-in received: {} {} (User-Agent {})", req.method, req.path, req.header("user-agent").unwrap_or("-"));
+    println!(
+        "\n== What the stand-in received: {} {} (User-Agent {})",
+        req.method,
+        req.path,
+        req.header("user-agent").unwrap_or("-")
+    );
     for (k, v) in &req.form {
-        let shown = if k == "WebIdentityToken" { format!("{}… ({} chars)", mask(v), v.len()) } else { v.clone() };
+        let shown = if k == "WebIdentityToken" {
+            format!("{}… ({} chars)", mask(v), v.len())
+        } else {
+            v.clone()
+        };
         println!("   {k}={shown}");
     }
 
     println!("\n== HARNESS_OUTPUT_SECRET_FILE: Harness turns these into output secrets (values masked here)");
-    for line in std::fs::read_to_string(&secret_file).unwrap_or_default().lines() {
+    for line in std::fs::read_to_string(&secret_file)
+        .unwrap_or_default()
+        .lines()
+    {
         let (k, v) = line.split_once('=').unwrap_or((line, ""));
         println!("   {k}={}", mask(v));
     }
     println!("\n== DRONE_OUTPUT: plain output variables");
-    for line in std::fs::read_to_string(&vars_file).unwrap_or_default().lines() {
+    for line in std::fs::read_to_string(&vars_file)
+        .unwrap_or_default()
+        .lines()
+    {
         println!("   {line}");
     }
     println!("\n== A later Run step maps them into its environment:");
-    for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
         println!("   {k}: <+steps.aws_oidc.output.outputVariables.{k}>");
     }
     let _ = std::fs::remove_dir_all(&dir);

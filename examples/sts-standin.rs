@@ -11,7 +11,11 @@ use std::io::Write;
 
 fn main() {
     let plain = std::env::args().any(|a| a == "--plain");
-    let sts = standin::StandIn::with(if plain { standin::Transport::Plain } else { standin::Transport::Tls });
+    let sts = standin::StandIn::with(if plain {
+        standin::Transport::Plain
+    } else {
+        standin::Transport::Tls
+    });
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} {}", sts.port, sts.ca().display()).expect("stdout");
     out.flush().expect("stdout");

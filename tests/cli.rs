@@ -274,7 +274,7 @@ fn session_policies_reach_sts() {
         Some("arn:aws:iam::123456789012:policy/b")
     );
     assert_eq!(r.field("PolicyArns.member.4.arn"), None);
-    let eleven = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess"; 11].join(",");
+    let eleven = ["arn:aws:iam::aws:policy/ReadOnlyAccess"; 11].join(",");
     env.push(("PLUGIN_POLICY_ARNS".into(), eleven));
     run_env(&env, &["--output", "-"], None).expect(2);
 }
