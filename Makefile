@@ -20,7 +20,7 @@ CROSS_ENV := CC_x86_64_unknown_linux_musl=gcc \
 IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
 
-.PHONY: help build demo test test-unit test-release lint release reproducible image image-archive bench fuzz clean
+.PHONY: help deps targets build demo test test-unit test-release lint release reproducible image image-archive bench fuzz clean
 
 help:
 	@echo "make demo          one whole exchange against the local STS stand-in"
@@ -41,7 +41,13 @@ demo: build
 	cargo build --release --locked --example demo
 	target/release/examples/demo target/release/aws-oidc
 
-test: test-unit test-release
+# Installs the Debian packages, rustup targets and botocore the tests use.
+deps:
+	scripts/deps.sh
+
+test: deps
+	$(MAKE) test-unit
+	$(MAKE) test-release
 
 test-unit:
 	cargo test --locked
@@ -50,9 +56,7 @@ lint:
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 
-targets:
-	@rustup target list --installed | grep -qx $(AMD64) || rustup target add $(AMD64)
-	@rustup target list --installed | grep -qx $(ARM64) || rustup target add $(ARM64)
+targets: deps
 
 $(DIST):
 	mkdir -p $(DIST)
