@@ -221,9 +221,15 @@ pub fn exchange(
 
 /// Adds "after N attempts" to the final error where it reads naturally.
 fn gave_up(error: Error, note: &str) -> Error {
+    // Messages read "what happened; what to check": the note belongs to the
+    // first half.
+    let insert = |m: String| match m.split_once("; ") {
+        Some((what, hint)) => format!("{what} {note}; {hint}"),
+        None => format!("{m} {note}"),
+    };
     match error {
-        Error::Network(m) => Error::Network(format!("{m} {note}")),
-        Error::Response(m) => Error::Response(format!("{m} {note}")),
+        Error::Network(m) => Error::Network(insert(m)),
+        Error::Response(m) => Error::Response(insert(m)),
         Error::Sts(mut f) => {
             f.message = format!("{} ({note})", f.message);
             Error::Sts(f)

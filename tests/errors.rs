@@ -1,0 +1,483 @@
+//! The error matrix: bad settings and bad answers, each run through the real
+//! binary at the default level and at trace. Every case checks the exit
+//! code, the one-line message, how many requests reached the stand-in, that
+//! no output file gained a line, and that no secret reached stdout or stderr.
+
+mod support;
+
+use support::*;
+
+const AWS_KEY_RETRIEVAL: &str = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
+
+/// A success body whose session token holds `$`, which dotenv readers expand.
+fn dollar_success() -> Vec<u8> {
+    format!(
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"{}\"><AssumeRoleWithWebIdentityResult><Credentials>\
+         <AccessKeyId>ASIADOLLAR0000000001</AccessKeyId><SecretAccessKey>dollarCaseSecretKey000000000000000000001</SecretAccessKey>\
+         <SessionToken>dollarCase$SessionToken000000000000000001</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration>\
+         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+        standin::NS
+    )
+    .into_bytes()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn err(status: u16, code: &'static str, message: &str) -> Reply {
+    Reply::Error(status, code, message.to_string())
+}
+
+type Setup = Box<dyn Fn(&StandIn, Step) -> Step>;
+
+struct Case {
+    name: &'static str,
+    transport: Transport,
+    setup: Setup,
+    replies: Vec<Reply>,
+    code: i32,
+    /// A piece of the last stderr line (the error line, or the success line).
+    says: &'static str,
+    requests: usize,
+}
+
+fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> Case {
+    Case {
+        name,
+        transport: Transport::Tls,
+        setup: Box::new(|_, s| s),
+        replies: vec![],
+        code,
+        says,
+        requests,
+    }
+}
+
+impl Case {
+    fn set(mut self, key: &'static str, value: &'static str) -> Case {
+        let prev = self.setup;
+        self.setup = Box::new(move |sts, s| prev(sts, s).set(key, value));
+        self
+    }
+    fn unset(mut self, key: &'static str) -> Case {
+        let prev = self.setup;
+        self.setup = Box::new(move |sts, s| prev(sts, s).unset(key));
+        self
+    }
+    fn with(mut self, f: impl Fn(&StandIn, Step) -> Step + 'static) -> Case {
+        let prev = self.setup;
+        self.setup = Box::new(move |sts, s| f(sts, prev(sts, s)));
+        self
+    }
+    fn replies(mut self, r: Vec<Reply>) -> Case {
+        self.replies = r;
+        self
+    }
+    fn transport(mut self, t: Transport) -> Case {
+        self.transport = t;
+        self
+    }
+}
+
+fn settings_cases() -> Vec<Case> {
+    vec![
+        case("no role", 2, "no role ARN is set", 0).unset("PLUGIN_IAMROLEARN"),
+        case(
+            "role account not 12 digits",
+            2,
+            "PLUGIN_IAMROLEARN: account `12345` is not 12 digits",
+            0,
+        )
+        .set("PLUGIN_IAMROLEARN", "arn:aws:iam::12345:role/harness-ci"),
+        case(
+            "role in unknown partition",
+            2,
+            "partition `aws-mars` is not known",
+            0,
+        )
+        .set("PLUGIN_IAMROLEARN", "arn:aws-mars:iam::123456789012:role/x"),
+        case("a user, not a role", 2, "is not a role", 0)
+            .set("PLUGIN_IAMROLEARN", "arn:aws:iam::123456789012:user/bob"),
+        case("no token", 2, "no OIDC token is set", 0).unset("PLUGIN_OIDC_TOKEN_ID"),
+        case(
+            "token too short",
+            2,
+            "PLUGIN_OIDC_TOKEN_ID: the token is 3 chars; STS accepts 4-20000",
+            0,
+        )
+        .set("PLUGIN_OIDC_TOKEN_ID", "abc"),
+        case(
+            "token file missing",
+            2,
+            "PLUGIN_OIDC_TOKEN_FILE: cannot read /nonexistent/token: no such file",
+            0,
+        )
+        .unset("PLUGIN_OIDC_TOKEN_ID")
+        .set("PLUGIN_OIDC_TOKEN_FILE", "/nonexistent/token"),
+        case(
+            "token file empty",
+            2,
+            "is empty; it should hold the OIDC token",
+            0,
+        )
+        .unset("PLUGIN_OIDC_TOKEN_ID")
+        .with(|_, s| {
+            let f = standin::write_file(&standin::temp_dir("tok"), "token", "\n");
+            s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
+        }),
+        case(
+            "duration not a duration",
+            2,
+            "PLUGIN_DURATION: `an hour` is not a duration",
+            0,
+        )
+        .set("PLUGIN_DURATION", "an hour"),
+        case(
+            "duration too long",
+            2,
+            "PLUGIN_DURATIONSECONDS: 43201 seconds is outside 900-43200",
+            0,
+        )
+        .set("PLUGIN_DURATIONSECONDS", "43201"),
+        case(
+            "region not a region",
+            2,
+            "AWS_REGION: `EU (Ireland)` is not a region",
+            0,
+        )
+        .set("AWS_REGION", "EU (Ireland)"),
+        case(
+            "http endpoint off loopback",
+            2,
+            "plain http:// is allowed only for",
+            0,
+        )
+        .set("PLUGIN_STS_ENDPOINT", "http://sts.example.com"),
+        case(
+            "endpoint without scheme",
+            2,
+            "PLUGIN_STS_ENDPOINT: `sts.example.com` is not a URL",
+            0,
+        )
+        .set("PLUGIN_STS_ENDPOINT", "sts.example.com"),
+        case(
+            "endpoint with FIPS",
+            2,
+            "PLUGIN_STS_ENDPOINT sets an explicit endpoint, which cannot be combined with FIPS",
+            0,
+        )
+        .set("PLUGIN_FIPS", "true"),
+        case(
+            "FIPS without region",
+            2,
+            "endpoints are regional; set PLUGIN_REGION",
+            0,
+        )
+        .unset("PLUGIN_STS_ENDPOINT")
+        .set("AWS_USE_FIPS_ENDPOINT", "yes"),
+        case(
+            "dual-stack in aws-iso",
+            2,
+            "partition aws-iso has no dual-stack STS endpoint",
+            0,
+        )
+        .unset("PLUGIN_STS_ENDPOINT")
+        .set("PLUGIN_IAMROLEARN", "arn:aws-iso:iam::123456789012:role/x")
+        .set("PLUGIN_REGION", "us-iso-east-1")
+        .set("PLUGIN_DUALSTACK", "on"),
+        case(
+            "role partition is not the region's",
+            2,
+            "the role ARN is in partition aws-cn but region eu-west-1 is in aws",
+            0,
+        )
+        .set("PLUGIN_IAMROLEARN", "arn:aws-cn:iam::123456789012:role/x")
+        .set("PLUGIN_REGION", "eu-west-1"),
+        case(
+            "GovCloud role on the global endpoint",
+            2,
+            "the global endpoint sts.amazonaws.com does not serve",
+            0,
+        )
+        .unset("PLUGIN_STS_ENDPOINT")
+        .set(
+            "PLUGIN_IAMROLEARN",
+            "arn:aws-us-gov:iam::123456789012:role/x",
+        ),
+        case(
+            "boolean that is not",
+            2,
+            "PLUGIN_DUALSTACK: `enabled` is not a boolean",
+            0,
+        )
+        .set("PLUGIN_DUALSTACK", "enabled"),
+        case(
+            "regional endpoints mode",
+            2,
+            "AWS_STS_REGIONAL_ENDPOINTS: `global` is not accepted; use regional or legacy",
+            0,
+        )
+        .set("AWS_STS_REGIONAL_ENDPOINTS", "global"),
+        case(
+            "CA bundle with no certificate",
+            2,
+            "holds no PEM certificate",
+            0,
+        )
+        .with(|_, s| {
+            let f = standin::write_file(
+                &standin::temp_dir("ca"),
+                "ca.pem",
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            );
+            s.set("PLUGIN_CA_BUNDLE", f.to_str().unwrap())
+        }),
+        case(
+            "CA bundle missing",
+            2,
+            "PLUGIN_CA_BUNDLE: cannot read /nonexistent/ca.pem: no such file",
+            0,
+        )
+        .set("PLUGIN_CA_BUNDLE", "/nonexistent/ca.pem"),
+        case(
+            "socks proxy",
+            2,
+            "ALL_PROXY: socks5h proxies are not supported",
+            0,
+        )
+        .set("ALL_PROXY", "socks5h://user:pw@127.0.0.1:1080"),
+        case(
+            "policy too long",
+            2,
+            "PLUGIN_POLICY: the session policy is 2104 chars; STS accepts 1-2048",
+            0,
+        )
+        .with(|_, s| {
+            let policy: &'static str = Box::leak(
+                format!(
+                    "{{\"Version\":\"2012-10-17\",\"Sid\":\"{}\"}}",
+                    "p".repeat(2071)
+                )
+                .into_boxed_str(),
+            );
+            s.set("PLUGIN_POLICY", policy)
+        }),
+        case(
+            "eleven policy ARNs",
+            2,
+            "11 policy ARNs given; STS accepts at most 10",
+            0,
+        )
+        .with(|_, s| {
+            let arns: &'static str = Box::leak(
+                ["arn:aws:iam::aws:policy/ReadOnlyAccess"; 11]
+                    .join(",")
+                    .into_boxed_str(),
+            );
+            s.set("PLUGIN_POLICY_ARNS", arns)
+        }),
+        case("timeout", 2, "PLUGIN_TIMEOUT: `soon` is not a duration", 0)
+            .set("PLUGIN_TIMEOUT", "soon"),
+        case(
+            "attempts",
+            2,
+            "PLUGIN_MAX_ATTEMPTS: `0` is not accepted; use a whole number 1-20",
+            0,
+        )
+        .set("PLUGIN_MAX_ATTEMPTS", "0"),
+        case(
+            "log level",
+            2,
+            "PLUGIN_LOGLEVEL: `verbose` is not a log level",
+            0,
+        )
+        .set("PLUGIN_LOGLEVEL", "verbose"),
+        case(
+            "format",
+            2,
+            "PLUGIN_OUTPUT_FORMAT: `yaml` is not a format",
+            0,
+        )
+        .set("PLUGIN_OUTPUT_FORMAT", "yaml"),
+        case(
+            "session name too short",
+            2,
+            "PLUGIN_ROLESESSIONNAME: a session name needs 2-64 chars",
+            0,
+        )
+        .set("PLUGIN_ROLESESSIONNAME", "x"),
+        case("nowhere to write", 6, "CI_ENABLE_OUTPUT_SECRETS", 0)
+            .unset("HARNESS_OUTPUT_SECRET_FILE"),
+    ]
+}
+
+fn answer_cases() -> Vec<Case> {
+    vec![
+        case("503 twice, then success", 0, "assumed arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc", 3)
+            .replies(vec![err(503, "ServiceUnavailable", "Service unavailable"), Reply::Raw(503, "text/plain", b"busy".to_vec())]),
+        case("throttled twice, then success", 0, "assumed", 3).replies(vec![err(400, "Throttling", "Rate exceeded"), err(400, "ThrottlingException", "Rate exceeded")]),
+        case("IDPCommunicationError once, then success", 0, "assumed", 2).replies(vec![err(400, "IDPCommunicationError", "Couldn't reach the IdP")]),
+        case("provider keys not retrievable once, then success", 0, "assumed", 2).replies(vec![err(400, "InvalidIdentityToken", AWS_KEY_RETRIEVAL)]),
+        case("500 on every attempt", 3, "InternalFailure: An internal error occurred (after 3 attempts (PLUGIN_MAX_ATTEMPTS=3))", 3)
+            .replies(vec![err(500, "InternalFailure", "An internal error occurred"); 3]),
+        case("502 HTML on every attempt", 5, "answered HTTP 502 (text/html) that is not an STS answer", 3)
+            .replies(vec![Reply::Raw(502, "text/html", b"<html><body>Bad gateway</body></html>".to_vec()); 3]),
+        case("AccessDenied", 3, "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity (RequestId ", 1)
+            .replies(vec![err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")]),
+        case("no OIDC provider", 3, "check that account 123456789012 has an IAM OIDC provider for https://app.harness.io/ng/api/oidc/account/acc123", 1)
+            .replies(vec![err(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for https://app.harness.io/ng/api/oidc/account/acc123")]),
+        case("expired token", 3, "the token expired 1h 0m ago", 1)
+            .with(|_, s| {
+                let t: &'static str = Box::leak(jwt("https://app.harness.io/ng/api/oidc/account/acc123", "sts.amazonaws.com", "x", now() - 3600).into_boxed_str());
+                s.set("PLUGIN_OIDC_TOKEN_ID", t)
+            })
+            .replies(vec![err(400, "ExpiredTokenException", "Token expired: current date/time 1 must be before the expiration date/time 0")]),
+        case("IDPRejectedClaim", 3, "rejected one of these claims", 1).replies(vec![err(403, "IDPRejectedClaim", "Claim rejected")]),
+        case("MalformedPolicyDocument", 3, "fix the session policy in PLUGIN_POLICY", 1)
+            .set("PLUGIN_POLICY", "{\"Version\":\"2012-10-17\"}")
+            .replies(vec![err(400, "MalformedPolicyDocument", "Syntax errors in policy.")]),
+        case("PackedPolicyTooLarge", 3, "PackedPolicyTooLarge", 1).replies(vec![err(400, "PackedPolicyTooLarge", "Policy too large")]),
+        case("RegionDisabledException", 3, "STS is not activated for this account in this region", 1)
+            .replies(vec![err(403, "RegionDisabledException", "STS is not activated in this region for account:123456789012.")]),
+        case("duration over the role's maximum", 3, "ValidationError: The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 1)
+            .set("PLUGIN_DURATION", "2h")
+            .with(|sts, s| {
+                sts.max_session(3600);
+                s
+            }),
+        case("InvalidParameterValue", 3, "InvalidParameterValue", 1).replies(vec![err(400, "InvalidParameterValue", "Bad value")]),
+        case("some other 4xx", 3, "HTTP 404): NotFound", 1).replies(vec![err(404, "NotFound", "nothing here")]),
+        case("HTML proxy page", 5, "first bytes: `<!DOCTYPE html> <html><head><title>Access blocked", 1)
+            .replies(vec![Reply::Raw(200, "text/html", fixture("proxy-page.html"))]),
+        case("body over 1 MiB", 5, "with a body over 1 MiB", 1).replies(vec![Reply::Raw(200, "text/xml", vec![b'<'; 2 << 20])]),
+        case("garbage instead of HTTP", 5, "did not answer with HTTP", 1).replies(vec![Reply::Garbage]),
+        case("XML with a DTD", 5, "it has a DOCTYPE", 1).replies(vec![Reply::Raw(200, "text/xml", fixture("dtd.xml"))]),
+        case("truncated XML", 5, "the body is not XML", 1).replies(vec![Reply::Raw(200, "text/xml", fixture("truncated.xml"))]),
+        case("success without SessionToken", 5, "the success XML has no SessionToken", 1)
+            .replies(vec![Reply::Raw(200, "text/xml", fixture("success-missing-session-token.xml"))]),
+        case("XML that is neither", 5, "neither a success nor an ErrorResponse", 1)
+            .replies(vec![Reply::Raw(200, "text/xml", b"<Hello>world</Hello>".to_vec())]),
+        case("silent server", 4, "no answer from 127.0.0.1 within the 2s timeout (PLUGIN_TIMEOUT)", 1)
+            .set("PLUGIN_TIMEOUT", "2s")
+            .replies(vec![Reply::Stall]),
+        case("connection closed without an answer", 4, "cannot reach 127.0.0.1", 3).replies(vec![Reply::Close; 3]),
+        case("connection refused", 4, "cannot reach 127.0.0.1: connection refused", 0).with(|_, s| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let url: &'static str = Box::leak(format!("https://127.0.0.1:{port}").into_boxed_str());
+            s.set("PLUGIN_STS_ENDPOINT", url)
+        }),
+        case("untrusted certificate", 4, "TLS to 127.0.0.1 failed: the server's certificate is not trusted (unknown issuer)", 0)
+            .transport(Transport::UntrustedTls),
+        case("a credential dotenv readers would mangle", 6, "AWS_SESSION_TOKEN holds a character (`$`) that dotenv readers would change", 1)
+            .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
+        case("variables file cannot be opened", 6, "cannot open DRONE_OUTPUT (/nonexistent/dir/output.env)", 1)
+            .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
+        case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789"),
+    ]
+}
+
+fn check(c: &Case) {
+    for level in ["info", "trace"] {
+        let sts = StandIn::with(c.transport);
+        sts.script(c.replies.clone());
+        let step = (c.setup)(&sts, Step::harness(&sts)).set("PLUGIN_LOG_LEVEL", level);
+        // A bad log level is itself a case; keep it.
+        let step = if c.name == "log level" {
+            step.unset("PLUGIN_LOG_LEVEL")
+        } else {
+            step
+        };
+        let out = step.run(&[]);
+        let ctx = format!("case {:?} at {level}\nstderr:\n{}", c.name, out.stderr);
+        assert_eq!(out.code, c.code, "{ctx}");
+        if c.code == 0 {
+            assert!(out.stderr.contains(c.says), "{ctx}\nwanted: {}", c.says);
+            assert_eq!(step.secrets().lines().count(), 3, "{ctx}");
+        } else {
+            assert!(out.last_line().starts_with("aws-oidc: error: "), "{ctx}");
+            assert!(
+                out.last_line().contains(c.says),
+                "{ctx}\nwanted: {}",
+                c.says
+            );
+            assert_eq!(step.secrets(), "", "the secret file gained a line: {ctx}");
+            assert_eq!(step.vars(), "", "the variables file gained a line: {ctx}");
+            assert_eq!(out.stdout, "", "{ctx}");
+            if (c.code == 2 || c.code == 6) && c.requests == 0 && level == "info" {
+                assert_eq!(
+                    out.stderr.lines().count(),
+                    1,
+                    "settings errors are one line: {ctx}"
+                );
+            }
+        }
+        assert_eq!(sts.requests().len(), c.requests, "requests: {ctx}");
+        let mut secrets = secrets_of(
+            &sts,
+            &step
+                .env
+                .iter()
+                .find(|(k, _)| k == "PLUGIN_OIDC_TOKEN_ID")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+        );
+        secrets.extend([
+            "dollarCaseSecretKey000000000000000000001".into(),
+            "dollarCase$SessionToken000000000000000001".into(),
+            "user:pw".into(),
+        ]);
+        for (k, v) in &step.env {
+            if k == "PLUGIN_POLICY" {
+                secrets.push(v.clone());
+            }
+        }
+        out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        if level == "trace" && c.name.starts_with("an opaque") {
+            assert!(
+                out.stderr
+                    .contains("the token is not a JWT; sending it as is"),
+                "{ctx}"
+            );
+        }
+        if level == "info" && c.code == 0 && c.requests > 1 {
+            assert!(
+                out.stderr.contains("attempt 1 of 3 failed: "),
+                "retries are logged at info: {ctx}"
+            );
+        }
+        if level == "trace" && c.code == 0 && c.requests > 1 {
+            assert!(
+                out.stderr.contains("ms before attempt 2"),
+                "the wait is logged at debug: {ctx}"
+            );
+        }
+    }
+}
+
+#[test]
+fn settings_matrix() {
+    let cases = settings_cases();
+    assert!(cases.len() >= 30);
+    for c in &cases {
+        check(c);
+    }
+}
+
+#[test]
+fn answers_matrix() {
+    let cases = answer_cases();
+    assert!(cases.len() >= 25);
+    for c in &cases {
+        check(c);
+    }
+}
+
+#[test]
+fn the_matrix_has_at_least_forty_cases() {
+    assert!(settings_cases().len() + answer_cases().len() >= 40);
+}
