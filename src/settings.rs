@@ -321,7 +321,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
             .iter()
             .find_map(|(_, d)| d.flag.filter(|f| *f == name).map(|f| (f, *d)))
         else {
-            return Err(Error::Usage(format!("unknown flag `--{name}`")));
+            return Err(Error::Usage(format!("unknown flag `--{}`", shown(name))));
         };
         let value = match (def.kind, inline) {
             (_, Some(v)) => v,
@@ -810,6 +810,18 @@ fn count_certificates(pem: &[u8]) -> usize {
         .count()
 }
 
+/// A value as an error message quotes it: control characters (a newline
+/// inside an env value, a terminal escape) are written as escapes, so the
+/// message stays one line and shows what was really there.
+pub fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
 /// The partitions SPEC §1 accepts in a role ARN.
 pub const PARTITIONS: &[&str] = &[
     "aws",
@@ -833,27 +845,35 @@ pub fn parse_role_arn(s: &str) -> Result<RoleArn, String> {
     }
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let [arn, partition, service, region, account, resource] = parts[..] else {
-        return Err(format!("`{s}` is not a role ARN; {WANT}"));
+        return Err(format!("`{}` is not a role ARN; {WANT}", shown(s)));
     };
     if arn != "arn" || service != "iam" || !region.is_empty() {
-        return Err(format!("`{s}` is not an IAM role ARN; {WANT}"));
+        return Err(format!("`{}` is not an IAM role ARN; {WANT}", shown(s)));
     }
     if !PARTITIONS.contains(&partition) {
         return Err(format!(
-            "partition `{partition}` is not known; use one of {}",
+            "partition `{}` is not known; use one of {}",
+            shown(partition),
             PARTITIONS.join(", ")
         ));
     }
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("account `{account}` is not 12 digits; {WANT}"));
+        return Err(format!(
+            "account `{}` is not 12 digits; {WANT}",
+            shown(account)
+        ));
     }
     let Some(path) = resource.strip_prefix("role/") else {
-        return Err(format!("`{resource}` is not a role (role/NAME); {WANT}"));
+        return Err(format!(
+            "`{}` is not a role (role/NAME); {WANT}",
+            shown(resource)
+        ));
     };
     let ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
     if path.is_empty() || path.ends_with('/') || path.starts_with('/') || !path.chars().all(ok) {
         return Err(format!(
-            "role name `{path}` is not valid; names and paths use A-Z a-z 0-9 +=,.@_- and /"
+            "role name `{}` is not valid; names and paths use A-Z a-z 0-9 +=,.@_- and /",
+            shown(path)
         ));
     }
     Ok(RoleArn {
@@ -905,7 +925,7 @@ pub fn parse_duration(s: &str) -> Result<u32, String> {
         Some(n) => Err(format!(
             "{n} seconds is outside 900-43200 (15m-12h); the role's maximum session duration also caps it"
         )),
-        None => Err(format!("`{s}` is not a duration; use seconds (3600) or 3600s, 15m, 1h")),
+        None => Err(format!("`{}` is not a duration; use seconds (3600) or 3600s, 15m, 1h", shown(s))),
     }
 }
 
@@ -914,7 +934,10 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     match parse_seconds(s) {
         Some(n @ 1..=3600) => Ok(Duration::from_secs(n)),
         Some(n) => Err(format!("{n} seconds is outside 1s-1h")),
-        None => Err(format!("`{s}` is not a duration; use 90, 90s or 2m")),
+        None => Err(format!(
+            "`{}` is not a duration; use 90, 90s or 2m",
+            shown(s)
+        )),
     }
 }
 
@@ -923,7 +946,8 @@ pub fn parse_attempts(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n @ 1..=20) => Ok(n),
         _ => Err(format!(
-            "`{s}` is not accepted; use a whole number 1-20 (1 means no retry)"
+            "`{}` is not accepted; use a whole number 1-20 (1 means no retry)",
+            shown(s)
         )),
     }
 }
@@ -934,7 +958,8 @@ pub fn parse_region(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "`{s}` is not a region; use a region code such as us-east-1 or eu-west-2, or aws-global"
+            "`{}` is not a region; use a region code such as us-east-1 or eu-west-2, or aws-global",
+            shown(s)
         ))
     }
 }
@@ -962,7 +987,8 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
         _ => Err(format!(
-            "`{s}` is not a boolean; use true/false, 1/0, yes/no or on/off"
+            "`{}` is not a boolean; use true/false, 1/0, yes/no or on/off",
+            shown(s)
         )),
     }
 }
@@ -976,7 +1002,8 @@ pub fn parse_level(s: &str) -> Result<Level, String> {
         "debug" => Ok(Level::Debug),
         "trace" => Ok(Level::Trace),
         _ => Err(format!(
-            "`{s}` is not a log level; use error, warn, info, debug or trace"
+            "`{}` is not a log level; use error, warn, info, debug or trace",
+            shown(s)
         )),
     }
 }
@@ -989,7 +1016,8 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
         "json" => Ok(Format::Json),
         "credential-process" | "credential_process" => Ok(Format::CredentialProcess),
         _ => Err(format!(
-            "`{s}` is not a format; use dotenv, shell, json or credential-process"
+            "`{}` is not a format; use dotenv, shell, json or credential-process",
+            shown(s)
         )),
     }
 }
@@ -1015,7 +1043,8 @@ pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
             && (20..=2048).contains(&arn.len());
         if !ok {
             return Err(format!(
-                "`{arn}` is not a managed policy ARN; expected arn:aws:iam::ACCOUNT:policy/NAME or arn:aws:iam::aws:policy/NAME"
+                "`{}` is not a managed policy ARN; expected arn:aws:iam::ACCOUNT:policy/NAME or arn:aws:iam::aws:policy/NAME",
+                shown(arn)
             ));
         }
     }
@@ -1031,15 +1060,26 @@ pub fn parse_proxy(s: &str) -> Result<(String, String), String> {
     };
     if scheme.starts_with("socks") {
         return Err(format!(
-            "{scheme} proxies are not supported; use an http:// proxy (HTTPS is tunnelled with CONNECT)"
+            "{} proxies are not supported; use an http:// proxy (HTTPS is tunnelled with CONNECT)",
+            shown(&scheme)
         ));
     }
     if scheme != "http" {
         return Err(format!(
-            "proxy scheme `{scheme}` is not supported; use an http:// proxy URL"
+            "proxy scheme `{}` is not supported; use an http:// proxy URL",
+            shown(&scheme)
         ));
     }
     let authority = rest.split('/').next().unwrap_or_default();
+    // An '@' past the first '/' belongs to a user or password holding an
+    // unencoded '/'; cut there, the start of the password would show as the
+    // host in logs. The value is not quoted, since it holds the password.
+    if rest[authority.len()..].contains('@') {
+        return Err(
+            "the proxy URL has an @ after a /; percent-encode any / in the user or password as %2F"
+                .into(),
+        );
+    }
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
@@ -1047,11 +1087,9 @@ pub fn parse_proxy(s: &str) -> Result<(String, String), String> {
     if hostport.is_empty() || hostport.starts_with(':') {
         return Err("the proxy URL has no host; use http://host:port".into());
     }
+    // The user name is part of the proxy's credentials too: neither is shown.
     let display = match userinfo {
-        Some(u) => format!(
-            "http://{}:***@{hostport}",
-            u.split(':').next().unwrap_or_default()
-        ),
+        Some(_) => format!("http://***:***@{hostport}"),
         None => format!("http://{hostport}"),
     };
     let url = match userinfo {
@@ -1395,7 +1433,7 @@ mod tests {
             parse_proxy("http://bob:hunter2@proxy:3128/").unwrap(),
             (
                 "http://bob:hunter2@proxy:3128".into(),
-                "http://bob:***@proxy:3128".into()
+                "http://***:***@proxy:3128".into()
             )
         );
         assert_eq!(parse_proxy("proxy:3128").unwrap().0, "http://proxy:3128");
@@ -1424,6 +1462,29 @@ mod tests {
             &[],
         );
         assert!(!e.contains("pw"), "{e}");
+    }
+
+    #[test]
+    fn a_slash_in_a_proxy_password_never_shows_it() {
+        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): with an unencoded
+        // '/' in the password, the URL was cut at the '/' and the start of
+        // the password was logged as the proxy's port.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/settings-proxy-password-slash"
+        ))
+        .unwrap();
+        let env: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        let shown = match resolve(&inputs(&env, &[]), &mut NoFiles) {
+            Ok(s) => format!("{:?}", s.resolved) + &s.proxy.map(|p| p.display).unwrap_or_default(),
+            Err(e) => e.to_string(),
+        };
+        assert!(!shown.contains("Ab3"), "{shown}");
+        assert!(
+            shown.contains("percent-encode any / in the user or password as %2F"),
+            "{shown}"
+        );
+        assert!(parse_proxy("http://svc:a%2Fb@proxy:3128").is_ok());
     }
 
     #[test]
@@ -1532,6 +1593,55 @@ mod tests {
             &["--region", "us-west-2"],
         );
         assert_eq!(s.region.as_deref(), Some("us-west-2"));
+    }
+
+    #[test]
+    fn values_with_control_characters_stay_on_one_line() {
+        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): values were
+        // quoted raw, so a newline or a terminal escape inside an env value
+        // or a flag broke the one-line error. Each line after the first two
+        // is one bad value (in the fuzz input's escapes).
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/settings-control-chars"
+        ))
+        .unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                l.replace("\\n", "\n")
+                    .replace("\\r", "\r")
+                    .replace("\\x1b", "\x1b")
+                    .replace("\\x00", "\0")
+            })
+            .collect();
+        let base: Vec<(&str, &str)> = lines[..2]
+            .iter()
+            .filter_map(|l| l.split_once('='))
+            .collect();
+        for line in &lines[2..] {
+            let e = if line.starts_with("--") {
+                parse_args(std::slice::from_ref(line)).unwrap_err()
+            } else {
+                let mut env = base.clone();
+                env.extend(line.split_once('='));
+                match resolve(&inputs(&env, &[]), &mut NoFiles) {
+                    Err(e) => e,
+                    Ok(s) => crate::endpoint::resolve(&crate::endpoint::Input {
+                        explicit: s.endpoint.as_ref(),
+                        region: s.region.as_deref(),
+                        fips: s.fips,
+                        dualstack: s.dualstack,
+                        legacy_global: s.legacy_global,
+                        role_partition: &s.role.partition,
+                    })
+                    .unwrap_err(),
+                }
+            }
+            .to_string();
+            assert!(!e.contains(char::is_control), "{line:?}: {e:?}");
+            assert!(e.contains('\\'), "{line:?}: the escape is shown: {e}");
+        }
     }
 
     #[test]

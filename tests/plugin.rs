@@ -422,9 +422,9 @@ fn proxy_from_env_carries_the_request_and_its_password_stays_hidden() {
         connects[0].header("proxy-authorization"),
         Some(format!("Basic {basic}").as_str())
     );
-    out.assert_hides(&["s3cret-pw", &basic]);
+    out.assert_hides(&["s3cret-pw", "ci-user", &basic]);
     assert!(
-        out.stderr.contains("ci-user:***@127.0.0.1"),
+        out.stderr.contains("http://***:***@127.0.0.1"),
         "{}",
         out.stderr
     );
