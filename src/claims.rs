@@ -77,7 +77,12 @@ pub fn decode(token: &str) -> Option<Claims> {
                     })
                     .collect()
             }
-            ("exp", Json::Number(n)) => claims.exp = n,
+            // Only an instant a timestamp can show (years 0000-9999). The
+            // summary and the hints subtract `exp` from the clock, which
+            // overflows near i64::MIN; a value out there is no real expiry.
+            ("exp", Json::Number(n)) => {
+                claims.exp = n.filter(|t| (-62_167_219_200..=253_402_300_799).contains(t))
+            }
             _ => {}
         }
     }
@@ -365,6 +370,25 @@ mod tests {
         ] {
             assert_eq!(decode(not_jwt), None, "{not_jwt}");
         }
+    }
+
+    #[test]
+    fn absurd_exp_is_no_expiry() {
+        // Found by fuzzing (fuzz/fuzz_targets/claims.rs): an `exp` near
+        // i64::MIN made `summary` overflow subtracting it from the clock.
+        let payload = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/claims-exp-overflow"
+        ))
+        .unwrap();
+        let c = decode(&jwt(&payload)).unwrap();
+        assert_eq!(c.exp, None);
+        assert_eq!(c.summary(1795629600), "iss=- aud=- sub=- exp=-");
+        let edge = decode(&jwt(r#"{"exp":253402300799}"#)).unwrap();
+        assert_eq!(edge.exp, Some(253402300799));
+        assert!(edge
+            .summary(0)
+            .starts_with("iss=- aud=- sub=- exp=9999-12-31T23:59:59Z (in "));
     }
 
     #[test]

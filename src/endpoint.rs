@@ -233,14 +233,17 @@ fn global() -> Endpoint {
 /// loopback host. A missing path becomes `/`.
 pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     const WANT: &str = "use an https:// URL such as https://sts.us-east-1.amazonaws.com";
+    // Messages quote the value with control characters escaped, so they
+    // stay one line.
+    let shown = crate::settings::shown(s);
     let Some((scheme, rest)) = s.split_once("://") else {
-        return Err(format!("`{s}` is not a URL; {WANT}"));
+        return Err(format!("`{shown}` is not a URL; {WANT}"));
     };
     let scheme = scheme.to_ascii_lowercase();
     let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     if path.starts_with(['?', '#']) {
-        return Err(format!("`{s}` has a query or fragment; {WANT}"));
+        return Err(format!("`{shown}` has a query or fragment; {WANT}"));
     }
     if authority.contains('@') {
         return Err(format!(
@@ -250,9 +253,9 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     let host = if let Some(v6) = authority.strip_prefix('[') {
         let (h, tail) = v6
             .split_once(']')
-            .ok_or_else(|| format!("`{s}` has an unclosed [; {WANT}"))?;
+            .ok_or_else(|| format!("`{shown}` has an unclosed [; {WANT}"))?;
         if !(tail.is_empty() || is_port(tail)) {
-            return Err(format!("`{s}` has a bad port; {WANT}"));
+            return Err(format!("`{shown}` has a bad port; {WANT}"));
         }
         h.to_string()
     } else {
@@ -261,12 +264,12 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
             None => (authority, None),
         };
         if port.is_some_and(|p| !is_port(&format!(":{p}"))) {
-            return Err(format!("`{s}` has a bad port; {WANT}"));
+            return Err(format!("`{shown}` has a bad port; {WANT}"));
         }
         h.to_ascii_lowercase()
     };
     if host.is_empty() {
-        return Err(format!("`{s}` has no host; {WANT}"));
+        return Err(format!("`{shown}` has no host; {WANT}"));
     }
     let loopback = is_loopback(&host);
     match scheme.as_str() {
@@ -274,10 +277,16 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
         "http" if loopback => {}
         "http" => {
             return Err(format!(
-                "plain http:// is allowed only for 127.0.0.1, ::1 or localhost, not {host}; {WANT}"
+                "plain http:// is allowed only for 127.0.0.1, ::1 or localhost, not {}; {WANT}",
+                crate::settings::shown(&host)
             ))
         }
-        _ => return Err(format!("scheme `{scheme}` is not accepted; {WANT}")),
+        _ => {
+            return Err(format!(
+                "scheme `{}` is not accepted; {WANT}",
+                crate::settings::shown(&scheme)
+            ))
+        }
     }
     let path = if path.is_empty() { "/" } else { path };
     Ok(Endpoint {
