@@ -5,6 +5,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 DIST := dist
 AMD64 := x86_64-unknown-linux-musl
 ARM64 := aarch64-unknown-linux-musl
+WIN := x86_64-pc-windows-gnu
 # Release builds use their own target dir and remap every build path, so the
 # binaries do not depend on where the checkout or cargo's home is.
 RELEASE_TARGET_DIR := target/dist-build
@@ -21,6 +22,8 @@ GCC_LD := $(shell rustc --print sysroot)/lib/rustlib/$(HOST)/bin/gcc-ld
 AMD64_FLAGS := $(REMAP) -C link-arg=-B$(GCC_LD) -C link-arg=-fuse-ld=lld \
 	-C link-arg=-Wl,--icf=all -C link-arg=-Wl,-z,pack-relative-relocs
 ARM64_FLAGS := $(REMAP) -C link-arg=--icf=all -C link-arg=-z -C link-arg=pack-relative-relocs
+# Windows: mingw-w64 links; no PE timestamp, so builds stay reproducible.
+WIN_FLAGS := $(REMAP) -C link-arg=-Wl,--no-insert-timestamp
 
 # ring compiles C: gcc for amd64 musl; clang, llvm-ar and rust-lld for arm64.
 RELEASE_ENV := env -u RUSTFLAGS CARGO_TARGET_DIR=$(RELEASE_TARGET_DIR) \
@@ -28,23 +31,28 @@ RELEASE_ENV := env -u RUSTFLAGS CARGO_TARGET_DIR=$(RELEASE_TARGET_DIR) \
 	CC_aarch64_unknown_linux_musl=clang AR_aarch64_unknown_linux_musl=llvm-ar \
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
 	CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(AMD64_FLAGS)" \
-	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(ARM64_FLAGS)"
-RELEASE_BUILD := cargo build --release --locked --target $(AMD64) --target $(ARM64)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(ARM64_FLAGS)" \
+	CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc \
+	CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
+	CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUSTFLAGS="$(WIN_FLAGS)"
+RELEASE_BUILD := cargo build --release --locked --target $(AMD64) --target $(ARM64) --target $(WIN)
 
 IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
 
-.PHONY: help deps targets bare-client build demo test test-unit test-release lint release reproducible image image-archive bench fuzz clean
+.PHONY: help deps targets bare-client build demo test test-unit test-release test-windows image-manifest lint release reproducible image image-archive bench fuzz clean
 
 help:
 	@echo "make demo          one whole exchange against the local STS stand-in"
 	@echo "make test          every test: unit, integration, and the release artifacts"
 	@echo "make lint          cargo fmt --check and clippy -D warnings"
 	@echo "make build         release binary for this machine (target/release/aws-oidc)"
-	@echo "make release       static musl binaries, SHA256SUMS and SBOM in dist/"
+	@echo "make release       static musl binaries, the Windows exe, SHA256SUMS and SBOMs in dist/"
 	@echo "make reproducible  build the release twice and compare the bytes"
 	@echo "make image         the FROM scratch image (docker buildx, else buildah)"
 	@echo "make image-archive OCI archive of the multi-arch image for air-gapped mirrors"
+	@echo "make image-manifest linux+windows manifest with docker buildx (needs a Windows builder)"
+	@echo "make test-windows  the Windows exe under Wine"
 	@echo "make bench         size, CPU and memory against the bare client and curl"
 	@echo "make fuzz          run each fuzz target (FUZZ_SECONDS each)"
 
@@ -62,6 +70,7 @@ deps:
 test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-release
+	$(MAKE) test-windows
 
 test-unit:
 	cargo test --locked
@@ -79,11 +88,13 @@ release: targets | $(DIST)
 	$(RELEASE_ENV) $(RELEASE_BUILD) --bin aws-oidc
 	cp $(RELEASE_TARGET_DIR)/$(AMD64)/release/aws-oidc $(DIST)/aws-oidc-linux-amd64
 	cp $(RELEASE_TARGET_DIR)/$(ARM64)/release/aws-oidc $(DIST)/aws-oidc-linux-arm64
+	cp $(RELEASE_TARGET_DIR)/$(WIN)/release/aws-oidc.exe $(DIST)/aws-oidc-windows-amd64.exe
 	python3 scripts/sbom.py $(AMD64) > $(DIST)/aws-oidc-linux-amd64.cdx.json
 	python3 scripts/sbom.py $(ARM64) > $(DIST)/aws-oidc-linux-arm64.cdx.json
-	cd $(DIST) && sha256sum aws-oidc-linux-amd64 aws-oidc-linux-arm64 *.cdx.json > SHA256SUMS
+	python3 scripts/sbom.py $(WIN) > $(DIST)/aws-oidc-windows-amd64.cdx.json
+	cd $(DIST) && sha256sum aws-oidc-linux-amd64 aws-oidc-linux-arm64 aws-oidc-windows-amd64.exe *.cdx.json > SHA256SUMS
 	@cat $(DIST)/SHA256SUMS
-	@ls -l $(DIST)/aws-oidc-linux-*[a-z0-9]
+	@ls -l $(DIST)/aws-oidc-linux-amd64 $(DIST)/aws-oidc-linux-arm64 $(DIST)/aws-oidc-windows-amd64.exe
 
 # Two clean builds in two different folders must give the same bytes.
 reproducible: targets
@@ -91,17 +102,29 @@ reproducible: targets
 	for d in a b; do \
 		$(RELEASE_ENV) CARGO_TARGET_DIR=target/repro-$$d $(RELEASE_BUILD) --bin aws-oidc || exit 1; \
 	done
-	for t in $(AMD64) $(ARM64); do \
-		a=$$(sha256sum < target/repro-a/$$t/release/aws-oidc); b=$$(sha256sum < target/repro-b/$$t/release/aws-oidc); \
+	for f in $(AMD64)/release/aws-oidc $(ARM64)/release/aws-oidc $(WIN)/release/aws-oidc.exe; do \
+		t=$$f; a=$$(sha256sum < target/repro-a/$$f); b=$$(sha256sum < target/repro-b/$$f); \
 		echo "$$t: $$a / $$b"; [ "$$a" = "$$b" ] || { echo "not reproducible: $$t"; exit 1; }; \
 	done
-	@echo "reproducible: both targets built twice to identical bytes"
+	@echo "reproducible: all three targets built twice to identical bytes"
 
 # The artifacts where they will run: chroot (empty root), qemu (arm64), and
 # the image under buildah; see tests/release.rs.
 test-release: release image
 	cargo build --locked --example sts-standin
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) cargo test --locked --test release -- --ignored --test-threads 1
+
+# The Windows binary under Wine 8, with a test-only bcryptprimitives.dll shim
+# (Wine 8 lacks ProcessPrng, which Rust's std needs) beside a test copy of the
+# exe in target/wine/; the shim never goes near dist/. See tests/windows.rs.
+WINE_DIR := $(CURDIR)/target/wine
+test-windows: release
+	mkdir -p $(WINE_DIR)
+	cp $(DIST)/aws-oidc-windows-amd64.exe $(WINE_DIR)/aws-oidc.exe
+	x86_64-w64-mingw32-gcc -shared -O2 -Wl,--no-insert-timestamp -o $(WINE_DIR)/bcryptprimitives.dll \
+		tests/support/wine/bcryptprimitives.c -ladvapi32
+	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_WINE_DIR=$(WINE_DIR) \
+		cargo test --locked --test windows -- --ignored --test-threads 1
 
 image: release
 	@if command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
@@ -135,6 +158,18 @@ bare-client: targets
 bench: release bare-client
 	cargo build --release --locked --example sts-standin
 	python3 scripts/bench.py
+
+# The three-platform manifest (linux/amd64, linux/arm64, windows/amd64). The
+# Windows image needs a Windows builder (Nano Server base layers cannot be
+# pulled or run here); REGISTRY is where the per-platform images are pushed.
+REGISTRY ?= registry.example.com/plugins
+image-manifest: release
+	docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) \
+		-f Dockerfile.scratch -t $(REGISTRY)/aws-oidc:$(VERSION)-linux --push $(DIST)
+	docker buildx build --platform windows/amd64 --build-arg VERSION=$(VERSION) \
+		-f Dockerfile.windows -t $(REGISTRY)/aws-oidc:$(VERSION)-windows-amd64 --push $(DIST)
+	docker buildx imagetools create -t $(REGISTRY)/aws-oidc:$(VERSION) \
+		$(REGISTRY)/aws-oidc:$(VERSION)-linux $(REGISTRY)/aws-oidc:$(VERSION)-windows-amd64
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` and `make release` need, where it is missing:
 # the musl targets, a C toolchain for ring on both targets, qemu for the
-# arm64 binary, buildah/skopeo for the image, curl for the bench, and
-# botocore (the credential_process consumer in tests/cli.rs).
+# arm64 binary, mingw-w64 and Wine for the Windows exe, buildah/skopeo for
+# the image, curl for the bench, and two Python packages the tests use.
 set -euo pipefail
 
 need=()
@@ -13,6 +13,8 @@ command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v buildah >/dev/null || need+=(buildah)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v curl >/dev/null || need+=(curl)
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
+command -v wine >/dev/null || need+=(wine wine64)
 command -v python3 >/dev/null || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
@@ -27,11 +29,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 installed=$(rustup target list --installed)
-for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu; do
   grep -qx "$t" <<<"$installed" || rustup target add "$t"
 done
 
-if ! python3 -c 'import botocore' 2>/dev/null; then
-  echo "installing botocore (pip)"
-  python3 -m pip install -q botocore 2>/dev/null || python3 -m pip install -q --break-system-packages botocore
-fi
+# botocore: the credential_process consumer in tests/cli.rs; dockerfile-parse:
+# reads Dockerfile.windows in tests/windows.rs (that image cannot be built here).
+for mod in botocore:botocore dockerfile_parse:dockerfile-parse; do
+  if ! python3 -c "import ${mod%%:*}" 2>/dev/null; then
+    echo "installing ${mod#*:} (pip)"
+    python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"
+  fi
+done

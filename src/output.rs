@@ -276,6 +276,10 @@ fn rollback(done: &[(File, u64)]) {
     }
 }
 
+/// Opens for appending, creating the file readable by this user only when it
+/// is missing: mode 0600 on Unix; on Windows a protected DACL that grants
+/// access to the file's owner alone (see [`owner_only`]). An existing file
+/// keeps its permissions either way.
 fn open_append(path: &str) -> std::io::Result<File> {
     let mut o = OpenOptions::new();
     o.append(true).create(true);
@@ -284,7 +288,180 @@ fn open_append(path: &str) -> std::io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         o.mode(0o600);
     }
+    #[cfg(windows)]
+    owner_only::create_new(path)?;
     o.open(path)
+}
+
+/// Windows' closest match to mode 0600: a security descriptor whose
+/// protected DACL (no inherited entries) grants full access to the user
+/// running this process, by SID, and to nobody else. Administrators can
+/// still take ownership, as root can read a 0600 file. Declared by hand
+/// against advapi32/kernel32 so it costs no crate.
+#[cfg(windows)]
+mod owner_only {
+    use std::ffi::c_void;
+
+    const SDDL_REVISION_1: u32 = 1;
+    const TOKEN_QUERY: u32 = 0x0008;
+    const TOKEN_USER_CLASS: u32 = 1;
+    const GENERIC_WRITE: u32 = 0x4000_0000;
+    const FILE_SHARE_READ_WRITE: u32 = 0x1 | 0x2;
+    const CREATE_NEW: u32 = 1;
+    const FILE_ATTRIBUTE_NORMAL: u32 = 0x80;
+    const ERROR_FILE_EXISTS: i32 = 80;
+
+    /// `SECURITY_ATTRIBUTES`.
+    #[repr(C)]
+    struct SecurityAttributes {
+        length: u32,
+        descriptor: *mut c_void,
+        inherit_handle: i32,
+    }
+
+    #[link(name = "advapi32")]
+    extern "system" {
+        fn OpenProcessToken(process: *mut c_void, access: u32, token: *mut *mut c_void) -> i32;
+        fn GetTokenInformation(
+            token: *mut c_void,
+            class: u32,
+            info: *mut c_void,
+            len: u32,
+            ret: *mut u32,
+        ) -> i32;
+        fn ConvertSidToStringSidW(sid: *mut c_void, out: *mut *mut u16) -> i32;
+        fn ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            sddl: *const u16,
+            revision: u32,
+            descriptor: *mut *mut c_void,
+            size: *mut u32,
+        ) -> i32;
+    }
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetCurrentProcess() -> *mut c_void;
+        fn LocalFree(mem: *mut c_void) -> *mut c_void;
+        fn CloseHandle(handle: *mut c_void) -> i32;
+        fn CreateFileW(
+            name: *const u16,
+            access: u32,
+            share: u32,
+            attributes: *mut SecurityAttributes,
+            disposition: u32,
+            flags: u32,
+            template: *mut c_void,
+        ) -> *mut c_void;
+    }
+
+    fn last_error() -> std::io::Error {
+        std::io::Error::last_os_error()
+    }
+
+    /// The current user's SID as text, `S-1-5-21-…`.
+    fn user_sid() -> std::io::Result<String> {
+        let mut token = std::ptr::null_mut();
+        // SAFETY: GetCurrentProcess returns a pseudo-handle; `token` receives
+        // a real handle that is closed below.
+        if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+            return Err(last_error());
+        }
+        // TOKEN_USER is a pointer-aligned struct followed by the SID; 512
+        // bytes hold any SID (at most 68 bytes) with room to spare.
+        let mut buf = [0u64; 64];
+        let mut len = 0u32;
+        // SAFETY: `buf` is writable for the length passed and aligned for
+        // TOKEN_USER; `token` is the handle just opened.
+        let ok = unsafe {
+            GetTokenInformation(
+                token,
+                TOKEN_USER_CLASS,
+                buf.as_mut_ptr().cast(),
+                512,
+                &mut len,
+            )
+        };
+        let err = last_error();
+        // SAFETY: closing the handle opened above, once.
+        unsafe { CloseHandle(token) };
+        if ok == 0 {
+            return Err(err);
+        }
+        // TOKEN_USER starts with SID_AND_ATTRIBUTES, whose first field is
+        // the SID pointer (into `buf`).
+        let sid = buf[0] as *mut c_void;
+        let mut text: *mut u16 = std::ptr::null_mut();
+        // SAFETY: `sid` points into `buf`, which is alive; `text` receives
+        // a LocalAlloc'd NUL-terminated string freed below.
+        if unsafe { ConvertSidToStringSidW(sid, &mut text) } == 0 {
+            return Err(last_error());
+        }
+        // SAFETY: `text` is NUL-terminated; read up to the NUL, then free.
+        let s = unsafe {
+            let n = (0..).take_while(|&i| *text.add(i) != 0).count();
+            let s = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
+            LocalFree(text.cast());
+            s
+        };
+        Ok(s)
+    }
+
+    /// Creates the file with the owner-only descriptor if it does not exist
+    /// yet; an existing file is left as it is (the runner made it). std's
+    /// `OpenOptionsExt::security_attributes` is not stable, so the create is
+    /// done here and the append through std.
+    pub fn create_new(path: &str) -> std::io::Result<()> {
+        // Protected DACL: allow FILE_ALL_ACCESS to this user only.
+        let sddl: Vec<u16> = format!("D:P(A;;FA;;;{})", user_sid()?)
+            .encode_utf16()
+            .chain(Some(0))
+            .collect();
+        let mut sd = std::ptr::null_mut();
+        // SAFETY: `sddl` is NUL-terminated UTF-16 alive across the call; `sd`
+        // receives a LocalAlloc'd descriptor freed below.
+        let ok = unsafe {
+            ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                sddl.as_ptr(),
+                SDDL_REVISION_1,
+                &mut sd,
+                std::ptr::null_mut(),
+            )
+        };
+        if ok == 0 {
+            return Err(last_error());
+        }
+        let mut attrs = SecurityAttributes {
+            length: std::mem::size_of::<SecurityAttributes>() as u32,
+            descriptor: sd,
+            inherit_handle: 0,
+        };
+        let wide: Vec<u16> = path.encode_utf16().chain(Some(0)).collect();
+        // SAFETY: `wide` is NUL-terminated and `attrs` points at the live
+        // descriptor; both outlive the call.
+        let handle = unsafe {
+            CreateFileW(
+                wide.as_ptr(),
+                GENERIC_WRITE,
+                FILE_SHARE_READ_WRITE,
+                &mut attrs,
+                CREATE_NEW,
+                FILE_ATTRIBUTE_NORMAL,
+                std::ptr::null_mut(),
+            )
+        };
+        let err = last_error();
+        // SAFETY: the descriptor came from the conversion above; freed once.
+        unsafe { LocalFree(sd) };
+        if handle as isize == -1 {
+            return match err.raw_os_error() {
+                Some(ERROR_FILE_EXISTS) => Ok(()),
+                _ => Err(err),
+            };
+        }
+        // SAFETY: a valid handle from CreateFileW, closed once.
+        unsafe { CloseHandle(handle) };
+        Ok(())
+    }
 }
 
 #[cfg(test)]

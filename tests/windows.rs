@@ -1,0 +1,254 @@
+//! The Windows binary under Wine 8, and the Windows image recipe. `#[ignore]`d
+//! in a plain `cargo test`; `make test-windows` (part of `make test`) builds
+//! the exe and the test-only ProcessPrng shim into target/wine/ and runs
+//! these with `--ignored`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::*;
+
+fn wine_dir() -> PathBuf {
+    PathBuf::from(
+        std::env::var("AWS_OIDC_WINE_DIR")
+            .expect("AWS_OIDC_WINE_DIR: run these through `make test-windows`"),
+    )
+}
+
+/// `/tmp/x/y` as Wine's `Z:\tmp\x\y`.
+fn win_path(p: &Path) -> String {
+    format!("Z:{}", p.display().to_string().replace('/', "\\"))
+}
+
+/// Runs the exe under Wine with exactly `env` (plus what Wine needs).
+fn wine(env: &[(&str, String)], args: &[&str]) -> Output {
+    let dir = wine_dir();
+    let mut cmd = Command::new("wine");
+    cmd.arg(dir.join("aws-oidc.exe")).args(args).env_clear();
+    cmd.env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.join("home"))
+        .env("WINEPREFIX", dir.join("prefix"))
+        .env("WINEDEBUG", "-all")
+        // Load the shim beside the exe rather than any built-in.
+        .env("WINEDLLOVERRIDES", "bcryptprimitives=n");
+    cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let out = cmd.output().expect("run wine");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn step_env(sts: &StandIn, token: &str, secret: &str, vars: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("PLUGIN_IAMROLEARN", ROLE.to_string()),
+        ("PLUGIN_OIDC_TOKEN_ID", token.to_string()),
+        ("PLUGIN_STS_ENDPOINT", sts.url()),
+        ("PLUGIN_CA_BUNDLE", win_path(&sts.ca())),
+        ("HARNESS_OUTPUT_SECRET_FILE", secret.to_string()),
+        ("DRONE_OUTPUT", vars.to_string()),
+        ("PLUGIN_REGION", "us-east-1".to_string()),
+    ]
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn full_exchange_with_windows_paths() {
+    let sts = StandIn::start();
+    let dir = standin::temp_dir("wine");
+    let secret = dir.join("secret.env");
+    // A C:\ path too: Wine's C: drive is the prefix's drive_c.
+    let c_dir = wine_dir().join("prefix/drive_c/aws-oidc-test");
+    std::fs::create_dir_all(&c_dir).unwrap();
+    let vars = c_dir.join("output.env");
+    let _ = std::fs::remove_file(&vars);
+    let token = harness_token();
+    let out = wine(
+        &step_env(
+            &sts,
+            &token,
+            &win_path(&secret),
+            r"C:\aws-oidc-test\output.env",
+        ),
+        &[],
+    );
+    out.expect(0).assert_hides(&[&token]);
+    let issued = sts.issued().pop().expect("credentials issued");
+    let text = std::fs::read_to_string(&secret).unwrap();
+    assert!(!text.contains('\r'), "line endings stay \\n");
+    assert_lines(
+        &text,
+        &[
+            ("AWS_ACCESS_KEY_ID", &issued.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &issued.secret_access_key),
+            ("AWS_SESSION_TOKEN", &issued.session_token),
+        ],
+    );
+    let vars_text = std::fs::read_to_string(&vars).unwrap();
+    assert!(
+        vars_text.starts_with(
+            "AWS_REGION=us-east-1\nAWS_DEFAULT_REGION=us-east-1\nAWS_CREDENTIAL_EXPIRATION="
+        ),
+        "{vars_text}"
+    );
+    assert!(
+        out.stderr.contains(r"HARNESS_OUTPUT_SECRET_FILE (Z:\"),
+        "{}",
+        out.stderr
+    );
+    out.assert_hides(&[&issued.secret_access_key, &issued.session_token]);
+
+    // A token file at a Windows path.
+    let token_file = standin::write_file(&dir, "token", &token);
+    let mut env = step_env(
+        &sts,
+        "",
+        &win_path(&dir.join("secret2.env")),
+        &win_path(&dir.join("vars2.env")),
+    );
+    env.retain(|(k, _)| *k != "PLUGIN_OIDC_TOKEN_ID");
+    env.push(("AWS_WEB_IDENTITY_TOKEN_FILE", win_path(&token_file)));
+    wine(&env, &[]).expect(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("secret2.env"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn bad_setting_refusal_and_help() {
+    let sts = StandIn::start();
+    let dir = standin::temp_dir("wine-bad");
+    let token = harness_token();
+    let secret = dir.join("secret.env");
+    let mut env = step_env(
+        &sts,
+        &token,
+        &win_path(&secret),
+        &win_path(&dir.join("vars.env")),
+    );
+    env.push(("PLUGIN_DURATION", "5m".to_string()));
+    let out = wine(&env, &[]);
+    out.expect(2);
+    assert!(
+        out.last_line()
+            .contains("PLUGIN_DURATION: 300 seconds is outside 900-43200"),
+        "{}",
+        out.stderr
+    );
+    assert!(sts.requests().is_empty());
+
+    sts.script([Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+    )]);
+    let out = wine(
+        &step_env(
+            &sts,
+            &token,
+            &win_path(&secret),
+            &win_path(&dir.join("vars.env")),
+        ),
+        &[],
+    );
+    out.expect(3).assert_hides(&[&token]);
+    assert!(out.last_line().contains("AccessDenied"), "{}", out.stderr);
+    assert!(!secret.exists(), "nothing written on a refusal");
+
+    let out = wine(&[], &["--help"]);
+    out.expect(0);
+    assert!(
+        out.stdout.contains("PLUGIN_IAMROLEARN") && out.stdout.contains("--format"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+#[ignore = "needs make release; run by make test-windows"]
+fn exe_is_static_and_within_budget() {
+    let exe = PathBuf::from(std::env::var("AWS_OIDC_DIST").expect("AWS_OIDC_DIST"))
+        .join("aws-oidc-windows-amd64.exe");
+    let size = std::fs::metadata(&exe).unwrap().len();
+    assert!(
+        size <= 2_000_000,
+        "the exe is {size} bytes; the budget is 2.0 MB"
+    );
+    let out = Command::new("x86_64-w64-mingw32-objdump")
+        .arg("-p")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let dlls: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("DLL Name: "))
+        .map(|d| d.to_ascii_lowercase())
+        .collect();
+    // Only what Windows itself provides: no libgcc, libwinpthread or other mingw DLLs.
+    let system = [
+        "advapi32.dll",
+        "bcrypt.dll",
+        "bcryptprimitives.dll",
+        "kernel32.dll",
+        "msvcrt.dll",
+        "ntdll.dll",
+        "ws2_32.dll",
+        "userenv.dll",
+    ];
+    for dll in &dlls {
+        assert!(
+            system.contains(&dll.as_str()) || dll.starts_with("api-ms-win-"),
+            "imports {dll}: {dlls:?}"
+        );
+    }
+    assert!(!dlls.is_empty());
+}
+
+#[test]
+#[ignore = "needs dockerfile-parse (scripts/deps.sh); run by make test-windows"]
+fn windows_dockerfile_parses_and_its_entrypoint_is_the_copied_file() {
+    let script = r#"
+import json, sys
+from dockerfile_parse import DockerfileParser
+p = DockerfileParser(fileobj=open(sys.argv[1], 'rb'))
+ins = [(i['instruction'], i['value']) for i in p.structure]
+base = p.baseimage
+copy = [v for k, v in ins if k == 'COPY']
+entry = [v for k, v in ins if k == 'ENTRYPOINT']
+src, dst = copy[0].split()
+exe = json.loads(entry[0])[0]
+print(base)
+print(src)
+print(dst.replace('/', '\\').lower() == exe.replace('/', '\\').lower(), exe)
+"#;
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile.windows"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "mcr.microsoft.com/windows/nanoserver:ltsc2022");
+    assert_eq!(lines[1], "aws-oidc-windows-amd64.exe");
+    assert_eq!(lines[2], r"True C:\aws-oidc\aws-oidc.exe");
+    // The copied file is what `make release` puts in dist/, the build context.
+    let dist = PathBuf::from(std::env::var("AWS_OIDC_DIST").expect("AWS_OIDC_DIST"));
+    assert!(dist.join(lines[1]).exists());
+}
