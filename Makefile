@@ -75,9 +75,10 @@ test: deps
 test-unit:
 	cargo test --locked
 
-lint:
+lint: targets
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
+	CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc cargo clippy --locked --lib --bins --target $(WIN) -- -D warnings
 
 targets: deps
 

@@ -1,6 +1,6 @@
 //! Which STS endpoint to call (SPEC §2). Pure: settings in, URL out.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::Error;
 use crate::settings::Found;
@@ -257,7 +257,12 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
         if !(tail.is_empty() || is_port(tail)) {
             return Err(format!("`{shown}` has a bad port; {WANT}"));
         }
-        h.to_string()
+        // Brackets hold an IPv6 address only; the URI parser lets any text
+        // through, which would fail only when connecting.
+        if h.parse::<Ipv6Addr>().is_err() {
+            return Err(format!("`{shown}` has no IPv6 address in its [ ]; {WANT}"));
+        }
+        h.to_ascii_lowercase()
     } else {
         let (h, port) = match authority.split_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -289,8 +294,14 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
         }
     }
     let path = if path.is_empty() { "/" } else { path };
+    let url = format!("{scheme}://{authority}{path}");
+    // The client parses the URL again: what it cannot (a space, a stray
+    // byte in the host) is a setting error now, not a failed request later.
+    if url.parse::<ureq::http::Uri>().is_err() {
+        return Err(format!("`{shown}` is not a valid URL; {WANT}"));
+    }
     Ok(Endpoint {
-        url: format!("{scheme}://{authority}{path}"),
+        url,
         host,
         loopback,
     })
@@ -609,6 +620,68 @@ mod tests {
             assert_eq!(e.code(), 2);
             assert!(e.to_string().contains(want), "{inp:?}: {e}");
         }
+    }
+
+    #[test]
+    fn endpoints_the_client_cannot_parse_are_setting_errors() {
+        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): a URL with a
+        // character no URI holds passed the checks, and only the request
+        // failed (exit 4, after --check had said the settings were valid).
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/settings-endpoint-unparsable"
+        ))
+        .unwrap();
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix("PLUGIN_STS_ENDPOINT="))
+            .unwrap();
+        let found = Found {
+            value: value.into(),
+            source: "PLUGIN_STS_ENDPOINT".into(),
+        };
+        let e = resolve(&Input {
+            explicit: Some(&found),
+            role_partition: "aws",
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(
+            e.to_string().starts_with(
+                "PLUGIN_STS_ENDPOINT: `https://sts.us-east-1.amazonaws.com\\` is not a valid URL"
+            ),
+            "{e}"
+        );
+        for bad in [
+            "https://sts amazonaws.com",
+            "https://sts.amazonaws.com/a b",
+            "https://sts.\u{fffd}.com",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn brackets_hold_an_ipv6_address() {
+        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): any text in [ ]
+        // was taken as the host, kept in upper case unlike a name.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/settings-endpoint-brackets"
+        ))
+        .unwrap();
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix("PLUGIN_STS_ENDPOINT="))
+            .unwrap();
+        let e = parse_url(value).unwrap_err();
+        assert!(e.contains("has no IPv6 address in its [ ]"), "{e}");
+        let e = parse_url("https://[2001:DB8::1]:8443").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.url.as_str()),
+            ("2001:db8::1", "https://[2001:DB8::1]:8443/")
+        );
     }
 
     #[test]

@@ -126,7 +126,12 @@ pub fn no_proxy_matches(entry: &str, host: &str) -> bool {
     }
     let entry = entry.trim_start_matches("*.").trim_start_matches('.');
     let entry = match entry.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+        // `host:port` or `[v6]:port`; a bare IPv6 address ends in digits too.
+        Some((h, p))
+            if p.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')) =>
+        {
+            h
+        }
         _ => entry,
     };
     let entry = entry.trim_start_matches('[').trim_end_matches(']');
@@ -553,6 +558,22 @@ mod tests {
         for (entry, host, want) in rows {
             assert_eq!(no_proxy_matches(entry, host), want, "{entry} vs {host}");
         }
+    }
+
+    #[test]
+    fn no_proxy_ipv6_with_port() {
+        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): `[v6]:port` kept
+        // its port, so it never matched and the proxy was used.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/settings-no-proxy-ipv6-port"
+        ))
+        .unwrap();
+        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).unwrap();
+        let endpoint = crate::endpoint::parse_url(get("PLUGIN_STS_ENDPOINT=")).unwrap();
+        assert!(no_proxy_matches(get("NO_PROXY="), &endpoint.host));
+        assert!(no_proxy_matches("[::1]:443", "::1"));
+        assert!(!no_proxy_matches("[::1]:443", "::2"));
     }
 
     #[test]

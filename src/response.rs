@@ -99,8 +99,15 @@ fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     node.children().find(|n| is_sts(n, name))
 }
 
+/// The element's whole text, as XPath's string-value: every text node under
+/// it, so a comment inside a value does not cut it short.
 fn text(node: Option<Node>) -> Option<String> {
-    let t = node?.text()?.trim();
+    let all: String = node?
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    let t = all.trim();
     (!t.is_empty()).then(|| t.to_string())
 }
 
@@ -108,7 +115,9 @@ fn text(node: Option<Node>) -> Option<String> {
 pub fn parse(body: &str) -> Result<Answer, Malformed> {
     let doc = Document::parse(body).map_err(|e| match e {
         roxmltree::Error::DtdDetected => Malformed::Dtd,
-        e => Malformed::NotXml(e.to_string()),
+        // roxmltree quotes the offending character raw: a CR or a terminal
+        // escape from the body must not reach the one-line error.
+        e => Malformed::NotXml(crate::settings::shown(&e.to_string())),
     })?;
     let root = doc.root_element();
     if is_sts(&root, "ErrorResponse") {
@@ -243,5 +252,30 @@ mod tests {
             Err(Malformed::NotXml(_))
         ));
         assert!(matches!(parse(""), Err(Malformed::NotXml(_))));
+    }
+
+    #[test]
+    fn a_comment_inside_a_value_does_not_cut_it() {
+        // Found by fuzzing (fuzz/fuzz_targets/response.rs): only the text
+        // before a comment was read, so a cut AccessKeyId was written out.
+        let c = success(&fixture("fuzz/response-comment-in-value.xml"));
+        assert_eq!(c.access_key_id, "ASIAQNOTCUT000000001");
+        assert_eq!(c.session_token.expose(), "FwoGZXIvYXdzEJr");
+    }
+
+    #[test]
+    fn xml_errors_quote_control_characters_escaped() {
+        // Found by fuzzing (fuzz/fuzz_targets/response.rs): the XML error
+        // quoted a CR from the body raw, breaking the one-line message.
+        let m = parse(&fixture("fuzz/response-cr-in-xml-error")).unwrap_err();
+        assert_eq!(
+            m.to_string(),
+            "the body is not XML (expected '>' not '\\r' at 1:16)"
+        );
+        let m = parse("<ErrorResponse\u{1b}>").unwrap_err().to_string();
+        assert!(
+            !m.contains(char::is_control) && m.contains("\\u{1b}"),
+            "{m}"
+        );
     }
 }

@@ -36,6 +36,31 @@ fn check_preview(body: &str) {
     }
 }
 
+/// The whole text (all text under it, comments skipped) of the first
+/// element of each credential name in the answer's Credentials.
+fn whole_texts(body: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(doc) = roxmltree::Document::parse(body) else { return out };
+    let sts = |n: &roxmltree::Node, name: &str| {
+        n.is_element()
+            && n.tag_name().name() == name
+            && matches!(n.tag_name().namespace(), None | Some(response::NS))
+    };
+    let creds = doc
+        .root_element()
+        .children()
+        .find(|n| sts(n, "AssumeRoleWithWebIdentityResult"))
+        .and_then(|r| r.children().find(|n| sts(n, "Credentials")));
+    for field in creds.iter().flat_map(|c| c.children()).filter(|n| n.is_element()) {
+        let name = field.tag_name().name().to_string();
+        if sts(&field, &name) && !out.contains_key(&name) {
+            let text: String = field.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
+            out.insert(name, text.trim().to_string());
+        }
+    }
+    out
+}
+
 fn trimmed_nonempty(what: &str, v: &str) {
     assert!(!v.is_empty() && v.trim() == v, "{what} is {v:?}");
 }
@@ -50,6 +75,16 @@ fuzz_target!(|data: &[u8]| {
             trimmed_nonempty("SessionToken", c.session_token.expose());
             trimmed_nonempty("Expiration", &c.expiration);
             assert_eq!(time::parse_utc(&c.expiration), Some(c.expires_at));
+            // Each value is the element's whole text, never a piece of it.
+            let whole = whole_texts(&body);
+            for (name, value) in [
+                ("AccessKeyId", c.access_key_id.as_str()),
+                ("SecretAccessKey", c.secret_access_key.expose()),
+                ("SessionToken", c.session_token.expose()),
+                ("Expiration", c.expiration.as_str()),
+            ] {
+                assert_eq!(whole.get(name).map(String::as_str), Some(value), "{name} is cut");
+            }
             // The Debug form (what a stray `{:?}` would print) hides secrets.
             let dbg = format!("{c:?}");
             for secret in [c.secret_access_key.expose(), c.session_token.expose()] {
@@ -73,7 +108,8 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(m) => {
             let text = m.to_string();
-            assert!(!text.contains(['\n', '\r']), "Malformed is not one line: {text:?}");
+            // It is quoted in a one-line error: no newline, no terminal escape.
+            assert!(!text.contains(char::is_control), "Malformed has a control character: {text:?}");
         }
     }
 });
