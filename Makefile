@@ -40,7 +40,7 @@ RELEASE_BUILD := cargo build --release --locked --target $(AMD64) --target $(ARM
 IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
 
-.PHONY: help deps targets bare-client build demo test test-unit test-release test-windows image-manifest lint release reproducible image image-archive bench fuzz clean
+.PHONY: help deps targets bare-client build demo test test-unit test-release test-windows image image-buildah image-archive image-manifest lint release reproducible image image-archive bench fuzz clean
 
 help:
 	@echo "make demo          one whole exchange against the local STS stand-in"
@@ -111,7 +111,7 @@ reproducible: targets
 
 # The artifacts where they will run: chroot (empty root), qemu (arm64), and
 # the image under buildah; see tests/release.rs.
-test-release: release image
+test-release: release image-buildah
 	cargo build --locked --example sts-standin
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) cargo test --locked --test release -- --ignored --test-threads 1
 
@@ -127,27 +127,39 @@ test-windows: release
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_WINE_DIR=$(WINE_DIR) \
 		cargo test --locked --test windows -- --ignored --test-threads 1
 
+# With docker buildx (and a daemon): a multi-arch build into the buildx
+# cache, each platform also loaded as $(IMAGE)-ARCH. Otherwise buildah.
 image: release
 	@if command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
-		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch -t $(IMAGE) $(DIST); \
-	else \
-		$(BUILDAH) rmi -f $(IMAGE) $(IMAGE)-amd64 $(IMAGE)-arm64 >/dev/null 2>&1; \
-		$(BUILDAH) manifest rm $(IMAGE) >/dev/null 2>&1; \
+		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch -t $(IMAGE) $(DIST) && \
 		for arch in amd64 arm64; do \
-			$(BUILDAH) bud --isolation chroot --platform linux/$$arch --build-arg TARGETARCH=$$arch \
-				--build-arg VERSION=$(VERSION) --timestamp 0 -f Dockerfile.scratch -t $(IMAGE)-$$arch $(DIST) || exit 1; \
+			docker buildx build --platform linux/$$arch --build-arg VERSION=$(VERSION) -f Dockerfile.scratch \
+				-t $(IMAGE)-$$arch --load $(DIST) || exit 1; \
 		done; \
-		$(BUILDAH) manifest create $(IMAGE) && \
-		$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-amd64 && \
-		$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-arm64; \
+	else \
+		$(MAKE) image-buildah; \
 	fi
 
-image-archive: image
+# buildah (vfs storage, chroot isolation): $(IMAGE)-amd64, $(IMAGE)-arm64 and
+# the manifest list $(IMAGE). The release tests always use this one.
+image-buildah: release
+	$(BUILDAH) rmi -f $(IMAGE)-amd64 $(IMAGE)-arm64 >/dev/null 2>&1 || true
+	$(BUILDAH) manifest rm $(IMAGE) >/dev/null 2>&1 || true
+	for arch in amd64 arm64; do \
+		$(BUILDAH) bud --isolation chroot --platform linux/$$arch --build-arg TARGETARCH=$$arch \
+			--build-arg VERSION=$(VERSION) --timestamp 0 -f Dockerfile.scratch -t $(IMAGE)-$$arch $(DIST) || exit 1; \
+	done
+	$(BUILDAH) manifest create $(IMAGE)
+	$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-amd64
+	$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-arm64
+
+image-archive: release
 	rm -f $(DIST)/aws-oidc-image.oci.tar
 	@if command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch \
 			--output type=oci,dest=$(DIST)/aws-oidc-image.oci.tar,compression=gzip,compression-level=9,force-compression=true $(DIST); \
 	else \
+		$(MAKE) image-buildah && \
 		$(BUILDAH) manifest push --all --format oci --compression-format gzip --compression-level 9 $(IMAGE) oci-archive:$(DIST)/aws-oidc-image.oci.tar:$(IMAGE); \
 	fi
 	cd $(DIST) && sha256sum aws-oidc-image.oci.tar | tee -a SHA256SUMS

@@ -137,6 +137,20 @@ pub struct Input<'a> {
     pub legacy_global: bool,
     /// The role ARN's partition.
     pub role_partition: &'a str,
+    /// Where the region came from, for messages (empty: not shown).
+    pub region_source: &'a str,
+    /// Where FIPS came from.
+    pub fips_source: &'a str,
+    /// Where dual-stack came from.
+    pub dualstack_source: &'a str,
+}
+
+/// ` (from X)` when the source is known.
+fn from(source: &str) -> String {
+    match source {
+        "" | "default" => String::new(),
+        s => format!(" (from {s})"),
+    }
 }
 
 /// Where the request goes.
@@ -152,21 +166,30 @@ pub struct Endpoint {
 
 /// Chooses the endpoint, or says which settings conflict.
 pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
-    const FIPS_DUAL: &str = "FIPS (PLUGIN_FIPS, AWS_USE_FIPS_ENDPOINT) or dual-stack (PLUGIN_DUALSTACK, AWS_USE_DUALSTACK_ENDPOINT)";
+    // Names what is set, and where from, so the user knows what to unset.
+    let fips_dual = match (input.fips, input.dualstack) {
+        (true, true) => format!(
+            "FIPS{} and dual-stack{}",
+            from(input.fips_source),
+            from(input.dualstack_source)
+        ),
+        (true, false) => format!("FIPS{}", from(input.fips_source)),
+        _ => format!("dual-stack{}", from(input.dualstack_source)),
+    };
     let role_p = partition(input.role_partition);
     if let Some(region) = input.region {
         let region_p = partition_of_region(region);
         if region_p.name != role_p.name {
             return Err(Error::Conflict(format!(
-                "the role ARN is in partition {} but region {region} is in {}; set a region of the role's partition (for example {}) or fix the role ARN",
-                role_p.name, region_p.name, role_p.example_region
+                "the role ARN is in partition {} but region {region}{} is in {}; set a region of the role's partition (for example {}) or fix the role ARN",
+                role_p.name, from(input.region_source), region_p.name, role_p.example_region
             )));
         }
     }
     if let Some(found) = input.explicit {
         if input.fips || input.dualstack {
             return Err(Error::Conflict(format!(
-                "{} sets an explicit endpoint, which cannot be combined with {FIPS_DUAL}; put the host you want in the endpoint, or unset it",
+                "{} sets an explicit endpoint, which cannot be combined with {fips_dual}; put the host you want in the endpoint, or unset it",
                 found.source
             )));
         }
@@ -175,7 +198,7 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
     let Some(region) = input.region else {
         if input.fips || input.dualstack {
             return Err(Error::Conflict(format!(
-                "{FIPS_DUAL} endpoints are regional; set PLUGIN_REGION (or AWS_REGION) as well, for example {}",
+                "{fips_dual} endpoints are regional; set PLUGIN_REGION (or AWS_REGION) as well, for example {}",
                 role_p.example_region
             )));
         }
@@ -190,7 +213,8 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
     if region == "aws-global" {
         if input.fips || input.dualstack {
             return Err(Error::Conflict(format!(
-                "region aws-global has no {FIPS_DUAL} endpoint; set a real region such as us-east-1"
+                "region aws-global{} has no {fips_dual} endpoint; set a real region such as us-east-1",
+                from(input.region_source)
             )));
         }
         return Ok(global());
@@ -206,8 +230,9 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
         (fips, true) => {
             let Some(dual) = p.dual_dns else {
                 return Err(Error::Conflict(format!(
-                    "partition {} has no dual-stack STS endpoint; unset PLUGIN_DUALSTACK / AWS_USE_DUALSTACK_ENDPOINT",
-                    p.name
+                    "partition {} has no dual-stack STS endpoint; unset dual-stack{}",
+                    p.name,
+                    from(input.dualstack_source)
                 )));
             };
             let prefix = if fips { "sts-fips" } else { "sts" };
@@ -341,6 +366,7 @@ mod tests {
             dualstack: dual,
             legacy_global: legacy,
             role_partition: role,
+            ..Default::default()
         }
     }
 

@@ -49,6 +49,9 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
     let inputs = Inputs { flags, env };
     // A bad log level is reported by `resolve` below; until then, info.
     let mut log = Log::stderr(settings::log_level(&inputs).unwrap_or(Level::Info));
+    if let Some(account) = settings::early_mask(&inputs) {
+        log.mask_account(&account);
+    }
     match execute(&inputs, check, &mut log, &mut stdout) {
         Ok(()) => 0,
         Err(e) => {
@@ -105,6 +108,9 @@ fn execute(
         dualstack: s.dualstack,
         legacy_global: s.legacy_global,
         role_partition: &s.role.partition,
+        region_source: &s.sources.region,
+        fips_source: &s.sources.fips,
+        dualstack_source: &s.sources.dualstack,
     })?;
     let claims = claims::decode(s.token.expose());
     match &claims {
@@ -179,7 +185,13 @@ fn report_success(
         ));
     }
     log.info(&line);
-    if plan.vars.is_none() {
+    // An explicit dotenv/shell output already carries the variables.
+    let vars_in_output = plan.creds_source != "HARNESS_OUTPUT_SECRET_FILE"
+        && matches!(
+            plan.format,
+            settings::Format::Dotenv | settings::Format::Shell
+        );
+    if plan.vars.is_none() && !vars_in_output {
         let vars = output::variables(s, c, true);
         let shown: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
         log.info(&format!(

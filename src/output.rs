@@ -135,7 +135,9 @@ pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Er
             Vec::new()
         }
     } else {
-        variables(s, c, true)
+        // With mask account, the account and role ARNs go only to the
+        // secret file, never to a file or stream the user chose.
+        variables(s, c, !s.mask_account)
     };
     for (k, v) in creds_pairs
         .iter()
@@ -162,7 +164,10 @@ pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Er
             quote(c.secret_access_key.expose()),
             quote(c.session_token.expose()),
             quote(&c.expiration),
-            c.assumed_role_arn.as_deref().map_or("null".to_string(), quote),
+            c.assumed_role_arn
+                .as_deref()
+                .filter(|_| !s.mask_account)
+                .map_or("null".to_string(), quote),
         ),
         Format::CredentialProcess => format!(
             "{{\"Version\":1,\"AccessKeyId\":{},\"SecretAccessKey\":{},\"SessionToken\":{},\"Expiration\":{}}}\n",

@@ -195,8 +195,8 @@ pub fn exchange(
             return Err(gave_up(
                 error,
                 &format!(
-                    "after {failures} attempts (PLUGIN_MAX_ATTEMPTS={})",
-                    s.max_attempts
+                    "after {failures} attempts (max attempts {}, from {})",
+                    s.max_attempts, s.sources.attempts
                 ),
             ));
         }
@@ -206,8 +206,9 @@ pub fn exchange(
             return Err(gave_up(
                 error,
                 &format!(
-                    "after {failures} attempts: the {}s timeout (PLUGIN_TIMEOUT) ran out",
-                    s.timeout.as_secs()
+                    "after {failures} attempts: the {}s timeout (from {}) ran out",
+                    s.timeout.as_secs(),
+                    s.sources.timeout
                 ),
             ));
         }
@@ -365,9 +366,11 @@ fn attempt_once(
             ));
             Outcome::Done(c)
         }
-        Ok(Answer::Success(_)) => {
-            Outcome::Fail(not_understood("a success body with an error status".into()))
-        }
+        Ok(Answer::Success(_)) => retry_if(
+            retry::retryable_status(status),
+            format!("HTTP {status}"),
+            not_understood("a success body with an error status".into()),
+        ),
         Ok(Answer::Error(e)) => {
             log.debug(&format!(
                 "STS error {} (RequestId {})",
@@ -395,6 +398,17 @@ fn retry_if(retry: bool, why: String, error: Error) -> Outcome {
 }
 
 fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context) -> Error {
+    // STS's validation messages can quote what was sent; the token and the
+    // policy must not come back out through them.
+    let mut message = one_line(&e.message);
+    for secret in [Some(&s.token), s.policy.as_ref()].into_iter().flatten() {
+        let text = one_line(secret.expose());
+        if !text.is_empty() {
+            message = message
+                .replace(&text, "<redacted>")
+                .replace(secret.expose(), "<redacted>");
+        }
+    }
     let hint = crate::diagnose::hint(
         &e.code,
         &e.message,
@@ -406,7 +420,7 @@ fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context) -> Error {
     Error::Sts(StsFailure {
         status,
         code: e.code,
-        message: one_line(&e.message),
+        message,
         request_id: e.request_id,
         hint,
     })
@@ -420,7 +434,7 @@ fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings) -> Outco
     let (why, msg, retry) = match &e {
         ureq::Error::Timeout(_) => (
             "timed out".to_string(),
-            format!("no answer from {host} within the {}s timeout (PLUGIN_TIMEOUT); check that this runner can reach it (firewall, proxy: HTTPS_PROXY)", s.timeout.as_secs()),
+            format!("no answer from {host} within the {}s timeout (from {}); check that this runner can reach it (firewall, proxy: HTTPS_PROXY)", s.timeout.as_secs(), s.sources.timeout),
             true,
         ),
         ureq::Error::HostNotFound => (

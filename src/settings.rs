@@ -90,7 +90,7 @@ def!(
         "AWS_WEB_IDENTITY_TOKEN_FILE"
     ],
     Value,
-    "-",
+    "none",
     "a file holding the token, read at run time; - reads stdin"
 );
 def!(
@@ -166,7 +166,7 @@ def!(
     Some("policy"),
     ["PLUGIN_POLICY"],
     Value,
-    "-",
+    "none",
     "inline session policy JSON, 1-2048 chars"
 );
 def!(
@@ -174,7 +174,7 @@ def!(
     Some("policy-arns"),
     ["PLUGIN_POLICY_ARNS", "PLUGIN_POLICYARNS"],
     Value,
-    "-",
+    "none",
     "managed policy ARNs separated by commas or newlines, at most 10"
 );
 def!(
@@ -222,7 +222,7 @@ def!(
     Some("output"),
     ["PLUGIN_OUTPUT_FILE"],
     Value,
-    "-",
+    "HARNESS_OUTPUT_SECRET_FILE, else stdout for credential-process, else exit 6",
     "a file to append the credentials to, or - for stdout"
 );
 def!(
@@ -305,9 +305,32 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
             }
             _ => {}
         }
+        if arg.starts_with("--check=") {
+            return Err(Error::Usage("flag `--check` takes no value".into()));
+        }
         let Some(body) = arg.strip_prefix("--") else {
-            // The argument is not echoed: a token pasted in the wrong place
-            // must not end up in the log.
+            if arg.starts_with('-') && arg.len() > 1 {
+                // A dash-argument is an option, never a token: safe to name.
+                return Err(Error::Usage(format!(
+                    "unknown option `{}`; aws-oidc takes --flags (and -h, -V)",
+                    shown(arg)
+                )));
+            }
+            let after_bool = i > 0
+                && matches!(arg.to_ascii_lowercase().as_str(), "true" | "false")
+                && ALL.iter().any(|(_, d)| {
+                    d.kind == Kind::Bool && d.flag.is_some_and(|f| args[i - 1] == format!("--{f}"))
+                });
+            if after_bool {
+                return Err(Error::Usage(format!(
+                    "`{} {arg}`: boolean flags take their value with =, as in {}={}",
+                    args[i - 1],
+                    args[i - 1],
+                    arg.to_ascii_lowercase()
+                )));
+            }
+            // Other arguments are not echoed: a token pasted in the wrong
+            // place must not end up in the log.
             return Err(Error::Usage(format!(
                 "unexpected argument in position {}; aws-oidc takes only --flags",
                 i + 1
@@ -324,10 +347,13 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
             return Err(Error::Usage(format!("unknown flag `--{}`", shown(name))));
         };
         let value = match (def.kind, inline) {
+            (_, Some(v)) if v.trim().is_empty() => {
+                return Err(Error::Usage(format!("flag `--{flag}` needs a value")))
+            }
             (_, Some(v)) => v,
             (Kind::Bool, None) => "true".to_string(),
             (Kind::Value, None) => match rest.next() {
-                Some((_, v)) if !v.starts_with("--") => v.clone(),
+                Some((_, v)) if !v.starts_with("--") && !v.trim().is_empty() => v.clone(),
                 _ => return Err(Error::Usage(format!("flag `--{flag}` needs a value"))),
             },
         };
@@ -425,6 +451,22 @@ pub struct Proxy {
     pub source: String,
 }
 
+/// The flag or env name each of a few settings was read from (`default`
+/// when none was set).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Region.
+    pub region: String,
+    /// FIPS.
+    pub fips: String,
+    /// Dual-stack.
+    pub dualstack: String,
+    /// Timeout.
+    pub timeout: String,
+    /// Attempts.
+    pub attempts: String,
+}
+
 /// Every setting, validated. Built only by [`resolve`].
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -474,6 +516,9 @@ pub struct Settings {
     pub format: Format,
     /// Keep the account id out of logs and the variables file.
     pub mask_account: bool,
+    /// Where region, FIPS, dual-stack, timeout and attempts came from, for
+    /// messages that must name what to change.
+    pub sources: Sources,
     /// Warnings found while resolving, logged once the logger exists.
     pub warnings: Vec<String>,
     /// `(setting, value as safe to log, source)` for the debug log.
@@ -557,11 +602,21 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
         .flag(&ENDPOINT)
         .or_else(|| inputs.env_first(endpoint_envs));
     if let Some(f) = &endpoint {
-        note("endpoint", &f.value, &f.source);
+        // A user:password in the URL is refused later; it is never logged.
+        let shown = match f.value.split_once("://") {
+            Some((scheme, rest)) if rest.split('/').next().is_some_and(|a| a.contains('@')) => {
+                format!(
+                    "{scheme}://***@{}",
+                    rest.rsplit_once('@').map_or("", |(_, h)| h)
+                )
+            }
+            _ => f.value.clone(),
+        };
+        note("endpoint", &shown, &f.source);
     }
 
-    let fips = flag_bool(inputs, &FIPS)?;
-    let dualstack = flag_bool(inputs, &DUALSTACK)?;
+    let (fips, fips_source) = flag_bool_from(inputs, &FIPS)?;
+    let (dualstack, dualstack_source) = flag_bool_from(inputs, &DUALSTACK)?;
     let legacy_global = match inputs.get(&REGIONAL_ENDPOINTS) {
         None => false,
         Some(f) => match f.value.to_ascii_lowercase().as_str() {
@@ -635,6 +690,24 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
                     ),
                 ));
             }
+            // STS accepts tab, newline, carriage return and U+0020-U+00FF;
+            // checked here so that STS never has to quote the policy back.
+            if let Some(c) = f
+                .value
+                .chars()
+                .find(|c| !matches!(*c, '\t' | '\n' | '\r' | ' '..='\u{ff}'))
+            {
+                return Err(Error::setting(
+                    &f.source,
+                    format!("the session policy holds U+{:04X}, which STS does not accept (tab, newline and U+0020-U+00FF only)", c as u32),
+                ));
+            }
+            if crate::claims::parse_json(&f.value).is_none() {
+                return Err(Error::setting(
+                    &f.source,
+                    format!("the session policy ({n} chars) is not valid JSON; pass an IAM policy document such as {{\"Version\":\"2012-10-17\",\"Statement\":[...]}}"),
+                ));
+            }
             note("policy", &format!("<redacted, {n} chars>"), &f.source);
             Some(Secret::new(f.value))
         }
@@ -665,7 +738,19 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
     let vars_file = inputs.get(&VARS_FILE);
     let output = inputs.get(&OUTPUT).map(|f| f.value);
     let format = optional(inputs, &FORMAT, parse_format)?.map_or(Format::Dotenv, |f| f.0);
-    let mask_account = flag_bool(inputs, &MASK_ACCOUNT)?;
+    let mask_account = flag_bool_from(inputs, &MASK_ACCOUNT)?.0;
+    let sources = Sources {
+        region: region.as_ref().map_or("default".into(), |r| r.1.clone()),
+        fips: fips_source,
+        dualstack: dualstack_source,
+        timeout: timeout.as_ref().map_or("default".into(), |t| t.1.clone()),
+        attempts: max_attempts
+            .as_ref()
+            .map_or("default".into(), |a| a.1.clone()),
+    };
+    for w in unknown_plugin_settings(inputs) {
+        warnings.push(w);
+    }
 
     Ok(Settings {
         role,
@@ -691,6 +776,7 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
         output,
         format,
         mask_account,
+        sources,
         warnings,
         resolved,
     })
@@ -717,8 +803,50 @@ fn optional<T>(
     }
 }
 
-fn flag_bool(inputs: &Inputs, def: &Def) -> Result<bool, Error> {
-    Ok(optional(inputs, def, parse_bool)?.is_some_and(|b| b.0))
+/// A boolean setting and where it came from (`default` when unset).
+fn flag_bool_from(inputs: &Inputs, def: &Def) -> Result<(bool, String), Error> {
+    Ok(optional(inputs, def, parse_bool)?.map_or((false, "default".into()), |b| b))
+}
+
+/// Harness and Drone turn any `settings:` key into `PLUGIN_<KEY>`, so a
+/// misspelt key arrives silently. Each `PLUGIN_*` variable that is not a
+/// spelling aws-oidc reads gets a warning, with the spelling it probably
+/// meant (same letters, other underscores).
+pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
+    let squash = |s: &str| {
+        s.trim_start_matches("PLUGIN_")
+            .replace('_', "")
+            .to_ascii_lowercase()
+    };
+    let known: Vec<&str> = ALL
+        .iter()
+        .flat_map(|(_, d)| d.envs.iter().copied())
+        .collect();
+    inputs
+        .env
+        .keys()
+        .filter(|k| k.starts_with("PLUGIN_") && !known.contains(&k.as_str()))
+        .map(|k| {
+            let near = known.iter().find(|n| n.starts_with("PLUGIN_") && squash(n) == squash(k));
+            match near {
+                Some(n) => format!("{k} is not a setting aws-oidc reads, so it is ignored; did you mean {n}?"),
+                None => format!("{k} is not a setting aws-oidc reads, so it is ignored (aws-oidc --help lists them)"),
+            }
+        })
+        .collect()
+}
+
+/// The account id to mask from the very first line, before the settings
+/// are validated: when mask account is set and the role ARN carries a
+/// 12-digit account, even an error about another setting hides it.
+pub fn early_mask(inputs: &Inputs) -> Option<String> {
+    let on = inputs
+        .get(&MASK_ACCOUNT)
+        .is_some_and(|f| parse_bool(&f.value) == Ok(true));
+    let role = inputs.get(&ROLE_ARN)?.value;
+    let account = role.split(':').nth(4)?;
+    (on && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| account.to_string())
 }
 
 /// Token precedence: `--token`, `--token-file`, the value env names, then
@@ -769,13 +897,35 @@ fn read_token(inputs: &Inputs, files: &mut dyn Files) -> Result<(Secret, String)
     Ok((Secret::new(token), source))
 }
 
+/// Whether a value given as a file path looks like a token instead: long,
+/// or three base64url parts, and no path separator. Such a "path" is never
+/// quoted back, since it would put the token in the log.
+fn looks_like_token(path: &str) -> bool {
+    let base64url = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+    };
+    let jwt = path.split('.').count() == 3 && path.split('.').all(base64url);
+    !path.contains(['/', '\\']) && (jwt || path.len() > 128)
+}
+
 fn read_file(files: &mut dyn Files, f: &Found, limit: u64) -> Result<Vec<u8>, Error> {
+    if looks_like_token(&f.value) {
+        return Err(Error::setting(
+            &f.source,
+            format!(
+                "the value ({} chars) looks like a token, not a file path; pass the token itself with PLUGIN_OIDC_TOKEN (or --token-file - on stdin), or the path of a file holding it",
+                f.value.chars().count()
+            ),
+        ));
+    }
     let bytes = files.read(&f.value, limit + 1).map_err(|e| {
         Error::setting(
             &f.source,
             format!(
                 "cannot read {}: {}; check the path and that this step can read it",
-                f.value,
+                shown(&f.value),
                 io_reason(&e)
             ),
         )
@@ -1145,6 +1295,129 @@ mod tests {
         resolve(&inputs(env, flags), &mut NoFiles)
             .unwrap_err()
             .to_string()
+    }
+
+    /// SPEC §1's table, copied: every setting's env names in order.
+    const SPEC_NAMES: &[(&str, &[&str])] = &[
+        (
+            "role ARN",
+            &[
+                "PLUGIN_IAMROLEARN",
+                "PLUGIN_IAM_ROLE_ARN",
+                "PLUGIN_ROLE_ARN",
+                "PLUGIN_ROLEARN",
+                "AWS_ROLE_ARN",
+            ],
+        ),
+        (
+            "token",
+            &[
+                "PLUGIN_OIDC_TOKEN_ID",
+                "PLUGIN_OIDCTOKENID",
+                "PLUGIN_OIDC_TOKEN",
+            ],
+        ),
+        (
+            "token file",
+            &[
+                "PLUGIN_OIDC_TOKEN_FILE",
+                "PLUGIN_OIDCTOKENFILE",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+            ],
+        ),
+        (
+            "session name",
+            &[
+                "PLUGIN_ROLE_SESSION_NAME",
+                "PLUGIN_ROLESESSIONNAME",
+                "AWS_ROLE_SESSION_NAME",
+            ],
+        ),
+        (
+            "duration",
+            &[
+                "PLUGIN_DURATION",
+                "PLUGIN_DURATION_SECONDS",
+                "PLUGIN_DURATIONSECONDS",
+            ],
+        ),
+        (
+            "region",
+            &["PLUGIN_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
+        ),
+        (
+            "STS endpoint",
+            &[
+                "PLUGIN_STS_ENDPOINT",
+                "PLUGIN_ENDPOINT",
+                "AWS_ENDPOINT_URL_STS",
+                "AWS_ENDPOINT_URL",
+            ],
+        ),
+        ("FIPS endpoint", &["PLUGIN_FIPS", "AWS_USE_FIPS_ENDPOINT"]),
+        (
+            "dual-stack endpoint",
+            &["PLUGIN_DUALSTACK", "AWS_USE_DUALSTACK_ENDPOINT"],
+        ),
+        ("regional vs global", &["AWS_STS_REGIONAL_ENDPOINTS"]),
+        (
+            "CA bundle",
+            &["PLUGIN_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE"],
+        ),
+        ("inline session policy", &["PLUGIN_POLICY"]),
+        (
+            "managed session policies",
+            &["PLUGIN_POLICY_ARNS", "PLUGIN_POLICYARNS"],
+        ),
+        ("timeout", &["PLUGIN_TIMEOUT"]),
+        ("attempts", &["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"]),
+        ("log level", &["PLUGIN_LOG_LEVEL", "PLUGIN_LOGLEVEL"]),
+        ("secret output file", &["HARNESS_OUTPUT_SECRET_FILE"]),
+        (
+            "output variables file",
+            &["DRONE_OUTPUT", "HARNESS_OUTPUT_FILE"],
+        ),
+        ("explicit output", &["PLUGIN_OUTPUT_FILE"]),
+        ("output format", &["PLUGIN_OUTPUT_FORMAT"]),
+        ("mask account id", &["PLUGIN_MASK_ACCOUNT_ID"]),
+    ];
+
+    #[test]
+    fn every_setting_reads_the_spec_names_in_the_spec_order() {
+        assert_eq!(ALL.len(), SPEC_NAMES.len());
+        for ((name, def), (spec_name, spec_envs)) in ALL.iter().zip(SPEC_NAMES) {
+            assert_eq!((*name, def.envs), (*spec_name, *spec_envs));
+            // Each spelling wins over every later one, and a blank earlier
+            // one does not count.
+            for (i, env) in def.envs.iter().enumerate() {
+                let mut map: BTreeMap<String, String> = def.envs[i..]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, e)| (e.to_string(), format!(" value-{j} ")))
+                    .collect();
+                for earlier in &def.envs[..i] {
+                    map.insert(earlier.to_string(), " ".into());
+                }
+                let inputs = Inputs {
+                    flags: vec![],
+                    env: map,
+                };
+                let got = inputs.get(def).unwrap();
+                assert_eq!(
+                    (got.value.as_str(), got.source.as_str()),
+                    ("value-0", *env),
+                    "{name}"
+                );
+                // A flag beats them all.
+                if let Some(flag) = def.flag {
+                    let with_flag = Inputs {
+                        flags: vec![(flag, "from-flag".into())],
+                        ..inputs
+                    };
+                    assert_eq!(with_flag.get(def).unwrap().value, "from-flag", "{name}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1634,6 +1907,7 @@ mod tests {
                         dualstack: s.dualstack,
                         legacy_global: s.legacy_global,
                         role_partition: &s.role.partition,
+                        ..Default::default()
                     })
                     .unwrap_err(),
                 }

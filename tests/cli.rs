@@ -369,14 +369,30 @@ fn readme_gitlab_dotenv_and_eval() {
     }
     // The same job: eval the shell form from stdout.
     let bin = bin();
-    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    vars.push(("BIN", bin.to_str().unwrap()));
-    vars.push(("ROLE", ROLE));
+    let mut vars: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| k != "PLUGIN_OIDC_TOKEN")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    vars.extend([
+        ("BIN", bin.to_str().unwrap()),
+        ("ROLE_ARN", ROLE),
+        ("AWS_OIDC_TOKEN", token.as_str()),
+        ("CI_JOB_ID", "4242"),
+    ]);
+    // The README's line, with $BIN for ./aws-oidc.
     let got = sh(
-        r#"eval "$("$BIN" --role-arn "$ROLE" --output - --format shell)" && printf '%s' "$AWS_SESSION_TOKEN""#,
+        r#"eval "$(PLUGIN_OIDC_TOKEN="$AWS_OIDC_TOKEN" "$BIN" --role-arn "$ROLE_ARN" --session-name "gitlab-$CI_JOB_ID" --region eu-west-1 --output - --format shell)" && printf '%s %s' "$AWS_SESSION_TOKEN" "$AWS_REGION""#,
         &vars,
     );
-    assert_eq!(got, sts.issued().pop().unwrap().session_token);
+    assert_eq!(
+        got,
+        format!("{} eu-west-1", sts.issued().pop().unwrap().session_token)
+    );
+    assert_eq!(
+        sts.requests().pop().unwrap().field("RoleSessionName"),
+        Some("gitlab-4242")
+    );
 }
 
 /// README "Buildkite": the token on stdin, shell exports on stdout.
@@ -534,4 +550,112 @@ fn credential_process_output_is_exactly_awss_shape() {
             i.access_key_id, i.secret_access_key, i.session_token
         )
     );
+}
+
+#[test]
+fn flag_edge_cases_are_usage_errors_that_say_what_to_do() {
+    for (args, want) in [
+        (&["--role-arn="][..], "flag `--role-arn` needs a value"),
+        (&["--region", ""][..], "flag `--region` needs a value"),
+        (&["--check=true"][..], "flag `--check` takes no value"),
+        (&["-t", "x"][..], "unknown option `-t`"),
+        (
+            &["--fips", "false"][..],
+            "`--fips false`: boolean flags take their value with =, as in --fips=false",
+        ),
+    ] {
+        let out = run(&[], args);
+        out.expect(2);
+        assert!(out.last_line().contains(want), "{args:?}: {}", out.stderr);
+    }
+    let help = run(&[], &["--help"]);
+    assert!(
+        !help.stdout.contains("default: -;"),
+        "no `-` defaults that read as stdin:\n{}",
+        help.stdout
+    );
+}
+
+#[test]
+fn misspelt_plugin_settings_are_warned_about() {
+    let token = harness_token();
+    let out = run(
+        &[
+            ("PLUGIN_IAMROLEARN", ROLE),
+            ("PLUGIN_OIDCTOKEN", &token),
+            ("PLUGIN_OIDC_TOKEN_ID", &token),
+            ("PLUGIN_MASKACCOUNTID", "true"),
+            ("PLUGIN_SOMETHING", "x"),
+        ],
+        &["--check"],
+    );
+    out.expect(0).assert_hides(&[&token]);
+    assert!(out.stderr.contains("warning: PLUGIN_MASKACCOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?"), "{}", out.stderr);
+    assert!(out.stderr.contains("warning: PLUGIN_OIDCTOKEN is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_OIDC_TOKEN?"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("warning: PLUGIN_SOMETHING is not a setting aws-oidc reads"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn mask_account_covers_early_errors_explicit_outputs_and_debug() {
+    let sts = StandIn::start();
+    // An error about another setting, before the settings are all valid.
+    let out = run(
+        &[
+            ("PLUGIN_IAMROLEARN", ROLE),
+            ("PLUGIN_OIDC_TOKEN", "abcd"),
+            ("PLUGIN_MASK_ACCOUNT_ID", "true"),
+            ("PLUGIN_POLICY_ARNS", "arn:aws:iam::123456789012:polcy/x"),
+        ],
+        &[],
+    );
+    out.expect(2);
+    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+    // An explicit output under mask holds no account or role ARNs.
+    let dir = standin::temp_dir("mask");
+    let mut env = reach(&sts);
+    env.extend([
+        ("AWS_ROLE_ARN".to_string(), ROLE.to_string()),
+        ("PLUGIN_OIDC_TOKEN".to_string(), harness_token()),
+    ]);
+    for format in ["dotenv", "shell", "json"] {
+        let file = dir.join(format!("out.{format}"));
+        let out = run_env(
+            &env,
+            &[
+                "--mask-account-id",
+                "--format",
+                format,
+                "--output",
+                file.to_str().unwrap(),
+            ],
+            None,
+        );
+        out.expect(0);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains(ACCOUNT), "{format}: {text}");
+        assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+        // dotenv and shell outputs carry the variables; json does not.
+        assert_eq!(
+            out.stderr.contains("so these are not written"),
+            format == "json",
+            "{}",
+            out.stderr
+        );
+    }
+    // A user:password in an endpoint URL is refused and never logged.
+    let out = run(
+        &[
+            ("AWS_ROLE_ARN", ROLE),
+            ("PLUGIN_OIDC_TOKEN", "abcd"),
+            ("PLUGIN_STS_ENDPOINT", "https://user:hunter2@127.0.0.1:1/"),
+            ("PLUGIN_LOG_LEVEL", "debug"),
+        ],
+        &["--check"],
+    );
+    out.expect(2).assert_hides(&["hunter2"]);
 }

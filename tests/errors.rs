@@ -7,6 +7,8 @@ mod support;
 
 use support::*;
 
+const POLICY_ECHOED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::echoed-secret-bucket/*"}]}"#;
+
 const AWS_KEY_RETRIEVAL: &str = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
 
 /// A success body whose session token holds `$`, which dotenv readers expand.
@@ -193,7 +195,7 @@ fn settings_cases() -> Vec<Case> {
         case(
             "role partition is not the region's",
             2,
-            "the role ARN is in partition aws-cn but region eu-west-1 is in aws",
+            "the role ARN is in partition aws-cn but region eu-west-1 (from PLUGIN_REGION) is in aws",
             0,
         )
         .set("PLUGIN_IAMROLEARN", "arn:aws-cn:iam::123456789012:role/x")
@@ -313,6 +315,15 @@ fn settings_cases() -> Vec<Case> {
         .set("PLUGIN_ROLESESSIONNAME", "x"),
         case("nowhere to write", 6, "CI_ENABLE_OUTPUT_SECRETS", 0)
             .unset("HARNESS_OUTPUT_SECRET_FILE"),
+        case("the token given where a token file belongs", 2, "PLUGIN_OIDC_TOKEN_FILE: the value (", 0).with(|_, s| {
+            // The token itself is never quoted back as a "path".
+            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
+            s.unset("PLUGIN_OIDC_TOKEN_ID").set("PLUGIN_OIDC_TOKEN_FILE", token)
+        }),
+        case("policy that is not JSON", 2, "PLUGIN_POLICY: the session policy (16 chars) is not valid JSON", 0)
+            .set("PLUGIN_POLICY", "allow-all-please"),
+        case("policy with characters STS refuses", 2, "PLUGIN_POLICY: the session policy holds U+2192", 0)
+            .set("PLUGIN_POLICY", "{\"Sid\":\"deploy\u{2192}prod\"}"),
     ]
 }
 
@@ -323,7 +334,7 @@ fn answer_cases() -> Vec<Case> {
         case("throttled twice, then success", 0, "assumed", 3).replies(vec![err(400, "Throttling", "Rate exceeded"), err(400, "ThrottlingException", "Rate exceeded")]),
         case("IDPCommunicationError once, then success", 0, "assumed", 2).replies(vec![err(400, "IDPCommunicationError", "Couldn't reach the IdP")]),
         case("provider keys not retrievable once, then success", 0, "assumed", 2).replies(vec![err(400, "InvalidIdentityToken", AWS_KEY_RETRIEVAL)]),
-        case("500 on every attempt", 3, "InternalFailure: An internal error occurred (after 3 attempts (PLUGIN_MAX_ATTEMPTS=3))", 3)
+        case("500 on every attempt", 3, "InternalFailure: An internal error occurred (after 3 attempts (max attempts 3, from PLUGIN_MAX_ATTEMPTS))", 3)
             .replies(vec![err(500, "InternalFailure", "An internal error occurred"); 3]),
         case("502 HTML on every attempt", 5, "answered HTTP 502 (text/html) that is not an STS answer", 3)
             .replies(vec![Reply::Raw(502, "text/html", b"<html><body>Bad gateway</body></html>".to_vec()); 3]),
@@ -362,7 +373,7 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::Raw(200, "text/xml", fixture("success-missing-session-token.xml"))]),
         case("XML that is neither", 5, "neither a success nor an ErrorResponse", 1)
             .replies(vec![Reply::Raw(200, "text/xml", b"<Hello>world</Hello>".to_vec())]),
-        case("silent server", 4, "no answer from 127.0.0.1 within the 2s timeout (PLUGIN_TIMEOUT)", 1)
+        case("silent server", 4, "no answer from 127.0.0.1 within the 2s timeout (from PLUGIN_TIMEOUT)", 1)
             .set("PLUGIN_TIMEOUT", "2s")
             .replies(vec![Reply::Stall]),
         case("connection closed without an answer", 4, "cannot reach 127.0.0.1", 3).replies(vec![Reply::Close; 3]),
@@ -378,6 +389,18 @@ fn answer_cases() -> Vec<Case> {
         case("variables file cannot be opened", 6, "cannot open DRONE_OUTPUT (/nonexistent/dir/output.env)", 1)
             .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
         case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789"),
+        case("a 503 with a success body is retried", 0, "assumed", 2).replies(vec![Reply::Raw(
+            503,
+            "text/xml",
+            fixture("success-one-line-fractional.xml"),
+        )]),
+        case("STS quoting the policy back", 3, "ValidationError: 1 validation error detected: Value '<redacted>' at 'policy'", 1)
+            .set("PLUGIN_POLICY", POLICY_ECHOED)
+            .replies(vec![err(
+                400,
+                "ValidationError",
+                &format!("1 validation error detected: Value '{POLICY_ECHOED}' at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern"),
+            )]),
     ]
 }
 
