@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
+use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 
 use crate::claims::Claims;
 use crate::endpoint::Endpoint;
@@ -247,15 +247,7 @@ fn gave_up(error: Error, note: &str) -> Error {
 fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent, Error> {
     let roots = match &s.ca_bundle {
         None => RootCerts::WebPki,
-        Some((_, pem)) => {
-            let certs: Vec<_> = ureq::tls::parse_pem(pem)
-                .filter_map(|item| match item {
-                    Ok(PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            RootCerts::new_with_certs(&certs)
-        }
+        Some((_, certs)) => RootCerts::new_with_certs(certs),
     };
     let tls = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
@@ -317,7 +309,7 @@ fn attempt_once(
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
-        .get("content-type")
+        .get(ureq::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("no content type")
         .to_string();

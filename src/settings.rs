@@ -490,8 +490,8 @@ pub struct Settings {
     pub dualstack: bool,
     /// `AWS_STS_REGIONAL_ENDPOINTS=legacy`.
     pub legacy_global: bool,
-    /// PEM text of a CA bundle that replaces the built-in roots.
-    pub ca_bundle: Option<(Found, Vec<u8>)>,
+    /// A CA bundle's certificates, which replace the built-in roots.
+    pub ca_bundle: Option<(Found, Vec<ureq::tls::Certificate<'static>>)>,
     /// The proxy from the environment, before NO_PROXY and loopback rules.
     pub proxy: Option<Proxy>,
     /// NO_PROXY entries.
@@ -635,7 +635,8 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
         None => None,
         Some(f) => {
             let pem = read_file(files, &f, 16 << 20)?;
-            let count = count_certificates(&pem);
+            let certs = certificates(&pem);
+            let count = certs.len();
             if count == 0 {
                 return Err(Error::setting(
                     &f.source,
@@ -650,7 +651,7 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
                 &format!("{} ({count} certificates)", f.value),
                 &f.source,
             );
-            Some((f, pem))
+            Some((f, certs))
         }
     };
 
@@ -954,10 +955,14 @@ pub fn io_reason(e: &io::Error) -> String {
     }
 }
 
-fn count_certificates(pem: &[u8]) -> usize {
+/// The certificates in a PEM bundle (other items, such as keys, skipped).
+fn certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
     ureq::tls::parse_pem(pem)
-        .filter(|item| matches!(item, Ok(ureq::tls::PemItem::Certificate(_))))
-        .count()
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A value as an error message quotes it: control characters (a newline
