@@ -3,7 +3,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::Error;
-use crate::settings::Found;
+use crate::settings::{Found, Settings};
 
 /// The global endpoint, which serves only the `aws` partition.
 pub const GLOBAL: &str = "https://sts.amazonaws.com";
@@ -162,6 +162,21 @@ pub struct Endpoint {
     pub host: String,
     /// Whether the host is loopback (plain http allowed, never proxied).
     pub loopback: bool,
+}
+
+/// Chooses the endpoint for validated settings.
+pub fn for_settings(s: &Settings) -> Result<Endpoint, Error> {
+    resolve(&Input {
+        explicit: s.endpoint.as_ref(),
+        region: s.region.as_deref(),
+        fips: s.fips,
+        dualstack: s.dualstack,
+        legacy_global: s.legacy_global,
+        role_partition: &s.role.partition,
+        region_source: &s.sources.region,
+        fips_source: &s.sources.fips,
+        dualstack_source: &s.sources.dualstack,
+    })
 }
 
 /// Chooses the endpoint, or says which settings conflict.

@@ -101,17 +101,7 @@ fn execute(
     for (name, value, source) in &s.resolved {
         log.debug(&format!("setting {name} = {value} (from {source})"));
     }
-    let endpoint = endpoint::resolve(&endpoint::Input {
-        explicit: s.endpoint.as_ref(),
-        region: s.region.as_deref(),
-        fips: s.fips,
-        dualstack: s.dualstack,
-        legacy_global: s.legacy_global,
-        role_partition: &s.role.partition,
-        region_source: &s.sources.region,
-        fips_source: &s.sources.fips,
-        dualstack_source: &s.sources.dualstack,
-    })?;
+    let endpoint = endpoint::for_settings(&s)?;
     let claims = claims::decode(s.token.expose());
     match &claims {
         Some(c) => log.debug(&format!("token claims: {}", c.summary(time::now()))),

@@ -470,6 +470,15 @@ fn xml_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+fn missing(parameter: &str) -> (u16, &'static str, Vec<u8>) {
+    let message = format!("The request must contain the parameter {parameter}");
+    (
+        400,
+        "text/xml",
+        error_xml(400, "MissingParameter", &message).into_bytes(),
+    )
+}
+
 fn validation(msg: String) -> (u16, &'static str, Vec<u8>) {
     (
         400,
@@ -523,40 +532,13 @@ fn sts(
         return validation("Version must be 2011-06-15".into());
     }
     let Some(role) = req.field("RoleArn") else {
-        return (
-            400,
-            "text/xml",
-            error_xml(
-                400,
-                "MissingParameter",
-                "The request must contain the parameter RoleArn",
-            )
-            .into_bytes(),
-        );
+        return missing("RoleArn");
     };
     let Some(session) = req.field("RoleSessionName") else {
-        return (
-            400,
-            "text/xml",
-            error_xml(
-                400,
-                "MissingParameter",
-                "The request must contain the parameter RoleSessionName",
-            )
-            .into_bytes(),
-        );
+        return missing("RoleSessionName");
     };
     let Some(token) = req.field("WebIdentityToken") else {
-        return (
-            400,
-            "text/xml",
-            error_xml(
-                400,
-                "MissingParameter",
-                "The request must contain the parameter WebIdentityToken",
-            )
-            .into_bytes(),
-        );
+        return missing("WebIdentityToken");
     };
     let session_ok = (2..=64).contains(&session.len())
         && session
