@@ -316,6 +316,14 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     if host.is_empty() {
         return Err(format!("`{shown}` has no host; {WANT}"));
     }
+    // A name with an empty label (`.`, `sts..amazonaws.com`) would fail
+    // only at DNS; one trailing dot is a valid fully qualified name.
+    let name = host.strip_suffix('.').unwrap_or(&host);
+    if !host.contains(':') && name.split('.').any(str::is_empty) {
+        return Err(format!(
+            "`{shown}` has an empty part in its host name; {WANT}"
+        ));
+    }
     let loopback = is_loopback(&host);
     match scheme.as_str() {
         "https" => {}
@@ -701,6 +709,34 @@ mod tests {
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_names_have_no_empty_parts() {
+        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): the host `.` was
+        // accepted (and no NO_PROXY entry could name it).
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/settings-endpoint-dot-host"
+        ))
+        .unwrap();
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix("PLUGIN_ENDPOINT="))
+            .unwrap();
+        let e = parse_url(value).unwrap_err();
+        assert!(e.contains("has an empty part in its host name"), "{e}");
+        for bad in [
+            "https://sts..amazonaws.com",
+            "https://.sts.amazonaws.com",
+            "https://..:443",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_url("https://sts.amazonaws.com.").unwrap().host,
+            "sts.amazonaws.com."
+        );
     }
 
     #[test]

@@ -68,8 +68,37 @@ impl Error {
     }
 }
 
+/// A value as a message quotes it: control characters (a newline inside an
+/// env value, a terminal escape) are written as escapes, so the message
+/// stays one line and shows what was really there.
+pub fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
 impl fmt::Display for Error {
+    /// Every message is one line: whatever a variant quotes, control
+    /// characters in it are escaped here, once for all.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&shown(&self.message()))
+    }
+}
+
+impl Error {
+    /// The message before escaping.
+    fn message(&self) -> String {
+        let mut f = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_message(&mut f);
+        f
+    }
+
+    fn write_message(&self, f: &mut String) -> fmt::Result {
+        use fmt::Write;
         match self {
             Error::Usage(msg) => write!(f, "{msg} (see aws-oidc --help)"),
             Error::Setting { source, problem } => write!(f, "{source}: {problem}"),

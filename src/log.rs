@@ -62,8 +62,8 @@ impl Log {
             Level::Debug => "debug: ",
             Level::Trace => "trace: ",
         };
-        let line = self.masked(&format!("aws-oidc: {tag}{msg}"));
-        let line = line.replace(['\n', '\r'], " ");
+        // One line whatever the message holds: control characters escaped.
+        let line = crate::error::shown(&self.masked(&format!("aws-oidc: {tag}{msg}")));
         // A failed write to stderr has nowhere better to be reported.
         let _ = writeln!(self.out, "{line}");
     }
@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(
             text,
             "aws-oidc: role arn:aws:iam::123456789012:role/x\n\
-             aws-oidc: warning: role arn:aws:iam::************:role/x second\n\
+             aws-oidc: warning: role arn:aws:iam::************:role/x\\nsecond\n\
              aws-oidc: error: boom\n"
         );
     }

@@ -830,8 +830,8 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
         .map(|k| {
             let near = known.iter().find(|n| n.starts_with("PLUGIN_") && squash(n) == squash(k));
             match near {
-                Some(n) => format!("{k} is not a setting aws-oidc reads, so it is ignored; did you mean {n}?"),
-                None => format!("{k} is not a setting aws-oidc reads, so it is ignored (aws-oidc --help lists them)"),
+                Some(n) => format!("{} is not a setting aws-oidc reads, so it is ignored; did you mean {n}?", shown(k)),
+                None => format!("{} is not a setting aws-oidc reads, so it is ignored (aws-oidc --help lists them)", shown(k)),
             }
         })
         .collect()
@@ -965,17 +965,7 @@ fn certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
         .collect()
 }
 
-/// A value as an error message quotes it: control characters (a newline
-/// inside an env value, a terminal escape) are written as escapes, so the
-/// message stays one line and shows what was really there.
-pub fn shown(s: &str) -> String {
-    s.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
-}
+pub use crate::error::shown;
 
 /// The partitions SPEC §1 accepts in a role ARN.
 pub const PARTITIONS: &[&str] = &[
@@ -1251,6 +1241,23 @@ pub fn parse_proxy(s: &str) -> Result<(String, String), String> {
         Some(u) => format!("http://{u}@{hostport}"),
         None => format!("http://{hostport}"),
     };
+    // The client parses the URL again: it must, and reach the host shown.
+    // A `?`, `#` or space in the password would cut it or fail only at the
+    // request. Not quoted, since it holds the password.
+    let parsed = url.parse::<ureq::http::Uri>().ok();
+    let authority = parsed.as_ref().and_then(|u| u.authority());
+    // It takes `host:port` with any port text; only digits are a port.
+    let port_ok = authority.is_some_and(|a| {
+        a.port().is_some()
+            || !hostport
+                .rsplit(']')
+                .next()
+                .unwrap_or_default()
+                .contains(':')
+    });
+    if !port_ok || authority.map(|a| a.as_str()) != url.get("http://".len()..) {
+        return Err("the proxy URL is not one the client can use; percent-encode any ? # / @ or space in the user or password (? is %3F), and give the port as digits".into());
+    }
     Ok((url, display))
 }
 
@@ -1763,6 +1770,42 @@ mod tests {
             "{shown}"
         );
         assert!(parse_proxy("http://svc:a%2Fb@proxy:3128").is_ok());
+    }
+
+    #[test]
+    fn proxy_urls_the_client_cannot_use_are_refused() {
+        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): a `?` in the
+        // password passed here, then the client read the URL differently
+        // (or not at all) and the run failed after --check said it was fine.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/settings-proxy-question-mark"
+        ))
+        .unwrap();
+        let env: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        let e = resolve(&inputs(&env, &[]), &mut NoFiles)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("HTTPS_PROXY: the proxy URL is not one the client can use"),
+            "{e}"
+        );
+        assert!(!e.contains("pa?ss") && !e.contains("svc"), "{e}");
+        for bad in [
+            "http://svc:pa#ss@proxy:3128",
+            "http://svc:pa ss@proxy:3128",
+            "proxy:port",
+        ] {
+            assert!(parse_proxy(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "http://svc:pa%3Fss@proxy:3128",
+            "proxy",
+            "http://[::1]:3128",
+            "http://[::1]",
+        ] {
+            assert!(parse_proxy(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

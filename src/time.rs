@@ -75,7 +75,13 @@ pub fn parse_utc(s: &str) -> Option<i64> {
     if !matches!(rest, "Z" | "z" | "+00:00" | "-00:00") {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec)
+    let days = days_from_civil(y, mo, d);
+    // A day past the month's end (06-31, 2026-02-29) would roll into the
+    // next month: no such date, so it is refused like any bad field.
+    if civil_from_days(days) != (y, mo, d) {
+        return None;
+    }
+    Some(days * 86400 + h * 3600 + mi * 60 + sec)
 }
 
 /// Formats Unix seconds as RFC 3339 UTC, `2026-11-25T18:00:00Z`.
@@ -92,7 +98,7 @@ pub fn format_utc(t: i64) -> String {
 
 /// A span of seconds for people: `45s`, `3m 20s`, `2h 5m`, `3d 4h`.
 pub fn human(secs: i64) -> String {
-    let s = secs.abs();
+    let s = secs.unsigned_abs();
     match s {
         0..=59 => format!("{s}s"),
         60..=3599 => format!("{}m {}s", s / 60, s % 60),
@@ -113,6 +119,23 @@ pub fn relative(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_past_the_month_end_are_refused() {
+        // Found by fuzzing (fuzz/fuzz_targets/claims.rs): June 31 was read
+        // as July 1.
+        let found = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/claims-june-31"
+        ))
+        .unwrap();
+        assert_eq!(parse_utc(&found), None, "{found}");
+        assert_eq!(parse_utc("2026-02-29T00:00:00Z"), None);
+        assert_eq!(parse_utc("2100-02-29T00:00:00Z"), None);
+        assert_eq!(parse_utc("2024-02-29T00:00:00Z"), Some(1709164800));
+        assert_eq!(parse_utc("2000-02-29T00:00:00Z"), Some(951782400));
+        assert_eq!(parse_utc("2026-12-31T23:59:59Z"), Some(1798761599));
+    }
 
     #[test]
     fn timestamps() {
