@@ -676,15 +676,7 @@ mod tests {
         // Found by fuzzing (fuzz/fuzz_targets/settings.rs): a URL with a
         // character no URI holds passed the checks, and only the request
         // failed (exit 4, after --check had said the settings were valid).
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/settings-endpoint-unparsable"
-        ))
-        .unwrap();
-        let value = text
-            .lines()
-            .find_map(|l| l.strip_prefix("PLUGIN_STS_ENDPOINT="))
-            .unwrap();
+        let value = &fuzz_fixture_value("settings-endpoint-unparsable", "PLUGIN_STS_ENDPOINT");
         let found = Found {
             value: value.into(),
             source: "PLUGIN_STS_ENDPOINT".into(),
@@ -711,19 +703,22 @@ mod tests {
         }
     }
 
+    /// The value of `KEY=` in a saved fuzz input (tests/fixtures/fuzz/).
+    fn fuzz_fixture_value(name: &str, key: &str) -> String {
+        let path = format!("{}/tests/fixtures/fuzz/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let prefix = format!("{key}=");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("{path} has no {key}="))
+            .to_string()
+    }
+
     #[test]
     fn host_names_have_no_empty_parts() {
         // Found by fuzzing (fuzz/fuzz_targets/settings.rs): the host `.` was
         // accepted (and no NO_PROXY entry could name it).
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/settings-endpoint-dot-host"
-        ))
-        .unwrap();
-        let value = text
-            .lines()
-            .find_map(|l| l.strip_prefix("PLUGIN_ENDPOINT="))
-            .unwrap();
+        let value = &fuzz_fixture_value("settings-endpoint-dot-host", "PLUGIN_ENDPOINT");
         let e = parse_url(value).unwrap_err();
         assert!(e.contains("has an empty part in its host name"), "{e}");
         for bad in [
@@ -743,15 +738,7 @@ mod tests {
     fn brackets_hold_an_ipv6_address() {
         // Found by fuzzing (fuzz/fuzz_targets/settings.rs): any text in [ ]
         // was taken as the host, kept in upper case unlike a name.
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/settings-endpoint-brackets"
-        ))
-        .unwrap();
-        let value = text
-            .lines()
-            .find_map(|l| l.strip_prefix("PLUGIN_STS_ENDPOINT="))
-            .unwrap();
+        let value = &fuzz_fixture_value("settings-endpoint-brackets", "PLUGIN_STS_ENDPOINT");
         let e = parse_url(value).unwrap_err();
         assert!(e.contains("has no IPv6 address in its [ ]"), "{e}");
         let e = parse_url("https://[2001:DB8::1]:8443").unwrap();

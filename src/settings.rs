@@ -1948,16 +1948,7 @@ mod tests {
                 env.extend(line.split_once('='));
                 match resolve(&inputs(&env, &[]), &mut NoFiles) {
                     Err(e) => e,
-                    Ok(s) => crate::endpoint::resolve(&crate::endpoint::Input {
-                        explicit: s.endpoint.as_ref(),
-                        region: s.region.as_deref(),
-                        fips: s.fips,
-                        dualstack: s.dualstack,
-                        legacy_global: s.legacy_global,
-                        role_partition: &s.role.partition,
-                        ..Default::default()
-                    })
-                    .unwrap_err(),
+                    Ok(s) => crate::endpoint::for_settings(&s).unwrap_err(),
                 }
             }
             .to_string();
