@@ -176,7 +176,7 @@ fn report_success(
     }
     log.info(&line);
     // An explicit dotenv/shell output already carries the variables.
-    let vars_in_output = plan.creds_source != "HARNESS_OUTPUT_SECRET_FILE"
+    let vars_in_output = !plan.to_secret_file()
         && matches!(
             plan.format,
             settings::Format::Dotenv | settings::Format::Shell
@@ -189,7 +189,7 @@ fn report_success(
             shown.join(" ")
         ));
     }
-    if plan.creds_source == "HARNESS_OUTPUT_SECRET_FILE" {
+    if plan.to_secret_file() {
         let refs: Vec<String> = r
             .creds_keys
             .iter()

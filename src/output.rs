@@ -34,6 +34,18 @@ pub struct Plan {
     pub vars: Option<Found>,
 }
 
+impl Plan {
+    /// Whether the credentials go to Harness's secret file (dotenv, three
+    /// keys, and the Harness expressions are worth logging).
+    pub fn to_secret_file(&self) -> bool {
+        self.creds_source == settings_secret_file()
+    }
+}
+
+fn settings_secret_file() -> &'static str {
+    crate::settings::SECRET_FILE.envs[0]
+}
+
 /// Explains exit 6 when there is nowhere safe for the credentials.
 pub const NO_DESTINATION: &str = "nowhere to write the credentials: HARNESS_OUTPUT_SECRET_FILE is not set, \
 and Harness sets it only when output secrets are enabled for the account (feature flag CI_ENABLE_OUTPUT_SECRETS; ask Harness support); \
@@ -62,7 +74,7 @@ pub fn plan(s: &Settings) -> Result<Plan, Error> {
         (
             Target::File(path.clone()),
             Format::Dotenv,
-            "HARNESS_OUTPUT_SECRET_FILE".to_string(),
+            settings_secret_file().to_string(),
         )
     } else {
         return Err(Error::Output(NO_DESTINATION.into()));
@@ -127,7 +139,7 @@ pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Er
         (CREDENTIAL_KEYS[1], c.secret_access_key.expose()),
         (CREDENTIAL_KEYS[2], c.session_token.expose()),
     ];
-    let is_secret_file = plan.creds_source == "HARNESS_OUTPUT_SECRET_FILE";
+    let is_secret_file = plan.to_secret_file();
     let extra = if is_secret_file {
         if s.mask_account {
             account_variables(s, c)
