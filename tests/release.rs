@@ -34,14 +34,10 @@ fn harness_env(sts: &StandIn, ca: &str, secret: &str, token: &str) -> Vec<(Strin
 }
 
 fn output(mut cmd: Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Output::from(
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}")),
+    )
 }
 
 /// The secret file holds exactly the credentials the stand-in issued.

@@ -34,12 +34,7 @@ fn wine(env: &[(&str, String)], args: &[&str]) -> Output {
         // Load the shim beside the exe rather than any built-in.
         .env("WINEDLLOVERRIDES", "bcryptprimitives=n");
     cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-    let out = cmd.output().expect("run wine");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Output::from(cmd.output().expect("run wine"))
 }
 
 fn step_env(sts: &StandIn, token: &str, secret: &str, vars: &str) -> Vec<(&'static str, String)> {
