@@ -109,10 +109,21 @@ fn execute(
             "the token is not a JWT; sending it as is (STS also accepts OAuth 2.0 access tokens)",
         ),
     }
-    if check {
-        return print_check(&s, &endpoint, claims.as_ref(), log, stdout);
-    }
+    // Every destination is checked, and for a run opened, before STS is
+    // asked; `--check` makes the same checks and changes nothing.
     let plan = output::plan(&s)?;
+    let mode = match check {
+        true => output::Mode::Inspect,
+        false => output::Mode::Open,
+    };
+    let destinations = output::open(&plan, &settings::input_files(inputs), mode)?;
+    for w in &destinations.warnings {
+        log.warn(w);
+    }
+    if check {
+        let found = (&plan, &destinations);
+        return print_check(&s, &endpoint, claims.as_ref(), found, log, stdout);
+    }
     log.info(&format!(
         "assuming {} as session {} via {} for {}",
         s.role.arn,
@@ -142,7 +153,7 @@ fn execute(
         ));
     }
     let rendered = output::render(&plan, &s, &creds)?;
-    output::write(&plan, &rendered, stdout)?;
+    output::write(destinations, &plan, &rendered, stdout)?;
     report_success(&s, &plan, &rendered, &creds, log);
     Ok(())
 }
@@ -206,9 +217,19 @@ fn print_check(
     s: &Settings,
     endpoint: &endpoint::Endpoint,
     claims: Option<&claims::Claims>,
+    (plan, destinations): (&output::Plan, &output::Destinations),
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
+    let now = time::now();
+    if let Some(exp) = claims.and_then(|c| c.exp).filter(|exp| *exp <= now) {
+        return Err(Error::WouldBeRefused(format!(
+            "the token expired {} ago (exp {}), so STS would refuse it with ExpiredTokenException; \
+             request the token closer to this step or with a longer lifetime, and check this machine's clock",
+            time::human(now - exp),
+            time::format_utc(exp)
+        )));
+    }
     let mut out = String::new();
     out.push_str(&format!("endpoint: {}\n", endpoint.url));
     match request::choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint) {
@@ -235,24 +256,23 @@ fn print_check(
         claims.map_or("not a JWT (sent as is)".to_string(), |c| c
             .summary(time::now()))
     ));
-    match output::plan(s) {
-        Ok(plan) => {
-            let target = match &plan.creds {
-                output::Target::Stdout => "stdout".to_string(),
-                output::Target::File(p) => p.clone(),
-            };
-            out.push_str(&format!(
-                "credentials: {target} (from {}, {:?})\n",
-                plan.creds_source, plan.format
-            ));
-        }
-        Err(e) => {
-            log.warn(&e.to_string());
-            out.push_str("credentials: nowhere (see the warning)\n");
-        }
-    }
-    match &s.vars_file {
-        Some(f) => out.push_str(&format!("variables: {} (from {})\n", f.value, f.source)),
+    let (creds_state, vars_state) = destinations.states();
+    let target = match &plan.creds {
+        output::Target::Stdout => "stdout".to_string(),
+        output::Target::File(p) => format!("{p}: {}", creds_state.unwrap_or_default()),
+    };
+    out.push_str(&format!(
+        "credentials: {target} (from {}, {})\n",
+        plan.creds_source,
+        plan.format.name()
+    ));
+    match &plan.vars {
+        Some(f) => out.push_str(&format!(
+            "variables: {}: {} (from {})\n",
+            f.value,
+            vars_state.unwrap_or_default(),
+            f.source
+        )),
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
     out.push_str("settings are valid; nothing was sent\n");

@@ -386,7 +386,7 @@ fn answer_cases() -> Vec<Case> {
             .transport(Transport::UntrustedTls),
         case("a credential dotenv readers would mangle", 6, "AWS_SESSION_TOKEN holds a character (`$`) that dotenv readers would change", 1)
             .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
-        case("variables file cannot be opened", 6, "cannot open DRONE_OUTPUT (/nonexistent/dir/output.env)", 1)
+        case("variables file cannot be opened", 6, "DRONE_OUTPUT (/nonexistent/dir/output.env) cannot be created: the directory /nonexistent/dir does not exist", 0)
             .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
         case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789"),
         case("a 503 with a success body is retried", 0, "assumed", 2).replies(vec![Reply::Raw(
