@@ -308,15 +308,20 @@ pub fn help() -> String {
         settings::NO_PROXY_ENVS.join(", ")
     ));
     h.push_str(
-        "  --check              validate settings, show the endpoint, the request (token and policy\n\
-         \x20                      redacted), the token's claims and where outputs go; send nothing\n\
+        "  --check              make every check a run makes before its request (settings, output\n\
+         \x20                      files, token expiry); show the endpoint, the request (token and\n\
+         \x20                      policy redacted), the token's claims and where outputs go; send\n\
+         \x20                      nothing and change no file; exit as the run would: 2 bad setting,\n\
+         \x20                      3 expired token, 6 nowhere to write or an output file refused\n\
          \x20 --help, --version\n\n\
          The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
          and shell history can see it.\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
          credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
          Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
-         timeout); 5 answer not understood; 6 output not written; 1 anything else.\n",
+         timeout); 5 answer not understood; 6 output not written, or an output file refused\n\
+         (a link, not a regular file, another user's, writable by others, named twice, an input\n\
+         file) before any request; 1 anything else.\n",
     );
     h
 }

@@ -223,7 +223,7 @@ def!(
     ["PLUGIN_OUTPUT_FILE"],
     Value,
     "HARNESS_OUTPUT_SECRET_FILE, else stdout for credential-process, else exit 6",
-    "a file to append the credentials to, or - for stdout"
+    "a file to append the credentials to (created 0600), or - (or /dev/stdout) for stdout"
 );
 def!(
     FORMAT,
