@@ -644,6 +644,13 @@ fn root() -> bool {
 
 const NOBODY: u32 = 65534;
 
+/// Writes `text` to `path` as user nobody's file with this mode.
+fn plant_as_nobody(path: &std::path::Path, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    chmod(path, mode);
+    std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
+}
+
 /// Asserts exit 6 before any request, with `says` in the one error line.
 fn refused_before_sts(sts: &StandIn, out: &Output, says: &str) {
     out.expect(6);
@@ -721,13 +728,12 @@ fn a_symlink_planted_by_another_user_is_never_followed() {
     if !root() {
         return;
     }
-    use std::os::unix::fs::{chown, lchown, symlink};
+    use std::os::unix::fs::{lchown, symlink};
     let sts = StandIn::start();
     let shared = standin::temp_dir("shared");
     chmod(&shared, 0o1777);
-    let theirs = standin::write_file(&shared, "theirs.env", "THEIRS=1\n");
-    chown(&theirs, Some(NOBODY), Some(NOBODY)).unwrap();
-    chmod(&theirs, 0o666);
+    let theirs = shared.join("theirs.env");
+    plant_as_nobody(&theirs, "THEIRS=1\n", 0o666);
     let link = shared.join("aws.env");
     symlink(&theirs, &link).unwrap();
     lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
@@ -755,9 +761,7 @@ fn a_file_owned_by_another_user_is_refused_naming_the_owner() {
     }
     let sts = StandIn::start();
     let step = Step::harness(&sts);
-    std::fs::write(&step.secret_file, "").unwrap();
-    chmod(&step.secret_file, 0o600);
-    std::os::unix::fs::chown(&step.secret_file, Some(NOBODY), Some(NOBODY)).unwrap();
+    plant_as_nobody(&step.secret_file, "", 0o600);
     let out = step.run(&[]);
     refused_before_sts(&sts, &out, "belongs to uid 65534");
     assert!(
