@@ -264,6 +264,8 @@ struct Destination {
     needs_newline: bool,
     /// Bytes were written, so a failed run cuts them off again.
     written: bool,
+    /// The whole run succeeded: keep what was written.
+    done: bool,
 }
 
 impl Destination {
@@ -299,15 +301,31 @@ impl Destination {
     }
 }
 
+/// Until the run succeeds, dropping a destination undoes the run: a file
+/// appended to is cut back to its old length and a file created is
+/// removed, so a failed run leaves nothing behind, whichever step failed.
+impl Drop for Destination {
+    fn drop(&mut self) {
+        let Some(file) = self.file.take().filter(|_| !self.done) else {
+            return;
+        };
+        // Best effort: the error that failed the run is the one to report.
+        if self.new {
+            drop(file);
+            let _ = std::fs::remove_file(&self.path);
+        } else if self.written {
+            let _ = file.set_len(self.len).and_then(|()| file.sync_all());
+        }
+    }
+}
+
 /// Every destination file of a plan, checked and opened before STS is
-/// asked. Until [`write`] succeeds, dropping it undoes the run: files it
-/// appended to are cut back to their old length and files it created are
-/// removed, so a failed run leaves nothing behind.
+/// asked. Until [`write`] succeeds, dropping it undoes the run (see
+/// [`Destination`]'s `Drop`).
 #[derive(Debug)]
 pub struct Destinations {
     creds: Option<Destination>,
     vars: Option<Destination>,
-    done: bool,
     /// Worth a warning: a credentials file that others can read.
     pub warnings: Vec<String>,
 }
@@ -320,24 +338,6 @@ impl Destinations {
             self.creds.as_ref().map(Destination::state),
             self.vars.as_ref().map(Destination::state),
         )
-    }
-}
-
-impl Drop for Destinations {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        for d in [self.creds.take(), self.vars.take()].into_iter().flatten() {
-            let Some(file) = d.file else { continue };
-            // Best effort: the error that failed the run is the one to report.
-            if d.new {
-                drop(file);
-                let _ = std::fs::remove_file(&d.path);
-            } else if d.written {
-                let _ = file.set_len(d.len).and_then(|()| file.sync_all());
-            }
-        }
     }
 }
 
@@ -360,7 +360,6 @@ pub fn open(plan: &Plan, inputs: &[Found], mode: Mode) -> Result<Destinations, E
     let mut d = Destinations {
         creds: None,
         vars: None,
-        done: false,
         warnings: Vec::new(),
     };
     if let Target::File(path) = &plan.creds {
@@ -423,6 +422,7 @@ fn open_one(
         new: existing.is_none(),
         needs_newline: false,
         written: false,
+        done: false,
     };
     if mode == Mode::Inspect {
         #[cfg(windows)]
@@ -433,7 +433,8 @@ fn open_one(
         seen.push((key, named.clone(), false));
         return Ok((d, warning));
     }
-    let mut file = match d.new {
+    // From here on, dropping `d` removes a file created here.
+    let file = d.file.insert(match d.new {
         true => create_new(path).map_err(|e| {
             refuse(match e.kind() {
                 std::io::ErrorKind::AlreadyExists => {
@@ -443,7 +444,7 @@ fn open_one(
             })
         })?,
         false => open_existing(path).map_err(|e| refuse(cannot("opened", &e)))?,
-    };
+    });
     // The checks again, on what was opened: the name could have been
     // swapped between the look and the open.
     let m = file.metadata().map_err(|e| refuse(cannot("checked", &e)))?;
@@ -469,7 +470,6 @@ fn open_one(
             .map_err(|e| refuse(cannot("read", &e)))?;
         d.needs_newline = last[0] != b'\n';
     }
-    d.file = Some(file);
     Ok((d, warning))
 }
 
@@ -715,7 +715,9 @@ pub fn write(
                 ))
             })?;
     }
-    dest.done = true;
+    for d in [&mut dest.creds, &mut dest.vars].into_iter().flatten() {
+        d.done = true;
+    }
     Ok(())
 }
 
