@@ -451,7 +451,7 @@ fn open_one(
     if !d.new {
         check_existing(&m, path, source).map_err(refuse)?;
         #[cfg(windows)]
-        owner_only::check(&file).map_err(refuse)?;
+        owner_only::check(file).map_err(refuse)?;
     }
     let opened = key_of(&m, Path::new(path));
     if !d.new && opened.as_ref() != Some(&key) {
