@@ -1001,7 +1001,14 @@ fn check_makes_the_runs_checks_and_changes_nothing() {
         (step.secrets(), mode(&step.secret_file)),
         ("EARLIER=1".to_string(), 0o666)
     );
-    for path in ["/dev/null", "/nonexistent/dir/out.env"] {
+    let fifo = standin::temp_dir("check-fifo").join("out.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    for path in [
+        "/dev/null",
+        "/nonexistent/dir/out.env",
+        fifo.to_str().unwrap(),
+    ] {
         step.run(&["--check", "--output", path]).expect(6);
     }
     // A token whose exp has passed: exit 3, as STS's refusal would be.
