@@ -121,8 +121,15 @@ fn execute(
         log.warn(w);
     }
     if check {
-        let found = (&plan, &destinations);
-        return print_check(&s, &endpoint, claims.as_ref(), found, log, stdout);
+        return print_check(
+            &s,
+            &endpoint,
+            claims.as_ref(),
+            &plan,
+            &destinations,
+            log,
+            stdout,
+        );
     }
     log.info(&format!(
         "assuming {} as session {} via {} for {}",
@@ -217,7 +224,8 @@ fn print_check(
     s: &Settings,
     endpoint: &endpoint::Endpoint,
     claims: Option<&claims::Claims>,
-    (plan, destinations): (&output::Plan, &output::Destinations),
+    plan: &output::Plan,
+    destinations: &output::Destinations,
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
