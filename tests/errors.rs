@@ -347,8 +347,8 @@ fn settings_cases() -> Vec<Case> {
 /// An opaque (non-JWT) token, as some providers issue.
 const OPAQUE_TOKEN: &str = "opaque:SIG:abc!def-0123456789x";
 
-/// A block page that quotes the request it refused: the form body
-/// (percent-encoded), the policy as HTML text and half of the token.
+/// A block page that quotes the request it refused: half of the token,
+/// the policy, the form body (percent-encoded) and the policy as HTML text.
 fn block_page() -> Vec<u8> {
     let encode = |s: &str| -> String {
         s.bytes()
@@ -360,11 +360,11 @@ fn block_page() -> Vec<u8> {
             .collect()
     };
     format!(
-        "<html><body>Blocked: WebIdentityToken={}&amp;Policy={} policy {} token {}</body></html>",
+        "<p>token {}</p><p>{POLICY_ECHOED}</p><pre>WebIdentityToken={}&amp;Policy={}</pre><p>{}</p>",
+        &OPAQUE_TOKEN[3..18],
         encode(OPAQUE_TOKEN),
         encode(POLICY_ECHOED),
         POLICY_ECHOED.replace('"', "&quot;"),
-        &OPAQUE_TOKEN[3..18],
     )
     .into_bytes()
 }
