@@ -878,11 +878,22 @@ mod tests {
         for name in ["localhost", "LOCALHOST", "LocalHost.", "localhost."] {
             assert_eq!(loopback_addrs(name), Some(vec![v4, v6]), "{name}");
         }
-        assert_eq!(loopback_addrs("127.0.0.2"), Some(vec!["127.0.0.2".parse().unwrap()]));
+        assert_eq!(
+            loopback_addrs("127.0.0.2"),
+            Some(vec!["127.0.0.2".parse().unwrap()])
+        );
         for v6name in ["::1", "[::1]", "0:0:0:0:0:0:0:1", "[0:0:0:0:0:0:0:1]"] {
             assert_eq!(loopback_addrs(v6name), Some(vec![v6]), "{v6name}");
         }
-        for other in ["localhost..", "localhost.evil.com", "127.0.0.1.", "::2", "10.0.0.1", "", "0.0.0.0"] {
+        for other in [
+            "localhost..",
+            "localhost.evil.com",
+            "127.0.0.1.",
+            "::2",
+            "10.0.0.1",
+            "",
+            "0.0.0.0",
+        ] {
             assert_eq!(loopback_addrs(other), None, "{other}");
         }
     }
@@ -898,7 +909,10 @@ mod tests {
         ] {
             let e = parse_url(url).unwrap_err();
             assert!(e.contains("must not hold a user or password"), "{e}");
-            assert!(!e.contains("PASS") && !e.contains("WORD") && !e.contains("u:"), "{e}");
+            assert!(
+                !e.contains("PASS") && !e.contains("WORD") && !e.contains("u:"),
+                "{e}"
+            );
         }
     }
 }

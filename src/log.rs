@@ -109,7 +109,10 @@ pub fn capped(text: &str, cap: usize) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(cap) {
         None => text.into(),
         Some(_) => {
-            let end = text.char_indices().nth(cap - 1).map_or(text.len(), |(i, _)| i);
+            let end = text
+                .char_indices()
+                .nth(cap - 1)
+                .map_or(text.len(), |(i, _)| i);
             format!("{}…", &text[..end]).into()
         }
     }

@@ -292,7 +292,11 @@ fn host_header(url: &str) -> String {
         return String::new();
     };
     let host = uri.host().unwrap_or_default();
-    let default = if uri.scheme_str() == Some("http") { 80 } else { 443 };
+    let default = if uri.scheme_str() == Some("http") {
+        80
+    } else {
+        443
+    };
     match uri.port_u16() {
         Some(port) if port != default => format!("{host}:{port}"),
         _ => host.to_string(),
@@ -311,8 +315,8 @@ fn scrubber(s: &Settings) -> Scrubber {
         .as_ref()
         .and_then(|p| crate::secret::userinfo(p.url.expose()))
     {
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(crate::secret::percent_decoded(user));
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(crate::secret::percent_decoded(user));
         secrets.extend([user.to_string(), basic]);
         secrets.extend(user.split_once(':').map(|(_, pw)| pw.to_string()));
     }
@@ -333,7 +337,7 @@ struct Wire<'a> {
 impl Wire<'_> {
     /// Text from the network as it may be shown: secrets removed, one line.
     fn heard(&self, text: &str) -> String {
-        one_line(&self.scrubber.scrub(text))
+        self.scrubber.heard(text)
     }
 }
 
@@ -355,7 +359,11 @@ impl Resolver for LoopbackFirst {
         let Some(ips) = fixed else {
             return DefaultResolver::default().resolve(uri, config, timeout);
         };
-        let default = if uri.scheme_str() == Some("https") { 443 } else { 80 };
+        let default = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
         let port = uri.port_u16().unwrap_or(default);
         let mut addrs = self.empty();
         for ip in ips {
@@ -473,7 +481,9 @@ fn attempt_once(
         Error::Response(format!(
             "{} answered HTTP {status} ({content_type}) that is not an STS answer: {why}; first bytes: `{}`; check that the endpoint is STS and that no proxy or firewall answers instead",
             endpoint.host,
-            preview(&wire.scrubber.scrub(&text))
+            // Scrubbed before (the preview is cut) and after (it is
+            // collapsed to one line).
+            wire.heard(&preview(&wire.scrubber.scrub(&text)))
         ))
     };
     match response::parse(&text) {
@@ -681,10 +691,6 @@ pub fn preview(body: &str) -> String {
         shown.push('…');
     }
     shown
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

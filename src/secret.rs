@@ -104,7 +104,8 @@ impl Scrubber {
     pub const RUN: usize = 12;
 
     /// A scrubber for these secrets (empty ones are ignored). Each is also
-    /// taken percent-decoded, since a proxy password is written encoded.
+    /// taken percent-decoded, since a proxy password is written encoded,
+    /// and with its whitespace collapsed as [`Scrubber::heard`] does.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
         let mut scrubber = Scrubber {
             windows: Default::default(),
@@ -113,7 +114,8 @@ impl Scrubber {
         for secret in secrets {
             let raw = secret.as_bytes().to_vec();
             let plain = decode(&raw, true).0;
-            for s in [raw, plain] {
+            let collapsed = one_line(secret).into_bytes();
+            for s in [raw, plain, collapsed] {
                 if s.len() >= Self::RUN {
                     scrubber
                         .windows
@@ -124,6 +126,13 @@ impl Scrubber {
             }
         }
         scrubber
+    }
+
+    /// Text from the network as it may be shown: on one line (whitespace
+    /// runs are one space), then scrubbed, so that collapsing cannot join
+    /// the pieces of a secret again.
+    pub fn heard(&self, text: &str) -> String {
+        self.scrub(&one_line(text))
     }
 
     /// The text with every secret-bearing stretch replaced by `<redacted>`.
@@ -168,6 +177,11 @@ impl Scrubber {
     }
 }
 
+/// The text with each run of whitespace (newlines included) one space.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The text with `%XX` escapes undone, as a URL's user and password are
 /// read.
 pub fn percent_decoded(text: &str) -> Vec<u8> {
@@ -193,7 +207,10 @@ fn decode(text: &[u8], form: bool) -> (Vec<u8>, Vec<(usize, usize)>) {
     let mut i = 0;
     while i < text.len() {
         let (byte, used) = match text[i] {
-            b'%' => match (text.get(i + 1).and_then(|b| hex(*b)), text.get(i + 2).and_then(|b| hex(*b))) {
+            b'%' => match (
+                text.get(i + 1).and_then(|b| hex(*b)),
+                text.get(i + 2).and_then(|b| hex(*b)),
+            ) {
                 (Some(h), Some(l)) => ((h * 16 + l) as u8, 3),
                 _ => (b'%', 1),
             },
@@ -235,7 +252,10 @@ mod scrub_tests {
         let rows = [
             ("https://u:PASSWORD@host/", "https://***:***@host/"),
             ("http://svc:pa/ss@proxy:3128", "http://***:***@proxy:3128"),
-            ("http://svc:pa?s#s@proxy:3128/x", "http://***:***@proxy:3128/x"),
+            (
+                "http://svc:pa?s#s@proxy:3128/x",
+                "http://***:***@proxy:3128/x",
+            ),
             ("http://a@b@proxy:1", "http://***:***@proxy:1"),
             ("ci:pa://PASS@host:9", "***:***@host:9"),
             ("user:pw@proxy:3128", "***:***@proxy:3128"),
@@ -258,9 +278,15 @@ mod scrub_tests {
         let s = Scrubber::new([token, policy, "pw"]);
         let rows: &[(&str, &str)] = &[
             ("token opaque:SIG:abc!def here", "token <redacted> here"),
-            ("token opaque%3ASIG%3Aabc%21def here", "token <redacted> here"),
+            (
+                "token opaque%3ASIG%3Aabc%21def here",
+                "token <redacted> here",
+            ),
             ("lower opaque%3aSIG%3aabc%21def", "lower <redacted>"),
-            ("other case opaque%3asig%3aabc%21def", "other case opaque%3asig%3aabc%21def"),
+            (
+                "other case opaque%3asig%3aabc%21def",
+                "other case opaque%3asig%3aabc%21def",
+            ),
             ("half: opaque:SIG:ab", "half: <redacted>"),
             ("short opaque:SIG", "short opaque:SIG"),
             ("pass pw and upw", "pass <redacted> and u<redacted>"),
@@ -277,7 +303,12 @@ mod scrub_tests {
             })
             .collect();
         let html = policy.replace('"', "&quot;");
-        for quoted in [policy.to_string(), encoded, html, policy[40..90].to_string()] {
+        for quoted in [
+            policy.to_string(),
+            encoded,
+            html,
+            policy[40..90].to_string(),
+        ] {
             let out = s.scrub(&format!("<p>Policy={quoted}&amp;x</p>"));
             assert!(out.starts_with("<p>Policy=<redacted>"), "{out}");
             for w in policy.as_bytes().windows(Scrubber::RUN) {
@@ -285,6 +316,9 @@ mod scrub_tests {
             }
         }
         assert_eq!(s.scrub("héllo wörld"), "héllo wörld");
-        assert_eq!(Scrubber::new(["é2345678901ü"]).scrub("aé2345678901üb"), "a<redacted>b");
+        assert_eq!(
+            Scrubber::new(["é2345678901ü"]).scrub("aé2345678901üb"),
+            "a<redacted>b"
+        );
     }
 }

@@ -2080,12 +2080,18 @@ mod tests {
         ] {
             assert!(!looks_like_path(token), "{token}");
         }
-        for arg in ["--opaque:SIG:abc!def", "--eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "-opaque:SIG:abc!def"] {
+        for arg in [
+            "--opaque:SIG:abc!def",
+            "--eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+            "-opaque:SIG:abc!def",
+        ] {
             let e = parse_args(&[arg.to_string()]).unwrap_err().to_string();
             assert!(!e.contains("SIG") && !e.contains("eyJ"), "{e}");
             assert!(e.contains("characters, not shown"), "{e}");
         }
-        let e = parse_args(&["--role-ar".to_string()]).unwrap_err().to_string();
+        let e = parse_args(&["--role-ar".to_string()])
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("unknown flag `--role-ar`"), "{e}");
     }
 
@@ -2099,7 +2105,10 @@ mod tests {
             "ftp://ci:PASS@host:9",
         ] {
             let e = parse_proxy(url).unwrap_err();
-            assert!(!e.contains("PASS") && !e.contains("SS") && !e.contains("ci"), "{url}: {e}");
+            assert!(
+                !e.contains("PASS") && !e.contains("SS") && !e.contains("ci"),
+                "{url}: {e}"
+            );
         }
     }
 }

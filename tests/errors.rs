@@ -353,7 +353,9 @@ fn block_page() -> Vec<u8> {
     let encode = |s: &str| -> String {
         s.bytes()
             .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
                 b' ' => "+".into(),
                 _ => format!("%{b:02X}"),
             })
@@ -496,7 +498,10 @@ fn check(c: &Case) {
         let ctx = format!("case {:?} at {level}\nstderr:\n{}", c.name, out.stderr);
         assert_eq!(out.code, c.code, "{ctx}");
         for line in out.stderr.lines() {
-            assert!(line.chars().count() <= 1000, "a line over 1000 characters: {ctx}");
+            assert!(
+                line.chars().count() <= 1000,
+                "a line over 1000 characters: {ctx}"
+            );
         }
         if c.code == 0 {
             assert!(out.stderr.contains(c.says), "{ctx}\nwanted: {}", c.says);
@@ -552,7 +557,10 @@ fn check(c: &Case) {
             if k == "PLUGIN_POLICY" || k == "PLUGIN_OIDC_TOKEN_ID" {
                 for part in v.as_bytes().windows(12) {
                     let part = String::from_utf8_lossy(part);
-                    assert!(!out.stderr.contains(&*part), "stderr shows `{part}` of {k}: {ctx}");
+                    assert!(
+                        !out.stderr.contains(&*part),
+                        "stderr shows `{part}` of {k}: {ctx}"
+                    );
                 }
             }
         }

@@ -623,7 +623,9 @@ fn run_where_localhost_is_elsewhere(step: &Step) -> Option<Output> {
         .output()
         .map_or(true, |o| !o.status.success())
     {
-        eprintln!("skipped: cannot make a mount namespace (unshare -m needs root or CAP_SYS_ADMIN)");
+        eprintln!(
+            "skipped: cannot make a mount namespace (unshare -m needs root or CAP_SYS_ADMIN)"
+        );
         return None;
     }
     let dir = standin::temp_dir("hosts");
@@ -656,7 +658,10 @@ fn localhost_in_any_case_reaches_loopback_without_a_lookup() {
     let names = ["LOCALHOST", "localhost.", "LocalHost", "localhost"];
     for name in names {
         let step = Step::harness(&sts)
-            .set("PLUGIN_STS_ENDPOINT", &format!("http://{name}:{}", sts.port))
+            .set(
+                "PLUGIN_STS_ENDPOINT",
+                &format!("http://{name}:{}", sts.port),
+            )
             .set("PLUGIN_MAX_ATTEMPTS", "1");
         let Some(out) = run_where_localhost_is_elsewhere(&step) else {
             return;
@@ -682,7 +687,10 @@ fn ipv6_loopback_however_written_is_loopback() {
     for host in ["[0:0:0:0:0:0:0:1]", "[::1]"] {
         // The proxy would refuse: loopback must not use it.
         let out = Step::harness(&sts)
-            .set("PLUGIN_STS_ENDPOINT", &format!("http://{host}:{}", sts.port))
+            .set(
+                "PLUGIN_STS_ENDPOINT",
+                &format!("http://{host}:{}", sts.port),
+            )
             .set("HTTPS_PROXY", "http://127.0.0.1:9")
             .run(&[]);
         assert_eq!(out.code, 0, "{host}:\n{}", out.stderr);
@@ -693,12 +701,18 @@ fn ipv6_loopback_however_written_is_loopback() {
 #[test]
 fn the_trace_shows_the_host_header_as_sent() {
     let sts = StandIn::start();
-    let out = Step::harness(&sts).set("PLUGIN_LOG_LEVEL", "trace").run(&[]);
+    let out = Step::harness(&sts)
+        .set("PLUGIN_LOG_LEVEL", "trace")
+        .run(&[]);
     out.expect(0);
-    let sent = sts.requests()[0].header("host").unwrap_or_default().to_string();
+    let sent = sts.requests()[0]
+        .header("host")
+        .unwrap_or_default()
+        .to_string();
     assert_eq!(sent, format!("127.0.0.1:{}", sts.port));
     assert!(
-        out.stderr.contains(&format!("request headers: Host: {sent};")),
+        out.stderr
+            .contains(&format!("request headers: Host: {sent};")),
         "{}",
         out.stderr
     );
