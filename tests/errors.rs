@@ -344,6 +344,19 @@ fn settings_cases() -> Vec<Case> {
     ]
 }
 
+/// The step, sent through a proxy with a password on this loopback port,
+/// to a host name only a proxy could reach.
+fn through_proxy(sts: &StandIn, s: Step, port: u16) -> Step {
+    s.set(
+        "HTTPS_PROXY",
+        &format!("http://ci:s3cr%2Fet@127.0.0.1:{port}"),
+    )
+    .set(
+        "PLUGIN_STS_ENDPOINT",
+        &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port),
+    )
+}
+
 /// An opaque (non-JWT) token, as some providers issue.
 const OPAQUE_TOKEN: &str = "opaque:SIG:abc!def-0123456789x";
 
@@ -467,18 +480,14 @@ fn answer_cases() -> Vec<Case> {
             .set("PLUGIN_TIMEOUT", "2s")
             .replies(vec![Reply::Stall]),
         case("proxy refusing the connection", 4, "cannot reach sts.stand-in.test through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let proxy: &'static str = Box::leak(format!("http://ci:s3cr%2Fet@127.0.0.1:{port}").into_boxed_str());
-            let url: &'static str = Box::leak(format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port).into_boxed_str());
-            s.set("HTTPS_PROXY", proxy).set("PLUGIN_STS_ENDPOINT", url)
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            through_proxy(sts, s, closed)
         }),
         case("proxy dropping the connection", 4, "through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let port = listener.local_addr().unwrap().port();
             std::thread::spawn(move || listener.incoming().for_each(drop));
-            let proxy: &'static str = Box::leak(format!("http://ci:s3cr%2Fet@127.0.0.1:{port}").into_boxed_str());
-            let url: &'static str = Box::leak(format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port).into_boxed_str());
-            s.set("HTTPS_PROXY", proxy).set("PLUGIN_STS_ENDPOINT", url)
+            through_proxy(sts, s, port)
         }),
     ]
 }
