@@ -94,7 +94,7 @@ pub fn userinfo(url: &str) -> Option<&str> {
 /// undone. Each removed stretch becomes `<redacted>`.
 pub struct Scrubber {
     /// Every `RUN`-byte window of every secret of at least `RUN` bytes.
-    windows: std::collections::HashSet<Vec<u8>>,
+    windows: std::collections::BTreeSet<Vec<u8>>,
     /// Secrets shorter than `RUN`, matched whole.
     short: Vec<Vec<u8>>,
 }
