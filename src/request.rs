@@ -215,9 +215,9 @@ pub fn exchange(
         let left = deadline.saturating_duration_since(Instant::now());
         if wait >= left || left < Duration::from_millis(50) {
             // A timeout's own message already names the timeout.
-            let ran_out = match why.as_str() {
-                "timed out" => String::new(),
-                _ => format!(
+            let ran_out = match why.ends_with("timed out") {
+                true => String::new(),
+                false => format!(
                     ": the {}s timeout (from {}) ran out",
                     s.timeout.as_secs(),
                     s.sources.timeout
@@ -559,7 +559,7 @@ fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings, wire: &W
     // made, or is refused or dropped, the proxy is what to check.
     if let Some(p) = wire.proxy {
         let why = match &e {
-            ureq::Error::HostNotFound => Some("its host name does not resolve".to_string()),
+            ureq::Error::HostNotFound => Some("the proxy's host name does not resolve".to_string()),
             ureq::Error::Io(io) => Some(io_kind(io)),
             ureq::Error::ConnectionFailed => Some("connection failed".to_string()),
             _ => None,
