@@ -781,4 +781,31 @@ mod tests {
         assert_eq!(p, "<redacted> and more");
         assert!(preview(&"a ".repeat(500)).ends_with('…'));
     }
+
+    #[test]
+    fn the_retry_note_goes_after_the_first_clause() {
+        let m = "h answered HTTP 500 (text/html; charset=utf-8) that is not an STS answer: x; first bytes: `a; b`; check";
+        let e = gave_up(Error::Response(m.into()), "after 2 attempts");
+        assert_eq!(
+            e.to_string(),
+            "h answered HTTP 500 (text/html; charset=utf-8) that is not an STS answer: x after 2 attempts; first bytes: `a; b`; check"
+        );
+        assert_eq!(first_clause_end("`a; b` (c; d)"), None);
+        assert_eq!(attempts(1), "1 attempt");
+        assert_eq!(attempts(3), "3 attempts");
+    }
+
+    #[test]
+    fn the_host_header_carries_a_port_that_is_not_the_default() {
+        let rows = [
+            ("https://127.0.0.1:8443/", "127.0.0.1:8443"),
+            ("https://sts.amazonaws.com/", "sts.amazonaws.com"),
+            ("https://sts.amazonaws.com:443/", "sts.amazonaws.com"),
+            ("http://LOCALHOST:80/", "LOCALHOST"),
+            ("http://[::1]:4566/", "[::1]:4566"),
+        ];
+        for (url, want) in rows {
+            assert_eq!(host_header(url), want, "{url}");
+        }
+    }
 }
