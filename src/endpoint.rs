@@ -1,6 +1,6 @@
 //! Which STS endpoint to call (SPEC §2). Pure: settings in, URL out.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::error::Error;
 use crate::settings::{Found, Settings};
@@ -160,7 +160,8 @@ pub struct Endpoint {
     pub url: String,
     /// Host name or address, without brackets.
     pub host: String,
-    /// Whether the host is loopback (plain http allowed, never proxied).
+    /// Whether the host is loopback (plain http allowed, never proxied):
+    /// [`loopback_addrs`] knows its addresses without a lookup.
     pub loopback: bool,
 }
 
@@ -274,8 +275,15 @@ fn global() -> Endpoint {
 pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     const WANT: &str = "use an https:// URL such as https://sts.us-east-1.amazonaws.com";
     // Messages quote the value with control characters escaped, so they
-    // stay one line.
-    let shown = crate::settings::shown(s);
+    // stay one line, and with any user:password masked.
+    let shown = crate::settings::shown(&crate::secret::mask_url(s));
+    // Any `@` is refused: a password may hold an unencoded `/`, `?` or `#`,
+    // so only "no @ at all" proves that no credentials are in the URL.
+    if s.contains('@') {
+        return Err(format!(
+            "`{shown}`: the endpoint URL must not hold a user or password (an @); {WANT}"
+        ));
+    }
     let Some((scheme, rest)) = s.split_once("://") else {
         return Err(format!("`{shown}` is not a URL; {WANT}"));
     };
@@ -284,11 +292,6 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     let (authority, path) = rest.split_at(split);
     if path.starts_with(['?', '#']) {
         return Err(format!("`{shown}` has a query or fragment; {WANT}"));
-    }
-    if authority.contains('@') {
-        return Err(format!(
-            "the endpoint URL must not hold a user or password; {WANT}"
-        ));
     }
     let host = if let Some(v6) = authority.strip_prefix('[') {
         let (h, tail) = v6
@@ -364,11 +367,28 @@ fn is_port(tail: &str) -> bool {
     })
 }
 
-/// 127.0.0.0/8, ::1 and localhost.
+/// 127.0.0.0/8, ::1 (however written) and localhost: the hosts that plain
+/// http may reach and that never use the proxy.
 pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    loopback_addrs(host).is_some()
+}
+
+/// The addresses of a loopback host, known without asking any resolver:
+/// `localhost` in any case, with or without a trailing dot, is 127.0.0.1
+/// and ::1 (the system resolver may match /etc/hosts case-sensitively and
+/// then ask DNS); a literal loopback address is itself. `None` for any
+/// other host. IPv6 brackets are optional.
+pub fn loopback_addrs(host: &str) -> Option<Vec<IpAddr>> {
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.eq_ignore_ascii_case("localhost") {
+        return Some(vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()]);
+    }
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let ip = match bare {
+        Some(v6) => v6.parse::<Ipv6Addr>().ok()?.into(),
+        None => host.parse::<IpAddr>().ok()?,
+    };
+    ip.is_loopback().then(|| vec![ip])
 }
 
 #[cfg(test)]
@@ -790,6 +810,24 @@ mod tests {
         );
         ok("http://[::1]:4566", "http://[::1]:4566/", "::1", true);
         ok(
+            "http://[0:0:0:0:0:0:0:1]:4566",
+            "http://[0:0:0:0:0:0:0:1]:4566/",
+            "0:0:0:0:0:0:0:1",
+            true,
+        );
+        ok(
+            "http://LOCALHOST:4566",
+            "http://LOCALHOST:4566/",
+            "localhost",
+            true,
+        );
+        ok(
+            "http://localhost.:4566",
+            "http://localhost.:4566/",
+            "localhost.",
+            true,
+        );
+        ok(
             "https://[2001:db8::1]",
             "https://[2001:db8::1]/",
             "2001:db8::1",
@@ -800,6 +838,11 @@ mod tests {
             "http://10.0.0.1:80",
             "http://128.0.0.1",
             "http://localhost.evil.com",
+            "http://localhost..",
+            "http://[::2]:1",
+            "http://[::ffff:127.0.0.1]:1",
+            "http://0.0.0.0:1",
+            "http://127.1:1",
             "ftp://sts.example.com",
             "sts.example.com",
             "https://",
@@ -826,5 +869,50 @@ mod tests {
                 .starts_with("AWS_ENDPOINT_URL_STS: plain http:// is allowed only for"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn loopback_hosts_resolve_without_a_lookup() {
+        let v4: IpAddr = Ipv4Addr::LOCALHOST.into();
+        let v6: IpAddr = Ipv6Addr::LOCALHOST.into();
+        for name in ["localhost", "LOCALHOST", "LocalHost.", "localhost."] {
+            assert_eq!(loopback_addrs(name), Some(vec![v4, v6]), "{name}");
+        }
+        assert_eq!(
+            loopback_addrs("127.0.0.2"),
+            Some(vec!["127.0.0.2".parse().unwrap()])
+        );
+        for v6name in ["::1", "[::1]", "0:0:0:0:0:0:0:1", "[0:0:0:0:0:0:0:1]"] {
+            assert_eq!(loopback_addrs(v6name), Some(vec![v6]), "{v6name}");
+        }
+        for other in [
+            "localhost..",
+            "localhost.evil.com",
+            "127.0.0.1.",
+            "::2",
+            "10.0.0.1",
+            "",
+            "0.0.0.0",
+        ] {
+            assert_eq!(loopback_addrs(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_are_never_quoted() {
+        for url in [
+            "https://u:PASSWORD@sts.example.com/",
+            "https://u:PASS/WORD@sts.example.com/",
+            "https://u:PASS?WORD@sts.example.com",
+            "https://u:PASS#WORD@sts.example.com",
+            "http://u:PASSWORD@127.0.0.1:1/",
+        ] {
+            let e = parse_url(url).unwrap_err();
+            assert!(e.contains("must not hold a user or password"), "{e}");
+            assert!(
+                !e.contains("PASS") && !e.contains("WORD") && !e.contains("u:"),
+                "{e}"
+            );
+        }
     }
 }

@@ -1,7 +1,12 @@
 //! Logging to stderr (SPEC §5). Every line goes through [`Log::emit`], which
-//! keeps it on one line and, with mask account, hides the account id.
+//! keeps it on one line of at most [`LINE_CAP`] characters and, with mask
+//! account, hides the account id.
 
 use std::io::Write;
+
+/// The longest line printed, in characters, `…` included. A 900 KB STS
+/// message or a 120 KB setting value quoted back stays one readable line.
+pub const LINE_CAP: usize = 1000;
 
 /// Log levels, least verbose first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,6 +69,7 @@ impl Log {
         };
         // One line whatever the message holds: control characters escaped.
         let line = crate::error::shown(&self.masked(&format!("aws-oidc: {tag}{msg}")));
+        let line = capped(&line, LINE_CAP);
         // A failed write to stderr has nowhere better to be reported.
         let _ = writeln!(self.out, "{line}");
     }
@@ -95,6 +101,20 @@ impl Log {
     /// Trace line.
     pub fn trace(&mut self, msg: &str) {
         self.emit(Level::Trace, msg)
+    }
+}
+
+/// The text cut to at most `cap` characters, ending with `…` when cut.
+pub fn capped(text: &str, cap: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(cap) {
+        None => text.into(),
+        Some(_) => {
+            let end = text
+                .char_indices()
+                .nth(cap - 1)
+                .map_or(text.len(), |(i, _)| i);
+            format!("{}…", &text[..end]).into()
+        }
     }
 }
 
@@ -131,5 +151,20 @@ mod tests {
              aws-oidc: warning: role arn:aws:iam::************:role/x\\nsecond\n\
              aws-oidc: error: boom\n"
         );
+    }
+
+    #[test]
+    fn every_line_is_capped() {
+        let buf = Buf::default();
+        let mut log = Log::to(Level::Info, Box::new(buf.clone()));
+        log.error(&"é".repeat(900_000));
+        log.info("short");
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0].chars().count(), LINE_CAP);
+        assert!(lines[0].starts_with("aws-oidc: error: éé") && lines[0].ends_with("é…"));
+        assert_eq!(lines[1], "aws-oidc: short");
+        assert_eq!(capped("abc", 3), "abc");
+        assert_eq!(capped("abcd", 3), "ab…");
     }
 }

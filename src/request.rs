@@ -1,11 +1,13 @@
 //! The exchange: one `AssumeRoleWithWebIdentity` POST, retried as SPEC §4
 //! says. The only module that touches the network.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
 
 use crate::claims::Claims;
 use crate::endpoint::Endpoint;
@@ -13,7 +15,7 @@ use crate::error::{Error, StsFailure};
 use crate::log::{Level, Log};
 use crate::response::{self, Answer, Credentials, StsError};
 use crate::retry;
-use crate::secret::Secret;
+use crate::secret::{Scrubber, Secret};
 use crate::settings::{Proxy, Settings};
 
 /// `User-Agent` of every request.
@@ -162,6 +164,8 @@ pub fn exchange(
     let deadline = started + s.timeout;
     let agent = agent(s, endpoint, log)?;
     let fields = form(s);
+    let scrubber = scrubber(s);
+    let host = host_header(&endpoint.url);
     let mut failures = 0u32;
     loop {
         let attempt = failures + 1;
@@ -174,13 +178,18 @@ pub fn exchange(
         ));
         if log.enabled(Level::Trace) {
             log.trace(&format!(
-                "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: application/x-www-form-urlencoded; body fields: {}",
-                endpoint.host,
+                "request headers: Host: {host}; User-Agent: {USER_AGENT}; Content-Type: application/x-www-form-urlencoded; body fields: {}",
                 fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
             ));
         }
         let t0 = Instant::now();
-        let outcome = attempt_once(&agent, s, endpoint, &fields, remaining, ctx, log);
+        let wire = Wire {
+            agent: &agent,
+            host: &host,
+            scrubber: &scrubber,
+            proxy: choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint),
+        };
+        let outcome = attempt_once(&wire, s, endpoint, &fields, remaining, ctx, log);
         log.debug(&format!(
             "attempt {attempt} took {} ms",
             t0.elapsed().as_millis() as u64
@@ -195,21 +204,28 @@ pub fn exchange(
             return Err(gave_up(
                 error,
                 &format!(
-                    "after {failures} attempts (max attempts {}, from {})",
-                    s.max_attempts, s.sources.attempts
+                    "after {} (max attempts {}, from {})",
+                    attempts(failures),
+                    s.max_attempts,
+                    s.sources.attempts
                 ),
             ));
         }
         let wait = retry::backoff(failures, retry::random());
         let left = deadline.saturating_duration_since(Instant::now());
         if wait >= left || left < Duration::from_millis(50) {
-            return Err(gave_up(
-                error,
-                &format!(
-                    "after {failures} attempts: the {}s timeout (from {}) ran out",
+            // A timeout's own message already names the timeout.
+            let ran_out = match why.ends_with("timed out") {
+                true => String::new(),
+                false => format!(
+                    ": the {}s timeout (from {}) ran out",
                     s.timeout.as_secs(),
                     s.sources.timeout
                 ),
+            };
+            return Err(gave_up(
+                error,
+                &format!("after {}{ran_out}", attempts(failures)),
             ));
         }
         log.info(&format!(
@@ -225,12 +241,21 @@ pub fn exchange(
     }
 }
 
+/// "1 attempt", "2 attempts".
+fn attempts(n: u32) -> String {
+    match n {
+        1 => "1 attempt".into(),
+        n => format!("{n} attempts"),
+    }
+}
+
 /// Adds "after N attempts" to the final error where it reads naturally.
 fn gave_up(error: Error, note: &str) -> Error {
     // Messages read "what happened; what to check": the note belongs to the
-    // first half.
-    let insert = |m: String| match m.split_once("; ") {
-        Some((what, hint)) => format!("{what} {note}; {hint}"),
+    // first half, which ends at the first "; " outside parentheses and
+    // backticks (a content type `text/html; charset=utf-8` holds one).
+    let insert = |m: String| match first_clause_end(&m) {
+        Some(at) => format!("{} {note}{}", &m[..at], &m[at..]),
         None => format!("{m} {note}"),
     };
     match error {
@@ -241,6 +266,110 @@ fn gave_up(error: Error, note: &str) -> Error {
             Error::Sts(f)
         }
         e => e,
+    }
+}
+
+/// Where the first "; " outside parentheses and backticks starts.
+fn first_clause_end(m: &str) -> Option<usize> {
+    let (mut depth, mut quoted) = (0i32, false);
+    for (i, c) in m.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            ';' if !quoted && depth == 0 && m[i..].starts_with("; ") => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The `Host` header for the URL, as the client would write it: the host,
+/// and the port unless it is the scheme's default. Sent explicitly, so the
+/// trace shows what is on the wire.
+fn host_header(url: &str) -> String {
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return String::new();
+    };
+    let host = uri.host().unwrap_or_default();
+    let default = if uri.scheme_str() == Some("http") {
+        80
+    } else {
+        443
+    };
+    match uri.port_u16() {
+        Some(port) if port != default => format!("{host}:{port}"),
+        _ => host.to_string(),
+    }
+}
+
+/// The secrets a request carries, for [`Scrubber`]: the token, the policy,
+/// and the proxy's user and password (also as the `Proxy-Authorization`
+/// value that carries them).
+fn scrubber(s: &Settings) -> Scrubber {
+    use base64::Engine;
+    let mut secrets = vec![s.token.expose().to_string()];
+    secrets.extend(s.policy.as_ref().map(|p| p.expose().to_string()));
+    if let Some(user) = s
+        .proxy
+        .as_ref()
+        .and_then(|p| crate::secret::userinfo(p.url.expose()))
+    {
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(crate::secret::percent_decoded(user));
+        secrets.extend([user.to_string(), basic]);
+        secrets.extend(user.split_once(':').map(|(_, pw)| pw.to_string()));
+    }
+    Scrubber::new(secrets.iter().map(String::as_str))
+}
+
+/// What one attempt is made with.
+struct Wire<'a> {
+    agent: &'a ureq::Agent,
+    /// The `Host` header.
+    host: &'a str,
+    /// Cleans what the network says before it is shown.
+    scrubber: &'a Scrubber,
+    /// The proxy in use, if any, to name when it fails.
+    proxy: Option<&'a Proxy>,
+}
+
+impl Wire<'_> {
+    /// Text from the network as it may be shown: secrets removed, one line.
+    fn heard(&self, text: &str) -> String {
+        self.scrubber.heard(text)
+    }
+}
+
+/// Resolves `localhost` and literal loopback addresses without asking the
+/// system resolver, so plain http can only reach this machine (musl
+/// matches /etc/hosts case-sensitively and would ask DNS for `LOCALHOST`).
+/// Every other name goes to the default resolver.
+#[derive(Debug)]
+struct LoopbackFirst;
+
+impl Resolver for LoopbackFirst {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let fixed = uri.host().and_then(crate::endpoint::loopback_addrs);
+        let Some(ips) = fixed else {
+            return DefaultResolver::default().resolve(uri, config, timeout);
+        };
+        let default = if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        };
+        let port = uri.port_u16().unwrap_or(default);
+        let mut addrs = self.empty();
+        for ip in ips {
+            addrs.push(SocketAddr::new(ip, port));
+        }
+        Ok(addrs)
     }
 }
 
@@ -284,11 +413,15 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
         .timeout_connect(Some(s.timeout.min(Duration::from_secs(10))))
         .tls_config(tls)
         .build();
-    Ok(ureq::Agent::new_with_config(config))
+    Ok(ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        LoopbackFirst,
+    ))
 }
 
 fn attempt_once(
-    agent: &ureq::Agent,
+    wire: &Wire,
     s: &Settings,
     endpoint: &Endpoint,
     fields: &[(String, Field)],
@@ -296,29 +429,30 @@ fn attempt_once(
     ctx: &Context,
     log: &mut Log,
 ) -> Outcome {
-    let sent = agent
+    let sent = wire
+        .agent
         .post(&endpoint.url)
+        .header("Host", wire.host)
         .config()
         .timeout_global(Some(remaining))
         .build()
         .send_form(fields.iter().map(|(k, v)| (k.as_str(), v.send())));
     let mut resp = match sent {
         Ok(r) => r,
-        Err(e) => return transport_failure(e, endpoint, s),
+        Err(e) => return transport_failure(e, endpoint, s, wire),
     };
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
         .get(ureq::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("no content type")
-        .to_string();
+        .map_or("no content type".to_string(), |v| wire.heard(v));
     log.debug(&format!("HTTP {status} {content_type}"));
     if log.enabled(Level::Trace) {
         let headers: Vec<String> = resp
             .headers()
             .iter()
-            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("<binary>")))
+            .map(|(k, v)| format!("{k}: {}", wire.heard(v.to_str().unwrap_or("<binary>"))))
             .collect();
         log.trace(&format!("response headers: {}", headers.join("; ")));
     }
@@ -340,21 +474,23 @@ fn attempt_once(
                 e,
             );
         }
-        Err(e) => return transport_failure(e, endpoint, s),
+        Err(e) => return transport_failure(e, endpoint, s, wire),
     };
     let text = String::from_utf8_lossy(&body);
     let not_understood = |why: String| {
         Error::Response(format!(
             "{} answered HTTP {status} ({content_type}) that is not an STS answer: {why}; first bytes: `{}`; check that the endpoint is STS and that no proxy or firewall answers instead",
             endpoint.host,
-            preview(&text)
+            // Scrubbed before (the preview is cut) and after (it is
+            // collapsed to one line).
+            wire.heard(&preview(&wire.scrubber.scrub(&text)))
         ))
     };
     match response::parse(&text) {
         Ok(Answer::Success(c)) if (200..300).contains(&status) => {
             log.debug(&format!(
                 "RequestId {}",
-                c.request_id.as_deref().unwrap_or("-")
+                wire.heard(c.request_id.as_deref().unwrap_or("-"))
             ));
             Outcome::Done(c)
         }
@@ -366,17 +502,17 @@ fn attempt_once(
         Ok(Answer::Error(e)) => {
             log.debug(&format!(
                 "STS error {} (RequestId {})",
-                e.code,
-                e.request_id.as_deref().unwrap_or("-")
+                wire.heard(&e.code),
+                wire.heard(e.request_id.as_deref().unwrap_or("-"))
             ));
             let retry = retry::retry_sts_error(status, &e.code, &e.message);
-            let why = format!("HTTP {status} {}", e.code);
-            retry_if(retry, why, sts_failure(status, e, s, ctx))
+            let why = format!("HTTP {status} {}", wire.heard(&e.code));
+            retry_if(retry, why, sts_failure(status, e, s, ctx, wire))
         }
         Err(m) => retry_if(
             retry::retryable_status(status),
             format!("HTTP {status}"),
-            not_understood(m.to_string()),
+            not_understood(wire.heard(&m.to_string())),
         ),
     }
 }
@@ -389,18 +525,14 @@ fn retry_if(retry: bool, why: String, error: Error) -> Outcome {
     }
 }
 
-fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context) -> Error {
+/// The longest STS `Message` quoted, in characters, so that the hint after
+/// it still fits on the line.
+const MESSAGE_CAP: usize = 400;
+
+fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context, wire: &Wire) -> Error {
     // STS's validation messages can quote what was sent; the token and the
     // policy must not come back out through them.
-    let mut message = one_line(&e.message);
-    for secret in [Some(&s.token), s.policy.as_ref()].into_iter().flatten() {
-        let text = one_line(secret.expose());
-        if !text.is_empty() {
-            message = message
-                .replace(&text, "<redacted>")
-                .replace(secret.expose(), "<redacted>");
-        }
-    }
+    let message = crate::log::capped(&wire.heard(&e.message), MESSAGE_CAP).into_owned();
     let hint = crate::diagnose::hint(
         &e.code,
         &e.message,
@@ -411,22 +543,44 @@ fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context) -> Error {
     );
     Error::Sts(StsFailure {
         status,
-        code: e.code,
+        code: wire.heard(&e.code),
         message,
-        request_id: e.request_id,
+        request_id: e.request_id.map(|id| wire.heard(&id)),
         hint,
     })
 }
 
-fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings) -> Outcome {
+fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings, wire: &Wire) -> Outcome {
     let host = endpoint.host.clone();
     if let Some(problem) = tls_problem(&e) {
         return Outcome::Fail(Error::Tls { host, problem });
     }
+    // Through a proxy, the connection is to the proxy: when it cannot be
+    // made, or is refused or dropped, the proxy is what to check.
+    if let Some(p) = wire.proxy {
+        let why = match &e {
+            ureq::Error::HostNotFound => Some("the proxy's host name does not resolve".to_string()),
+            ureq::Error::Io(io) => Some(io_kind(io)),
+            ureq::Error::ConnectionFailed => Some("connection failed".to_string()),
+            _ => None,
+        };
+        if let Some(why) = why {
+            let msg = format!(
+                "cannot reach {host} through the proxy {} (from {}): {why}; check that the proxy runs and that this runner can reach it, or set NO_PROXY to bypass it",
+                p.display, p.source
+            );
+            return retry_if(true, format!("proxy: {why}"), Error::Network(msg));
+        }
+    }
     let (why, msg, retry) = match &e {
         ureq::Error::Timeout(_) => (
             "timed out".to_string(),
-            format!("no answer from {host} within the {}s timeout (from {}); check that this runner can reach it (firewall, proxy: HTTPS_PROXY)", s.timeout.as_secs(), s.sources.timeout),
+            format!(
+                "no answer from {host}{} within the {}s timeout (from {}); check that this runner can reach it (firewall, proxy: HTTPS_PROXY)",
+                wire.proxy.map_or(String::new(), |p| format!(" through the proxy {} (from {})", p.display, p.source)),
+                s.timeout.as_secs(),
+                s.sources.timeout
+            ),
             true,
         ),
         ureq::Error::HostNotFound => (
@@ -444,18 +598,21 @@ fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings) -> Outco
             format!("cannot connect to {host}; check that this runner can reach it (firewall, proxy: HTTPS_PROXY)"),
             true,
         ),
-        ureq::Error::ConnectProxyFailed(m) => (
-            "proxy refused".into(),
-            format!("the proxy refused to connect to {host}: {}; check HTTPS_PROXY and its credentials", one_line(m)),
-            false,
-        ),
+        ureq::Error::ConnectProxyFailed(m) => {
+            let proxy = wire.proxy.map_or(String::new(), |p| format!(" {} (from {})", p.display, p.source));
+            (
+                "proxy refused".into(),
+                format!("the proxy{proxy} refused to connect to {host}: {}; check HTTPS_PROXY and its credentials", wire.heard(m)),
+                false,
+            )
+        }
         ureq::Error::Protocol(p) => {
-            let msg = format!("{host} did not answer with HTTP ({}); check that the endpoint is STS", one_line(&p.to_string()));
+            let msg = format!("{host} did not answer with HTTP ({}); check that the endpoint is STS", wire.heard(&p.to_string()));
             return Outcome::Fail(Error::Response(msg));
         }
         other => (
             "request failed".into(),
-            format!("the request to {host} failed: {}", one_line(&other.to_string())),
+            format!("the request to {host} failed: {}", wire.heard(&other.to_string())),
             false,
         ),
     };
@@ -534,10 +691,6 @@ pub fn preview(body: &str) -> String {
         shown.push('…');
     }
     shown
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -627,5 +780,32 @@ mod tests {
         let p = preview("token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl and\nmore");
         assert_eq!(p, "<redacted> and more");
         assert!(preview(&"a ".repeat(500)).ends_with('…'));
+    }
+
+    #[test]
+    fn the_retry_note_goes_after_the_first_clause() {
+        let m = "h answered HTTP 500 (text/html; charset=utf-8) that is not an STS answer: x; first bytes: `a; b`; check";
+        let e = gave_up(Error::Response(m.into()), "after 2 attempts");
+        assert_eq!(
+            e.to_string(),
+            "h answered HTTP 500 (text/html; charset=utf-8) that is not an STS answer: x after 2 attempts; first bytes: `a; b`; check"
+        );
+        assert_eq!(first_clause_end("`a; b` (c; d)"), None);
+        assert_eq!(attempts(1), "1 attempt");
+        assert_eq!(attempts(3), "3 attempts");
+    }
+
+    #[test]
+    fn the_host_header_carries_a_port_that_is_not_the_default() {
+        let rows = [
+            ("https://127.0.0.1:8443/", "127.0.0.1:8443"),
+            ("https://sts.amazonaws.com/", "sts.amazonaws.com"),
+            ("https://sts.amazonaws.com:443/", "sts.amazonaws.com"),
+            ("http://LOCALHOST:80/", "LOCALHOST"),
+            ("http://[::1]:4566/", "[::1]:4566"),
+        ];
+        for (url, want) in rows {
+            assert_eq!(host_header(url), want, "{url}");
+        }
     }
 }

@@ -310,10 +310,9 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
         }
         let Some(body) = arg.strip_prefix("--") else {
             if arg.starts_with('-') && arg.len() > 1 {
-                // A dash-argument is an option, never a token: safe to name.
                 return Err(Error::Usage(format!(
-                    "unknown option `{}`; aws-oidc takes --flags (and -h, -V)",
-                    shown(arg)
+                    "{}; aws-oidc takes --flags (and -h, -V)",
+                    unknown("option", arg)
                 )));
             }
             let after_bool = i > 0
@@ -344,7 +343,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
             .iter()
             .find_map(|(_, d)| d.flag.filter(|f| *f == name).map(|f| (f, *d)))
         else {
-            return Err(Error::Usage(format!("unknown flag `--{}`", shown(name))));
+            return Err(Error::Usage(unknown("flag", &format!("--{name}"))));
         };
         let value = match (def.kind, inline) {
             (_, Some(v)) if v.trim().is_empty() => {
@@ -360,6 +359,24 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
         flags.push((flag, value));
     }
     Ok(Command::Run { flags, check })
+}
+
+/// "unknown flag `--x`", naming the argument unless it could be a token
+/// pasted after `--`: one word (no whitespace or control character) that is
+/// long or holds characters no flag name has.
+fn unknown(what: &str, arg: &str) -> String {
+    let name = arg.trim_start_matches('-');
+    let word = !name.contains(|c: char| c.is_whitespace() || c.is_control());
+    let token_like = word
+        && (name.len() > 32
+            || name.contains(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')));
+    match token_like {
+        false => format!("unknown {what} `{}`", shown(arg)),
+        true => format!(
+            "unknown {what} ({} characters, not shown as it does not look like a flag name)",
+            arg.chars().count()
+        ),
+    }
 }
 
 /// Where a value came from, for error messages and the debug log.
@@ -615,16 +632,7 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
         .or_else(|| inputs.env_first(endpoint_envs));
     if let Some(f) = &endpoint {
         // A user:password in the URL is refused later; it is never logged.
-        let shown = match f.value.split_once("://") {
-            Some((scheme, rest)) if rest.split('/').next().is_some_and(|a| a.contains('@')) => {
-                format!(
-                    "{scheme}://***@{}",
-                    rest.rsplit_once('@').map_or("", |(_, h)| h)
-                )
-            }
-            _ => f.value.clone(),
-        };
-        note("endpoint", &shown, &f.source);
+        note("endpoint", &crate::secret::mask_url(&f.value), &f.source);
     }
 
     let (fips, fips_source) = flag_bool_from(inputs, &FIPS)?;
@@ -938,6 +946,27 @@ fn looks_like_token(path: &str) -> bool {
     !path.contains(['/', '\\']) && (jwt || path.len() > 128)
 }
 
+/// Whether a value reads as a file path, and so may be quoted back: `-`, a
+/// value with a path separator, or a file name with an extension, made of
+/// the characters file names use and not long enough to be a token.
+fn looks_like_path(value: &str) -> bool {
+    let name = value.rsplit(['/', '\\']).next().unwrap_or_default();
+    // `+`, `=`, `:` and `!` are base64's and opaque tokens' more than
+    // paths'; a drive letter's `:` is the one allowed.
+    let plain = |s: &str| {
+        s.char_indices()
+            .all(|(i, c)| c.is_alphanumeric() || "/\\._-~ ".contains(c) || (c == ':' && i == 1))
+    };
+    let extension = name
+        .rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && (1..=5).contains(&ext.len()));
+    value == "-"
+        || (plain(value)
+            && !looks_like_token(value)
+            && value.split(['/', '\\']).all(|part| part.len() <= 64)
+            && (value.contains(['/', '\\']) || extension))
+}
+
 fn read_file(files: &mut dyn Files, f: &Found, limit: u64) -> Result<Vec<u8>, Error> {
     if looks_like_token(&f.value) {
         return Err(Error::setting(
@@ -949,11 +978,20 @@ fn read_file(files: &mut dyn Files, f: &Found, limit: u64) -> Result<Vec<u8>, Er
         ));
     }
     let bytes = files.read(&f.value, limit + 1).map_err(|e| {
+        // A value that is not clearly a path may be a token put in the
+        // wrong variable: it is described, not quoted.
+        let what = match looks_like_path(&f.value) {
+            true => shown(&f.value),
+            false => format!(
+                "the value of {} ({} characters, not shown as it does not look like a path)",
+                f.source,
+                f.value.chars().count()
+            ),
+        };
         Error::setting(
             &f.source,
             format!(
-                "cannot read {}: {}; check the path and that this step can read it",
-                shown(&f.value),
+                "cannot read {what}: {}; check the path and that this step can read it",
                 io_reason(&e)
             ),
         )
@@ -1226,9 +1264,14 @@ pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
 /// A proxy URL: `http://[user:password@]host[:port]`, or `host:port`.
 /// Returns the URL for the client and a form safe to log.
 pub fn parse_proxy(s: &str) -> Result<(String, String), String> {
-    let (scheme, rest) = match s.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => ("http".to_string(), s),
+    // Only a valid scheme is a scheme: in `ci:pa://PASS@host:9` the text
+    // before `://` is a user and part of a password, and is never quoted.
+    let (scheme, rest) = match (crate::secret::split_scheme(s), s.split_once("://")) {
+        ((Some(scheme), rest), _) => (scheme.to_ascii_lowercase(), rest),
+        // Without an @ there are no credentials to hide, so a mistyped
+        // scheme can be quoted back.
+        (_, Some((scheme, rest))) if !s.contains('@') => (scheme.to_ascii_lowercase(), rest),
+        _ => ("http".to_string(), s),
     };
     if scheme.starts_with("socks") {
         return Err(format!(
@@ -1259,15 +1302,12 @@ pub fn parse_proxy(s: &str) -> Result<(String, String), String> {
     if hostport.is_empty() || hostport.starts_with(':') {
         return Err("the proxy URL has no host; use http://host:port".into());
     }
-    // The user name is part of the proxy's credentials too: neither is shown.
-    let display = match userinfo {
-        Some(_) => format!("http://***:***@{hostport}"),
-        None => format!("http://{hostport}"),
-    };
     let url = match userinfo {
         Some(u) => format!("http://{u}@{hostport}"),
         None => format!("http://{hostport}"),
     };
+    // The user name is part of the proxy's credentials too: neither is shown.
+    let display = crate::secret::mask_url(&url);
     // The client parses the URL again: it must, and reach the host shown.
     // A `?`, `#` or space in the password would cut it or fail only at the
     // request. Not quoted, since it holds the password.
@@ -2043,5 +2083,59 @@ mod tests {
             e.starts_with("PLUGIN_POLICY: the session policy is") && !e.contains("Statement"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn values_that_are_not_paths_or_flags_are_described_not_quoted() {
+        for path in [
+            "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+            "token.jwt",
+            "C:\\ci\\token",
+            "./token",
+            "-",
+            "/nonexistent/token",
+        ] {
+            assert!(looks_like_path(path), "{path}");
+        }
+        let long = "a".repeat(200);
+        for token in [
+            "opaque:SIG:abc!def",
+            "opaque-oauth-access-token-0123456789",
+            "abc/def+ghi==",
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+            long.as_str(),
+        ] {
+            assert!(!looks_like_path(token), "{token}");
+        }
+        for arg in [
+            "--opaque:SIG:abc!def",
+            "--eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+            "-opaque:SIG:abc!def",
+        ] {
+            let e = parse_args(&[arg.to_string()]).unwrap_err().to_string();
+            assert!(!e.contains("SIG") && !e.contains("eyJ"), "{e}");
+            assert!(e.contains("characters, not shown"), "{e}");
+        }
+        let e = parse_args(&["--role-ar".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("unknown flag `--role-ar`"), "{e}");
+    }
+
+    #[test]
+    fn proxy_urls_that_do_not_parse_never_show_their_credentials() {
+        for url in [
+            "ci:pa://PASS@host:9",
+            "http://ci:pa/SS@host:9",
+            "http://ci:pa?SS@host:9",
+            "http://ci:pa#SS@host:9",
+            "ftp://ci:PASS@host:9",
+        ] {
+            let e = parse_proxy(url).unwrap_err();
+            assert!(
+                !e.contains("PASS") && !e.contains("SS") && !e.contains("ci"),
+                "{url}: {e}"
+            );
+        }
     }
 }

@@ -669,3 +669,28 @@ fn mask_account_covers_early_errors_explicit_outputs_and_debug() {
     );
     out.expect(2).assert_hides(&["hunter2"]);
 }
+
+#[test]
+fn an_unknown_flag_that_is_a_token_is_not_echoed() {
+    let token = harness_token();
+    for arg in [
+        format!("--{token}"),
+        "--opaque:SIG:abc!def-0123456789x".to_string(),
+    ] {
+        let out = run(&[], &[arg.as_str()]);
+        out.expect(2).assert_hides(&[&arg[2..], "abc!def"]);
+        assert!(
+            out.last_line()
+                .contains("not shown as it does not look like a flag name"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&[], &["--role-arm", "x"]);
+    out.expect(2);
+    assert!(
+        out.last_line().contains("unknown flag `--role-arm`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -324,7 +324,64 @@ fn settings_cases() -> Vec<Case> {
             .set("PLUGIN_POLICY", "allow-all-please"),
         case("policy with characters STS refuses", 2, "PLUGIN_POLICY: the session policy holds U+2192", 0)
             .set("PLUGIN_POLICY", "{\"Sid\":\"deploy\u{2192}prod\"}"),
+        case("endpoint with a user and password", 2, "PLUGIN_STS_ENDPOINT: `https://***:***@127.0.0.1:1/`: the endpoint URL must not hold a user or password", 0)
+            .set("PLUGIN_STS_ENDPOINT", "https://u:PASSWORD@127.0.0.1:1/"),
+        case("endpoint password holding / ? #", 2, "must not hold a user or password", 0)
+            .set("PLUGIN_STS_ENDPOINT", "https://u:s3cr/et?#pw@127.0.0.1:1/"),
+        case("plain http to a name under localhost", 2, "plain http:// is allowed only for", 0)
+            .set("PLUGIN_STS_ENDPOINT", "http://localhost.example:1"),
+        case("proxy URL whose user looks like a scheme", 2, "HTTPS_PROXY: the proxy URL has an @ after a /", 0)
+            .set("HTTPS_PROXY", "ci:pa://PASS@host:9"),
+        case("proxy password holding / ? #", 2, "HTTPS_PROXY: the proxy URL", 0)
+            .set("HTTPS_PROXY", "http://ci:s3cr/et?#pw@127.0.0.1:9"),
+        case("a token where its file belongs", 2, "AWS_WEB_IDENTITY_TOKEN_FILE: cannot read the value of AWS_WEB_IDENTITY_TOKEN_FILE (30 characters, not shown", 0)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("AWS_WEB_IDENTITY_TOKEN_FILE", OPAQUE_TOKEN),
+        case("a 120 KB setting value", 2, "PLUGIN_REGION: `xxxxxxxx", 0).with(|_, s| {
+            let huge: &'static str = Box::leak("x".repeat(120_000).into_boxed_str());
+            s.set("PLUGIN_REGION", huge)
+        }),
     ]
+}
+
+/// The step, sent through a proxy with a password on this loopback port,
+/// to a host name only a proxy could reach.
+fn through_proxy(sts: &StandIn, s: Step, port: u16) -> Step {
+    s.set(
+        "HTTPS_PROXY",
+        &format!("http://ci:s3cr%2Fet@127.0.0.1:{port}"),
+    )
+    .set(
+        "PLUGIN_STS_ENDPOINT",
+        &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port),
+    )
+}
+
+/// An opaque (non-JWT) token, as some providers issue.
+const OPAQUE_TOKEN: &str = "opaque:SIG:abc!def-0123456789x";
+
+/// A block page that quotes the request it refused: half of the token,
+/// the policy, the form body (percent-encoded) and the policy as HTML text.
+fn block_page() -> Vec<u8> {
+    let encode = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".into(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "<p>token {}</p><p>{POLICY_ECHOED}</p><pre>WebIdentityToken={}&amp;Policy={}</pre><p>{}</p>",
+        &OPAQUE_TOKEN[3..18],
+        encode(OPAQUE_TOKEN),
+        encode(POLICY_ECHOED),
+        POLICY_ECHOED.replace('"', "&quot;"),
+    )
+    .into_bytes()
 }
 
 fn answer_cases() -> Vec<Case> {
@@ -432,6 +489,37 @@ fn answer_cases() -> Vec<Case> {
         }),
         case("CA bundle as the output", 6, "is the same file as PLUGIN_CA_BUNDLE", 0)
             .with(|sts, s| s.set("PLUGIN_OUTPUT_FILE", sts.ca().to_str().unwrap())),
+        case("STS quoting the token whole, encoded and in part", 3, "ValidationError: Value '<redacted>', '<redacted>' or '<redacted>' at 'webIdentityToken'", 1)
+            .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
+            .replies(vec![err(
+                400,
+                "ValidationError",
+                &format!("Value '{OPAQUE_TOKEN}', '{}' or '{}' at 'webIdentityToken'", OPAQUE_TOKEN.replace(':', "%3A").replace('!', "%21"), &OPAQUE_TOKEN[5..20]),
+            )]),
+        case("a block page quoting the request", 5, "answered HTTP 403 (text/html; charset=utf-8) that is not an STS answer", 1)
+            .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
+            .set("PLUGIN_POLICY", POLICY_ECHOED)
+            .replies(vec![Reply::Raw(403, "text/html; charset=utf-8", block_page())]),
+        case("a header quoting the token", 5, "answered HTTP 403 (text/html; echo=<redacted>) that is not an STS answer", 1)
+            .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
+            .replies(vec![Reply::Raw(403, "text/html; echo=opaque:SIG:abc!def-0123456789x", b"<p>no</p>".to_vec())]),
+        case("a 900 KB STS message", 3, "ValidationError: xxxxxxxx", 1)
+            .replies(vec![err(400, "ValidationError", &"x".repeat(900_000))]),
+        case("HTML with a charset on every attempt", 5, "answered HTTP 500 (text/html; charset=utf-8) that is not an STS answer: ", 3)
+            .replies(vec![Reply::Raw(500, "text/html; charset=utf-8", b"<html><body>oops</body></html>".to_vec()); 3]),
+        case("silent server, the timeout said once", 4, "within the 2s timeout (from PLUGIN_TIMEOUT) after 1 attempt; check", 1)
+            .set("PLUGIN_TIMEOUT", "2s")
+            .replies(vec![Reply::Stall]),
+        case("proxy refusing the connection", 4, "cannot reach sts.stand-in.test through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            through_proxy(sts, s, closed)
+        }),
+        case("proxy dropping the connection", 4, "through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            std::thread::spawn(move || listener.incoming().for_each(drop));
+            through_proxy(sts, s, port)
+        }),
     ]
 }
 
@@ -449,6 +537,12 @@ fn check(c: &Case) {
         let out = step.run(&[]);
         let ctx = format!("case {:?} at {level}\nstderr:\n{}", c.name, out.stderr);
         assert_eq!(out.code, c.code, "{ctx}");
+        for line in out.stderr.lines() {
+            assert!(
+                line.chars().count() <= 1000,
+                "a line over 1000 characters: {ctx}"
+            );
+        }
         if c.code == 0 {
             assert!(out.stderr.contains(c.says), "{ctx}\nwanted: {}", c.says);
             assert_eq!(step.secrets().lines().count(), 3, "{ctx}");
@@ -484,6 +578,12 @@ fn check(c: &Case) {
             "dollarCaseSecretKey000000000000000000001".into(),
             "dollarCase$SessionToken000000000000000001".into(),
             "user:pw".into(),
+            "PASSWORD".into(),
+            "pa://PASS".into(),
+            "s3cr/et".into(),
+            "s3cr%2Fet".into(),
+            "et?#pw".into(),
+            OPAQUE_TOKEN.into(),
         ]);
         for (k, v) in &step.env {
             if k == "PLUGIN_POLICY" {
@@ -491,6 +591,19 @@ fn check(c: &Case) {
             }
         }
         out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        // Nor any 12-character part of the token or the policy, which a
+        // server quoting half of one would show.
+        for (k, v) in &step.env {
+            if k == "PLUGIN_POLICY" || k == "PLUGIN_OIDC_TOKEN_ID" {
+                for part in v.as_bytes().windows(12) {
+                    let part = String::from_utf8_lossy(part);
+                    assert!(
+                        !out.stderr.contains(&*part),
+                        "stderr shows `{part}` of {k}: {ctx}"
+                    );
+                }
+            }
+        }
         if level == "trace" && c.name.starts_with("an opaque") {
             assert!(
                 out.stderr

@@ -1030,3 +1030,110 @@ fn check_makes_the_runs_checks_and_changes_nothing() {
     );
     assert!(sts.requests().is_empty());
 }
+
+/// Runs the step's binary in a private mount namespace whose /etc/hosts
+/// sends every spelling of localhost to 127.0.0.2, and whose resolv.conf
+/// names a DNS server on 127.0.0.2 where nothing answers: any lookup either
+/// goes to the wrong address or fails, and nothing leaves the machine.
+/// `None`, with the reason printed, where such a namespace cannot be made.
+fn run_where_localhost_is_elsewhere(step: &Step) -> Option<Output> {
+    use std::process::Command;
+    if Command::new("unshare")
+        .args(["-m", "true"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        eprintln!(
+            "skipped: cannot make a mount namespace (unshare -m needs root or CAP_SYS_ADMIN)"
+        );
+        return None;
+    }
+    let dir = standin::temp_dir("hosts");
+    let hosts = standin::write_file(
+        &dir,
+        "hosts",
+        "127.0.0.2 localhost LOCALHOST LocalHost localhost. LOCALHOST.\n",
+    );
+    let resolv = standin::write_file(&dir, "resolv.conf", "nameserver 127.0.0.2\n");
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(r#"mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && unset PATH && exec "$3""#)
+        .arg("sh")
+        .args([&hosts, &resolv, &bin()])
+        .env_clear()
+        .envs(step.env.iter().map(|(k, v)| (k, v)))
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .expect("run unshare");
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(Output::from(out))
+}
+
+#[test]
+fn localhost_in_any_case_reaches_loopback_without_a_lookup() {
+    // Found from outside: `http://LOCALHOST:PORT` was allowed, then looked
+    // up; musl matches /etc/hosts case-sensitively, so a stub DNS answering
+    // 127.0.0.2 received the token in cleartext.
+    let sts = StandIn::with(Transport::Plain);
+    let names = ["LOCALHOST", "localhost.", "LocalHost", "localhost"];
+    for name in names {
+        let step = Step::harness(&sts)
+            .set(
+                "PLUGIN_STS_ENDPOINT",
+                &format!("http://{name}:{}", sts.port),
+            )
+            .set("PLUGIN_MAX_ATTEMPTS", "1");
+        let Some(out) = run_where_localhost_is_elsewhere(&step) else {
+            return;
+        };
+        assert_eq!(out.code, 0, "{name}:\n{}", out.stderr);
+    }
+    assert_eq!(sts.requests().len(), names.len());
+    assert_eq!(
+        sts.requests()[0].header("host"),
+        Some(format!("LOCALHOST:{}", sts.port).as_str())
+    );
+}
+
+#[test]
+fn ipv6_loopback_however_written_is_loopback() {
+    let sts = match StandIn::bound(Transport::Plain, "[::1]:0") {
+        Ok(sts) => sts,
+        Err(e) => {
+            eprintln!("skipped: cannot listen on ::1 ({e})");
+            return;
+        }
+    };
+    for host in ["[0:0:0:0:0:0:0:1]", "[::1]"] {
+        // The proxy would refuse: loopback must not use it.
+        let out = Step::harness(&sts)
+            .set(
+                "PLUGIN_STS_ENDPOINT",
+                &format!("http://{host}:{}", sts.port),
+            )
+            .set("HTTPS_PROXY", "http://127.0.0.1:9")
+            .run(&[]);
+        assert_eq!(out.code, 0, "{host}:\n{}", out.stderr);
+    }
+    assert_eq!(sts.requests().len(), 2);
+}
+
+#[test]
+fn the_trace_shows_the_host_header_as_sent() {
+    let sts = StandIn::start();
+    let out = Step::harness(&sts)
+        .set("PLUGIN_LOG_LEVEL", "trace")
+        .run(&[]);
+    out.expect(0);
+    let sent = sts.requests()[0]
+        .header("host")
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(sent, format!("127.0.0.1:{}", sts.port));
+    assert!(
+        out.stderr
+            .contains(&format!("request headers: Host: {sent};")),
+        "{}",
+        out.stderr
+    );
+}

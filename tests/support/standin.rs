@@ -170,6 +170,13 @@ impl StandIn {
 
     /// Starts a stand-in with the given transport.
     pub fn with(transport: Transport) -> StandIn {
+        StandIn::bound(transport, "127.0.0.1:0").expect("bind 127.0.0.1")
+    }
+
+    /// Starts a stand-in listening on `addr` (a loopback address and port),
+    /// or says why it cannot listen there.
+    pub fn bound(transport: Transport, addr: &str) -> std::io::Result<StandIn> {
+        let listener = TcpListener::bind(addr)?;
         let dir = scratch_dir("sts");
         let (ca_pem, chain, key) = make_certs(transport != Transport::UntrustedTls);
         std::fs::write(dir.join("ca.pem"), &ca_pem).expect("write ca.pem");
@@ -186,7 +193,6 @@ impl StandIn {
                 Some(Arc::new(config))
             }
         };
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("bound").port();
         let state = Arc::new(Mutex::new(State {
             max_session: 43200,
@@ -201,7 +207,7 @@ impl StandIn {
                 thread::spawn(move || serve(conn, tls, state));
             }
         });
-        StandIn { port, dir, state }
+        Ok(StandIn { port, dir, state })
     }
 
     /// `https://127.0.0.1:PORT` (or `http://` for a plain stand-in).
