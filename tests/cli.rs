@@ -659,3 +659,61 @@ fn mask_account_covers_early_errors_explicit_outputs_and_debug() {
     );
     out.expect(2).assert_hides(&["hunter2"]);
 }
+
+#[test]
+fn misspelt_plugin_settings_are_warned_about_before_any_error_and_under_check() {
+    let token = harness_token();
+    // The misspelt role is why the role is missing: the hint comes first.
+    for args in [&[][..], &["--check"][..]] {
+        let out = run(
+            &[("PLUGIN_ROLE_ARM", ROLE), ("PLUGIN_OIDC_TOKEN", &token)],
+            args,
+        );
+        out.expect(2).assert_hides(&[&token]);
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("PLUGIN_ROLE_ARM is not a setting aws-oidc reads")
+                && first.contains("did you mean PLUGIN_ROLE_ARN?"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.last_line().contains("no role ARN"), "{}", out.stderr);
+    }
+    // Near misses, and the names Harness's runner sets itself, under --check.
+    let out = run(
+        &[
+            ("PLUGIN_IAM_ROLE", ROLE),
+            ("PLUGIN_OIDC_TOKENID", &token),
+            ("PLUGIN_REGIONS", "eu-west-1"),
+            ("PLUGIN_ROLE_SESSION", "x"),
+            ("PLUGIN_ARTIFACT_FILE", "/harness/step-artifact"),
+            ("PLUGIN_METADATA_FILE", "/harness/step-metadata"),
+        ],
+        &["--check"],
+    );
+    out.expect(2);
+    for (typed, meant) in [
+        ("PLUGIN_IAM_ROLE", "PLUGIN_IAM_ROLE_ARN"),
+        ("PLUGIN_OIDC_TOKENID", "PLUGIN_OIDC_TOKEN_ID"),
+        ("PLUGIN_REGIONS", "PLUGIN_REGION"),
+        ("PLUGIN_ROLE_SESSION", "PLUGIN_ROLE_SESSION_NAME"),
+    ] {
+        assert!(
+            out.stderr.contains(&format!(
+                "warning: {typed} is not a setting aws-oidc reads, so it is ignored; did you mean {meant}?"
+            )),
+            "{typed}: {}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stderr.contains("PLUGIN_ARTIFACT_FILE"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("PLUGIN_METADATA_FILE"),
+        "{}",
+        out.stderr
+    );
+}
