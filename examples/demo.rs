@@ -8,8 +8,31 @@
 mod standin;
 
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine;
+
+/// Set by Ctrl-C (SIGINT), so the demo still removes its folders.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: i32) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Catches Ctrl-C instead of dying from it. The child aws-oidc still gets
+/// the terminal's SIGINT (an exec resets caught signals to their default)
+/// and ends; the demo then returns, dropping the stand-in and its folder.
+fn catch_interrupt() {
+    extern "C" {
+        fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+    }
+    const SIGINT: i32 = 2;
+    // SAFETY: `signal` is libc's (std links it); the handler only stores to
+    // an atomic, which is async-signal-safe.
+    unsafe {
+        signal(SIGINT, on_interrupt);
+    }
+}
 
 fn mask(value: &str) -> String {
     let shown: String = value.chars().take(4).collect();
@@ -20,6 +43,13 @@ fn mask(value: &str) -> String {
 }
 
 fn main() {
+    catch_interrupt();
+    // Everything the demo creates is owned inside `demo` and removed when it
+    // returns: an `exit` here would skip those destructors.
+    std::process::exit(demo());
+}
+
+fn demo() -> i32 {
     let bin = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "target/release/aws-oidc".into());
@@ -70,11 +100,23 @@ fn main() {
     let status = Command::new(&bin)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}; build it first (make build)"));
+        .status();
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot run {bin}: {e}; build it first (make build)");
+            return 1;
+        }
+    };
     println!("\n== exit code: {}", status.code().unwrap_or(-1));
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return 130;
+    }
 
-    let req = sts.requests().pop().expect("the binary made a request");
+    let Some(req) = sts.requests().pop() else {
+        println!("   the binary sent no request; see its log above");
+        return status.code().unwrap_or(1).max(1);
+    };
     println!(
         "\n== What the stand-in received: {} {} (User-Agent {})",
         req.method,
@@ -113,6 +155,5 @@ fn main() {
     ] {
         println!("   {k}: <+steps.aws_oidc.output.outputVariables.{k}>");
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::process::exit(status.code().unwrap_or(1));
+    status.code().unwrap_or(1)
 }

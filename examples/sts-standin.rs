@@ -1,8 +1,11 @@
 //! The STS stand-in as a process, for tests of built artifacts (chroot,
 //! qemu, image) and for `make bench`: prints `PORT CA_PEM_PATH` on one line,
-//! then serves until killed.
+//! then serves until its standard input closes, and removes its folder (the
+//! CA) on the way out. The parent holds the pipe, so the stand-in ends when
+//! the parent closes it or dies, pass or fail; start it in its own process
+//! group and Ctrl-C reaches only the parent, which then closes the pipe.
 //!
-//! Usage: sts-standin [--plain]
+//! Usage: sts-standin [--plain] < pipe
 
 #[path = "../tests/support/standin.rs"]
 mod standin;
@@ -20,7 +23,7 @@ fn main() {
     writeln!(out, "{} {}", sts.port, sts.ca().display()).expect("stdout");
     out.flush().expect("stdout");
     drop(out);
-    loop {
-        std::thread::park();
-    }
+    // Whatever arrives is ignored; end of input (or an error) ends the run.
+    let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+    drop(sts);
 }

@@ -104,14 +104,26 @@ def start_standin():
     exe = os.path.join(ROOT, "target/release/examples/sts-standin")
     if not os.path.exists(exe):
         raise BenchError(f"{exe} is missing: cargo build --release --locked --example sts-standin")
-    proc = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+    # It serves until its stdin closes, then removes its CA folder. Its own
+    # session keeps Ctrl-C away from it: the `finally` in main closes the pipe.
+    proc = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         port, ca = proc.stdout.readline().split()
     except ValueError:
-        proc.kill()
-        proc.wait()
+        stop_standin(proc)
         raise BenchError("the STS stand-in did not start")
     return proc, port, ca
+
+
+def stop_standin(proc):
+    """Close the stand-in's stdin, which ends it and removes its folder."""
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def b64url(data):
@@ -309,10 +321,7 @@ def main():
             samples = bench(launcher, cmds, secret_file, rounds)
         finally:
             if standin:
-                standin.kill()
-                standin.wait()
-                if os.path.basename(os.path.dirname(ca)).startswith("aws-oidc-sts-"):
-                    shutil.rmtree(os.path.dirname(ca), ignore_errors=True)
+                stop_standin(standin)
     stats = {n: {k: summary([s[k] for s in samples[n]]) for k in samples[n][0]} for n in samples}
     layer, layer_note, image_error = image_layer(version(), bins["amd64"]["real"])
     verdicts = report(info, sizes, layer, layer_note, stats, rounds)

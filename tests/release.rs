@@ -81,7 +81,7 @@ fn amd64_binary_runs_alone_in_an_empty_root() {
     std::fs::copy(sts.ca(), root.join("ca.pem")).unwrap();
     let token = harness_token();
     let mut cmd = Command::new("/usr/sbin/chroot");
-    cmd.arg(&root).arg("/aws-oidc").env_clear();
+    cmd.arg(root.path()).arg("/aws-oidc").env_clear();
     cmd.envs(harness_env(&sts, "/ca.pem", "/secret.env", &token));
     let out = output(cmd);
     out.expect(0).assert_hides(&[&token]);
