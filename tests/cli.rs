@@ -910,3 +910,173 @@ fn loopback_guard_leaves_no_route_beyond_loopback() {
     }
     assert!(std::net::TcpListener::bind("127.0.0.1:0").is_ok());
 }
+
+/// The backtick-quoted messages in bold in each Troubleshooting item,
+/// as fragments between the placeholders (`…`, HOST, N, X).
+fn troubleshooting_quotes() -> Vec<(String, Vec<String>)> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("\n## Troubleshooting\n").nth(1).unwrap();
+    let section = &section[..section.find("\n## ").unwrap()];
+    let mut quotes = Vec::new();
+    for item in section.split("\n- **").skip(1) {
+        // Bold runs: the item's head, and any later `**…**`.
+        let bold: Vec<String> = item
+            .split("**")
+            .step_by(2)
+            .map(|b| b.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        for quote in bold.iter().flat_map(|b| b.split('`').skip(1).step_by(2)) {
+            let marked = quote
+                .replace('…', "\u{0}")
+                .replace("HOST", "\u{0}")
+                .replace(" N", " \u{0}")
+                .replace("(N ", "(\u{0} ")
+                .replace("_X ", "_\u{0} ");
+            let parts = marked
+                .split('\u{0}')
+                .map(str::trim)
+                .filter(|p| p.len() >= 2)
+                .map(String::from)
+                .collect();
+            quotes.push((quote.to_string(), parts));
+        }
+    }
+    quotes
+}
+
+/// README's Troubleshooting quotes the messages users search for. Each
+/// quote must be what the binary prints (the runs below produce them) or,
+/// for the rest, what a line of the code holds; STS's own codes and
+/// messages, and those of a later step's AWS tools, are listed apart.
+#[test]
+fn readme_troubleshooting_quotes_real_messages() {
+    let aws_texts = [
+        "IDPCommunicationError",
+        "Couldn't retrieve verification key",
+        "ValidationError … DurationSeconds exceeds the MaxSessionDuration",
+        "RegionDisabledException",
+        "AuthorizationHeaderMalformed",
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid",
+    ];
+    let token = harness_token();
+    let mut printed = String::new();
+    let mut keep = |out: Output| printed.push_str(&out.stderr);
+    // Settings, before any traffic.
+    keep(run(&[("PLUGIN_OIDC_TOKEN", &token)], &[]));
+    keep(run(
+        &[
+            ("PLUGIN_ROLE_ARN", ROLE),
+            ("PLUGIN_OIDC_TOKEN", &token),
+            ("PLUGIN_DURATION", "an hour"),
+        ],
+        &[],
+    ));
+    keep(run(
+        &[
+            ("PLUGIN_ROLE_ARN", ROLE),
+            ("PLUGIN_OIDC_TOKEN_FILE", &token),
+        ],
+        &[],
+    ));
+    keep(run(
+        &[("PLUGIN_ROLE_ARM", ROLE), ("PLUGIN_OIDC_TOKEN", &token)],
+        &[],
+    ));
+    // STS's refusals, an untrusted certificate, a block page.
+    let sts = StandIn::start();
+    let step = Step::harness(&sts).set("PLUGIN_MAX_ATTEMPTS", "1");
+    sts.script([Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+    )]);
+    keep(step.run(&[]));
+    sts.script([Reply::Error(
+        400,
+        "InvalidIdentityToken",
+        "No OpenIDConnect provider found in your account for https://app.harness.io".into(),
+    )]);
+    keep(step.run(&[]));
+    sts.script([Reply::Raw(
+        403,
+        "text/html",
+        b"<html>blocked by policy</html>".to_vec(),
+    )]);
+    keep(step.run(&[]));
+    let untrusted = StandIn::with(Transport::UntrustedTls);
+    keep(
+        Step::harness(&untrusted)
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .run(&[]),
+    );
+    // Nothing listening: bind a port, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("https://127.0.0.1:{port}");
+    keep(
+        Step::harness(&sts)
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .set("PLUGIN_STS_ENDPOINT", &closed)
+            .run(&[]),
+    );
+    // No answer: the stand-in reads the request and says nothing.
+    sts.script([Reply::Stall]);
+    keep(
+        Step::harness(&sts)
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .set("PLUGIN_TIMEOUT", "1s")
+            .run(&[]),
+    );
+    // A failed lookup, only where nothing can leave the machine.
+    let guarded = std::env::var_os("AWS_OIDC_LOOPBACK_ONLY").is_some();
+    if guarded {
+        let unresolvable = format!("https://{}:9", standin::PROXY_ONLY_HOST);
+        keep(
+            Step::harness(&sts)
+                .set("PLUGIN_MAX_ATTEMPTS", "1")
+                .set("PLUGIN_STS_ENDPOINT", &unresolvable)
+                .run(&[]),
+        );
+    } else {
+        eprintln!("the DNS quote is checked only under scripts/loopback-only.sh (make test-unit)");
+    }
+    let mut code = String::new();
+    for f in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")).unwrap() {
+        code.push_str(&std::fs::read_to_string(f.unwrap().path()).unwrap());
+    }
+    // A network message must be one the binary printed: the code also holds
+    // messages that real failures never reach (a lookup failure is an I/O
+    // error, not ureq's HostNotFound), which is how README once quoted one.
+    let printed_lines: Vec<&str> = printed.lines().collect();
+    let lines: Vec<&str> = printed.lines().chain(code.lines()).collect();
+    let in_order = |line: &str, parts: &[String]| {
+        let mut rest = line;
+        parts.iter().all(|p| match rest.find(p.as_str()) {
+            Some(i) => {
+                rest = &rest[i + p.len()..];
+                true
+            }
+            None => false,
+        })
+    };
+    let quotes = troubleshooting_quotes();
+    assert!(quotes.len() > 15, "{quotes:?}");
+    for (quote, parts) in quotes {
+        if aws_texts.contains(&quote.as_str()) || (!guarded && quote.contains("lookup address")) {
+            continue;
+        }
+        let from = match quote.contains("HOST") {
+            true => &printed_lines,
+            false => &lines,
+        };
+        assert!(
+            from.iter().any(|l| in_order(l, &parts)),
+            "README quotes `{quote}`: no line the binary printed (nor, unless it names HOST, of the code) matches it:\n{printed}"
+        );
+    }
+}
