@@ -353,3 +353,41 @@ fn make_help_lists_every_target_once_aligned() {
     }
     assert_eq!(help.lines().count(), targets.len(), "{help}");
 }
+
+/// README's Measured tables are written by `make bench` (scripts/bench.py)
+/// between two markers. After a run, they must be exactly what the script
+/// renders from `target/bench.json`, so no figure is typed by hand.
+#[test]
+fn readme_measured_tables_are_the_last_bench_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let begin = "<!-- bench:begin";
+    let end = "<!-- bench:end -->\n";
+    assert_eq!(
+        readme.matches(begin).count(),
+        1,
+        "one block for make bench to rewrite"
+    );
+    let block = &readme[readme.find(begin).unwrap()..readme.find(end).unwrap() + end.len()];
+    let json = root.join("target/bench.json");
+    if !json.exists() {
+        eprintln!("skipped the figures: no target/bench.json (make bench writes it)");
+        return;
+    }
+    let rendered = Command::new("python3")
+        .arg(root.join("scripts/bench.py"))
+        .arg("--readme")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert_eq!(
+        block,
+        String::from_utf8_lossy(&rendered.stdout),
+        "README's Measured tables are not those of target/bench.json: run make bench"
+    );
+}
