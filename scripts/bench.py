@@ -13,7 +13,7 @@ Exit 0 even when a budget fails; non-zero when something could not run.
 (default target/bench.json) and prints them; tests/release.rs compares that
 with README.
 """
-import base64, hashlib, json, os, platform, shutil, statistics
+import base64, hashlib, json, os, platform, re, shutil, statistics
 import subprocess, sys, tarfile, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -384,7 +384,8 @@ def render_readme(out):
         else:  # a ratio
             shown = f"{value:.3f}×"
         word = {"HOLDS": "holds", "FAILS": "**does not hold**"}.get(v["verdict"], "not measured")
-        lines.append(f"| {v['budget'].replace('<=', '≤')} | {shown} | {word} |")
+        budget = re.sub(r"(\d)x\b", "\\1×", v["budget"].replace("<=", "≤"))
+        lines.append(f"| {budget} | {shown} | {word} |")
     extra = sizes["real amd64"] - sizes["bare amd64"]
     lines += ["", f"Everything `aws-oidc` adds to the bare client costs {extra / 1000:.0f} KB on amd64",
               f"(the 1.05× budget allows {0.05 * sizes['bare amd64'] / 1000:.0f} KB).", END]
