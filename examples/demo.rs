@@ -8,31 +8,8 @@
 mod standin;
 
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine;
-
-/// Set by Ctrl-C (SIGINT), so the demo still removes its folders.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_interrupt(_: i32) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// Catches Ctrl-C instead of dying from it. The child aws-oidc still gets
-/// the terminal's SIGINT (an exec resets caught signals to their default)
-/// and ends; the demo then returns, dropping the stand-in and its folder.
-fn catch_interrupt() {
-    extern "C" {
-        fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
-    }
-    const SIGINT: i32 = 2;
-    // SAFETY: `signal` is libc's (std links it); the handler only stores to
-    // an atomic, which is async-signal-safe.
-    unsafe {
-        signal(SIGINT, on_interrupt);
-    }
-}
 
 fn mask(value: &str) -> String {
     let shown: String = value.chars().take(4).collect();
@@ -43,7 +20,8 @@ fn mask(value: &str) -> String {
 }
 
 fn main() {
-    catch_interrupt();
+    // Ctrl-C ends the child; the demo then returns and removes its folders.
+    standin::end_on_interrupt();
     // Everything the demo creates is owned inside `demo` and removed when it
     // returns: an `exit` here would skip those destructors.
     std::process::exit(demo());
@@ -109,10 +87,6 @@ fn demo() -> i32 {
         }
     };
     println!("\n== exit code: {}", status.code().unwrap_or(-1));
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return 130;
-    }
-
     let Some(req) = sts.requests().pop() else {
         println!("   the binary sent no request; see its log above");
         return status.code().unwrap_or(1).max(1);

@@ -2,8 +2,7 @@
 //! qemu, image) and for `make bench`: prints `PORT CA_PEM_PATH` on one line,
 //! then serves until its standard input closes, and removes its folder (the
 //! CA) on the way out. The parent holds the pipe, so the stand-in ends when
-//! the parent closes it or dies, pass or fail; start it in its own process
-//! group and Ctrl-C reaches only the parent, which then closes the pipe.
+//! the parent closes it or dies, pass or fail, and on Ctrl-C.
 //!
 //! Usage: sts-standin [--plain] < pipe
 
@@ -13,6 +12,8 @@ mod standin;
 use std::io::Write;
 
 fn main() {
+    // Ctrl-C closes stdin, which ends the run below as a closed pipe does.
+    standin::end_on_interrupt();
     let plain = std::env::args().any(|a| a == "--plain");
     let sts = standin::StandIn::with(if plain {
         standin::Transport::Plain
