@@ -21,7 +21,18 @@ HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 GCC_LD := $(shell rustc --print sysroot)/lib/rustlib/$(HOST)/bin/gcc-ld
 AMD64_FLAGS := $(REMAP) -C link-arg=-B$(GCC_LD) -C link-arg=-fuse-ld=lld \
 	-C link-arg=-Wl,--icf=all -C link-arg=-Wl,-z,pack-relative-relocs
-ARM64_FLAGS := $(REMAP) -C link-arg=--icf=all -C link-arg=-z -C link-arg=pack-relative-relocs
+# rustc builds aarch64 musl binaries as static non-PIE (its target spec lacks
+# static-pie), which loses ASLR. So arm64 links as amd64 does: without rustc's
+# crt objects but with musl's static-pie ones from rustup's self-contained
+# folder (rcrt1.o relocates the binary at start-up; the S variants of
+# crtbegin/crtend are position-independent), that folder on the library path
+# for libc.a and libunwind.a, and the flags rustc gives lld for static-pie on
+# amd64. tests/release.rs checks both binaries are ELF DYN with no PT_INTERP.
+ARM64_CRT := $(shell rustc --print sysroot)/lib/rustlib/$(ARM64)/lib/self-contained
+ARM64_FLAGS := $(REMAP) -C link-self-contained=no -L native=$(ARM64_CRT) \
+	$(foreach o,rcrt1.o crti.o crtbeginS.o crtendS.o crtn.o,-C link-arg=$(ARM64_CRT)/$(o)) \
+	-C link-arg=-pie -C link-arg=--no-dynamic-linker -C link-arg=-z -C link-arg=text \
+	-C link-arg=--icf=all -C link-arg=-z -C link-arg=pack-relative-relocs
 # Windows: mingw-w64 links; no PE timestamp, so builds stay reproducible.
 WIN_FLAGS := $(REMAP) -C link-arg=-Wl,--no-insert-timestamp
 
@@ -40,52 +51,47 @@ RELEASE_BUILD := cargo build --release --locked --target $(AMD64) --target $(ARM
 IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
 
-.PHONY: help deps targets bare-client build demo test test-unit test-release test-windows image image-buildah image-archive image-manifest lint release reproducible image image-archive bench fuzz clean
+.PHONY: help deps targets build demo test test-unit lint release reproducible test-release \
+	test-windows image image-buildah image-archive bare-client bench image-manifest fuzz clean
 
-help:
-	@echo "make demo          one whole exchange against the local STS stand-in"
-	@echo "make test          every test: unit, integration, and the release artifacts"
-	@echo "make lint          cargo fmt --check and clippy -D warnings"
-	@echo "make build         release binary for this machine (target/release/aws-oidc)"
-	@echo "make release       static musl binaries, the Windows exe, SHA256SUMS and SBOMs in dist/"
-	@echo "make reproducible  build the release twice and compare the bytes"
-	@echo "make image         the FROM scratch image (docker buildx, else buildah)"
-	@echo "make image-archive OCI archive of the multi-arch image for air-gapped mirrors"
-	@echo "make image-manifest linux+windows manifest with docker buildx (needs a Windows builder)"
-	@echo "make test-windows  the Windows exe under Wine"
-	@echo "make bench         size, CPU and memory against the bare client and curl"
-	@echo "make fuzz          run each fuzz target (FUZZ_SECONDS each)"
+# Every target carries a `## ` description; `make help` prints them, aligned,
+# in file order (tests/release.rs checks that each target has one).
+help: ## this list
+	@awk -F ':[^#]*## ' '/^[a-z][a-z0-9-]*:.*## / { printf "make %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-build:
+build: ## release binary for this machine (target/release/aws-oidc)
 	cargo build --release --locked
 
-demo: build
+demo: build ## one whole exchange against the local STS stand-in
 	cargo build --release --locked --example demo
 	target/release/examples/demo target/release/aws-oidc
 
 # Installs the Debian packages, rustup targets and botocore the tests use.
-deps:
+deps: ## install the Debian packages, rustup targets and Python modules the tests use
 	scripts/deps.sh
 
-test: deps
+test: deps ## every test: unit and integration, the release artifacts, the Windows exe
 	$(MAKE) test-unit
 	$(MAKE) test-release
 	$(MAKE) test-windows
 
-test-unit:
-	cargo test --locked
+# The suite runs where only loopback exists, so a run that would fall back to
+# a default AWS endpoint fails at once. Built first, while cargo may fetch.
+test-unit: ## cargo test where only loopback exists (scripts/loopback-only.sh)
+	cargo test --locked --no-run
+	scripts/loopback-only.sh cargo test --locked --offline
 
-lint: targets
+lint: targets ## cargo fmt --check and clippy -D warnings (Linux and Windows)
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc cargo clippy --locked --lib --bins --target $(WIN) -- -D warnings
 
-targets: deps
+targets: deps ## the rustup targets and C toolchains the release needs (as deps)
 
 $(DIST):
 	mkdir -p $(DIST)
 
-release: targets | $(DIST)
+release: targets | $(DIST) ## static musl binaries, the Windows exe, SHA256SUMS and SBOMs in dist/
 	$(RELEASE_ENV) $(RELEASE_BUILD) --bin aws-oidc
 	cp $(RELEASE_TARGET_DIR)/$(AMD64)/release/aws-oidc $(DIST)/aws-oidc-linux-amd64
 	cp $(RELEASE_TARGET_DIR)/$(ARM64)/release/aws-oidc $(DIST)/aws-oidc-linux-arm64
@@ -98,7 +104,7 @@ release: targets | $(DIST)
 	@ls -l $(DIST)/aws-oidc-linux-amd64 $(DIST)/aws-oidc-linux-arm64 $(DIST)/aws-oidc-windows-amd64.exe
 
 # Two clean builds in two different folders must give the same bytes.
-reproducible: targets
+reproducible: targets ## build the release twice in two folders and compare the bytes
 	rm -rf target/repro-a target/repro-b
 	for d in a b; do \
 		$(RELEASE_ENV) CARGO_TARGET_DIR=target/repro-$$d $(RELEASE_BUILD) --bin aws-oidc || exit 1; \
@@ -111,7 +117,7 @@ reproducible: targets
 
 # The artifacts where they will run: chroot (empty root), qemu (arm64), and
 # the image under buildah; see tests/release.rs.
-test-release: release image-buildah
+test-release: release image-buildah ## the release artifacts where they run: chroot, qemu (arm64), the image
 	cargo build --locked --example sts-standin
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) cargo test --locked --test release -- --ignored --test-threads 1
 
@@ -119,7 +125,7 @@ test-release: release image-buildah
 # (Wine 8 lacks ProcessPrng, which Rust's std needs) beside a test copy of the
 # exe in target/wine/; the shim never goes near dist/. See tests/windows.rs.
 WINE_DIR := $(CURDIR)/target/wine
-test-windows: release
+test-windows: release ## the Windows exe under Wine
 	mkdir -p $(WINE_DIR)
 	cp $(DIST)/aws-oidc-windows-amd64.exe $(WINE_DIR)/aws-oidc.exe
 	x86_64-w64-mingw32-gcc -shared -O2 -Wl,--no-insert-timestamp -o $(WINE_DIR)/bcryptprimitives.dll \
@@ -129,7 +135,7 @@ test-windows: release
 
 # With docker buildx (and a daemon): a multi-arch build into the buildx
 # cache, each platform also loaded as $(IMAGE)-ARCH. Otherwise buildah.
-image: release
+image: release ## the FROM scratch image (docker buildx, else buildah)
 	@if command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch -t $(IMAGE) $(DIST) && \
 		for arch in amd64 arm64; do \
@@ -142,7 +148,7 @@ image: release
 
 # buildah (vfs storage, chroot isolation): $(IMAGE)-amd64, $(IMAGE)-arm64 and
 # the manifest list $(IMAGE). The release tests always use this one.
-image-buildah: release
+image-buildah: release ## the image with buildah: IMAGE-amd64, IMAGE-arm64, manifest IMAGE
 	$(BUILDAH) rmi -f $(IMAGE)-amd64 $(IMAGE)-arm64 >/dev/null 2>&1 || true
 	$(BUILDAH) manifest rm $(IMAGE) >/dev/null 2>&1 || true
 	for arch in amd64 arm64; do \
@@ -153,7 +159,7 @@ image-buildah: release
 	$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-amd64
 	$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-arm64
 
-image-archive: release
+image-archive: release ## OCI archive of the multi-arch image for air-gapped mirrors
 	rm -f $(DIST)/aws-oidc-image.oci.tar
 	@if command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch \
@@ -165,10 +171,10 @@ image-archive: release
 	cd $(DIST) && sha256sum aws-oidc-image.oci.tar | tee -a SHA256SUMS
 
 # The bare client of SPEC §6 is built with exactly the release's flags.
-bare-client: targets
+bare-client: targets ## the bare client SPEC §6 compares against, with the release flags
 	$(RELEASE_ENV) $(RELEASE_BUILD) --example bare-client
 
-bench: release bare-client
+bench: release bare-client ## size, CPU and memory against the bare client and curl; updates README
 	cargo build --release --locked --example sts-standin
 	python3 scripts/bench.py
 
@@ -176,7 +182,7 @@ bench: release bare-client
 # Windows image needs a Windows builder (Nano Server base layers cannot be
 # pulled or run here); REGISTRY is where the per-platform images are pushed.
 REGISTRY ?= registry.example.com/plugins
-image-manifest: release
+image-manifest: release ## linux+windows manifest with docker buildx (needs a Windows builder)
 	docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) \
 		-f Dockerfile.scratch -t $(REGISTRY)/aws-oidc:$(VERSION)-linux --push $(DIST)
 	docker buildx build --platform windows/amd64 --build-arg VERSION=$(VERSION) \
@@ -185,9 +191,9 @@ image-manifest: release
 		$(REGISTRY)/aws-oidc:$(VERSION)-linux $(REGISTRY)/aws-oidc:$(VERSION)-windows-amd64
 
 FUZZ_SECONDS ?= 60
-fuzz:
+fuzz: ## run each fuzz target (FUZZ_SECONDS each)
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-clean:
+clean: ## cargo clean and remove dist/
 	cargo clean
 	rm -rf $(DIST)

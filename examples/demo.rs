@@ -20,6 +20,14 @@ fn mask(value: &str) -> String {
 }
 
 fn main() {
+    // Ctrl-C ends the child; the demo then returns and removes its folders.
+    standin::end_on_interrupt();
+    // Everything the demo creates is owned inside `demo` and removed when it
+    // returns: an `exit` here would skip those destructors.
+    std::process::exit(demo());
+}
+
+fn demo() -> i32 {
     let bin = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "target/release/aws-oidc".into());
@@ -70,11 +78,19 @@ fn main() {
     let status = Command::new(&bin)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}; build it first (make build)"));
+        .status();
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot run {bin}: {e}; build it first (make build)");
+            return 1;
+        }
+    };
     println!("\n== exit code: {}", status.code().unwrap_or(-1));
-
-    let req = sts.requests().pop().expect("the binary made a request");
+    let Some(req) = sts.requests().pop() else {
+        println!("   the binary sent no request; see its log above");
+        return status.code().unwrap_or(1).max(1);
+    };
     println!(
         "\n== What the stand-in received: {} {} (User-Agent {})",
         req.method,
@@ -113,6 +129,5 @@ fn main() {
     ] {
         println!("   {k}: <+steps.aws_oidc.output.outputVariables.{k}>");
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::process::exit(status.code().unwrap_or(1));
+    status.code().unwrap_or(1)
 }

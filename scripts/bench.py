@@ -4,10 +4,16 @@
 `make bench` runs this after `make release`. It builds the bare client with the
 release profile, starts the TLS STS stand-in, runs real/bare/curl exchanges
 interleaved (BENCH_ROUNDS rounds, default 200), measures the image layer, prints
-a table with a HOLDS/FAILS verdict per budget and writes target/bench.json.
+a table with a HOLDS/FAILS verdict per budget, writes target/bench.json and
+rewrites README's "Measured" tables (between the bench markers) from it, so
+README's figures are always those of the last run.
 Exit 0 even when a budget fails; non-zero when something could not run.
+
+`bench.py --readme [BENCH_JSON]` only renders README's tables from a saved run
+(default target/bench.json) and prints them; tests/release.rs compares that
+with README.
 """
-import base64, hashlib, json, os, platform, shutil, statistics
+import base64, hashlib, json, os, platform, re, shutil, statistics
 import subprocess, sys, tarfile, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,14 +110,26 @@ def start_standin():
     exe = os.path.join(ROOT, "target/release/examples/sts-standin")
     if not os.path.exists(exe):
         raise BenchError(f"{exe} is missing: cargo build --release --locked --example sts-standin")
-    proc = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+    # It serves until its stdin closes, then removes its CA folder. Its own
+    # session keeps Ctrl-C away from it: the `finally` in main closes the pipe.
+    proc = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         port, ca = proc.stdout.readline().split()
     except ValueError:
-        proc.kill()
-        proc.wait()
+        stop_standin(proc)
         raise BenchError("the STS stand-in did not start")
     return proc, port, ca
+
+
+def stop_standin(proc):
+    """Close the stand-in's stdin, which ends it and removes its folder."""
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def b64url(data):
@@ -281,6 +299,9 @@ def report(info, sizes, layer, layer_note, stats, rounds):
                 if r_curl else "curl is not installed"),
         verdict("peak RSS <= 4 MB", rss, 4 * MB, f"max over runs {rss:,} B = {rss / MB:.3f} MB"),
     ]
+    if "real windows" in sizes:
+        verdicts.append(verdict("Windows exe <= 2.0 MB", sizes["real windows"], 2.0 * MB,
+                                size(sizes["real windows"])))
     print("\nSPEC §6 budgets:")
     for v in verdicts:
         print(f"  {v['verdict']:<12} {v['budget']:<28} {v['detail']}")
@@ -295,6 +316,9 @@ def main():
     print(f"machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}", flush=True)
     bins = build_musl()
     sizes = {f"{k} {arch}": os.path.getsize(bins[arch][k]) for arch in bins for k in ("real", "bare")}
+    windows = os.path.join(ROOT, "dist", "aws-oidc-windows-amd64.exe")
+    if os.path.exists(windows):
+        sizes["real windows"] = os.path.getsize(windows)
     standin = None
     with tempfile.TemporaryDirectory(prefix="aws-oidc-bench-") as tmp:
         launcher = os.path.join(tmp, "launch")
@@ -309,10 +333,7 @@ def main():
             samples = bench(launcher, cmds, secret_file, rounds)
         finally:
             if standin:
-                standin.kill()
-                standin.wait()
-                if os.path.basename(os.path.dirname(ca)).startswith("aws-oidc-sts-"):
-                    shutil.rmtree(os.path.dirname(ca), ignore_errors=True)
+                stop_standin(standin)
     stats = {n: {k: summary([s[k] for s in samples[n]]) for k in samples[n][0]} for n in samples}
     layer, layer_note, image_error = image_layer(version(), bins["amd64"]["real"])
     verdicts = report(info, sizes, layer, layer_note, stats, rounds)
@@ -321,11 +342,73 @@ def main():
     with open(os.path.join(ROOT, "target", "bench.json"), "w") as f:
         json.dump(out, f, indent=1)
     print("\nraw figures and verdicts: target/bench.json")
+    write_readme(render_readme(out))
+    print("README.md: the Measured tables now hold these figures")
     if image_error:
         raise BenchError(f"the image layer could not be measured: {image_error}")
 
 
+README = os.path.join(ROOT, "README.md")
+BEGIN = "<!-- bench:begin (written by make bench from target/bench.json; do not edit) -->"
+END = "<!-- bench:end -->"
+
+
+def render_readme(out):
+    """README's Measured tables from one run's figures (bench.json's shape)."""
+    m, sizes, stats = out["machine"], out["sizes_bytes"], out["summary"]
+    ms = lambda n, k: stats[n]["cpu_us"][k] / 1000
+    rss = lambda n: stats[n]["maxrss_kib"]["median"] * 1024 / MB
+    cpu = lambda n: f"{ms(n, 'median'):.2f} ms [{ms(n, 'p10'):.2f}–{ms(n, 'p90'):.2f}]"
+    b = lambda n: f"{n:,} B"
+    rows = [("`aws-oidc` amd64", b(sizes["real amd64"]), cpu("real"), f"{rss('real'):.1f} MB"),
+            ("bare client amd64 (SPEC §6)", b(sizes["bare amd64"]), cpu("bare"), f"{rss('bare'):.1f} MB")]
+    if "curl" in stats:
+        rows.append(("`curl` (same POST)", "—", cpu("curl"), f"{rss('curl'):.1f} MB"))
+    rows.append(("`aws-oidc` arm64", b(sizes["real arm64"]), "", ""))
+    layer = out.get("image_layer_bytes")
+    rows.append(("image layer (gzip -9, amd64)", b(layer) if layer else out.get("image_note", "not measured"), "", ""))
+    if "real windows" in sizes:
+        rows.append(("`aws-oidc` Windows amd64", b(sizes["real windows"]), "", ""))
+    lines = [BEGIN,
+             f"`make bench` on {m['nproc']} cores ({m['cpu']}, Linux {m['kernel']}), {out['rounds']} interleaved",
+             "rounds against the TLS stand-in on 127.0.0.1, in one run:", "",
+             "| | size | CPU per exchange, median [p10–p90] | peak RSS (median) |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", "| budget | measured | |", "|---|---|---|"]
+    for v in out["verdicts"]:
+        value = v.get("value")
+        if value is None:
+            shown = "not measured"
+        elif v["limit"] > 1000:  # bytes
+            shown = f"{value / MB:.3f} MB"
+        else:  # a ratio
+            shown = f"{value:.3f}×"
+        word = {"HOLDS": "holds", "FAILS": "**does not hold**"}.get(v["verdict"], "not measured")
+        budget = re.sub(r"(\d)x\b", "\\1×", v["budget"].replace("<=", "≤"))
+        lines.append(f"| {budget} | {shown} | {word} |")
+    extra = sizes["real amd64"] - sizes["bare amd64"]
+    lines += ["", f"Everything `aws-oidc` adds to the bare client costs {extra / 1000:.0f} KB on amd64",
+              f"(the 1.05× budget allows {0.05 * sizes['bare amd64'] / 1000:.0f} KB).", END]
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(block):
+    """Replace README's block between the bench markers with `block`."""
+    with open(README) as f:
+        text = f.read()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < 0:
+        raise BenchError(f"README.md has no {BEGIN} … {END} block to rewrite")
+    with open(README, "w") as f:
+        f.write(text[:start] + block + text[end + len(END) + 1:])
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--readme"]:
+        path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "target", "bench.json")
+        with open(path) as f:
+            sys.stdout.write(render_readme(json.load(f)))
+        sys.exit(0)
     try:
         main()
     except (BenchError, OSError) as e:

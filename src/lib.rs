@@ -52,6 +52,11 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
     if let Some(account) = settings::early_mask(&inputs) {
         log.mask_account(&account);
     }
+    // Before anything can fail: a misspelt PLUGIN_ROLE_ARM is the reason
+    // the role is missing, so its hint must come before that error.
+    for w in settings::unknown_plugin_settings(&inputs) {
+        log.warn(&w);
+    }
     match execute(&inputs, check, &mut log, &mut stdout) {
         Ok(()) => 0,
         Err(e) => {

@@ -769,10 +769,6 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
             .as_ref()
             .map_or("default".into(), |a| a.1.clone()),
     };
-    for w in unknown_plugin_settings(inputs) {
-        warnings.push(w);
-    }
-
     Ok(Settings {
         role,
         token,
@@ -829,16 +825,24 @@ fn flag_bool_from(inputs: &Inputs, def: &Def) -> Result<(bool, String), Error> {
     Ok(optional(inputs, def, parse_bool)?.map_or((false, "default".into()), |b| b))
 }
 
+/// `PLUGIN_*` names the runners set themselves in every plugin step, so they
+/// are never a user's typo. Harness's lite-engine always sets
+/// `PLUGIN_ARTIFACT_FILE` (`<shared>/<step>-artifact`) and rewrites the other
+/// four into the shared folder when Harness's own steps set them.
+pub const RUNNER_PLUGIN_ENVS: &[&str] = &[
+    "PLUGIN_ARTIFACT_FILE",
+    "PLUGIN_METADATA_FILE",
+    "PLUGIN_CACHE_METRICS_FILE",
+    "PLUGIN_CACHE_INTEL_METRICS_FILE",
+    "PLUGIN_BUILD_TOOL_FILE",
+];
+
 /// Harness and Drone turn any `settings:` key into `PLUGIN_<KEY>`, so a
-/// misspelt key arrives silently. Each `PLUGIN_*` variable that is not a
-/// spelling aws-oidc reads gets a warning, with the spelling it probably
-/// meant (same letters, other underscores).
+/// misspelt key arrives silently. Each `PLUGIN_*` variable that is neither a
+/// spelling aws-oidc reads nor one the runner sets gets a warning, with the
+/// spelling it probably meant. `run` prints these first, before any error,
+/// because a misspelt role or token is exactly what makes a later check fail.
 pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
-    let squash = |s: &str| {
-        s.trim_start_matches("PLUGIN_")
-            .replace('_', "")
-            .to_ascii_lowercase()
-    };
     let known: Vec<&str> = ALL
         .iter()
         .flat_map(|(_, d)| d.envs.iter().copied())
@@ -846,15 +850,70 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
     inputs
         .env
         .keys()
-        .filter(|k| k.starts_with("PLUGIN_") && !known.contains(&k.as_str()))
+        .filter(|k| {
+            k.starts_with("PLUGIN_")
+                && !known.contains(&k.as_str())
+                && !RUNNER_PLUGIN_ENVS.contains(&k.as_str())
+        })
         .map(|k| {
-            let near = known.iter().find(|n| n.starts_with("PLUGIN_") && squash(n) == squash(k));
-            match near {
+            let near = known.iter().filter(|n| n.starts_with("PLUGIN_")).copied();
+            match nearest(k, near) {
                 Some(n) => format!("{} is not a setting aws-oidc reads, so it is ignored; did you mean {n}?", shown(k)),
                 None => format!("{} is not a setting aws-oidc reads, so it is ignored (aws-oidc --help lists them)", shown(k)),
             }
         })
         .collect()
+}
+
+/// The known name closest to `name`, compared without `PLUGIN_`, underscores
+/// and case: within an edit distance of 2, or one a prefix of the other
+/// (`ROLE_SESSION` for `ROLE_SESSION_NAME`; the shorter at least 3 letters,
+/// so a stray `PLUGIN_R` is not a prefix of everything). The smallest
+/// distance wins; on a tie, the spelling written as the name was, with or
+/// without underscores (`IAM_ROLE` suggests `IAM_ROLE_ARN`, not `IAMROLEARN`).
+fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let squash = |s: &str| -> Vec<u8> {
+        s.trim_start_matches("PLUGIN_")
+            .bytes()
+            .filter(|b| *b != b'_')
+            .map(|b| b.to_ascii_lowercase())
+            .collect()
+    };
+    let typed = squash(name);
+    known
+        .filter_map(|n| {
+            let cand = squash(n);
+            let d = edit_distance(&typed, &cand);
+            let (short, long) = match typed.len() <= cand.len() {
+                true => (&typed, &cand),
+                false => (&cand, &typed),
+            };
+            let prefix = short.len() >= 3 && long.starts_with(short);
+            // Between spellings of one setting, the one written as typed:
+            // with underscores between words, or without.
+            let words = |s: &str| s.trim_start_matches("PLUGIN_").contains('_');
+            let unlike = words(name) != words(n);
+            (d <= 2 || prefix).then_some(((d, unlike), n))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions.
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// The account id to mask from the very first line, before the settings
@@ -2137,5 +2196,33 @@ mod tests {
                 "{url}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn near_misses_suggest_the_setting_meant() {
+        let known = || {
+            ALL.iter()
+                .flat_map(|(_, d)| d.envs.iter().copied())
+                .filter(|n| n.starts_with("PLUGIN_"))
+        };
+        let cases = [
+            ("PLUGIN_ROLE_ARM", Some("PLUGIN_ROLE_ARN")),
+            ("PLUGIN_REGIONS", Some("PLUGIN_REGION")),
+            ("PLUGIN_ROLE_SESSION", Some("PLUGIN_ROLE_SESSION_NAME")),
+            ("PLUGIN_IAM_ROLE", Some("PLUGIN_IAM_ROLE_ARN")),
+            ("PLUGIN_OIDC_TOKENID", Some("PLUGIN_OIDC_TOKEN_ID")),
+            ("PLUGIN_OIDCTOKEN", Some("PLUGIN_OIDC_TOKEN")),
+            ("PLUGIN_MASKACCOUNTID", Some("PLUGIN_MASK_ACCOUNT_ID")),
+            ("PLUGIN_TIMOUT", Some("PLUGIN_TIMEOUT")),
+            ("PLUGIN_SOMETHING", None),
+            ("PLUGIN_R", None),
+            ("PLUGIN_", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(nearest(typed, known()), want, "{typed}");
+        }
+        assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
+        assert_eq!(edit_distance(b"", b"abc"), 3);
+        assert_eq!(edit_distance(b"rolearm", b"rolearn"), 1);
     }
 }

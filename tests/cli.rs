@@ -22,22 +22,6 @@ fn run_env(env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Outp
     run_with_stdin(&env, args, stdin)
 }
 
-fn sh(script: &str, env: &[(&str, &str)]) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .env_clear()
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -289,40 +273,144 @@ fn session_policies_reach_sts() {
     run_env(&env, &["--output", "-"], None).expect(2);
 }
 
-/// README "Drone and Woodpecker": a shell file outside the checkout, read
-/// by a later step's `sh`, then removed.
+/// The `n`th fenced block of language `lang` in README's section `heading`: the tests below run README's own
+/// text, so the examples cannot drift from what is tested.
+fn readme_block(heading: &str, lang: &str, n: usize) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README has no {heading}"));
+    let section = &readme[start + heading.len() + 2..];
+    // The next `##`/`###` heading ends it (a `#` inside a block is a comment).
+    let section = &section[..section.find("\n##").unwrap_or(section.len())];
+    let fence = format!("```{lang}\n");
+    let block = section
+        .split(&fence)
+        .nth(n + 1)
+        .unwrap_or_else(|| panic!("{heading} has no {lang} block {n}"));
+    block[..block.find("```").unwrap()].to_string()
+}
+
+/// The lines of one step (`- name: NAME`) of a Drone pipeline.
+fn drone_step<'a>(yaml: &'a str, name: &str) -> Vec<&'a str> {
+    yaml.split("  - name: ")
+        .find(|s| s.starts_with(&format!("{name}\n")))
+        .unwrap_or_else(|| panic!("no step {name}"))
+        .lines()
+        .collect()
+}
+
+/// A step's `settings:` as Drone hands them to the plugin: `PLUGIN_<KEY>`.
+/// A nested value (`from_secret:`) is left to the caller.
+fn drone_settings(step: &[&str]) -> Vec<(String, String)> {
+    step.iter()
+        .skip_while(|l| l.trim() != "settings:")
+        .skip(1)
+        .take_while(|l| l.starts_with("      "))
+        .filter(|l| !l.starts_with("       "))
+        .filter_map(|l| {
+            let (k, v) = l.trim().split_once(':')?;
+            let v = v.split(" #").next().unwrap_or_default().trim();
+            (!v.is_empty()).then(|| (format!("PLUGIN_{}", k.to_uppercase()), v.to_string()))
+        })
+        .collect()
+}
+
+/// A step's `commands:` (or GitLab's `script:`), one shell line each.
+fn yaml_list(lines: &[&str], key: &str) -> String {
+    lines
+        .iter()
+        .skip_while(|l| l.trim() != key)
+        .skip(1)
+        .map_while(|l| l.trim().strip_prefix("- "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A folder for PATH holding `aws-oidc` (the binary under test) and stand-ins
+/// for the CI's tools: `aws` prints what it was given, `buildkite-agent`
+/// prints `$TOKEN`.
+fn tools(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin_dir = dir.join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    std::os::unix::fs::symlink(bin(), bin_dir.join("aws-oidc")).unwrap();
+    for (name, body) in [
+        (
+            "aws",
+            r#"printf 'aws %s: %s %s %s %s\n' "$*" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$AWS_REGION""#,
+        ),
+        ("buildkite-agent", r#"printf '%s' "$TOKEN""#),
+    ] {
+        let p = standin::write_file(&bin_dir, name, &format!("#!/bin/sh\n{body}\n"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    format!("{}:/usr/bin:/bin", bin_dir.display())
+}
+
+/// Runs a script with sh in `dir`, with exactly this environment.
+fn sh_in(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+    Output::from(
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .env_clear()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap(),
+    )
+}
+
+/// What the `aws` stand-in printed for the credentials STS issued last.
+fn aws_saw(sts: &StandIn, region: &str) -> String {
+    let c = sts.issued().pop().unwrap();
+    format!(
+        "aws sts get-caller-identity: {} {} {} {region}\n",
+        c.access_key_id, c.secret_access_key, c.session_token
+    )
+}
+
+/// README "Drone and Woodpecker": the first step's settings as Drone hands
+/// them over (`${DRONE_*}` filled in, the secret's value), then the later
+/// steps' commands in sh, with `/drone/` a scratch folder.
 #[test]
 fn readme_drone_shell_file_is_sourced_by_sh() {
     let sts = StandIn::start();
     let workspace = standin::temp_dir("drone");
-    let file = workspace.join("aws-oidc.env");
+    let drone = format!("{}/", workspace.display());
+    let yaml = readme_block("### Drone and Woodpecker", "yaml", 0);
+    let token = harness_token();
     let mut env = reach(&sts);
-    env.extend([
-        ("PLUGIN_ROLE_ARN".to_string(), ROLE.to_string()),
-        ("PLUGIN_OIDC_TOKEN".to_string(), harness_token()),
-        ("PLUGIN_REGION".to_string(), "us-west-2".to_string()),
-        ("PLUGIN_OUTPUT_FILE".to_string(), file.display().to_string()),
-        ("PLUGIN_OUTPUT_FORMAT".to_string(), "shell".to_string()),
-    ]);
-    run_env(&env, &[], None).expect(0);
+    for (k, v) in drone_settings(&drone_step(&yaml, "aws-credentials")) {
+        let v = v
+            .replace("${DRONE_REPO_NAME}", "app")
+            .replace("${DRONE_BUILD_NUMBER}", "42")
+            .replace("/drone/", &drone);
+        env.push((k, v));
+    }
+    // oidc_token: {from_secret: …} arrives as the secret's value.
+    env.push(("PLUGIN_OIDC_TOKEN".into(), token.clone()));
+    run_env(&env, &[], None).expect(0).assert_hides(&[&token]);
+    let file = workspace.join("aws-oidc.env");
     assert_eq!(mode(&file), 0o600);
-    let issued = sts.issued().pop().unwrap();
-    let got = sh(
-        r#". "$F" && printf '%s\n%s\n%s\n%s\n%s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$AWS_REGION" "$AWS_CREDENTIAL_EXPIRATION" && rm -f "$F""#,
-        &[("F", file.to_str().unwrap())],
-    );
-    assert_eq!(
-        got,
-        format!(
-            "{}\n{}\n{}\nus-west-2\n{}\n",
-            issued.access_key_id, issued.secret_access_key, issued.session_token, issued.expiration
-        )
-    );
+    let req = sts.requests().pop().unwrap();
+    assert_eq!(req.field("RoleSessionName"), Some("drone-app-42"));
+    let later = [
+        yaml_list(&drone_step(&yaml, "deploy"), "commands:"),
+        yaml_list(&drone_step(&yaml, "forget-credentials"), "commands:"),
+    ]
+    .join("\n")
+    .replace("/drone/", &drone);
+    let path = tools(&workspace);
+    let out = sh_in(&workspace, &later, &[("PATH", &path)]);
+    assert_eq!(out.stdout, aws_saw(&sts, "us-west-2"), "{}", out.stderr);
     assert!(!file.exists());
 }
 
-/// README "GitLab CI": the id_token in a variable, a dotenv file, and the
-/// eval form for use in the same job.
+/// README "GitLab CI": both jobs' `script:` lines in sh, in a checkout that
+/// holds `./aws-oidc`, with the id_token in `$AWS_OIDC_TOKEN`.
 #[test]
 fn readme_gitlab_dotenv_and_eval() {
     let sts = StandIn::start();
@@ -333,28 +421,37 @@ fn readme_gitlab_dotenv_and_eval() {
         "project_path:group/app:ref_type:branch:ref:main",
         now() + 300,
     );
-    let mut env = reach(&sts);
-    env.extend([
-        ("GITLAB_OIDC_TOKEN".to_string(), token.clone()),
-        ("PLUGIN_OIDC_TOKEN".to_string(), token.clone()),
-    ]);
-    let dotenv = dir.join("aws.env");
-    let out = run_env(
-        &env,
-        &[
-            "--role-arn",
-            ROLE,
-            "--session-name",
-            "gitlab-123456",
-            "--region",
-            "eu-west-1",
-            "--output",
-            dotenv.to_str().unwrap(),
-        ],
-        None,
+    std::os::unix::fs::symlink(bin(), dir.join("aws-oidc")).unwrap();
+    let path = tools(&dir);
+    let mut env: Vec<(&str, &str)> = vec![
+        ("PATH", &path),
+        ("ROLE_ARN", ROLE),
+        ("AWS_OIDC_TOKEN", &token),
+        ("CI_JOB_ID", "4242"),
+    ];
+    let reach = reach(&sts);
+    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // The same job: eval the shell form, then call AWS.
+    let same_job = readme_block("### GitLab CI", "yaml", 0);
+    let lines: Vec<&str> = same_job.lines().collect();
+    let out = sh_in(&dir, &yaml_list(&lines, "script:"), &env);
+    out.assert_hides(&[&token]);
+    assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
+    assert_eq!(
+        sts.requests().pop().unwrap().field("RoleSessionName"),
+        Some("gitlab-4242")
     );
-    out.expect(0).assert_hides(&[&token]);
-    let text = std::fs::read_to_string(&dotenv).unwrap();
+    // A later job: the dotenv report.
+    let report = readme_block("### GitLab CI", "yaml", 1);
+    let lines: Vec<&str> = report.lines().collect();
+    let out = sh_in(&dir, &yaml_list(&lines, "script:"), &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.assert_hides(&[&token]);
+    assert_eq!(
+        sts.requests().pop().unwrap().field("RoleSessionName"),
+        Some("gitlab-4242")
+    );
+    let text = std::fs::read_to_string(dir.join("aws.env")).unwrap();
     let keys: Vec<&str> = text.lines().map(|l| l.split_once('=').unwrap().0).collect();
     assert_eq!(
         keys,
@@ -377,72 +474,56 @@ fn readme_gitlab_dotenv_and_eval() {
         assert!(k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
         assert!(!v.contains(['"', '\'', ' ', '$', '#']));
     }
-    // The same job: eval the shell form from stdout.
-    let bin = bin();
-    let mut vars: Vec<(&str, &str)> = env
-        .iter()
-        .filter(|(k, _)| k != "PLUGIN_OIDC_TOKEN")
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    vars.extend([
-        ("BIN", bin.to_str().unwrap()),
-        ("ROLE_ARN", ROLE),
-        ("AWS_OIDC_TOKEN", token.as_str()),
-        ("CI_JOB_ID", "4242"),
-    ]);
-    // The README's line, with $BIN for ./aws-oidc.
-    let got = sh(
-        r#"eval "$(PLUGIN_OIDC_TOKEN="$AWS_OIDC_TOKEN" "$BIN" --role-arn "$ROLE_ARN" --session-name "gitlab-$CI_JOB_ID" --region eu-west-1 --output - --format shell)" && printf '%s %s' "$AWS_SESSION_TOKEN" "$AWS_REGION""#,
-        &vars,
-    );
-    assert_eq!(
-        got,
-        format!("{} eu-west-1", sts.issued().pop().unwrap().session_token)
-    );
-    assert_eq!(
-        sts.requests().pop().unwrap().field("RoleSessionName"),
-        Some("gitlab-4242")
-    );
 }
 
-/// README "Buildkite": the token on stdin, shell exports on stdout.
+/// README "Buildkite": the whole script in sh, the token from
+/// `buildkite-agent`, the file in a private folder that is gone afterwards.
 #[test]
 fn readme_buildkite_pipe() {
     let sts = StandIn::start();
+    let dir = standin::temp_dir("buildkite");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let token = jwt(
         "https://agent.buildkite.com",
         "sts.amazonaws.com",
         "organization:acme:pipeline:deploy:ref:refs/heads/main",
         now() + 300,
     );
-    let out = run_env(
-        &reach(&sts),
-        &[
-            "--role-arn",
-            ROLE,
-            "--token-file",
-            "-",
-            "--format",
-            "shell",
-            "--output",
-            "-",
-        ],
-        Some(&token),
+    let path = tools(&dir);
+    let job = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
+    let mut env: Vec<(&str, &str)> = vec![
+        ("PATH", &path),
+        ("TOKEN", &token),
+        ("TMPDIR", tmp.to_str().unwrap()),
+        ("BUILDKITE_BUILD_NUMBER", "1234"),
+        ("BUILDKITE_JOB_ID", job),
+    ];
+    let reach = reach(&sts);
+    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let out = sh_in(&dir, &readme_block("### Buildkite", "sh", 0), &env);
+    out.assert_hides(&[&token]);
+    assert_eq!(out.stdout, aws_saw(&sts, "us-east-1"), "{}", out.stderr);
+    let req = sts.requests().pop().unwrap();
+    assert_eq!(
+        req.field("RoleSessionName"),
+        Some(format!("buildkite-1234-{job}").as_str())
     );
-    out.expect(0).assert_hides(&[&token]);
-    let issued = sts.issued().pop().unwrap();
-    let got = sh(
-        &format!("{}\nprintf '%s' \"$AWS_SECRET_ACCESS_KEY\"", out.stdout),
-        &[],
-    );
-    assert_eq!(got, issued.secret_access_key);
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-/// README "Kubernetes": the SDK's IRSA-style variables, unchanged.
+/// README "Kubernetes": the SDK's IRSA-style variables and the pod's name as
+/// the session name, as the README's pod spec sets them.
 #[test]
 fn readme_kubernetes_token_file_env() {
     let sts = StandIn::start();
     let dir = standin::temp_dir("k8s");
+    let spec = readme_block("### Kubernetes service-account token files", "yaml", 0);
+    assert!(
+        spec.contains("name: AWS_ROLE_SESSION_NAME") && spec.contains("fieldPath: metadata.name"),
+        "{spec}"
+    );
     let token = jwt(
         "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
         "sts.amazonaws.com",
@@ -450,23 +531,25 @@ fn readme_kubernetes_token_file_env() {
         now() + 3600,
     );
     let token_file = standin::write_file(&dir, "token", &format!("{token}\n"));
-    let mut env = reach(&sts);
-    env.extend([
-        ("AWS_ROLE_ARN".to_string(), ROLE.to_string()),
-        (
-            "AWS_WEB_IDENTITY_TOKEN_FILE".to_string(),
-            token_file.display().to_string(),
-        ),
-        (
-            "AWS_ROLE_SESSION_NAME".to_string(),
-            "ci-runner-pod".to_string(),
-        ),
-        ("AWS_REGION".to_string(), "eu-west-1".to_string()),
-    ]);
-    let out = run_env(&env, &["--format", "json", "--output", "-"], None);
-    out.expect(0);
+    let path = tools(&dir);
+    let token_path = token_file.display().to_string();
+    let mut env: Vec<(&str, &str)> = vec![
+        ("PATH", &path),
+        ("AWS_ROLE_ARN", ROLE),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", &token_path),
+        ("AWS_ROLE_SESSION_NAME", "runner-7d9f8-x2k4q"),
+        ("AWS_REGION", "eu-west-1"),
+    ];
+    let reach = reach(&sts);
+    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let out = sh_in(
+        &dir,
+        &readme_block("### Kubernetes service-account token files", "sh", 0),
+        &env,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let r = sts.requests().pop().unwrap();
-    assert_eq!(r.field("RoleSessionName"), Some("ci-runner-pod"));
+    assert_eq!(r.field("RoleSessionName"), Some("runner-7d9f8-x2k4q"));
     assert_eq!(r.field("WebIdentityToken"), Some(token.as_str()));
     // A JSON parser reads the json format.
     let parsed = Command::new("python3")
@@ -490,35 +573,34 @@ fn readme_kubernetes_token_file_env() {
     );
 }
 
-/// README "credential_process": botocore (the AWS SDK for Python, which
-/// the AWS CLI uses) runs the binary from a profile and reads its output.
-#[test]
-fn readme_credential_process_profile_is_read_by_botocore() {
-    let sts = StandIn::start();
-    sts.fractional_seconds(true);
+/// README "credential_process" as botocore (the AWS SDK for Python, which
+/// the AWS CLI uses) reads it, with the binary and token file put in place
+/// and `--duration` as given. Returns the access key of each of `calls`
+/// reads of the credentials.
+fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
     let dir = standin::temp_dir("profile");
     let token_file = standin::write_file(&dir, "token", &harness_token());
-    let config = standin::write_file(
-        &dir,
-        "config",
-        &format!(
-            "[profile ci]\nregion = us-east-1\ncredential_process = {} --format credential-process --role-arn {ROLE} --token-file {} --endpoint {} --ca-bundle {}\n",
-            bin().display(),
-            token_file.display(),
-            sts.url(),
-            sts.ca().display()
-        ),
+    let ini = readme_block("### AWS `credential_process`", "ini", 0)
+        .replace("/usr/local/bin/aws-oidc", bin().to_str().unwrap())
+        .replace("/var/run/secrets/token", token_file.to_str().unwrap())
+        .replace("--duration 1h", &format!("--duration {duration}"));
+    let config = standin::write_file(&dir, "config", &ini);
+    let script = format!(
+        "import botocore.session as s\n\
+         c = s.Session(profile='ci').get_credentials()\n\
+         for _ in range({calls}): print(c.get_frozen_credentials().access_key)\n"
     );
-    let script = "import botocore.session as s\n\
-        c = s.Session(profile='ci').get_credentials().get_frozen_credentials()\n\
-        print(c.access_key, c.secret_key, c.token)\n";
     let out = Command::new("python3")
-        .args(["-c", script])
+        .args(["-c", &script])
         .env_clear()
         .env("AWS_CONFIG_FILE", &config)
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
-        .env("HOME", &dir)
+        .env("HOME", dir.path())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // What the README says to export; the SDK passes its environment on.
+        .env("AWS_ROLE_SESSION_NAME", "gitlab-4242")
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .env("AWS_CA_BUNDLE", sts.ca())
         .output()
         .unwrap();
     assert!(
@@ -526,14 +608,37 @@ fn readme_credential_process_profile_is_read_by_botocore() {
         "botocore failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn readme_credential_process_profile_is_read_by_botocore() {
+    let sts = StandIn::start();
+    sts.fractional_seconds(true);
+    let keys = botocore_reads(&sts, "1h", 3);
+    // One run serves every call for the hour.
+    assert_eq!(sts.requests().len(), 1);
     let issued = sts.issued().pop().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!(
-            "{} {} {}",
-            issued.access_key_id, issued.secret_access_key, issued.session_token
-        )
-    );
+    assert_eq!(keys, vec![issued.access_key_id; 3]);
+    let req = sts.requests().pop().unwrap();
+    assert_eq!(req.field("RoleSessionName"), Some("gitlab-4242"));
+    assert_eq!(req.field("DurationSeconds"), Some("3600"));
+}
+
+/// Why README advises 1h: botocore refreshes credentials that expire within
+/// 15 minutes, so 15-minute credentials are refreshed on every call.
+#[test]
+fn credential_process_with_15m_runs_sts_on_every_call() {
+    let sts = StandIn::start();
+    let keys = botocore_reads(&sts, "15m", 3);
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 3, "{keys:?}");
+    assert!(sts.requests().len() >= 3);
 }
 
 #[test]
@@ -693,4 +798,324 @@ fn an_unknown_flag_that_is_a_token_is_not_echoed() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn misspelt_plugin_settings_are_warned_about_before_any_error_and_under_check() {
+    let token = harness_token();
+    // The misspelt role is why the role is missing: the hint comes first.
+    for args in [&[][..], &["--check"][..]] {
+        let out = run(
+            &[("PLUGIN_ROLE_ARM", ROLE), ("PLUGIN_OIDC_TOKEN", &token)],
+            args,
+        );
+        out.expect(2).assert_hides(&[&token]);
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("PLUGIN_ROLE_ARM is not a setting aws-oidc reads")
+                && first.contains("did you mean PLUGIN_ROLE_ARN?"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.last_line().contains("no role ARN"), "{}", out.stderr);
+    }
+    // Near misses, and the names Harness's runner sets itself, under --check.
+    let out = run(
+        &[
+            ("PLUGIN_IAM_ROLE", ROLE),
+            ("PLUGIN_OIDC_TOKENID", &token),
+            ("PLUGIN_REGIONS", "eu-west-1"),
+            ("PLUGIN_ROLE_SESSION", "x"),
+            ("PLUGIN_ARTIFACT_FILE", "/harness/step-artifact"),
+            ("PLUGIN_METADATA_FILE", "/harness/step-metadata"),
+        ],
+        &["--check"],
+    );
+    out.expect(2);
+    for (typed, meant) in [
+        ("PLUGIN_IAM_ROLE", "PLUGIN_IAM_ROLE_ARN"),
+        ("PLUGIN_OIDC_TOKENID", "PLUGIN_OIDC_TOKEN_ID"),
+        ("PLUGIN_REGIONS", "PLUGIN_REGION"),
+        ("PLUGIN_ROLE_SESSION", "PLUGIN_ROLE_SESSION_NAME"),
+    ] {
+        assert!(
+            out.stderr.contains(&format!(
+                "warning: {typed} is not a setting aws-oidc reads, so it is ignored; did you mean {meant}?"
+            )),
+            "{typed}: {}",
+            out.stderr
+        );
+    }
+    for runner_set in ["PLUGIN_ARTIFACT_FILE", "PLUGIN_METADATA_FILE"] {
+        assert!(!out.stderr.contains(runner_set), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn scratch_folders_are_removed_pass_or_fail() {
+    // A folder owned by a test that fails is removed as the panic unwinds.
+    let left = std::panic::catch_unwind(|| {
+        let dir = standin::temp_dir("guard");
+        standin::write_file(&dir, "f", "x");
+        std::panic::panic_any(dir.to_path_buf());
+    })
+    .expect_err("the closure panics");
+    let left = left.downcast::<std::path::PathBuf>().expect("a path");
+    assert!(!left.exists(), "{} was left behind", left.display());
+    // Two folders with one tag are two folders.
+    let (a, b) = (standin::temp_dir("guard"), standin::temp_dir("guard"));
+    assert_ne!(a.path(), b.path());
+    // The stand-in's CA folder and a step's output folder go with them.
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let (ca, out) = (sts.dir.to_path_buf(), step.dir.to_path_buf());
+    assert!(sts.ca().is_file() && out.is_dir());
+    drop(step);
+    drop(sts);
+    assert!(!ca.exists() && !out.exists(), "{ca:?} {out:?}");
+}
+
+#[test]
+fn standin_process_removes_its_folder_when_its_stdin_closes() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    // cargo builds the examples beside the test binaries' deps/ folder.
+    let exe = std::env::current_exe().unwrap();
+    let standin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/sts-standin");
+    if !standin.exists() {
+        eprintln!(
+            "skipped: {} is not built (cargo test builds it; --test cli alone does not)",
+            standin.display()
+        );
+        return;
+    }
+    let mut child = Command::new(&standin)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ca = Path::new(line.split_whitespace().nth(1).expect("PORT CA")).to_path_buf();
+    assert!(ca.is_file(), "{line}");
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert!(
+        !ca.parent().unwrap().exists(),
+        "{} was left behind",
+        ca.display()
+    );
+}
+
+#[test]
+fn loopback_guard_leaves_no_route_beyond_loopback() {
+    // Set by scripts/loopback-only.sh, which `make test-unit` runs the suite in.
+    if std::env::var_os("AWS_OIDC_LOOPBACK_ONLY").is_none() {
+        eprintln!("skipped: not under scripts/loopback-only.sh (make test-unit runs it)");
+        return;
+    }
+    // A UDP connect only picks a route; it sends nothing. With no route, a
+    // run that fell back to a default AWS endpoint would fail the same way.
+    for (bind, to) in [
+        ("0.0.0.0:0", "192.0.2.1:443"),
+        ("[::]:0", "[2001:db8::1]:443"),
+    ] {
+        let sock = std::net::UdpSocket::bind(bind).unwrap();
+        let e = sock.connect(to).expect_err("no route beyond loopback");
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::NetworkUnreachable,
+            "{to}: {e}"
+        );
+    }
+    assert!(std::net::TcpListener::bind("127.0.0.1:0").is_ok());
+}
+
+/// The backtick-quoted messages in bold in each Troubleshooting item,
+/// as fragments between the placeholders (`…`, HOST, N, X).
+fn troubleshooting_quotes() -> Vec<(String, Vec<String>)> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("\n## Troubleshooting\n").nth(1).unwrap();
+    let section = &section[..section.find("\n## ").unwrap()];
+    let mut quotes = Vec::new();
+    for item in section.split("\n- **").skip(1) {
+        // Bold runs: the item's head, and any later `**…**`.
+        let bold: Vec<String> = item
+            .split("**")
+            .step_by(2)
+            .map(|b| b.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        for quote in bold.iter().flat_map(|b| b.split('`').skip(1).step_by(2)) {
+            let marked = quote
+                .replace('…', "\u{0}")
+                .replace("HOST", "\u{0}")
+                .replace(" N", " \u{0}")
+                .replace("(N ", "(\u{0} ")
+                .replace("_X ", "_\u{0} ");
+            let parts = marked
+                .split('\u{0}')
+                .map(str::trim)
+                .filter(|p| p.len() >= 2)
+                .map(String::from)
+                .collect();
+            quotes.push((quote.to_string(), parts));
+        }
+    }
+    quotes
+}
+
+/// README's Troubleshooting quotes the messages users search for. Each
+/// quote must be what the binary prints (the runs below produce them) or,
+/// for the rest, what a line of the code holds; STS's own codes and
+/// messages, and those of a later step's AWS tools, are listed apart.
+#[test]
+fn readme_troubleshooting_quotes_real_messages() {
+    let aws_texts = [
+        "IDPCommunicationError",
+        "Couldn't retrieve verification key",
+        "ValidationError … DurationSeconds exceeds the MaxSessionDuration",
+        "RegionDisabledException",
+        "AuthorizationHeaderMalformed",
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid",
+    ];
+    let token = harness_token();
+    let mut printed = String::new();
+    let mut keep = |out: Output| printed.push_str(&out.stderr);
+    // Settings, before any traffic.
+    keep(run(&[("PLUGIN_OIDC_TOKEN", &token)], &[]));
+    keep(run(
+        &[
+            ("PLUGIN_ROLE_ARN", ROLE),
+            ("PLUGIN_OIDC_TOKEN", &token),
+            ("PLUGIN_DURATION", "an hour"),
+        ],
+        &[],
+    ));
+    keep(run(
+        &[
+            ("PLUGIN_ROLE_ARN", ROLE),
+            ("PLUGIN_OIDC_TOKEN_FILE", &token),
+        ],
+        &[],
+    ));
+    keep(run(
+        &[("PLUGIN_ROLE_ARM", ROLE), ("PLUGIN_OIDC_TOKEN", &token)],
+        &[],
+    ));
+    // STS's refusals, an untrusted certificate, a block page.
+    let sts = StandIn::start();
+    let step = Step::harness(&sts).set("PLUGIN_MAX_ATTEMPTS", "1");
+    sts.script([Reply::Error(
+        403,
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+    )]);
+    keep(step.run(&[]));
+    sts.script([Reply::Error(
+        400,
+        "InvalidIdentityToken",
+        "No OpenIDConnect provider found in your account for https://app.harness.io".into(),
+    )]);
+    keep(step.run(&[]));
+    sts.script([Reply::Raw(
+        403,
+        "text/html",
+        b"<html>blocked by policy</html>".to_vec(),
+    )]);
+    keep(step.run(&[]));
+    let untrusted = StandIn::with(Transport::UntrustedTls);
+    keep(
+        Step::harness(&untrusted)
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .run(&[]),
+    );
+    // Nothing listening: bind a port, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("https://127.0.0.1:{port}");
+    keep(
+        Step::harness(&sts)
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .set("PLUGIN_STS_ENDPOINT", &closed)
+            .run(&[]),
+    );
+    // A proxy that refuses: the message names the proxy (masked), not STS.
+    keep(
+        Step::harness(&sts)
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .set("HTTPS_PROXY", &format!("http://ci:pw@127.0.0.1:{port}"))
+            .set(
+                "PLUGIN_STS_ENDPOINT",
+                &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port),
+            )
+            .run(&[]),
+    );
+    // No answer: the stand-in reads the request and says nothing.
+    sts.script([Reply::Stall]);
+    keep(
+        Step::harness(&sts)
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .set("PLUGIN_TIMEOUT", "1s")
+            .run(&[]),
+    );
+    // A failed lookup, only where nothing can leave the machine.
+    let guarded = std::env::var_os("AWS_OIDC_LOOPBACK_ONLY").is_some();
+    if guarded {
+        let unresolvable = format!("https://{}:9", standin::PROXY_ONLY_HOST);
+        keep(
+            Step::harness(&sts)
+                .set("PLUGIN_MAX_ATTEMPTS", "1")
+                .set("PLUGIN_STS_ENDPOINT", &unresolvable)
+                .run(&[]),
+        );
+    } else {
+        eprintln!("the DNS quote is checked only under scripts/loopback-only.sh (make test-unit)");
+    }
+    let mut code = String::new();
+    for f in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")).unwrap() {
+        code.push_str(&std::fs::read_to_string(f.unwrap().path()).unwrap());
+    }
+    // A network message must be one the binary printed: the code also holds
+    // messages that real failures never reach (a lookup failure is an I/O
+    // error, not ureq's HostNotFound), which is how README once quoted one.
+    let printed_lines: Vec<&str> = printed.lines().collect();
+    let lines: Vec<&str> = printed.lines().chain(code.lines()).collect();
+    let in_order = |line: &str, parts: &[String]| {
+        let mut rest = line;
+        parts.iter().all(|p| match rest.find(p.as_str()) {
+            Some(i) => {
+                rest = &rest[i + p.len()..];
+                true
+            }
+            None => false,
+        })
+    };
+    let quotes = troubleshooting_quotes();
+    assert!(quotes.len() > 15, "{quotes:?}");
+    for (quote, parts) in quotes {
+        if aws_texts.contains(&quote.as_str()) || (!guarded && quote.contains("lookup address")) {
+            continue;
+        }
+        let from = match quote.contains("HOST") {
+            true => &printed_lines,
+            false => &lines,
+        };
+        assert!(
+            from.iter().any(|l| in_order(l, &parts)),
+            "README quotes `{quote}`: no line the binary printed (nor, unless it names HOST, of the code) matches it:\n{printed}"
+        );
+    }
 }

@@ -129,7 +129,7 @@ fn settings_cases() -> Vec<Case> {
         )
         .unset("PLUGIN_OIDC_TOKEN_ID")
         .with(|_, s| {
-            let f = standin::write_file(&standin::temp_dir("tok"), "token", "\n");
+            let f = standin::write_file(&s.dir, "token", "\n");
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
         case(
@@ -233,7 +233,7 @@ fn settings_cases() -> Vec<Case> {
         )
         .with(|_, s| {
             let f = standin::write_file(
-                &standin::temp_dir("ca"),
+                &s.dir,
                 "ca.pem",
                 "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
             );

@@ -81,7 +81,7 @@ fn amd64_binary_runs_alone_in_an_empty_root() {
     std::fs::copy(sts.ca(), root.join("ca.pem")).unwrap();
     let token = harness_token();
     let mut cmd = Command::new("/usr/sbin/chroot");
-    cmd.arg(&root).arg("/aws-oidc").env_clear();
+    cmd.arg(root.path()).arg("/aws-oidc").env_clear();
     cmd.envs(harness_env(&sts, "/ca.pem", "/secret.env", &token));
     let out = output(cmd);
     out.expect(0).assert_hides(&[&token]);
@@ -258,4 +258,136 @@ fn arm64_image_is_built_for_arm64_with_one_layer() {
         &image,
     ]);
     assert_eq!(arch.expect(0).stdout.trim(), "arm64 1");
+}
+
+/// ELF64 little-endian: the type (`e_type`) and every program header type.
+fn elf_type_and_segments(bytes: &[u8]) -> (u16, Vec<u32>) {
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+    assert_eq!(
+        &bytes[..6],
+        b"\x7fELF\x02\x01",
+        "an ELF64 little-endian file"
+    );
+    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36) as usize, u16_at(0x38));
+    let segments = (0..phnum as usize)
+        .map(|i| u32_at(phoff + i * phentsize))
+        .collect();
+    (u16_at(0x10), segments)
+}
+
+#[test]
+#[ignore = "needs make release; run by make test-release"]
+fn linux_binaries_are_static_pie() {
+    const ET_DYN: u16 = 3;
+    const PT_DYNAMIC: u32 = 2;
+    const PT_INTERP: u32 = 3;
+    for name in ["aws-oidc-linux-amd64", "aws-oidc-linux-arm64"] {
+        let bytes = std::fs::read(dist().join(name)).unwrap();
+        let (kind, segments) = elf_type_and_segments(&bytes);
+        // DYN with no interpreter is a static-pie: ASLR without a loader.
+        // EXEC would be a fixed address; an interpreter, a dynamic binary.
+        assert_eq!(kind, ET_DYN, "{name} is not position-independent");
+        assert!(
+            !segments.contains(&PT_INTERP),
+            "{name} asks for a dynamic loader"
+        );
+        assert!(
+            segments.contains(&PT_DYNAMIC),
+            "{name} has no relocations to apply"
+        );
+    }
+}
+
+#[test]
+fn make_help_lists_every_target_once_aligned() {
+    let makefile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile")).unwrap();
+    // Rule lines: `name: …`, not variable assignments (`:=`) or $(DIST).
+    let targets: Vec<&str> = makefile
+        .lines()
+        .filter(|l| {
+            l.starts_with(|c: char| c.is_ascii_lowercase())
+                && !l.contains(":=")
+                && !l.contains("?=")
+        })
+        .filter_map(|l| l.split_once(':').map(|(t, _)| t))
+        .collect();
+    let phony: Vec<&str> = makefile
+        .split(".PHONY:")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap()
+        .split_whitespace()
+        .filter(|w| *w != "\\")
+        .collect();
+    let mut unique = phony.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        phony.len(),
+        ".PHONY names a target twice: {phony:?}"
+    );
+    let help = Command::new("make")
+        .args(["-s", "--no-print-directory", "help"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for t in &targets {
+        assert!(phony.contains(t), "{t} is not in .PHONY");
+        let line = help
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(t))
+            .unwrap_or_else(|| {
+                panic!("make help does not list {t} (give it a `## ` description):\n{help}")
+            });
+        // `make NAME` padded to one column, then the description.
+        let text_at = line.len() - line[5 + t.len()..].trim_start().len();
+        assert!(
+            text_at == 21 && line.len() > 21,
+            "not aligned at column 21: {line:?}"
+        );
+    }
+    assert_eq!(help.lines().count(), targets.len(), "{help}");
+}
+
+/// README's Measured tables are written by `make bench` (scripts/bench.py)
+/// between two markers. After a run, they must be exactly what the script
+/// renders from `target/bench.json`, so no figure is typed by hand.
+#[test]
+fn readme_measured_tables_are_the_last_bench_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let begin = "<!-- bench:begin";
+    let end = "<!-- bench:end -->\n";
+    assert_eq!(
+        readme.matches(begin).count(),
+        1,
+        "one block for make bench to rewrite"
+    );
+    let block = &readme[readme.find(begin).unwrap()..readme.find(end).unwrap() + end.len()];
+    let json = root.join("target/bench.json");
+    if !json.exists() {
+        eprintln!("skipped the figures: no target/bench.json (make bench writes it)");
+        return;
+    }
+    let rendered = Command::new("python3")
+        .arg(root.join("scripts/bench.py"))
+        .arg("--readme")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert_eq!(
+        block,
+        String::from_utf8_lossy(&rendered.stdout),
+        "README's Measured tables are not those of target/bench.json: run make bench"
+    );
 }

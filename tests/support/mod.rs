@@ -13,7 +13,7 @@ use base64::Engine;
 
 // Not every test binary uses every re-export.
 #[allow(unused_imports)]
-pub use standin::{Reply, StandIn, Transport};
+pub use standin::{Reply, StandIn, TempDir, Transport};
 
 /// A role ARN in the stand-in's account.
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/harness-ci";
@@ -157,6 +157,8 @@ pub struct Step {
     pub vars_file: PathBuf,
     /// The token sent.
     pub token: String,
+    /// The folder holding both files, removed when the step is dropped.
+    pub dir: TempDir,
 }
 
 impl Step {
@@ -187,6 +189,7 @@ impl Step {
             secret_file,
             vars_file,
             token,
+            dir,
         }
     }
 

@@ -115,22 +115,63 @@ struct State {
     max_session: u32,
 }
 
-/// A running stand-in. It serves until the process ends.
+/// A running stand-in. It serves until the process ends; its folder (the
+/// CA) is removed when it is dropped.
 pub struct StandIn {
     /// The port on 127.0.0.1.
     pub port: u16,
     /// A folder holding `ca.pem`, the test CA that signed the certificate.
-    pub dir: PathBuf,
+    pub dir: TempDir,
     state: Arc<Mutex<State>>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn scratch_dir(tag: &str) -> PathBuf {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("aws-oidc-{tag}-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("the temp dir is writable");
-    dir
+/// A scratch folder that is removed, with everything in it, when the guard
+/// is dropped: at the end of the test, pass or fail (a failing assertion
+/// unwinds through it). Derefs to its path.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// The folder's path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A new folder `aws-oidc-TAG-PID-N` in the system's temp folder. Created
+/// with `create_dir`, not `create_dir_all`, so it is always a fresh one:
+/// a folder left by a killed run under a recycled pid is skipped.
+fn scratch_dir(tag: &str) -> TempDir {
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("aws-oidc-{tag}-{}-{n}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return TempDir(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => panic!("cannot create {}: {e}", dir.display()),
+        }
+    }
 }
 
 /// A CA and a server certificate for 127.0.0.1, localhost and
@@ -744,8 +785,34 @@ fn tunnel(client: TcpStream, target: u16, connects: Arc<Mutex<Vec<Recorded>>>) {
     let _ = up_w.shutdown(Shutdown::Write);
 }
 
-/// A fresh scratch folder for a test's files.
-pub fn temp_dir(tag: &str) -> PathBuf {
+/// For the processes that own a stand-in (the demo, the stand-in example):
+/// Ctrl-C (SIGINT) closes standard input instead of killing the process, so
+/// a read of stdin ends and the process returns normally, dropping its
+/// `StandIn` and `TempDir`s, which removes their folders. A child it runs
+/// still gets the terminal's SIGINT (an exec resets caught signals).
+pub fn end_on_interrupt() {
+    extern "C" fn close_stdin(_: i32) {
+        extern "C" {
+            fn close(fd: i32) -> i32;
+        }
+        // SAFETY: close is async-signal-safe; fd 0 is ours to close.
+        unsafe {
+            close(0);
+        }
+    }
+    extern "C" {
+        fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+    }
+    const SIGINT: i32 = 2;
+    // SAFETY: libc's `signal` (std links libc); the handler does only a
+    // close(2), which is async-signal-safe.
+    unsafe {
+        signal(SIGINT, close_stdin);
+    }
+}
+
+/// A fresh scratch folder for a test's files, removed when the guard drops.
+pub fn temp_dir(tag: &str) -> TempDir {
     scratch_dir(tag)
 }
 
