@@ -462,13 +462,13 @@ fn answer_cases() -> Vec<Case> {
         case("explicit output is a device", 6, "--output / PLUGIN_OUTPUT_FILE (/dev/null) is a device, not a regular file", 0)
             .set("PLUGIN_OUTPUT_FILE", "/dev/null"),
         case("secret file is a directory", 6, "is a directory; name a file inside it", 0).with(|_, s| {
-            let dir = standin::temp_dir("dir");
+            let dir = s.dir.join("a-folder");
+            std::fs::create_dir(&dir).unwrap();
             s.set("HARNESS_OUTPUT_SECRET_FILE", dir.to_str().unwrap())
         }),
         case("secret file is a symlink", 6, "is a symbolic link, which is never followed for an output", 0).with(|_, s| {
-            let dir = standin::temp_dir("link");
-            let target = standin::write_file(&dir, "target.env", "");
-            let link = dir.join("link.env");
+            let target = standin::write_file(&s.dir, "target.env", "");
+            let link = s.dir.join("link.env");
             std::os::unix::fs::symlink(&target, &link).unwrap();
             s.set("HARNESS_OUTPUT_SECRET_FILE", link.to_str().unwrap())
         }),
@@ -483,7 +483,7 @@ fn answer_cases() -> Vec<Case> {
             s.set("PLUGIN_OUTPUT_FILE", &vars)
         }),
         case("secret file is the token file", 6, "is the same file as AWS_WEB_IDENTITY_TOKEN_FILE", 0).with(|_, s| {
-            let file = standin::write_file(&standin::temp_dir("tok"), "token", &s.token);
+            let file = standin::write_file(&s.dir, "token", &s.token);
             let path = file.to_str().unwrap();
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", path).set("HARNESS_OUTPUT_SECRET_FILE", path)
         }),

@@ -1001,7 +1001,7 @@ fn check_makes_the_runs_checks_and_changes_nothing() {
         (step.secrets(), mode(&step.secret_file)),
         ("EARLIER=1".to_string(), 0o666)
     );
-    let fifo = standin::temp_dir("check-fifo").join("out.fifo");
+    let fifo = step.dir.join("out.fifo");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     assert!(made.unwrap().success());
     for path in [
