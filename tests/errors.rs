@@ -324,6 +324,31 @@ fn settings_cases() -> Vec<Case> {
             .set("PLUGIN_POLICY", "allow-all-please"),
         case("policy with characters STS refuses", 2, "PLUGIN_POLICY: the session policy holds U+2192", 0)
             .set("PLUGIN_POLICY", "{\"Sid\":\"deploy\u{2192}prod\"}"),
+        case("token file is a device", 2, "AWS_WEB_IDENTITY_TOKEN_FILE: cannot read /dev/zero: it is a character device, not a regular file", 0)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("AWS_WEB_IDENTITY_TOKEN_FILE", "/dev/zero"),
+        case("token file of two lines", 2, "the token spans more than one line", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
+            let text = format!("{}\n{}\n", s.token, s.token);
+            let f = standin::write_file(&standin::temp_dir("tok"), "token", &text);
+            s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
+        }),
+        case("token with a NUL", 2, "the token holds control character U+0000", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
+            let text = s.token.replacen('.', "\0.", 1);
+            let f = standin::write_file(&standin::temp_dir("tok"), "token", &text);
+            s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
+        }),
+        case("token with an inner newline", 2, "PLUGIN_OIDC_TOKEN_ID: the token spans more than one line", 0).with(|_, s| {
+            let token: &'static str = Box::leak(s.token.replacen('.', "\n.", 1).into_boxed_str());
+            s.set("PLUGIN_OIDC_TOKEN_ID", token)
+        }),
+        case("CA bundle with a garbage certificate", 2, "holds 1 PEM certificate block but no usable X.509 certificate", 0).with(|_, s| {
+            let f = standin::write_file(
+                &standin::temp_dir("ca"),
+                "ca.pem",
+                "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n",
+            );
+            s.set("PLUGIN_CA_BUNDLE", f.to_str().unwrap())
+        }),
     ]
 }
 
@@ -384,7 +409,7 @@ fn answer_cases() -> Vec<Case> {
         }),
         case("untrusted certificate", 4, "TLS to 127.0.0.1 failed: the server's certificate is not trusted (unknown issuer)", 0)
             .transport(Transport::UntrustedTls),
-        case("a credential dotenv readers would mangle", 6, "AWS_SESSION_TOKEN holds a character (`$`) that dotenv readers would change", 1)
+        case("a credential dotenv readers would mangle", 5, "the answer holds a character STS never sends in SessionToken", 1)
             .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
         case("variables file cannot be opened", 6, "cannot open DRONE_OUTPUT (/nonexistent/dir/output.env)", 1)
             .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
@@ -401,7 +426,42 @@ fn answer_cases() -> Vec<Case> {
                 "ValidationError",
                 &format!("1 validation error detected: Value '{POLICY_ECHOED}' at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern"),
             )]),
+        case("a shell command in SessionToken", 5, "answered HTTP 200 with credentials, but the answer holds a character STS never sends in SessionToken; nothing was written", 1)
+            .replies(vec![Reply::Raw(200, "text/xml", hostile_success(HOSTILE_TOKEN, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z"))]),
+        case("a shell command in the Arn", 5, "the answer holds a character STS never sends in AssumedRoleUser/Arn", 1)
+            .replies(vec![Reply::Raw(200, "text/xml", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN, "2099-01-01T00:00:00Z"))]),
+        case("a leap second in Expiration", 5, "Expiration is not an RFC 3339 UTC time", 1)
+            .set("PLUGIN_OUTPUT_FORMAT", "credential-process")
+            .replies(vec![Reply::Raw(200, "text/xml", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "9999-12-31T23:59:60Z"))]),
+        case("an answer that is not UTF-8", 5, "the body is not UTF-8", 1).replies(vec![Reply::Raw(200, "text/xml", {
+            let mut b = hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z");
+            b.extend_from_slice(b"<!-- \xff -->");
+            b
+        })]),
+        case("an answer in ISO-8859-1", 5, "the body is declared as charset `iso-8859-1`", 1)
+            .replies(vec![Reply::Raw(200, "text/xml; charset=iso-8859-1", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z"))]),
+        case("response headers over the limit", 5, "answered with response headers over 64 KiB", 1).replies(vec![Reply::StsWithHeaders(100 << 10)]),
     ]
+}
+
+const HOSTILE_SECRET: &str = "hostileCaseSecretKey00000000000000000001";
+const HOSTILE_TOKEN: &str = ";{touch,/tmp/aws-oidc-hostile-x}";
+const HOSTILE_TOKEN_OK: &str = "hostileCaseSessionToken0000000000000001";
+const HOSTILE_ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/x;id>/tmp/aws-oidc-hostile-x";
+const HOSTILE_ARN_OK: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/x";
+
+/// A success body with these values, as a hostile or altered answer sends it.
+fn hostile_success(token: &str, arn: &str, expiration: &str) -> Vec<u8> {
+    format!(
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"{}\"><AssumeRoleWithWebIdentityResult>\
+         <AssumedRoleUser><Arn>{}</Arn></AssumedRoleUser><Credentials>\
+         <AccessKeyId>ASIAHOSTILE000000001</AccessKeyId><SecretAccessKey>{HOSTILE_SECRET}</SecretAccessKey>\
+         <SessionToken>{token}</SessionToken><Expiration>{expiration}</Expiration>\
+         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+        standin::NS,
+        arn.replace('>', "&gt;"),
+    )
+    .into_bytes()
 }
 
 fn check(c: &Case) {
@@ -453,7 +513,12 @@ fn check(c: &Case) {
             "dollarCaseSecretKey000000000000000000001".into(),
             "dollarCase$SessionToken000000000000000001".into(),
             "user:pw".into(),
+            HOSTILE_SECRET.into(),
+            HOSTILE_TOKEN.into(),
+            HOSTILE_TOKEN_OK.into(),
         ]);
+        // The step's own token too, wherever the case put it (a file).
+        secrets.extend(secrets_of(&sts, &step.token));
         for (k, v) in &step.env {
             if k == "PLUGIN_POLICY" {
                 secrets.push(v.clone());
