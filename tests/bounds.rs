@@ -85,14 +85,30 @@ fn a_token_fifo_without_a_writer_fails_at_once() {
     // Today's hang ignored PLUGIN_TIMEOUT; a short one makes that plain.
     let step = with_token_file(&sts, &fifo).set("PLUGIN_TIMEOUT", "2s");
     let out = run_bounded(&step);
-    refused(&step, &sts, &out, 2, "is a FIFO (named pipe), not a regular file", 0);
-    assert!(out.last_line().starts_with("aws-oidc: error: AWS_WEB_IDENTITY_TOKEN_FILE: "));
+    refused(
+        &step,
+        &sts,
+        &out,
+        2,
+        "is a FIFO (named pipe), not a regular file",
+        0,
+    );
+    assert!(out
+        .last_line()
+        .starts_with("aws-oidc: error: AWS_WEB_IDENTITY_TOKEN_FILE: "));
     // A symlink leading to the FIFO is no better.
     let link = dir.join("link");
     std::os::unix::fs::symlink(&fifo, &link).unwrap();
     let step = with_token_file(&sts, &link);
     let out = run_bounded(&step);
-    refused(&step, &sts, &out, 2, "is a FIFO (named pipe), not a regular file", 0);
+    refused(
+        &step,
+        &sts,
+        &out,
+        2,
+        "is a FIFO (named pipe), not a regular file",
+        0,
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -110,7 +126,9 @@ fn devices_and_directories_are_not_token_files_or_ca_bundles() {
         let step = Step::harness(&sts).set("PLUGIN_CA_BUNDLE", path);
         let out = run_bounded(&step);
         refused(&step, &sts, &out, 2, what, 0);
-        assert!(out.last_line().starts_with("aws-oidc: error: PLUGIN_CA_BUNDLE: "));
+        assert!(out
+            .last_line()
+            .starts_with("aws-oidc: error: PLUGIN_CA_BUNDLE: "));
     }
 }
 
@@ -145,11 +163,31 @@ fn a_token_is_one_line_of_printable_ascii() {
     let (head, rest) = jwt.split_at(30);
     let cases = [
         ("two lines", format!("{jwt}\n{jwt}\n"), "the token in "),
-        ("inner newline", format!("{head}\n{rest}"), "spans more than one line"),
-        ("NUL", format!("{head}\0{rest}"), "control character U+0000 at character 31"),
-        ("inner space", format!("{head} {rest}"), "a space at character 31"),
-        ("inner tab", format!("{head}\t{rest}"), "a space at character 31"),
-        ("non-ASCII", format!("{head}é{rest}"), "a non-ASCII character at character 31"),
+        (
+            "inner newline",
+            format!("{head}\n{rest}"),
+            "spans more than one line",
+        ),
+        (
+            "NUL",
+            format!("{head}\0{rest}"),
+            "control character U+0000 at character 31",
+        ),
+        (
+            "inner space",
+            format!("{head} {rest}"),
+            "a space at character 31",
+        ),
+        (
+            "inner tab",
+            format!("{head}\t{rest}"),
+            "a space at character 31",
+        ),
+        (
+            "non-ASCII",
+            format!("{head}é{rest}"),
+            "a non-ASCII character at character 31",
+        ),
     ];
     for (name, text, says) in &cases {
         let file = standin::write_file(&dir, "token", text);
@@ -169,7 +207,14 @@ fn a_token_is_one_line_of_printable_ascii() {
     // The same rule for a token in the environment, named by its variable.
     let step = Step::harness(&sts).set("PLUGIN_OIDC_TOKEN_ID", &format!("{head}\n{rest}"));
     let out = run_bounded(&step);
-    refused(&step, &sts, &out, 2, "PLUGIN_OIDC_TOKEN_ID: the token spans more than one line", 0);
+    refused(
+        &step,
+        &sts,
+        &out,
+        2,
+        "PLUGIN_OIDC_TOKEN_ID: the token spans more than one line",
+        0,
+    );
     out.assert_hides(&[head, rest]);
     // Surrounding whitespace, one trailing newline included, is trimmed.
     let file = standin::write_file(&dir, "token", &format!(" \t{jwt} \r\n"));
@@ -289,7 +334,11 @@ fn refused_in_every_format(body: &[u8], content_type: &'static str, says: &str, 
             let out = run_bounded(&step);
             let ctx = format!("{format} at {level}");
             assert_eq!(out.code, 5, "{ctx}\n{}", out.stderr);
-            assert!(out.last_line().contains(says), "{ctx}: wanted `{says}`\n{}", out.stderr);
+            assert!(
+                out.last_line().contains(says),
+                "{ctx}: wanted `{says}`\n{}",
+                out.stderr
+            );
             assert_eq!(step.secrets(), "", "{ctx}");
             assert_eq!(step.vars(), "", "{ctx}");
             assert_eq!(out.stdout, "", "{ctx}");
@@ -320,9 +369,18 @@ fn a_session_token_or_arn_with_a_shell_command_is_never_written() {
         &[SECRET, TOKEN, &arn],
     );
     for (field, body) in [
-        ("AccessKeyId", answer("ASIA$(id)00000000000", SECRET, TOKEN, EXPIRES, ARN)),
-        ("SecretAccessKey", answer(KEY_ID, "secret`id`key", TOKEN, EXPIRES, ARN)),
-        ("SessionToken", answer(KEY_ID, SECRET, "token\\with\\backslash", EXPIRES, ARN)),
+        (
+            "AccessKeyId",
+            answer("ASIA$(id)00000000000", SECRET, TOKEN, EXPIRES, ARN),
+        ),
+        (
+            "SecretAccessKey",
+            answer(KEY_ID, "secret`id`key", TOKEN, EXPIRES, ARN),
+        ),
+        (
+            "SessionToken",
+            answer(KEY_ID, SECRET, "token\\with\\backslash", EXPIRES, ARN),
+        ),
     ] {
         refused_in_every_format(
             &body,
@@ -348,11 +406,22 @@ fn a_leap_second_at_the_end_of_9999_is_not_an_expiration() {
 
 #[test]
 fn bytes_that_are_not_utf8_or_a_foreign_charset_are_refused() {
-    let mut latin1 = answer(KEY_ID, SECRET, "boundsCaseSessionToken\u{e9}000000000000001", EXPIRES, ARN);
+    let mut latin1 = answer(
+        KEY_ID,
+        SECRET,
+        "boundsCaseSessionToken\u{e9}000000000000001",
+        EXPIRES,
+        ARN,
+    );
     // é as ISO-8859-1 writes it: one byte, not UTF-8.
     let at = latin1.windows(2).position(|w| w == "é".as_bytes()).unwrap();
     latin1.splice(at..at + 2, [0xe9]);
-    refused_in_every_format(&latin1, "text/xml", "the body is not UTF-8", &[SECRET, TOKEN]);
+    refused_in_every_format(
+        &latin1,
+        "text/xml",
+        "the body is not UTF-8",
+        &[SECRET, TOKEN],
+    );
     let plain = answer(KEY_ID, SECRET, TOKEN, EXPIRES, ARN);
     refused_in_every_format(
         &plain,
@@ -373,8 +442,14 @@ fn bytes_that_are_not_utf8_or_a_foreign_charset_are_refused() {
     );
     // UTF-8 and US-ASCII, in any case and either place, are read.
     for (content_type, decl) in [
-        ("text/xml; charset=UTF-8", "<?xml version=\"1.0\" encoding=\"utf-8\"?>"),
-        ("text/xml;charset=\"us-ascii\"", "<?xml version='1.0' encoding='US-ASCII'?>"),
+        (
+            "text/xml; charset=UTF-8",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+        ),
+        (
+            "text/xml;charset=\"us-ascii\"",
+            "<?xml version='1.0' encoding='US-ASCII'?>",
+        ),
         ("text/xml", "<?xml version=\"1.0\"?>"),
     ] {
         let sts = StandIn::start();
@@ -400,7 +475,12 @@ fn response_headers_over_the_limit_are_an_answer_not_understood() {
         "answered with response headers over 64 KiB, which is not an STS answer",
         1,
     );
-    out.assert_hides(&secrets_of(&sts, &step.token).iter().map(String::as_str).collect::<Vec<_>>());
+    out.assert_hides(
+        &secrets_of(&sts, &step.token)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     // 12 KB of headers, as some gateways add, is still an answer.
     let sts = StandIn::start();
     sts.script([Reply::StsWithHeaders(12 << 10)]);

@@ -327,12 +327,12 @@ fn settings_cases() -> Vec<Case> {
         case("token file is a device", 2, "AWS_WEB_IDENTITY_TOKEN_FILE: cannot read /dev/zero: it is a character device, not a regular file", 0)
             .unset("PLUGIN_OIDC_TOKEN_ID")
             .set("AWS_WEB_IDENTITY_TOKEN_FILE", "/dev/zero"),
-        case("token file of two lines", 2, "the token spans more than one line", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
+        case("token file of two lines", 2, "spans more than one line; it should hold the token alone, on one line", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
             let text = format!("{}\n{}\n", s.token, s.token);
             let f = standin::write_file(&standin::temp_dir("tok"), "token", &text);
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
-        case("token with a NUL", 2, "the token holds control character U+0000", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
+        case("token with a NUL", 2, "holds control character U+0000 at character ", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
             let text = s.token.replacen('.', "\0.", 1);
             let f = standin::write_file(&standin::temp_dir("tok"), "token", &text);
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
@@ -447,7 +447,8 @@ fn answer_cases() -> Vec<Case> {
 const HOSTILE_SECRET: &str = "hostileCaseSecretKey00000000000000000001";
 const HOSTILE_TOKEN: &str = ";{touch,/tmp/aws-oidc-hostile-x}";
 const HOSTILE_TOKEN_OK: &str = "hostileCaseSessionToken0000000000000001";
-const HOSTILE_ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/x;id>/tmp/aws-oidc-hostile-x";
+const HOSTILE_ARN: &str =
+    "arn:aws:sts::123456789012:assumed-role/harness-ci/x;id>/tmp/aws-oidc-hostile-x";
 const HOSTILE_ARN_OK: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/x";
 
 /// A success body with these values, as a hostile or altered answer sends it.
