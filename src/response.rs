@@ -127,6 +127,9 @@ impl Malformed {
     }
 }
 
+/// Whether a character belongs to a field's alphabet.
+pub type Alphabet = fn(char) -> bool;
+
 /// `AccessKeyId`: upper-case letters and digits.
 pub fn key_id_char(c: char) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit()
@@ -147,7 +150,7 @@ pub fn arn_char(c: char) -> bool {
 /// STS-compatible servers send in it. `Expiration` has its own, stricter
 /// rule ([`crate::time::parse_utc`]). Each alphabet is a subset of
 /// [`arn_char`], which `output` checks every written value against.
-pub const ALPHABETS: [(&str, fn(char) -> bool); 4] = [
+pub const ALPHABETS: [(&str, Alphabet); 4] = [
     ("AccessKeyId", key_id_char),
     ("SecretAccessKey", secret_char),
     ("SessionToken", secret_char),
