@@ -677,11 +677,8 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
             if count < blocks {
                 let bad = blocks - count;
                 warnings.push(format!(
-                    "{}: {bad} of the {blocks} PEM certificate blocks in {} {} not a usable X.509 certificate and {} ignored",
-                    f.source,
-                    f.value,
-                    if bad == 1 { "is" } else { "are" },
-                    if bad == 1 { "is" } else { "are" },
+                    "{}: {bad} of the {blocks} PEM certificate blocks in {} are not usable X.509 certificates and are ignored",
+                    f.source, f.value,
                 ));
             }
             note(
@@ -922,7 +919,10 @@ fn read_token(inputs: &Inputs, files: &mut dyn Files) -> Result<(Secret, String)
                 format!("{} is empty; it should hold the OIDC token", f.value),
             ));
         }
-        let place = format!("the token in {}", f.value);
+        let place = match f.value.as_str() {
+            "-" => "the token on stdin".to_string(),
+            path => format!("the token in {path}"),
+        };
         (text, format!("{} ({})", f.source, f.value), place)
     } else {
         (f.value, f.source.clone(), "the token".to_string())
@@ -951,7 +951,7 @@ fn token_problem(token: &str) -> Option<String> {
     let at = at + 1;
     Some(match c {
         '\n' | '\r' => "spans more than one line; it should hold the token alone, on one line".into(),
-        ' ' | '\t' => format!("holds a space at character {at}; it should hold the token alone, on one line"),
+        ' ' | '\t' => format!("holds whitespace at character {at}; it should hold the token alone, on one line"),
         c if c.is_control() => format!(
             "holds control character U+{:04X} at character {at}; it should hold the token alone, as text",
             c as u32
@@ -2129,11 +2129,11 @@ mod tests {
         );
         check(
             "ab c",
-            Some("holds a space at character 3; it should hold the token alone, on one line"),
+            Some("holds whitespace at character 3; it should hold the token alone, on one line"),
         );
         check(
             "a\tb",
-            Some("holds a space at character 2; it should hold the token alone, on one line"),
+            Some("holds whitespace at character 2; it should hold the token alone, on one line"),
         );
         check("a\0b", Some("holds control character U+0000 at character 2; it should hold the token alone, as text"));
         check("a\u{7f}", Some("holds control character U+007F at character 2; it should hold the token alone, as text"));
@@ -2178,6 +2178,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert_eq!(e, "--token-file: the token in /t spans more than one line; it should hold the token alone, on one line");
+        let mut files = OneFile("-", "a.b.c d");
+        let e = resolve(
+            &inputs(&[("AWS_ROLE_ARN", ARN)], &["--token-file", "-"]),
+            &mut files,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("--token-file: the token on stdin holds whitespace at character 6"),
+            "{e}"
+        );
     }
 
     #[test]

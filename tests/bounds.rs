@@ -176,12 +176,12 @@ fn a_token_is_one_line_of_printable_ascii() {
         (
             "inner space",
             format!("{head} {rest}"),
-            "a space at character 31",
+            "whitespace at character 31",
         ),
         (
             "inner tab",
             format!("{head}\t{rest}"),
-            "a space at character 31",
+            "whitespace at character 31",
         ),
         (
             "non-ASCII",
@@ -278,7 +278,7 @@ fn a_ca_bundle_without_a_usable_certificate_is_refused_before_any_traffic() {
     out.expect(0);
     assert!(
         out.stderr.contains(&format!(
-            "warning: PLUGIN_CA_BUNDLE: 1 of the 2 PEM certificate blocks in {} is not a usable X.509 certificate and is ignored",
+            "warning: PLUGIN_CA_BUNDLE: 1 of the 2 PEM certificate blocks in {} are not usable X.509 certificates and are ignored",
             mixed.display()
         )),
         "{}",
