@@ -82,33 +82,25 @@ fn a_token_fifo_without_a_writer_fails_at_once() {
     let dir = standin::temp_dir("fifo");
     let fifo = dir.join("token");
     mkfifo(&fifo);
-    // Today's hang ignored PLUGIN_TIMEOUT; a short one makes that plain.
-    let step = with_token_file(&sts, &fifo).set("PLUGIN_TIMEOUT", "2s");
-    let out = run_bounded(&step);
-    refused(
-        &step,
-        &sts,
-        &out,
-        2,
-        "is a FIFO (named pipe), not a regular file",
-        0,
-    );
-    assert!(out
-        .last_line()
-        .starts_with("aws-oidc: error: AWS_WEB_IDENTITY_TOKEN_FILE: "));
     // A symlink leading to the FIFO is no better.
     let link = dir.join("link");
     std::os::unix::fs::symlink(&fifo, &link).unwrap();
-    let step = with_token_file(&sts, &link);
-    let out = run_bounded(&step);
-    refused(
-        &step,
-        &sts,
-        &out,
-        2,
-        "is a FIFO (named pipe), not a regular file",
-        0,
-    );
+    for path in [&fifo, &link] {
+        // Today's hang ignored PLUGIN_TIMEOUT; a short one makes that plain.
+        let step = with_token_file(&sts, path).set("PLUGIN_TIMEOUT", "2s");
+        let out = run_bounded(&step);
+        refused(
+            &step,
+            &sts,
+            &out,
+            2,
+            "is a FIFO (named pipe), not a regular file",
+            0,
+        );
+        assert!(out
+            .last_line()
+            .starts_with("aws-oidc: error: AWS_WEB_IDENTITY_TOKEN_FILE: "));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -288,29 +280,6 @@ fn a_ca_bundle_without_a_usable_certificate_is_refused_before_any_traffic() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A success answer with these values, XML-escaped.
-fn answer(key_id: &str, secret: &str, token: &str, expiration: &str, arn: &str) -> Vec<u8> {
-    let e = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    format!(
-        "<AssumeRoleWithWebIdentityResponse xmlns=\"{}\"><AssumeRoleWithWebIdentityResult>\
-         <AssumedRoleUser><Arn>{}</Arn></AssumedRoleUser><Credentials>\
-         <AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
-         <SessionToken>{}</SessionToken><Expiration>{}</Expiration>\
-         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
-        standin::NS,
-        e(arn),
-        e(key_id),
-        e(secret),
-        e(token),
-        e(expiration)
-    )
-    .into_bytes()
-}
-
 const KEY_ID: &str = "ASIABOUNDS0000000001";
 const SECRET: &str = "boundsCaseSecretKey000000000000000000001";
 const TOKEN: &str = "boundsCaseSessionToken00000000000000001";
@@ -356,14 +325,14 @@ fn a_session_token_or_arn_with_a_shell_command_is_never_written() {
     let m = marker.display();
     let token = format!(";{{touch,{m}}}");
     refused_in_every_format(
-        &answer(KEY_ID, SECRET, &token, EXPIRES, ARN),
+        &standin::success_xml(KEY_ID, SECRET, &token, EXPIRES, ARN),
         "text/xml",
         "the answer holds a character STS never sends in SessionToken",
         &[SECRET, &token],
     );
     let arn = format!("arn:aws:sts::123456789012:assumed-role/x/y;id>{m}");
     refused_in_every_format(
-        &answer(KEY_ID, SECRET, TOKEN, EXPIRES, &arn),
+        &standin::success_xml(KEY_ID, SECRET, TOKEN, EXPIRES, &arn),
         "text/xml",
         "the answer holds a character STS never sends in AssumedRoleUser/Arn",
         &[SECRET, TOKEN, &arn],
@@ -371,15 +340,15 @@ fn a_session_token_or_arn_with_a_shell_command_is_never_written() {
     for (field, body) in [
         (
             "AccessKeyId",
-            answer("ASIA$(id)00000000000", SECRET, TOKEN, EXPIRES, ARN),
+            standin::success_xml("ASIA$(id)00000000000", SECRET, TOKEN, EXPIRES, ARN),
         ),
         (
             "SecretAccessKey",
-            answer(KEY_ID, "secret`id`key", TOKEN, EXPIRES, ARN),
+            standin::success_xml(KEY_ID, "secret`id`key", TOKEN, EXPIRES, ARN),
         ),
         (
             "SessionToken",
-            answer(KEY_ID, SECRET, "token\\with\\backslash", EXPIRES, ARN),
+            standin::success_xml(KEY_ID, SECRET, "token\\with\\backslash", EXPIRES, ARN),
         ),
     ] {
         refused_in_every_format(
@@ -397,7 +366,7 @@ fn a_session_token_or_arn_with_a_shell_command_is_never_written() {
 fn a_leap_second_at_the_end_of_9999_is_not_an_expiration() {
     // Today credential-process turned it into "10000-01-01T00:00:00Z".
     refused_in_every_format(
-        &answer(KEY_ID, SECRET, TOKEN, "9999-12-31T23:59:60Z", ARN),
+        &standin::success_xml(KEY_ID, SECRET, TOKEN, "9999-12-31T23:59:60Z", ARN),
         "text/xml",
         "Expiration is not an RFC 3339 UTC time",
         &[SECRET, TOKEN],
@@ -406,7 +375,7 @@ fn a_leap_second_at_the_end_of_9999_is_not_an_expiration() {
 
 #[test]
 fn bytes_that_are_not_utf8_or_a_foreign_charset_are_refused() {
-    let mut latin1 = answer(
+    let mut latin1 = standin::success_xml(
         KEY_ID,
         SECRET,
         "boundsCaseSessionToken\u{e9}000000000000001",
@@ -422,7 +391,7 @@ fn bytes_that_are_not_utf8_or_a_foreign_charset_are_refused() {
         "the body is not UTF-8",
         &[SECRET, TOKEN],
     );
-    let plain = answer(KEY_ID, SECRET, TOKEN, EXPIRES, ARN);
+    let plain = standin::success_xml(KEY_ID, SECRET, TOKEN, EXPIRES, ARN);
     refused_in_every_format(
         &plain,
         "text/xml; charset=iso-8859-1",

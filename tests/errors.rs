@@ -453,16 +453,13 @@ const HOSTILE_ARN_OK: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/
 
 /// A success body with these values, as a hostile or altered answer sends it.
 fn hostile_success(token: &str, arn: &str, expiration: &str) -> Vec<u8> {
-    format!(
-        "<AssumeRoleWithWebIdentityResponse xmlns=\"{}\"><AssumeRoleWithWebIdentityResult>\
-         <AssumedRoleUser><Arn>{}</Arn></AssumedRoleUser><Credentials>\
-         <AccessKeyId>ASIAHOSTILE000000001</AccessKeyId><SecretAccessKey>{HOSTILE_SECRET}</SecretAccessKey>\
-         <SessionToken>{token}</SessionToken><Expiration>{expiration}</Expiration>\
-         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
-        standin::NS,
-        arn.replace('>', "&gt;"),
+    standin::success_xml(
+        "ASIAHOSTILE000000001",
+        HOSTILE_SECRET,
+        token,
+        expiration,
+        arn,
     )
-    .into_bytes()
 }
 
 fn check(c: &Case) {

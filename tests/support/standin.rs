@@ -761,3 +761,27 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).expect("write test file");
     p
 }
+
+/// A success answer carrying exactly these values (XML-escaped), as a
+/// hostile or altered answer would send them.
+pub fn success_xml(
+    key_id: &str,
+    secret: &str,
+    token: &str,
+    expiration: &str,
+    arn: &str,
+) -> Vec<u8> {
+    format!(
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"{NS}\"><AssumeRoleWithWebIdentityResult>\
+         <AssumedRoleUser><Arn>{}</Arn></AssumedRoleUser><Credentials>\
+         <AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
+         <SessionToken>{}</SessionToken><Expiration>{}</Expiration>\
+         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+        xml_escape(arn),
+        xml_escape(key_id),
+        xml_escape(secret),
+        xml_escape(token),
+        xml_escape(expiration)
+    )
+    .into_bytes()
+}
