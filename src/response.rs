@@ -187,7 +187,7 @@ fn utf8_compatible(charset: &str) -> bool {
 /// A name from the body or a header as a message may quote it: one line,
 /// at most 40 characters.
 fn quoted(name: &str) -> String {
-    crate::settings::shown(&name.chars().take(40).collect::<String>())
+    crate::error::shown(&name.chars().take(40).collect::<String>())
 }
 
 /// The `encoding` of an XML declaration at the start of the body, if any.
