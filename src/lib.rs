@@ -81,13 +81,52 @@ impl Files for DiskFiles {
         let mut buf = Vec::new();
         if path == "-" {
             io::stdin().lock().take(limit).read_to_end(&mut buf)?;
-        } else {
-            std::fs::File::open(path)?
-                .take(limit)
-                .read_to_end(&mut buf)?;
+            return Ok(buf);
         }
+        // Symlinks are followed (Kubernetes' projected token is a chain of
+        // them), but only a regular file is read: opening a FIFO with no
+        // writer blocks whatever the timeout says, and a device never ends.
+        // Checked before the open, so a device is never opened, and again
+        // on what was opened, in case the path changed in between; the open
+        // itself does not wait (O_NONBLOCK, which a regular file ignores).
+        regular_file(&std::fs::metadata(path)?)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let file = options.open(path)?;
+        regular_file(&file.metadata()?)?;
+        file.take(limit).read_to_end(&mut buf)?;
         Ok(buf)
     }
+}
+
+/// An error naming what the path is, unless it is a regular file.
+fn regular_file(meta: &std::fs::Metadata) -> io::Result<()> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Err(settings::not_a_regular_file("a FIFO (named pipe)"));
+        }
+        if kind.is_char_device() {
+            return Err(settings::not_a_regular_file("a character device"));
+        }
+        if kind.is_block_device() {
+            return Err(settings::not_a_regular_file("a block device"));
+        }
+        if kind.is_socket() {
+            return Err(settings::not_a_regular_file("a socket"));
+        }
+    }
+    Err(settings::not_a_regular_file(match kind.is_dir() {
+        true => "a directory",
+        false => "something else",
+    }))
 }
 
 fn execute(

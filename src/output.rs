@@ -213,29 +213,24 @@ pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Er
     })
 }
 
-/// Harness and GitLab read these files line by line, expand `$`, strip
-/// unquoted `#` and reject newlines, so a value with any of those (or a
-/// quote, backslash, space or control character) would arrive changed. It
-/// is refused rather than written wrong. The value is never shown.
+/// The last guard before anything is written: every value is non-empty and
+/// within the widest of STS's alphabets ([`crate::response::arn_char`]),
+/// which no dotenv reader, shell or JSON reader changes or acts on. Answer
+/// fields were already held to their own alphabets by `response` (exit 5)
+/// and settings by their rules; this catches any value that reaches an
+/// output some other way, now or later. The value is never shown.
 pub fn check_value(key: &str, value: &str) -> Result<(), Error> {
-    let bad = value
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || "$#'\"`\\".contains(*c));
-    match bad {
-        None if !value.is_empty() => Ok(()),
-        None => Err(Error::Output(format!(
-            "{key} is empty in STS's answer; nothing was written"
-        ))),
-        Some(c) => Err(Error::Output(format!(
-            "{key} holds a character ({}) that dotenv readers would change; nothing was written",
-            match c {
-                '\n' | '\r' => "a newline".to_string(),
-                c if c.is_whitespace() => "a space".to_string(),
-                c if c.is_control() => format!("control character U+{:04X}", c as u32),
-                c => format!("`{c}`"),
-            }
-        ))),
+    if value.is_empty() {
+        return Err(Error::Output(format!(
+            "{key} is empty; nothing was written"
+        )));
     }
+    if !value.chars().all(crate::response::arn_char) {
+        return Err(Error::Output(format!(
+            "{key} holds a character outside A-Z a-z 0-9 + = , . @ _ / : -, which readers of the outputs could act on; nothing was written"
+        )));
+    }
+    Ok(())
 }
 
 /// Whether [`open`] opens the destinations for a run or, for `--check`,
@@ -1159,25 +1154,50 @@ mod tests {
     }
 
     #[test]
-    fn values_readers_would_mangle_are_refused_without_showing_them() {
-        for (bad, what) in [
-            ("a b", "a space"),
-            ("a\nb", "a newline"),
-            ("a$b", "`$`"),
-            ("a#b", "`#`"),
-            ("a'b", "`'`"),
-            ("a\"b", "`\"`"),
-            ("a\u{1}b", "U+0001"),
-            ("", "empty"),
+    fn values_outside_the_allow_list_are_refused_without_showing_them() {
+        for bad in [
+            "a b",
+            "a\nb",
+            "a$b",
+            "a#b",
+            "a'b",
+            "a\"b",
+            "a;b",
+            "a`b",
+            "a\\b",
+            "a{b",
+            "a>b",
+            "a\u{1}b",
+            "a\u{fffd}b",
         ] {
             let e = check_value("AWS_SESSION_TOKEN", bad).unwrap_err();
             assert_eq!(e.code(), 6);
-            assert!(e.to_string().contains(what), "{e}");
-            if bad.len() > 1 {
-                assert!(!e.to_string().contains(bad), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with("AWS_SESSION_TOKEN holds a character outside A-Z a-z 0-9"),
+                "{e}"
+            );
+            assert!(!e.to_string().contains(bad), "{e}");
+        }
+        assert!(check_value("K", "")
+            .unwrap_err()
+            .to_string()
+            .contains("is empty"));
+        assert!(check_value("K", "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE/=").is_ok());
+        assert!(check_value(
+            "K",
+            "arn:aws:sts::123456789012:assumed-role/a_b+c=d,e.f@g-h/s"
+        )
+        .is_ok());
+        // Every answer field's alphabet fits inside the guard's.
+        for (field, char_ok) in crate::response::ALPHABETS {
+            for c in (0..0x3000)
+                .filter_map(char::from_u32)
+                .filter(|c| char_ok(*c))
+            {
+                assert!(crate::response::arn_char(c), "{field}: {c:?}");
             }
         }
-        assert!(check_value("K", "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE/=").is_ok());
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub const USER_AGENT: &str = concat!("aws-oidc/", env!("CARGO_PKG_VERSION"));
 /// Largest response body read (SPEC §4).
 pub const BODY_LIMIT: u64 = 1 << 20;
 
+/// Largest response header block read, status line included: STS sends
+/// under 1 KB, and gateways in between add a few KB at most.
+pub const HEADER_LIMIT: usize = 64 << 10;
+
 /// A form value: plain, or a secret that is shown redacted.
 #[derive(Debug)]
 pub enum Field<'a> {
@@ -410,6 +414,7 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
         .proxy(proxy)
         .max_redirects(0)
         .max_redirects_will_error(false)
+        .max_response_header_size(HEADER_LIMIT)
         .timeout_connect(Some(s.timeout.min(Duration::from_secs(10))))
         .tls_config(tls)
         .build();
@@ -476,6 +481,7 @@ fn attempt_once(
         }
         Err(e) => return transport_failure(e, endpoint, s, wire),
     };
+    // Lossy only for the preview of a body that is not understood.
     let text = String::from_utf8_lossy(&body);
     let not_understood = |why: String| {
         Error::Response(format!(
@@ -486,7 +492,7 @@ fn attempt_once(
             wire.heard(&preview(&wire.scrubber.scrub(&text)))
         ))
     };
-    match response::parse(&text) {
+    match response::decode(&body, &content_type).and_then(response::parse) {
         Ok(Answer::Success(c)) if (200..300).contains(&status) => {
             log.debug(&format!(
                 "RequestId {}",
@@ -509,6 +515,11 @@ fn attempt_once(
             let why = format!("HTTP {status} {}", wire.heard(&e.code));
             retry_if(retry, why, sts_failure(status, e, s, ctx, wire))
         }
+        // A refused success answer: its text is credentials, never shown.
+        Err(m) if m.in_credentials() => Outcome::Fail(Error::Response(format!(
+            "{} answered HTTP {status} with credentials, but {m}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
+            endpoint.host
+        ))),
         Err(m) => retry_if(
             retry::retryable_status(status),
             format!("HTTP {status}"),
@@ -605,6 +616,12 @@ fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings, wire: &W
                 format!("the proxy{proxy} refused to connect to {host}: {}; check HTTPS_PROXY and its credentials", wire.heard(m)),
                 false,
             )
+        }
+        ureq::Error::LargeResponseHeader(..) => {
+            return Outcome::Fail(Error::Response(format!(
+                "{host} answered with response headers over {} KiB, which is not an STS answer; check the endpoint and any proxy in between",
+                HEADER_LIMIT >> 10
+            )))
         }
         ureq::Error::Protocol(p) => {
             let msg = format!("{host} did not answer with HTTP ({}); check that the endpoint is STS", wire.heard(&p.to_string()));

@@ -68,8 +68,18 @@ pub enum Malformed {
     Root(String),
     /// A success response without one of the credential fields.
     Missing(&'static str),
-    /// `Expiration` is not an ISO-8601 UTC time.
+    /// `Expiration` is not strict RFC 3339 UTC (see [`crate::time::parse_utc`]).
     Expiration,
+    /// A value written to the outputs holds a character outside what STS
+    /// sends in that field (see [`ALPHABETS`]). The value is never quoted.
+    Alphabet(&'static str),
+    /// `AccessKeyId` is outside STS's 16-128 characters.
+    KeyIdLength(usize),
+    /// The body is not UTF-8: the byte offset of the first bad byte.
+    NotUtf8(usize),
+    /// The body declares a charset other than UTF-8 or US-ASCII: where
+    /// (Content-Type or the XML declaration) and what, one line, cut short.
+    Charset(&'static str, String),
 }
 
 impl std::fmt::Display for Malformed {
@@ -84,9 +94,111 @@ impl std::fmt::Display for Malformed {
                 "the XML is a <{r}>, neither a success nor an ErrorResponse"
             ),
             Malformed::Missing(e) => write!(f, "the success XML has no {e}"),
-            Malformed::Expiration => f.write_str("Expiration is not an ISO-8601 UTC time"),
+            Malformed::Expiration => f.write_str(
+                "Expiration is not an RFC 3339 UTC time as STS sends it (YYYY-MM-DDTHH:MM:SS[.fraction]Z)",
+            ),
+            Malformed::Alphabet(field) => {
+                write!(f, "the answer holds a character STS never sends in {field}")
+            }
+            Malformed::KeyIdLength(n) => write!(
+                f,
+                "AccessKeyId is {n} characters, and STS sends 16 to 128"
+            ),
+            Malformed::NotUtf8(at) => write!(
+                f,
+                "the body is not UTF-8 (byte {at}), and STS answers in UTF-8"
+            ),
+            Malformed::Charset(place, name) => write!(
+                f,
+                "{place} `{name}`, and STS answers in UTF-8"
+            ),
         }
     }
+}
+
+impl Malformed {
+    /// Whether the body is a success answer whose values were refused: its
+    /// text holds credentials, so no part of it may be shown.
+    pub fn in_credentials(&self) -> bool {
+        matches!(
+            self,
+            Malformed::Expiration | Malformed::Alphabet(_) | Malformed::KeyIdLength(_)
+        )
+    }
+}
+
+/// Whether a character belongs to a field's alphabet.
+pub type Alphabet = fn(char) -> bool;
+
+/// `AccessKeyId`: upper-case letters and digits.
+pub fn key_id_char(c: char) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit()
+}
+
+/// `SecretAccessKey` and `SessionToken`: base64, base64url, and the
+/// JWT-shaped tokens of STS-compatible servers such as MinIO.
+pub fn secret_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+/=-_.".contains(c)
+}
+
+/// ARNs: IAM's name characters, `/` for paths and `:` between parts.
+pub fn arn_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+=,.@_/:-".contains(c)
+}
+
+/// Every answer field that reaches an output, with the characters STS and
+/// STS-compatible servers send in it. `Expiration` has its own, stricter
+/// rule ([`crate::time::parse_utc`]). Each alphabet is a subset of
+/// [`arn_char`], which `output` checks every written value against.
+pub const ALPHABETS: [(&str, Alphabet); 4] = [
+    ("AccessKeyId", key_id_char),
+    ("SecretAccessKey", secret_char),
+    ("SessionToken", secret_char),
+    ("AssumedRoleUser/Arn", arn_char),
+];
+
+/// The body as text: UTF-8, and not declared as anything else by the
+/// Content-Type's `charset` (the header's value as received, or anything
+/// without a `;` when there was none). Bytes are never replaced: a
+/// credential decoded with U+FFFD in it would be a different credential.
+pub fn decode<'a>(body: &'a [u8], content_type: &str) -> Result<&'a str, Malformed> {
+    let charset = content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    });
+    if let Some(name) = charset.filter(|c| !utf8_compatible(c)) {
+        return Err(Malformed::Charset(
+            "the body is declared as charset",
+            quoted(name),
+        ));
+    }
+    std::str::from_utf8(body).map_err(|e| Malformed::NotUtf8(e.valid_up_to()))
+}
+
+/// UTF-8, or US-ASCII, which is a subset of it.
+fn utf8_compatible(charset: &str) -> bool {
+    ["utf-8", "utf8", "us-ascii", "ascii"]
+        .iter()
+        .any(|c| charset.eq_ignore_ascii_case(c))
+}
+
+/// A name from the body or a header as a message may quote it: one line,
+/// at most 40 characters.
+fn quoted(name: &str) -> String {
+    crate::error::shown(&name.chars().take(40).collect::<String>())
+}
+
+/// The `encoding` of an XML declaration at the start of the body, if any.
+fn declared_encoding(body: &str) -> Option<&str> {
+    let decl = body.trim_start_matches('\u{feff}').strip_prefix("<?xml")?;
+    let decl = &decl[..decl.find("?>")?];
+    let after = &decl[decl.find("encoding")? + "encoding".len()..];
+    let value = after.trim_start().strip_prefix('=')?.trim_start();
+    let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+    let value = &value[1..];
+    Some(&value[..value.find(quote)?])
 }
 
 fn is_sts(node: &Node, name: &str) -> bool {
@@ -113,6 +225,14 @@ fn text(node: Option<Node>) -> Option<String> {
 
 /// Parses a body. Refuses DTDs (roxmltree's default, kept on purpose).
 pub fn parse(body: &str) -> Result<Answer, Malformed> {
+    // roxmltree reads the text as it is, whatever the declaration says; a
+    // body declared in another charset would be read wrong.
+    if let Some(name) = declared_encoding(body).filter(|c| !utf8_compatible(c)) {
+        return Err(Malformed::Charset(
+            "the XML declares encoding",
+            quoted(name),
+        ));
+    }
     let doc = Document::parse(body).map_err(|e| match e {
         roxmltree::Error::DtdDetected => Malformed::Dtd,
         // roxmltree quotes the offending character raw: a CR or a terminal
@@ -143,15 +263,33 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
     let secret_access_key = Secret::new(field("SecretAccessKey")?);
     let session_token = Secret::new(field("SessionToken")?);
     let expiration = field("Expiration")?;
-    let expires_at = crate::time::parse_utc(&expiration).ok_or(Malformed::Expiration)?;
     let user = child(result, "AssumedRoleUser");
+    let assumed_role_arn = text(user.and_then(|u| child(u, "Arn")));
+    // Only STS's alphabet reaches a file: checked here, once, for every
+    // format, before anything is rendered.
+    let values = [
+        Some(access_key_id.as_str()),
+        Some(secret_access_key.expose()),
+        Some(session_token.expose()),
+        assumed_role_arn.as_deref(),
+    ];
+    for ((field, char_ok), value) in ALPHABETS.iter().zip(values) {
+        if value.is_some_and(|v| !v.chars().all(char_ok)) {
+            return Err(Malformed::Alphabet(field));
+        }
+    }
+    let n = access_key_id.chars().count();
+    if !(16..=128).contains(&n) {
+        return Err(Malformed::KeyIdLength(n));
+    }
+    let expires_at = crate::time::parse_utc(&expiration).ok_or(Malformed::Expiration)?;
     Ok(Answer::Success(Box::new(Credentials {
         access_key_id,
         secret_access_key,
         session_token,
         expiration,
         expires_at,
-        assumed_role_arn: text(user.and_then(|u| child(u, "Arn"))),
+        assumed_role_arn,
         subject: text(child(result, "SubjectFromWebIdentityToken")),
         audience: text(child(result, "Audience")),
         provider: text(child(result, "Provider")),
@@ -277,5 +415,175 @@ mod tests {
             !m.contains(char::is_control) && m.contains("\\u{1b}"),
             "{m}"
         );
+    }
+
+    /// A success answer with one element's text replaced.
+    fn with(element: &str, value: &str) -> String {
+        let body = fixture("success-aws-example.xml");
+        let open = format!("<{element}>");
+        let start = body.find(&open).unwrap() + open.len();
+        let end = start + body[start..].find('<').unwrap();
+        format!("{}{value}{}", &body[..start], &body[end..])
+    }
+
+    #[test]
+    fn each_field_allows_only_what_sts_sends() {
+        let key_ok = "ASIA0123456789ABCDEF";
+        let secret_ok = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYz=EXAMPLE-_.";
+        let arn_ok = "arn:aws-us-gov:sts::123456789012:assumed-role/a_b+c=d,e.f@g-h/s";
+        for (element, value) in [
+            ("AccessKeyId", key_ok),
+            ("AccessKeyId", &"A".repeat(16)),
+            ("AccessKeyId", &"9".repeat(128)),
+            ("SecretAccessKey", secret_ok),
+            ("SessionToken", secret_ok),
+            // MinIO's session token is a JWT.
+            (
+                "SessionToken",
+                "eyJhbGciOiJIUzUxMiJ9.eyJhY2Nlc3NLZXkiOiJYIn0.c2ln-_",
+            ),
+            ("Arn", arn_ok),
+        ] {
+            assert!(success_ok(&with(element, value)), "{element} = {value}");
+        }
+        // Each field against characters outside its alphabet, including
+        // everything a shell or a dotenv reader would act on.
+        let hostile = [
+            ';', '`', '\\', ' ', '$', '\'', '"', '#', '{', '}', '(', ')', '|', '&', '*', '?', '!',
+            '~', '%', '^', '[', ']', '<', '>', '\t', '\u{7f}', '\u{85}', 'é', '\u{fffd}',
+            '\u{2028}',
+        ];
+        let fields = [
+            (
+                "AccessKeyId",
+                "AccessKeyId",
+                key_ok,
+                "abc+/=,@:-_.".chars().collect::<Vec<_>>(),
+            ),
+            (
+                "SecretAccessKey",
+                "SecretAccessKey",
+                secret_ok,
+                vec![',', '@', ':'],
+            ),
+            (
+                "SessionToken",
+                "SessionToken",
+                secret_ok,
+                vec![',', '@', ':'],
+            ),
+            ("Arn", "AssumedRoleUser/Arn", arn_ok, vec![]),
+        ];
+        for (element, field, good, extra) in fields {
+            for c in hostile.iter().chain(&extra) {
+                // Inside the value: surrounding whitespace is not a value's.
+                let mut bad: String = good.chars().take(8).collect();
+                bad.push(*c);
+                bad.extend(good.chars().skip(8));
+                let escaped = bad.replace('&', "&amp;").replace('<', "&lt;");
+                let m = parse(&with(element, &escaped)).unwrap_err();
+                assert_eq!(m, Malformed::Alphabet(field), "{element} with {c:?}");
+                assert!(m.in_credentials());
+                assert_eq!(
+                    m.to_string(),
+                    format!("the answer holds a character STS never sends in {field}")
+                );
+            }
+        }
+        for (n, ok) in [(15, false), (16, true), (128, true), (129, false)] {
+            let r = parse(&with("AccessKeyId", &"A".repeat(n)));
+            match ok {
+                true => assert!(r.is_ok(), "{n}"),
+                false => assert_eq!(r.unwrap_err(), Malformed::KeyIdLength(n)),
+            }
+        }
+    }
+
+    fn success_ok(body: &str) -> bool {
+        matches!(parse(body), Ok(Answer::Success(_)))
+    }
+
+    #[test]
+    fn expiration_is_strict_rfc3339_utc() {
+        for (value, ok) in [
+            ("2026-11-25T18:00:59Z", true),
+            ("2026-11-25T18:00:60Z", false),
+            ("9999-12-31T23:59:60Z", false),
+            ("2026-11-25T18:00:00.123456789Z", true),
+            ("2026-11-25T18:00:00.1234567890Z", false),
+            ("0999-11-25T18:00:00Z", true),
+            ("999-11-25T18:00:00Z", false),
+            ("2026-11-25T18:00:00", false),
+            ("2026-11-25T18:00:00+00:00", false),
+            ("2026-11-25T18:00:00-05:00", false),
+        ] {
+            match ok {
+                true => assert!(success_ok(&with("Expiration", value)), "{value}"),
+                false => {
+                    let m = parse(&with("Expiration", value)).unwrap_err();
+                    assert_eq!(m, Malformed::Expiration, "{value}");
+                    assert!(!m.to_string().contains(value));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_utf8_and_us_ascii_bodies_are_read() {
+        let body = fixture("success-aws-example.xml");
+        for ct in [
+            "text/xml",
+            "no content type",
+            "text/xml; charset=utf-8",
+            "text/xml;charset=UTF-8",
+            "text/xml; charset=\"us-ascii\"",
+            "text/xml; boundary=x; Charset=utf8",
+        ] {
+            assert_eq!(decode(body.as_bytes(), ct), Ok(body.as_str()), "{ct}");
+        }
+        for (ct, name) in [
+            ("text/xml; charset=iso-8859-1", "iso-8859-1"),
+            ("text/xml; charset=\"UTF-16\"", "UTF-16"),
+            ("text/xml; charset=windows-1252", "windows-1252"),
+        ] {
+            assert_eq!(
+                decode(body.as_bytes(), ct),
+                Err(Malformed::Charset(
+                    "the body is declared as charset",
+                    name.into()
+                ))
+            );
+        }
+        let m = decode(b"<a>\xe9</a>", "text/xml").unwrap_err();
+        assert_eq!(m, Malformed::NotUtf8(3));
+        assert!(!m.in_credentials());
+        // A charset name is quoted on one line and cut short.
+        let m = decode(
+            b"",
+            &format!("text/xml; charset=a\u{1b}b{}", "x".repeat(100)),
+        )
+        .unwrap_err();
+        let text = m.to_string();
+        assert!(
+            !text.contains(char::is_control) && text.len() < 120,
+            "{text}"
+        );
+        // The XML declaration says the same, in either quote.
+        for (decl, ok) in [
+            ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", true),
+            ("<?xml version='1.0' encoding='us-ascii'?>", true),
+            ("\u{feff}<?xml version=\"1.0\"?>", true),
+            ("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", false),
+            ("\u{feff}<?xml version='1.0' encoding = 'latin1' ?>", false),
+        ] {
+            let r = parse(&format!("{decl}{body}"));
+            match ok {
+                true => assert!(r.is_ok(), "{decl}"),
+                false => assert!(
+                    matches!(r, Err(Malformed::Charset("the XML declares encoding", _))),
+                    "{decl}"
+                ),
+            }
+        }
     }
 }

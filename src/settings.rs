@@ -429,8 +429,21 @@ impl Inputs {
 /// Reads files named by settings: the token file and the CA bundle. `-`
 /// means standard input. Tests hand in a fake.
 pub trait Files {
-    /// Reads at most `limit` bytes of the file.
+    /// Reads at most `limit` bytes of the file. Symlinks are followed, but
+    /// what they lead to must be a regular file: anything else (a FIFO, a
+    /// device, a directory) is an error saying what it is, given at once,
+    /// without waiting on it.
     fn read(&mut self, path: &str, limit: u64) -> io::Result<Vec<u8>>;
+}
+
+/// The error [`Files::read`] gives for a path that is not a regular file:
+/// what it is instead, as `read_file` quotes it ("… is a FIFO (named pipe),
+/// not a regular file").
+pub fn not_a_regular_file(kind: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {kind}, not a regular file"),
+    )
 }
 
 /// The role to assume, split into the parts the endpoint rules need.
@@ -587,6 +600,11 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
     };
 
     let (token, token_source) = read_token(inputs, files)?;
+    if !jwt_shaped(token.expose()) {
+        warnings.push(format!(
+            "{token_source}: the token is not a JWT (three base64url parts joined by dots); it is sent as is, since some providers issue opaque tokens, but check that it is the OIDC ID token"
+        ));
+    }
     note(
         "token",
         &format!("<redacted, {} chars>", token.len()),
@@ -655,15 +673,32 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
         None => None,
         Some(f) => {
             let pem = read_file(files, &f, 16 << 20)?;
-            let certs = certificates(&pem);
+            let (certs, blocks) = certificates(&pem);
             let count = certs.len();
-            if count == 0 {
+            if blocks == 0 {
                 return Err(Error::setting(
                     &f.source,
                     format!(
                         "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----); point it at a PEM CA bundle",
                         f.value
                     ),
+                ));
+            }
+            if count == 0 {
+                return Err(Error::setting(
+                    &f.source,
+                    format!(
+                        "{} holds {blocks} PEM certificate block{} but no usable X.509 certificate; point it at a PEM bundle of CA certificates",
+                        f.value,
+                        if blocks == 1 { "" } else { "s" }
+                    ),
+                ));
+            }
+            if count < blocks {
+                let bad = blocks - count;
+                warnings.push(format!(
+                    "{}: {bad} of the {blocks} PEM certificate blocks in {} are not usable X.509 certificates and are ignored",
+                    f.source, f.value,
                 ));
             }
             note(
@@ -960,7 +995,7 @@ fn read_token(inputs: &Inputs, files: &mut dyn Files) -> Result<(Secret, String)
              PLUGIN_OIDC_TOKEN_ID is injected, elsewhere pass the token by env or a file",
         ));
     };
-    let (token, source) = if is_file {
+    let (token, source, place) = if is_file {
         let bytes = read_file(files, &f, 1 << 20)?;
         let text = String::from_utf8(bytes).map_err(|_| {
             Error::setting(
@@ -978,10 +1013,17 @@ fn read_token(inputs: &Inputs, files: &mut dyn Files) -> Result<(Secret, String)
                 format!("{} is empty; it should hold the OIDC token", f.value),
             ));
         }
-        (text, format!("{} ({})", f.source, f.value))
+        let place = match f.value.as_str() {
+            "-" => "the token on stdin".to_string(),
+            path => format!("the token in {path}"),
+        };
+        (text, format!("{} ({})", f.source, f.value), place)
     } else {
-        (f.value, f.source.clone())
+        (f.value, f.source.clone(), "the token".to_string())
     };
+    if let Some(problem) = token_problem(&token) {
+        return Err(Error::setting(&f.source, format!("{place} {problem}")));
+    }
     let n = token.chars().count();
     if !(4..=20000).contains(&n) {
         return Err(Error::setting(
@@ -992,17 +1034,41 @@ fn read_token(inputs: &Inputs, files: &mut dyn Files) -> Result<(Secret, String)
     Ok((Secret::new(token), source))
 }
 
-/// Whether a value given as a file path looks like a token instead: long,
-/// or three base64url parts, and no path separator. Such a "path" is never
-/// quoted back, since it would put the token in the log.
-fn looks_like_token(path: &str) -> bool {
+/// What is wrong with a token's text, already trimmed: it must be one line
+/// of printable ASCII with no space, as every OIDC token is. Says where,
+/// never what.
+fn token_problem(token: &str) -> Option<String> {
+    let (at, c) = token
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii_graphic())?;
+    let at = at + 1;
+    Some(match c {
+        '\n' | '\r' => "spans more than one line; it should hold the token alone, on one line".into(),
+        ' ' | '\t' => format!("holds whitespace at character {at}; it should hold the token alone, on one line"),
+        c if c.is_control() => format!(
+            "holds control character U+{:04X} at character {at}; it should hold the token alone, as text",
+            c as u32
+        ),
+        _ => format!("holds a non-ASCII character at character {at}; OIDC tokens are printable ASCII"),
+    })
+}
+
+/// Whether a text is shaped like a JWT: three base64url parts joined by dots.
+fn jwt_shaped(text: &str) -> bool {
     let base64url = |p: &str| {
         !p.is_empty()
             && p.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
     };
-    let jwt = path.split('.').count() == 3 && path.split('.').all(base64url);
-    !path.contains(['/', '\\']) && (jwt || path.len() > 128)
+    text.split('.').count() == 3 && text.split('.').all(base64url)
+}
+
+/// Whether a value given as a file path looks like a token instead: long,
+/// or three base64url parts, and no path separator. Such a "path" is never
+/// quoted back, since it would put the token in the log.
+fn looks_like_token(path: &str) -> bool {
+    !path.contains(['/', '\\']) && (jwt_shaped(path) || path.len() > 128)
 }
 
 /// Whether a value reads as a file path, and so may be quoted back: `-`, a
@@ -1079,14 +1145,30 @@ pub fn io_reason(e: &io::Error) -> String {
     }
 }
 
-/// The certificates in a PEM bundle (other items, such as keys, skipped).
-fn certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
-    ureq::tls::parse_pem(pem)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect()
+/// The usable certificates in a PEM bundle, and how many certificate
+/// blocks it has (other items, such as keys, are skipped). Usable means
+/// what the TLS stack will do with it succeeds: rustls takes it as a trust
+/// anchor. A block that is not X.509 would otherwise be counted, and every
+/// handshake would fail later with "unknown issuer".
+fn certificates(pem: &[u8]) -> (Vec<ureq::tls::Certificate<'static>>, usize) {
+    let mut blocks = 0;
+    let mut usable = Vec::new();
+    let mut anchors = rustls::RootCertStore::empty();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => {
+                blocks += 1;
+                let der = rustls::pki_types::CertificateDer::from(c.der());
+                if anchors.add(der).is_ok() {
+                    usable.push(c);
+                }
+            }
+            // A block whose base64 does not decode: a certificate, broken.
+            Err(_) => blocks += 1,
+            Ok(_) => {}
+        }
+    }
+    (usable, blocks)
 }
 
 pub use crate::error::shown;
@@ -1712,7 +1794,7 @@ mod tests {
         let s = ok(
             &[
                 ("AWS_ROLE_ARN", ARN),
-                ("PLUGIN_OIDC_TOKEN", "abcd"),
+                ("PLUGIN_OIDC_TOKEN", "head.body.sig"),
                 ("PLUGIN_ROLESESSIONNAME", "run 42"),
             ],
             &[],
@@ -1720,7 +1802,13 @@ mod tests {
         assert_eq!(s.session_name, "run-42");
         assert_eq!(s.warnings.len(), 1);
         assert!(s.warnings[0].contains("using `run-42`"));
-        let s = ok(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd")], &[]);
+        let s = ok(
+            &[
+                ("AWS_ROLE_ARN", ARN),
+                ("PLUGIN_OIDC_TOKEN", "head.body.sig"),
+            ],
+            &[],
+        );
         assert_eq!(s.session_name, "harness-aws-oidc");
         assert!(s.warnings.is_empty());
     }
@@ -2224,5 +2312,158 @@ mod tests {
         assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
         assert_eq!(edit_distance(b"", b"abc"), 3);
         assert_eq!(edit_distance(b"rolearm", b"rolearn"), 1);
+    }
+
+    #[test]
+    fn a_token_is_one_line_of_printable_ascii() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let check = |token: &str, want: Option<&str>| {
+            let got = token_problem(token);
+            assert_eq!(got.as_deref(), want, "{token:?}");
+            if let Some(problem) = got {
+                assert!(!problem.contains("eyJ"), "{problem}");
+            }
+        };
+        check(jwt, None);
+        check("opaque:SIG:abc!def~", None);
+        check("!~", None);
+        check(
+            "a\nb",
+            Some("spans more than one line; it should hold the token alone, on one line"),
+        );
+        check(
+            "a\rb",
+            Some("spans more than one line; it should hold the token alone, on one line"),
+        );
+        check(
+            "ab c",
+            Some("holds whitespace at character 3; it should hold the token alone, on one line"),
+        );
+        check(
+            "a\tb",
+            Some("holds whitespace at character 2; it should hold the token alone, on one line"),
+        );
+        check("a\0b", Some("holds control character U+0000 at character 2; it should hold the token alone, as text"));
+        check("a\u{7f}", Some("holds control character U+007F at character 2; it should hold the token alone, as text"));
+        check(
+            "aé",
+            Some("holds a non-ASCII character at character 2; OIDC tokens are printable ASCII"),
+        );
+        check(
+            "a\u{a0}b",
+            Some("holds a non-ASCII character at character 2; OIDC tokens are printable ASCII"),
+        );
+        // Through resolve: env, flag and file alike; trimmed first.
+        let env = |v: &str| err(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", v)], &[]);
+        assert_eq!(
+            env(&format!("{jwt}\n{jwt}")),
+            "PLUGIN_OIDC_TOKEN: the token spans more than one line; it should hold the token alone, on one line"
+        );
+        let e = resolve(
+            &inputs(&[("AWS_ROLE_ARN", ARN)], &["--token", "ab\u{1}cd"]),
+            &mut NoFiles,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(
+            e.to_string()
+                .starts_with("--token: the token holds control character U+0001"),
+            "{e}"
+        );
+        let mut files = OneFile("/t", "\t eyJh.eyJz.c2ln\r\n");
+        let s = resolve(
+            &inputs(&[("AWS_ROLE_ARN", ARN)], &["--token-file", "/t"]),
+            &mut files,
+        )
+        .unwrap();
+        assert_eq!(s.token.expose(), "eyJh.eyJz.c2ln");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let mut files = OneFile("/t", "eyJh.eyJz.c2ln\nsecond\n");
+        let e = resolve(
+            &inputs(&[("AWS_ROLE_ARN", ARN)], &["--token-file", "/t"]),
+            &mut files,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "--token-file: the token in /t spans more than one line; it should hold the token alone, on one line");
+        let mut files = OneFile("-", "a.b.c d");
+        let e = resolve(
+            &inputs(&[("AWS_ROLE_ARN", ARN)], &["--token-file", "-"]),
+            &mut files,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("--token-file: the token on stdin holds whitespace at character 6"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_opaque_token_is_sent_with_a_warning() {
+        for (token, jwt) in [
+            ("eyJh.eyJz.c2ln", true),
+            ("a-_=.b.c", true),
+            ("opaque:SIG:abc!def", false),
+            ("ab.cd", false),
+            ("a.b.c.d", false),
+            ("a..c", false),
+            ("a.b+.c", false),
+        ] {
+            let s = ok(&[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", token)], &[]);
+            assert_eq!(s.token.expose(), token);
+            match jwt {
+                true => assert!(s.warnings.is_empty(), "{token}: {:?}", s.warnings),
+                false => {
+                    assert_eq!(s.warnings.len(), 1, "{token}");
+                    assert!(s.warnings[0].starts_with(
+                        "PLUGIN_OIDC_TOKEN: the token is not a JWT (three base64url parts joined by dots); it is sent as is"
+                    ));
+                    assert!(!s.warnings[0].contains(token));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_usable_certificates_count_in_a_ca_bundle() {
+        let garbage = "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n";
+        let bad_base64 = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        for (pem, usable, blocks) in [
+            ("", 0, 0),
+            ("# a comment, no PEM at all\n", 0, 0),
+            (key, 0, 0),
+            (garbage, 0, 1),
+            (bad_base64, 0, 1),
+            (&format!("{garbage}{key}{garbage}"), 0, 2),
+        ] {
+            let (certs, n) = certificates(pem.as_bytes());
+            assert_eq!((certs.len(), n), (usable, blocks), "{pem}");
+        }
+        let bundle = |pem: &'static str| {
+            let mut files = OneFile("/ca.pem", pem);
+            resolve(
+                &inputs(
+                    &[
+                        ("AWS_ROLE_ARN", ARN),
+                        ("PLUGIN_OIDC_TOKEN", "h.p.s"),
+                        ("AWS_CA_BUNDLE", "/ca.pem"),
+                    ],
+                    &[],
+                ),
+                &mut files,
+            )
+        };
+        let e = bundle(garbage).unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "AWS_CA_BUNDLE: /ca.pem holds 1 PEM certificate block but no usable X.509 certificate; point it at a PEM bundle of CA certificates"
+        );
+        assert!(bundle(key)
+            .unwrap_err()
+            .to_string()
+            .contains("holds no PEM certificate"));
     }
 }

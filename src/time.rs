@@ -34,14 +34,17 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)` to Unix seconds. The
-/// fraction is dropped, which errs on the early side.
+/// Parses strict RFC 3339 UTC, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, to Unix
+/// seconds: a four-digit year, seconds 00-59 (a leap second `:60` would
+/// roll into the next minute, and at the end of 9999 into a year RFC 3339
+/// cannot write), at most 9 fraction digits, and `Z` as STS writes it, no
+/// offset. The fraction is dropped, which errs on the early side.
 pub fn parse_utc(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
+        || b[10] != b'T'
         || b[13] != b':'
         || b[16] != b':'
     {
@@ -61,18 +64,18 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         num(14..16)?,
         num(17..19)?,
     );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 59 {
         return None;
     }
     let mut rest = &s[19..];
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
+        if !(1..=9).contains(&digits) {
             return None;
         }
         rest = &frac[digits..];
     }
-    if !matches!(rest, "Z" | "z" | "+00:00" | "-00:00") {
+    if rest != "Z" {
         return None;
     }
     let days = days_from_civil(y, mo, d);
@@ -144,7 +147,7 @@ mod tests {
             ("2014-10-24T23:00:23Z", Some(1414191623)),
             ("2026-11-25T18:00:00Z", Some(1795629600)),
             ("2026-11-25T18:00:00.123456Z", Some(1795629600)),
-            ("2026-11-25T18:00:00+00:00", Some(1795629600)),
+            ("2026-11-25T18:00:00+00:00", None),
             ("2000-02-29T12:00:00Z", Some(951825600)),
             ("2026-11-25T18:00:00", None),
             ("2026-11-25T18:00:00+02:00", None),
@@ -168,5 +171,35 @@ mod tests {
         assert_eq!(human(3 * 86400 + 4 * 3600), "3d 4h");
         assert_eq!(relative(-30), "30s ago");
         assert_eq!(relative(90), "in 1m 30s");
+    }
+
+    #[test]
+    fn only_strict_rfc3339_utc_is_read() {
+        // STS's `Expiration` is written verbatim to the outputs, and as
+        // RFC 3339 in credential-process: anything looser is refused.
+        let cases = [
+            ("2026-11-25T18:00:59Z", Some(1795629659)),
+            ("2026-11-25T18:00:60Z", None),
+            ("9999-12-31T23:59:59Z", Some(253402300799)),
+            ("9999-12-31T23:59:60Z", None),
+            ("2026-11-25T18:00:00.123456789Z", Some(1795629600)),
+            ("2026-11-25T18:00:00.1234567890Z", None),
+            ("2026-11-25T18:00:00.1Z", Some(1795629600)),
+            ("0999-11-25T18:00:00Z", Some(-30613356000)),
+            ("999-11-25T18:00:00Z", None),
+            ("10000-01-01T00:00:00Z", None),
+            ("2026-11-25T18:00:00", None),
+            ("2026-11-25T18:00:00z", None),
+            ("2026-11-25t18:00:00Z", None),
+            ("2026-11-25T18:00:00+00:00", None),
+            ("2026-11-25T18:00:00-00:00", None),
+            ("2026-11-25T18:00:00+01:00", None),
+            ("2026-11-25T18:00:00ZZ", None),
+            ("2026-11-25T18:00:00Z ", None),
+            ("+2026-11-25T18:00:00Z", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_utc(s), want, "{s}");
+        }
     }
 }

@@ -958,6 +958,7 @@ fn troubleshooting_quotes() -> Vec<(String, Vec<String>)> {
             let marked = quote
                 .replace('…', "\u{0}")
                 .replace("HOST", "\u{0}")
+                .replace("FIELD", "\u{0}")
                 .replace(" N", " \u{0}")
                 .replace("(N ", "(\u{0} ")
                 .replace("_X ", "_\u{0} ");
@@ -1031,6 +1032,19 @@ fn readme_troubleshooting_quotes_real_messages() {
         403,
         "text/html",
         b"<html>blocked by policy</html>".to_vec(),
+    )]);
+    keep(step.run(&[]));
+    // An answer holding a character STS never sends.
+    sts.script([Reply::Raw(
+        200,
+        "text/xml",
+        standin::success_xml(
+            "ASIAHOSTILE000000001",
+            "hostileSecretKey0000000000000000000001",
+            "hostile;{touch,/tmp/x}SessionToken",
+            "2099-01-01T00:00:00Z",
+            "arn:aws:sts::123456789012:assumed-role/harness-ci/s",
+        ),
     )]);
     keep(step.run(&[]));
     let untrusted = StandIn::with(Transport::UntrustedTls);

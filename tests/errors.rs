@@ -341,6 +341,31 @@ fn settings_cases() -> Vec<Case> {
             let huge: &'static str = Box::leak("x".repeat(120_000).into_boxed_str());
             s.set("PLUGIN_REGION", huge)
         }),
+        case("token file is a device", 2, "AWS_WEB_IDENTITY_TOKEN_FILE: cannot read /dev/zero: it is a character device, not a regular file", 0)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("AWS_WEB_IDENTITY_TOKEN_FILE", "/dev/zero"),
+        case("token file of two lines", 2, "spans more than one line; it should hold the token alone, on one line", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
+            let text = format!("{}\n{}\n", s.token, s.token);
+            let f = standin::write_file(&s.dir, "token", &text);
+            s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
+        }),
+        case("token with a NUL", 2, "holds control character U+0000 at character ", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
+            let text = s.token.replacen('.', "\0.", 1);
+            let f = standin::write_file(&s.dir, "token", &text);
+            s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
+        }),
+        case("token with an inner newline", 2, "PLUGIN_OIDC_TOKEN_ID: the token spans more than one line", 0).with(|_, s| {
+            let token: &'static str = Box::leak(s.token.replacen('.', "\n.", 1).into_boxed_str());
+            s.set("PLUGIN_OIDC_TOKEN_ID", token)
+        }),
+        case("CA bundle with a garbage certificate", 2, "holds 1 PEM certificate block but no usable X.509 certificate", 0).with(|_, s| {
+            let f = standin::write_file(
+                &s.dir,
+                "ca.pem",
+                "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n",
+            );
+            s.set("PLUGIN_CA_BUNDLE", f.to_str().unwrap())
+        }),
     ]
 }
 
@@ -441,7 +466,7 @@ fn answer_cases() -> Vec<Case> {
         }),
         case("untrusted certificate", 4, "TLS to 127.0.0.1 failed: the server's certificate is not trusted (unknown issuer)", 0)
             .transport(Transport::UntrustedTls),
-        case("a credential dotenv readers would mangle", 6, "AWS_SESSION_TOKEN holds a character (`$`) that dotenv readers would change", 1)
+        case("a credential dotenv readers would mangle", 5, "the answer holds a character STS never sends in SessionToken", 1)
             .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
         case("variables file cannot be opened", 6, "DRONE_OUTPUT (/nonexistent/dir/output.env) cannot be created: the directory /nonexistent/dir does not exist", 0)
             .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
@@ -520,7 +545,40 @@ fn answer_cases() -> Vec<Case> {
             std::thread::spawn(move || listener.incoming().for_each(drop));
             through_proxy(sts, s, port)
         }),
+        case("a shell command in SessionToken", 5, "answered HTTP 200 with credentials, but the answer holds a character STS never sends in SessionToken; nothing was written", 1)
+            .replies(vec![Reply::Raw(200, "text/xml", hostile_success(HOSTILE_TOKEN, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z"))]),
+        case("a shell command in the Arn", 5, "the answer holds a character STS never sends in AssumedRoleUser/Arn", 1)
+            .replies(vec![Reply::Raw(200, "text/xml", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN, "2099-01-01T00:00:00Z"))]),
+        case("a leap second in Expiration", 5, "Expiration is not an RFC 3339 UTC time", 1)
+            .set("PLUGIN_OUTPUT_FORMAT", "credential-process")
+            .replies(vec![Reply::Raw(200, "text/xml", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "9999-12-31T23:59:60Z"))]),
+        case("an answer that is not UTF-8", 5, "the body is not UTF-8", 1).replies(vec![Reply::Raw(200, "text/xml", {
+            let mut b = hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z");
+            b.extend_from_slice(b"<!-- \xff -->");
+            b
+        })]),
+        case("an answer in ISO-8859-1", 5, "the body is declared as charset `iso-8859-1`", 1)
+            .replies(vec![Reply::Raw(200, "text/xml; charset=iso-8859-1", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z"))]),
+        case("response headers over the limit", 5, "answered with response headers over 64 KiB", 1).replies(vec![Reply::StsWithHeaders(100 << 10)]),
     ]
+}
+
+const HOSTILE_SECRET: &str = "hostileCaseSecretKey00000000000000000001";
+const HOSTILE_TOKEN: &str = ";{touch,/tmp/aws-oidc-hostile-x}";
+const HOSTILE_TOKEN_OK: &str = "hostileCaseSessionToken0000000000000001";
+const HOSTILE_ARN: &str =
+    "arn:aws:sts::123456789012:assumed-role/harness-ci/x;id>/tmp/aws-oidc-hostile-x";
+const HOSTILE_ARN_OK: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/x";
+
+/// A success body with these values, as a hostile or altered answer sends it.
+fn hostile_success(token: &str, arn: &str, expiration: &str) -> Vec<u8> {
+    standin::success_xml(
+        "ASIAHOSTILE000000001",
+        HOSTILE_SECRET,
+        token,
+        expiration,
+        arn,
+    )
 }
 
 fn check(c: &Case) {
@@ -584,7 +642,12 @@ fn check(c: &Case) {
             "s3cr%2Fet".into(),
             "et?#pw".into(),
             OPAQUE_TOKEN.into(),
+            HOSTILE_SECRET.into(),
+            HOSTILE_TOKEN.into(),
+            HOSTILE_TOKEN_OK.into(),
         ]);
+        // The step's own token too, wherever the case put it (a file).
+        secrets.extend(secrets_of(&sts, &step.token));
         for (k, v) in &step.env {
             if k == "PLUGIN_POLICY" {
                 secrets.push(v.clone());

@@ -1,9 +1,17 @@
-//! STS's answer: `response::parse` and everything that shows a body to the
-//! user (`request::preview`) or writes its values (`output::check_value`).
-//! Input: the body bytes, decoded as the client does (lossy UTF-8).
+//! STS's answer: `response::decode` and `response::parse`, and everything
+//! that shows a body to the user (`request::preview`) or writes its values
+//! (`output::render`). Input: the body bytes, read as the client reads
+//! them (UTF-8 only; lossy only for the preview). Beyond "no panic", it
+//! asserts that no character outside STS's alphabet for a field is ever
+//! accepted, and none outside the widest of them is ever rendered, in any
+//! format.
 #![no_main]
 
-use aws_oidc::response::{self, Answer};
+use std::collections::BTreeMap;
+use std::io;
+
+use aws_oidc::response::{self, Answer, Credentials};
+use aws_oidc::settings::{self, Files, Inputs};
 use aws_oidc::{output, request, time};
 use libfuzzer_sys::fuzz_target;
 
@@ -65,10 +73,79 @@ fn trimmed_nonempty(what: &str, v: &str) {
     assert!(!v.is_empty() && v.trim() == v, "{what} is {v:?}");
 }
 
+struct NoFiles;
+
+impl Files for NoFiles {
+    fn read(&mut self, _: &str, _: u64) -> io::Result<Vec<u8>> {
+        Err(io::ErrorKind::NotFound.into())
+    }
+}
+
+/// Every accepted field is within its alphabet, whatever the body was.
+fn check_alphabets(c: &Credentials) {
+    let values = [
+        Some(c.access_key_id.as_str()),
+        Some(c.secret_access_key.expose()),
+        Some(c.session_token.expose()),
+        c.assumed_role_arn.as_deref(),
+    ];
+    for ((field, char_ok), value) in response::ALPHABETS.iter().zip(values) {
+        if let Some(v) = value {
+            assert!(v.chars().all(char_ok), "{field} accepted with a character outside its alphabet");
+        }
+    }
+    assert!((16..=128).contains(&c.access_key_id.len()), "AccessKeyId length");
+    assert!(
+        c.expiration.chars().all(|ch| ch.is_ascii_digit() || "-:T.Z".contains(ch)),
+        "Expiration {:?}",
+        c.expiration
+    );
+}
+
+/// Renders the credentials in every format, to stdout (so no file is
+/// planned), with the variables appended: rendering never refuses what the
+/// parser accepted, and no character outside the widest alphabet (plus the
+/// formats' own syntax) is ever rendered.
+fn check_rendered(c: &Credentials) {
+    for format in ["dotenv", "shell", "json", "credential-process"] {
+        let env: BTreeMap<String, String> = [
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci"),
+            ("PLUGIN_OIDC_TOKEN", "head.body.sig"),
+            ("PLUGIN_OUTPUT_FILE", "-"),
+            ("PLUGIN_OUTPUT_FORMAT", format),
+            ("PLUGIN_REGION", "eu-west-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = settings::resolve(&Inputs { flags: vec![], env }, &mut NoFiles).expect("valid settings");
+        let plan = output::plan(&s).expect("stdout is a destination");
+        let r = output::render(&plan, &s, c).unwrap_or_else(|e| panic!("{format}: an accepted answer was refused: {e}"));
+        for line in r.creds.expose().lines() {
+            let allowed = |v: &str| v.chars().all(response::arn_char);
+            let ok = match format {
+                "dotenv" => line.split_once('=').is_some_and(|(_, v)| allowed(v)),
+                "shell" => line
+                    .strip_prefix("export ")
+                    .and_then(|l| l.split_once("='"))
+                    .and_then(|(_, v)| v.strip_suffix('\''))
+                    .is_some_and(allowed),
+                // JSON: its own syntax around key names and values.
+                _ => line.chars().all(|ch| response::arn_char(ch) || "{}\":".contains(ch)),
+            };
+            assert!(ok, "{format}: a character outside the allow-list was rendered");
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let body = String::from_utf8_lossy(data);
     check_preview(&body);
-    match response::parse(&body) {
+    // Whatever the Content-Type says, text is the body's exact bytes.
+    if let Ok(text) = response::decode(data, body.lines().next().unwrap_or_default()) {
+        assert_eq!(text.as_bytes(), data);
+    }
+    match response::decode(data, "text/xml").and_then(response::parse) {
         Ok(Answer::Success(c)) => {
             trimmed_nonempty("AccessKeyId", &c.access_key_id);
             trimmed_nonempty("SecretAccessKey", c.secret_access_key.expose());
@@ -95,13 +172,8 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
             }
-            // Writing them must answer, not panic.
-            let _ = output::check_value("AWS_ACCESS_KEY_ID", &c.access_key_id);
-            let _ = output::check_value("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose());
-            let _ = output::check_value("AWS_SESSION_TOKEN", c.session_token.expose());
-            if let Some(arn) = &c.assumed_role_arn {
-                let _ = output::check_value("AWS_ASSUMED_ROLE_ARN", arn);
-            }
+            check_alphabets(&c);
+            check_rendered(&c);
         }
         Ok(Answer::Error(e)) => {
             trimmed_nonempty("Error/Code", &e.code);

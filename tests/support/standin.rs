@@ -45,6 +45,9 @@ pub enum Reply {
     Close,
     /// Bytes that are not HTTP at all.
     Garbage,
+    /// Like `Sts`, with this many bytes of extra response headers (in
+    /// lines of about 4 KB, so the count of headers stays small).
+    StsWithHeaders(usize),
 }
 
 /// How the stand-in presents itself.
@@ -314,8 +317,17 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         st.requests.push(req.clone());
         st.script.pop_front().unwrap_or(Reply::Sts)
     };
+    let mut extra_headers = String::new();
     let (status, content_type, body) = match reply {
         Reply::Sts => sts(&req, &state, None),
+        Reply::StsWithHeaders(bytes) => {
+            while extra_headers.len() < bytes {
+                let n = extra_headers.len();
+                let pad = "p".repeat((bytes - n).clamp(1, 4000));
+                extra_headers.push_str(&format!("x-padding-{n}: {pad}\r\n"));
+            }
+            sts(&req, &state, None)
+        }
         Reply::StsExpiringIn(secs) => sts(&req, &state, Some(secs)),
         Reply::Error(status, code, message) => (
             status,
@@ -342,7 +354,7 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         }
     };
     let head = format!(
-        "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {}\r\n{extra_headers}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         reason(status),
         request_id(),
         body.len()
@@ -821,4 +833,28 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write test file");
     p
+}
+
+/// A success answer carrying exactly these values (XML-escaped), as a
+/// hostile or altered answer would send them.
+pub fn success_xml(
+    key_id: &str,
+    secret: &str,
+    token: &str,
+    expiration: &str,
+    arn: &str,
+) -> Vec<u8> {
+    format!(
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"{NS}\"><AssumeRoleWithWebIdentityResult>\
+         <AssumedRoleUser><Arn>{}</Arn></AssumedRoleUser><Credentials>\
+         <AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>\
+         <SessionToken>{}</SessionToken><Expiration>{}</Expiration>\
+         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+        xml_escape(arn),
+        xml_escape(key_id),
+        xml_escape(secret),
+        xml_escape(token),
+        xml_escape(expiration)
+    )
+    .into_bytes()
 }

@@ -1,0 +1,459 @@
+//! Inputs read with bounds, and only STS's alphabet reaching a file (issue
+//! 9): the token file and CA bundle must be regular files, the token one
+//! line of printable ASCII, the CA bundle usable certificates; an answer
+//! with a character STS never sends, a loose `Expiration`, bytes that are
+//! not UTF-8, a foreign charset or oversized headers is refused with exit 5
+//! and nothing written. Each case runs the real binary against the stand-in.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use support::*;
+
+/// How long a run may take before the test calls it a hang. Runs here end
+/// in milliseconds; this only turns a regression into a failure instead of
+/// a test that never returns.
+const HANG: Duration = Duration::from_secs(20);
+
+/// Runs the step's binary, killing it (by its pid) and failing if it is
+/// still running after [`HANG`].
+fn run_bounded(step: &Step) -> Output {
+    let child = Command::new(bin())
+        .env_clear()
+        .envs(step.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(HANG) {
+        Ok(out) => Output::from(out.expect("wait for the binary")),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("the binary was still running after {HANG:?}: it hangs");
+        }
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(ok.success(), "mkfifo {}", path.display());
+}
+
+/// A Harness step whose token comes from this file instead of the env.
+fn with_token_file(sts: &StandIn, path: &Path) -> Step {
+    Step::harness(sts)
+        .unset("PLUGIN_OIDC_TOKEN_ID")
+        .set("AWS_WEB_IDENTITY_TOKEN_FILE", path.to_str().unwrap())
+}
+
+/// Asserts a refused run: the code, a piece of the error line, nothing
+/// written anywhere, no request made when `requests` is 0.
+fn refused(step: &Step, sts: &StandIn, out: &Output, code: i32, says: &str, requests: usize) {
+    out.expect(code);
+    assert!(
+        out.last_line().starts_with("aws-oidc: error: ") && out.last_line().contains(says),
+        "wanted `{says}` in the error line:\n{}",
+        out.stderr
+    );
+    assert_eq!(step.secrets(), "", "the secret file gained a line");
+    assert_eq!(step.vars(), "", "the variables file gained a line");
+    assert_eq!(out.stdout, "");
+    assert_eq!(sts.requests().len(), requests, "requests made");
+}
+
+#[test]
+fn a_token_fifo_without_a_writer_fails_at_once() {
+    let sts = StandIn::start();
+    let dir = standin::temp_dir("fifo");
+    let fifo = dir.join("token");
+    mkfifo(&fifo);
+    // A symlink leading to the FIFO is no better.
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    for path in [&fifo, &link] {
+        // Today's hang ignored PLUGIN_TIMEOUT; a short one makes that plain.
+        let step = with_token_file(&sts, path).set("PLUGIN_TIMEOUT", "2s");
+        let out = run_bounded(&step);
+        refused(
+            &step,
+            &sts,
+            &out,
+            2,
+            "is a FIFO (named pipe), not a regular file",
+            0,
+        );
+        assert!(out
+            .last_line()
+            .starts_with("aws-oidc: error: AWS_WEB_IDENTITY_TOKEN_FILE: "));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn devices_and_directories_are_not_token_files_or_ca_bundles() {
+    let sts = StandIn::start();
+    for (path, what) in [
+        ("/dev/zero", "is a character device, not a regular file"),
+        ("/dev/null", "is a character device, not a regular file"),
+        ("/", "is a directory, not a regular file"),
+    ] {
+        let step = with_token_file(&sts, Path::new(path));
+        let out = run_bounded(&step);
+        refused(&step, &sts, &out, 2, what, 0);
+        let step = Step::harness(&sts).set("PLUGIN_CA_BUNDLE", path);
+        let out = run_bounded(&step);
+        refused(&step, &sts, &out, 2, what, 0);
+        assert!(out
+            .last_line()
+            .starts_with("aws-oidc: error: PLUGIN_CA_BUNDLE: "));
+    }
+}
+
+#[test]
+fn a_kubernetes_symlink_chain_to_a_token_file_works() {
+    // The kubelet's projected volume: token -> ..data/token, ..data -> a
+    // timestamped folder holding the regular file.
+    let sts = StandIn::start();
+    let dir = standin::temp_dir("projected");
+    let stamped = dir.join("..2026_11_26_13_00_00.123456789");
+    std::fs::create_dir(&stamped).unwrap();
+    let probe = Step::harness(&sts);
+    standin::write_file(&stamped, "token", &format!("{}\n", probe.token));
+    std::os::unix::fs::symlink(stamped.file_name().unwrap(), dir.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/token", dir.join("token")).unwrap();
+    let step = with_token_file(&sts, &dir.join("token"));
+    let out = run_bounded(&step);
+    out.expect(0).assert_hides(&[&probe.token]);
+    assert_eq!(
+        sts.requests().pop().unwrap().field("WebIdentityToken"),
+        Some(probe.token.as_str())
+    );
+    assert_eq!(step.secrets().lines().count(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_token_is_one_line_of_printable_ascii() {
+    let sts = StandIn::start();
+    let dir = standin::temp_dir("tokens");
+    let jwt = harness_token();
+    let (head, rest) = jwt.split_at(30);
+    let cases = [
+        ("two lines", format!("{jwt}\n{jwt}\n"), "the token in "),
+        (
+            "inner newline",
+            format!("{head}\n{rest}"),
+            "spans more than one line",
+        ),
+        (
+            "NUL",
+            format!("{head}\0{rest}"),
+            "control character U+0000 at character 31",
+        ),
+        (
+            "inner space",
+            format!("{head} {rest}"),
+            "whitespace at character 31",
+        ),
+        (
+            "inner tab",
+            format!("{head}\t{rest}"),
+            "whitespace at character 31",
+        ),
+        (
+            "non-ASCII",
+            format!("{head}é{rest}"),
+            "a non-ASCII character at character 31",
+        ),
+    ];
+    for (name, text, says) in &cases {
+        let file = standin::write_file(&dir, "token", text);
+        let step = with_token_file(&sts, &file);
+        let out = run_bounded(&step);
+        refused(&step, &sts, &out, 2, says, 0);
+        assert!(
+            out.last_line().starts_with(&format!(
+                "aws-oidc: error: AWS_WEB_IDENTITY_TOKEN_FILE: the token in {} ",
+                file.display()
+            )),
+            "{name}: the error names where the token came from:\n{}",
+            out.stderr
+        );
+        out.assert_hides(&[head, rest, &jwt]);
+    }
+    // The same rule for a token in the environment, named by its variable.
+    let step = Step::harness(&sts).set("PLUGIN_OIDC_TOKEN_ID", &format!("{head}\n{rest}"));
+    let out = run_bounded(&step);
+    refused(
+        &step,
+        &sts,
+        &out,
+        2,
+        "PLUGIN_OIDC_TOKEN_ID: the token spans more than one line",
+        0,
+    );
+    out.assert_hides(&[head, rest]);
+    // Surrounding whitespace, one trailing newline included, is trimmed.
+    let file = standin::write_file(&dir, "token", &format!(" \t{jwt} \r\n"));
+    let step = with_token_file(&sts, &file);
+    run_bounded(&step).expect(0);
+    assert_eq!(
+        sts.requests().pop().unwrap().field("WebIdentityToken"),
+        Some(jwt.as_str())
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_opaque_token_is_sent_with_a_warning() {
+    let sts = StandIn::start();
+    let token = "opaque:SIG:abc!def";
+    let step = Step::harness(&sts).set("PLUGIN_OIDC_TOKEN_ID", token);
+    let out = run_bounded(&step);
+    out.expect(0).assert_hides(&[token]);
+    assert!(
+        out.stderr.contains(
+            "warning: PLUGIN_OIDC_TOKEN_ID: the token is not a JWT (three base64url parts joined by dots); it is sent as is"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        sts.requests().pop().unwrap().field("WebIdentityToken"),
+        Some(token)
+    );
+    // A JWT draws no such warning.
+    let out = run_bounded(&Step::harness(&sts));
+    out.expect(0);
+    assert!(!out.stderr.contains("not a JWT"), "{}", out.stderr);
+}
+
+const GARBAGE_PEM: &str = "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSwgbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+
+#[test]
+fn a_ca_bundle_without_a_usable_certificate_is_refused_before_any_traffic() {
+    let sts = StandIn::start();
+    let dir = standin::temp_dir("ca");
+    let bad = standin::write_file(&dir, "garbage.pem", GARBAGE_PEM);
+    let step = Step::harness(&sts).set("PLUGIN_CA_BUNDLE", bad.to_str().unwrap());
+    let out = run_bounded(&step);
+    refused(
+        &step,
+        &sts,
+        &out,
+        2,
+        "holds 1 PEM certificate block but no usable X.509 certificate",
+        0,
+    );
+    // Beside a good certificate, the bad block is named and skipped.
+    let ca = std::fs::read_to_string(sts.ca()).unwrap();
+    let mixed = standin::write_file(&dir, "mixed.pem", &format!("{GARBAGE_PEM}{ca}"));
+    let step = Step::harness(&sts)
+        .set("PLUGIN_CA_BUNDLE", mixed.to_str().unwrap())
+        .set("PLUGIN_LOG_LEVEL", "debug");
+    let out = run_bounded(&step);
+    out.expect(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: PLUGIN_CA_BUNDLE: 1 of the 2 PEM certificate blocks in {} are not usable X.509 certificates and are ignored",
+            mixed.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("(1 certificates)"), "{}", out.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const KEY_ID: &str = "ASIABOUNDS0000000001";
+const SECRET: &str = "boundsCaseSecretKey000000000000000000001";
+const TOKEN: &str = "boundsCaseSessionToken00000000000000001";
+const EXPIRES: &str = "2099-01-01T00:00:00Z";
+const ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/bounds";
+
+/// Runs one answer through every format; each must refuse it the same way.
+fn refused_in_every_format(body: &[u8], content_type: &'static str, says: &str, hide: &[&str]) {
+    for format in ["harness", "dotenv", "shell", "json", "credential-process"] {
+        for level in ["info", "trace"] {
+            let sts = StandIn::start();
+            sts.script([Reply::Raw(200, content_type, body.to_vec())]);
+            let step = match format {
+                "harness" => Step::harness(&sts),
+                "credential-process" => Step::harness(&sts).set("PLUGIN_OUTPUT_FORMAT", format),
+                _ => Step::harness(&sts)
+                    .set("PLUGIN_OUTPUT_FILE", "-")
+                    .set("PLUGIN_OUTPUT_FORMAT", format),
+            }
+            .set("PLUGIN_LOG_LEVEL", level);
+            let out = run_bounded(&step);
+            let ctx = format!("{format} at {level}");
+            assert_eq!(out.code, 5, "{ctx}\n{}", out.stderr);
+            assert!(
+                out.last_line().contains(says),
+                "{ctx}: wanted `{says}`\n{}",
+                out.stderr
+            );
+            assert_eq!(step.secrets(), "", "{ctx}");
+            assert_eq!(step.vars(), "", "{ctx}");
+            assert_eq!(out.stdout, "", "{ctx}");
+            let mut secrets = hide.to_vec();
+            secrets.push(&step.token);
+            out.assert_hides(&secrets);
+        }
+    }
+}
+
+#[test]
+fn a_session_token_or_arn_with_a_shell_command_is_never_written() {
+    let dir = standin::temp_dir("hostile");
+    let marker = dir.join("x");
+    let m = marker.display();
+    let token = format!(";{{touch,{m}}}");
+    refused_in_every_format(
+        &standin::success_xml(KEY_ID, SECRET, &token, EXPIRES, ARN),
+        "text/xml",
+        "the answer holds a character STS never sends in SessionToken",
+        &[SECRET, &token],
+    );
+    let arn = format!("arn:aws:sts::123456789012:assumed-role/x/y;id>{m}");
+    refused_in_every_format(
+        &standin::success_xml(KEY_ID, SECRET, TOKEN, EXPIRES, &arn),
+        "text/xml",
+        "the answer holds a character STS never sends in AssumedRoleUser/Arn",
+        &[SECRET, TOKEN, &arn],
+    );
+    for (field, body) in [
+        (
+            "AccessKeyId",
+            standin::success_xml("ASIA$(id)00000000000", SECRET, TOKEN, EXPIRES, ARN),
+        ),
+        (
+            "SecretAccessKey",
+            standin::success_xml(KEY_ID, "secret`id`key", TOKEN, EXPIRES, ARN),
+        ),
+        (
+            "SessionToken",
+            standin::success_xml(KEY_ID, SECRET, "token\\with\\backslash", EXPIRES, ARN),
+        ),
+    ] {
+        refused_in_every_format(
+            &body,
+            "text/xml",
+            &format!("the answer holds a character STS never sends in {field}"),
+            &[SECRET, TOKEN, "secret`id`key", "token\\with"],
+        );
+    }
+    assert!(!marker.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_leap_second_at_the_end_of_9999_is_not_an_expiration() {
+    // Today credential-process turned it into "10000-01-01T00:00:00Z".
+    refused_in_every_format(
+        &standin::success_xml(KEY_ID, SECRET, TOKEN, "9999-12-31T23:59:60Z", ARN),
+        "text/xml",
+        "Expiration is not an RFC 3339 UTC time",
+        &[SECRET, TOKEN],
+    );
+}
+
+#[test]
+fn bytes_that_are_not_utf8_or_a_foreign_charset_are_refused() {
+    let mut latin1 = standin::success_xml(
+        KEY_ID,
+        SECRET,
+        "boundsCaseSessionToken\u{e9}000000000000001",
+        EXPIRES,
+        ARN,
+    );
+    // é as ISO-8859-1 writes it: one byte, not UTF-8.
+    let at = latin1.windows(2).position(|w| w == "é".as_bytes()).unwrap();
+    latin1.splice(at..at + 2, [0xe9]);
+    refused_in_every_format(
+        &latin1,
+        "text/xml",
+        "the body is not UTF-8",
+        &[SECRET, TOKEN],
+    );
+    let plain = standin::success_xml(KEY_ID, SECRET, TOKEN, EXPIRES, ARN);
+    refused_in_every_format(
+        &plain,
+        "text/xml; charset=iso-8859-1",
+        "the body is declared as charset `iso-8859-1`",
+        &[SECRET, TOKEN],
+    );
+    let declared = [
+        b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n".as_slice(),
+        &plain,
+    ]
+    .concat();
+    refused_in_every_format(
+        &declared,
+        "text/xml",
+        "the XML declares encoding `ISO-8859-1`",
+        &[SECRET, TOKEN],
+    );
+    // UTF-8 and US-ASCII, in any case and either place, are read.
+    for (content_type, decl) in [
+        (
+            "text/xml; charset=UTF-8",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+        ),
+        (
+            "text/xml;charset=\"us-ascii\"",
+            "<?xml version='1.0' encoding='US-ASCII'?>",
+        ),
+        ("text/xml", "<?xml version=\"1.0\"?>"),
+    ] {
+        let sts = StandIn::start();
+        let body = [decl.as_bytes(), &plain].concat();
+        sts.script([Reply::Raw(200, content_type, body)]);
+        let step = Step::harness(&sts);
+        run_bounded(&step).expect(0);
+        assert!(step.secrets().contains(TOKEN), "{content_type} {decl}");
+    }
+}
+
+#[test]
+fn response_headers_over_the_limit_are_an_answer_not_understood() {
+    let sts = StandIn::start();
+    sts.script([Reply::StsWithHeaders(100 << 10)]);
+    let step = Step::harness(&sts);
+    let out = run_bounded(&step);
+    refused(
+        &step,
+        &sts,
+        &out,
+        5,
+        "answered with response headers over 64 KiB, which is not an STS answer",
+        1,
+    );
+    out.assert_hides(
+        &secrets_of(&sts, &step.token)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    // 12 KB of headers, as some gateways add, is still an answer.
+    let sts = StandIn::start();
+    sts.script([Reply::StsWithHeaders(12 << 10)]);
+    let step = Step::harness(&sts);
+    run_bounded(&step).expect(0);
+    assert_eq!(step.secrets().lines().count(), 3);
+}
