@@ -141,7 +141,11 @@ pub fn no_proxy_matches(entry: &str, host: &str) -> bool {
 /// What one attempt came to.
 enum Outcome {
     Done(Box<Credentials>),
-    Retry { why: String, error: Error },
+    Retry {
+        why: String,
+        failure: retry::Failure,
+        error: Error,
+    },
     Fail(Error),
 }
 
@@ -151,7 +155,9 @@ pub struct Context<'a> {
     pub claims: Option<&'a Claims>,
 }
 
-/// Runs the exchange with retries, within the attempt limit and the timeout.
+/// Runs the exchange with retries, as `retry::next` decides: "later"
+/// answers until the timeout, an unreachable server a few times, within
+/// any attempt cap the user set.
 pub fn exchange(
     s: &Settings,
     endpoint: &Endpoint,
@@ -162,13 +168,13 @@ pub fn exchange(
     let deadline = started + s.timeout;
     let agent = agent(s, endpoint, log)?;
     let fields = form(s);
-    let mut failures = 0u32;
+    let of = s.max_attempts.map_or(String::new(), |m| format!(" of {m}"));
+    let (mut attempt, mut waited) = (0u32, Duration::ZERO);
     loop {
-        let attempt = failures + 1;
+        attempt += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
         log.debug(&format!(
-            "attempt {attempt} of {}: POST {} ({}s left)",
-            s.max_attempts,
+            "attempt {attempt}{of}: POST {} ({}s left)",
             endpoint.url,
             remaining.as_secs()
         ));
@@ -185,36 +191,33 @@ pub fn exchange(
             "attempt {attempt} took {} ms",
             t0.elapsed().as_millis() as u64
         ));
-        let (why, error) = match outcome {
+        let (why, failure, error) = match outcome {
             Outcome::Done(c) => return Ok(*c),
             Outcome::Fail(e) => return Err(e),
-            Outcome::Retry { why, error } => (why, error),
+            Outcome::Retry {
+                why,
+                failure,
+                error,
+            } => (why, failure, error),
         };
-        failures += 1;
-        if failures >= s.max_attempts {
-            return Err(gave_up(
-                error,
-                &format!(
-                    "after {failures} attempts (max attempts {}, from {})",
-                    s.max_attempts, s.sources.attempts
-                ),
-            ));
-        }
-        let wait = retry::backoff(failures, retry::random());
         let left = deadline.saturating_duration_since(Instant::now());
-        if wait >= left || left < Duration::from_millis(50) {
-            return Err(gave_up(
-                error,
-                &format!(
-                    "after {failures} attempts: the {}s timeout (from {}) ran out",
-                    s.timeout.as_secs(),
-                    s.sources.timeout
-                ),
-            ));
-        }
+        let wait = match retry::next(failure, attempt, left, s.max_attempts, retry::random()) {
+            retry::Next::Wait(wait) => wait,
+            retry::Next::Stop(stop) => {
+                let note = retry::note(
+                    stop,
+                    attempt,
+                    started.elapsed(),
+                    waited,
+                    (s.timeout, &s.sources.timeout),
+                    &s.sources.attempts,
+                );
+                return Err(gave_up(error, &note));
+            }
+        };
         log.info(&format!(
-            "attempt {attempt} of {} failed: {why}; retrying",
-            s.max_attempts
+            "attempt {attempt}{of} failed: {why}; retrying in {:.1}s",
+            wait.as_secs_f64()
         ));
         log.debug(&format!(
             "waiting {} ms before attempt {}",
@@ -222,6 +225,7 @@ pub fn exchange(
             attempt + 1
         ));
         thread::sleep(wait);
+        waited += wait;
     }
 }
 
@@ -307,6 +311,12 @@ fn attempt_once(
         Err(e) => return transport_failure(e, endpoint, s),
     };
     let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(ureq::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::retry_after(v, crate::time::now()));
+    let later = retry::Failure::Later(retry_after);
     let content_type = resp
         .headers()
         .get(ureq::http::header::CONTENT_TYPE)
@@ -335,7 +345,7 @@ fn attempt_once(
                 endpoint.host
             ));
             return retry_if(
-                retry::retryable_status(status),
+                retry::retryable_status(status).then_some(later),
                 format!("HTTP {status} with an oversized body"),
                 e,
             );
@@ -359,7 +369,7 @@ fn attempt_once(
             Outcome::Done(c)
         }
         Ok(Answer::Success(_)) => retry_if(
-            retry::retryable_status(status),
+            retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
             not_understood("a success body with an error status".into()),
         ),
@@ -369,23 +379,27 @@ fn attempt_once(
                 e.code,
                 e.request_id.as_deref().unwrap_or("-")
             ));
-            let retry = retry::retry_sts_error(status, &e.code, &e.message);
+            let retry = retry::retry_sts_error(status, &e.code, &e.message).then_some(later);
             let why = format!("HTTP {status} {}", e.code);
             retry_if(retry, why, sts_failure(status, e, s, ctx))
         }
         Err(m) => retry_if(
-            retry::retryable_status(status),
+            retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
             not_understood(m.to_string()),
         ),
     }
 }
 
-fn retry_if(retry: bool, why: String, error: Error) -> Outcome {
-    if retry {
-        Outcome::Retry { why, error }
-    } else {
-        Outcome::Fail(error)
+/// A retry of this kind of failure, or, with none, a final failure.
+fn retry_if(failure: Option<retry::Failure>, why: String, error: Error) -> Outcome {
+    match failure {
+        Some(failure) => Outcome::Retry {
+            why,
+            failure,
+            error,
+        },
+        None => Outcome::Fail(error),
     }
 }
 
@@ -459,7 +473,13 @@ fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings) -> Outco
             false,
         ),
     };
-    retry_if(retry, why, Error::Network(msg))
+    // Not reaching the server usually means a wrong endpoint or proxy: a
+    // few attempts, not the whole timeout (retry::UNREACHABLE_ATTEMPTS).
+    retry_if(
+        retry.then_some(retry::Failure::Unreachable),
+        why,
+        Error::Network(msg),
+    )
 }
 
 fn io_kind(e: &std::io::Error) -> String {

@@ -116,6 +116,25 @@ pub fn relative(secs: i64) -> String {
     }
 }
 
+/// Parses an HTTP-date in the preferred form (RFC 9110 IMF-fixdate, `Sun, 06
+/// Nov 1994 08:49:37 GMT`) to Unix seconds. The two obsolete forms are not
+/// read: servers must send this one.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [weekday, day, month, year, clock, "GMT"] = parts[..] else {
+        return None;
+    };
+    let month = MONTHS.iter().position(|m| *m == month)? + 1;
+    if !weekday.ends_with(',') || day.len() != 2 || year.len() != 4 || clock.len() != 8 {
+        return None;
+    }
+    // The fields are checked by the ISO-8601 reader, which has the rules.
+    parse_utc(&format!("{year}-{month:02}-{day}T{clock}Z"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +187,25 @@ mod tests {
         assert_eq!(human(3 * 86400 + 4 * 3600), "3d 4h");
         assert_eq!(relative(-30), "30s ago");
         assert_eq!(relative(90), "in 1m 30s");
+    }
+
+    #[test]
+    fn http_dates() {
+        let cases = [
+            ("Sun, 06 Nov 1994 08:49:37 GMT", Some(784111777)),
+            ("Wed, 25 Nov 2026 18:00:00 GMT", Some(1795629600)),
+            ("Wed, 25 Nov 2026 18:00:00 UTC", None),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", None),
+            ("Sun Nov  6 08:49:37 1994", None),
+            ("Sun, 6 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 31 Jun 1994 08:49:37 GMT", None),
+            ("Sun, 06 Now 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 8:49:37x GMT", None),
+            ("120", None),
+            ("", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_http_date(s), want, "{s}");
+        }
     }
 }
