@@ -40,7 +40,7 @@ RELEASE_BUILD := cargo build --release --locked --target $(AMD64) --target $(ARM
 IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
 
-.PHONY: help deps targets bare-client build demo test test-unit test-release test-windows image image-buildah image-archive image-manifest lint release reproducible image image-archive bench fuzz clean
+.PHONY: help deps targets bare-client build demo test test-unit test-release test-windows image image-buildah image-archive image-manifest lint release reproducible image image-archive bench fleet fuzz clean
 
 help:
 	@echo "make demo          one whole exchange against the local STS stand-in"
@@ -54,6 +54,7 @@ help:
 	@echo "make image-manifest linux+windows manifest with docker buildx (needs a Windows builder)"
 	@echo "make test-windows  the Windows exe under Wine"
 	@echo "make bench         size, CPU and memory against the bare client and curl"
+	@echo "make fleet         hundreds of runs at once against a throttling, failing or refusing STS"
 	@echo "make fuzz          run each fuzz target (FUZZ_SECONDS each)"
 
 build:
@@ -171,6 +172,15 @@ bare-client: targets
 bench: release bare-client
 	cargo build --release --locked --example sts-standin
 	python3 scripts/bench.py
+
+# Issue 12: hundreds of real release binaries at once against the stand-in
+# throttling, in an outage, and refusing (scripts/fleet.py). Only the amd64
+# musl binary is built, exactly as `make release` builds it; the script
+# rewrites README's table and target/fleet.json.
+fleet: targets
+	$(RELEASE_ENV) cargo build --release --locked --target $(AMD64) --bin aws-oidc
+	cargo build --release --locked --example sts-standin
+	FLEET_BIN=$(CURDIR)/$(RELEASE_TARGET_DIR)/$(AMD64)/release/aws-oidc python3 scripts/fleet.py
 
 # The three-platform manifest (linux/amd64, linux/arm64, windows/amd64). The
 # Windows image needs a Windows builder (Nano Server base layers cannot be

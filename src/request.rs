@@ -216,8 +216,8 @@ pub fn exchange(
             }
         };
         log.info(&format!(
-            "attempt {attempt}{of} failed: {why}; retrying in {:.1}s",
-            wait.as_secs_f64()
+            "attempt {attempt}{of} failed: {why}; retrying in {}",
+            retry::seconds(wait)
         ));
         log.debug(&format!(
             "waiting {} ms before attempt {}",

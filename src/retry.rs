@@ -211,6 +211,13 @@ pub fn retry_after(value: &str, now: i64) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
+/// A span to a tenth of a second, rounded down: `2.1s`. Integer arithmetic:
+/// formatting a float would link float formatting, some 20 KB.
+pub fn seconds(d: Duration) -> String {
+    let tenths = d.as_millis() / 100;
+    format!("{}.{}s", tenths / 10, tenths % 10)
+}
+
 /// The note the final error carries when retries stop: how many attempts,
 /// how long in all and waiting, and why no more. `timeout` and
 /// `attempts_from`/`timeout_from` are the settings and where they came from.
@@ -223,10 +230,10 @@ pub fn note(
     attempts_from: &str,
 ) -> String {
     let what = format!(
-        "after {attempts} attempt{} in {:.1}s, {:.1}s of it waiting",
+        "after {attempts} attempt{} in {}, {} of it waiting",
         if attempts == 1 { "" } else { "s" },
-        spent.as_secs_f64(),
-        waited.as_secs_f64()
+        seconds(spent),
+        seconds(waited)
     );
     let (timeout, timeout_from) = (timeout.0.as_secs(), timeout.1);
     match stop {

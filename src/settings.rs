@@ -190,8 +190,8 @@ def!(
     Some("max-attempts"),
     ["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"],
     Value,
-    "none: the timeout decides",
-    "1-1000; 1 means no retry; caps retries of throttling and 5xx too"
+    "none: throttling and 5xx are retried until the timeout",
+    "1-1000; 1 means no retry"
 );
 def!(
     LOG_LEVEL,

@@ -1,5 +1,6 @@
 //! Just enough calendar arithmetic for `Expiration` and the token's `exp`:
-//! ISO-8601 UTC timestamps to Unix seconds and back.
+//! ISO-8601 UTC timestamps to Unix seconds and back; and HTTP-dates, for
+//! `Retry-After`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
