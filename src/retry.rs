@@ -106,27 +106,32 @@ pub fn retry_sts_error(status: u16, code: &str, message: &str) -> bool {
 impl Pacing {
     /// The ceiling of the wait after `failures` failures.
     pub fn ceiling(&self, failures: u32) -> Duration {
-        self.base
-            .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
-            .min(self.cap)
+        let doubled = ms(self.base) << failures.saturating_sub(1).min(16);
+        Duration::from_millis(doubled.min(ms(self.cap)))
     }
 
     /// The wait after `failures` failures: the upper half of the ceiling,
     /// so a throttled fleet does not come straight back, spread by
     /// `random` over the other half.
     pub fn wait(&self, failures: u32, random: u64) -> Duration {
-        upper_half(self.ceiling(failures), random)
+        Duration::from_millis(upper_half(ms(self.ceiling(failures)), random))
     }
 }
 
-/// A wait drawn uniformly from `[span/2, span]`, to the millisecond.
-fn upper_half(span: Duration, random: u64) -> Duration {
-    span / 2 + up_to(span / 2, random)
+/// Whole milliseconds. The policy counts in them: `Duration` arithmetic
+/// links more code for no better answer.
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
 }
 
-/// A wait drawn uniformly from `[0, span]`, to the millisecond.
-fn up_to(span: Duration, random: u64) -> Duration {
-    Duration::from_millis(random % (span.as_millis() as u64 + 1))
+/// Milliseconds drawn uniformly from `[span/2, span]`.
+fn upper_half(span: u64, random: u64) -> u64 {
+    span / 2 + up_to(span - span / 2, random)
+}
+
+/// Milliseconds drawn uniformly from `[0, span]`.
+fn up_to(span: u64, random: u64) -> u64 {
+    random % (span + 1)
 }
 
 /// Why an attempt failed, as far as the next one is concerned. Answers that
@@ -177,24 +182,28 @@ pub fn next(
     if failure == Failure::Unreachable && attempt >= UNREACHABLE_ATTEMPTS {
         return Next::Stop(Stop::Unreachable);
     }
-    let room = left.saturating_sub(ROOM);
-    if room.is_zero() {
+    let room = ms(left).saturating_sub(ms(ROOM));
+    if room == 0 {
         return Next::Stop(Stop::Deadline);
     }
     let wait = match failure {
-        Failure::Later(Some(asked)) if asked > room => return Next::Stop(Stop::RetryAfter(asked)),
+        Failure::Later(Some(asked)) if ms(asked) > room => {
+            return Next::Stop(Stop::RetryAfter(asked))
+        }
         // What the server asked for, and a little more so that a fleet told
         // the same second does not come back at the same instant.
-        Failure::Later(Some(asked)) => asked + up_to(LATER.base.min(room - asked), random),
-        Failure::Later(None) => LATER.wait(attempt, random),
-        Failure::Unreachable => UNREACHABLE.wait(attempt, random),
+        Failure::Later(Some(asked)) => {
+            ms(asked) + up_to(ms(LATER.base).min(room - ms(asked)), random)
+        }
+        Failure::Later(None) => ms(LATER.wait(attempt, random)),
+        Failure::Unreachable => ms(UNREACHABLE.wait(attempt, random)),
     };
     // Near the deadline, the last wait is drawn from what is left.
-    Next::Wait(if wait <= room {
+    Next::Wait(Duration::from_millis(if wait <= room {
         wait
     } else {
         upper_half(room, random)
-    })
+    }))
 }
 
 /// A `Retry-After` value (RFC 9110: seconds, or an HTTP-date) as a wait
@@ -202,8 +211,9 @@ pub fn next(
 /// that is neither form is ignored.
 pub fn retry_after(value: &str, now: i64) -> Option<Duration> {
     let value = value.trim();
-    let secs = match value.parse::<u64>() {
-        Ok(secs) => secs,
+    // u32 (136 years) as elsewhere: its parser is already linked.
+    let secs = match value.parse::<u32>() {
+        Ok(secs) => u64::from(secs),
         Err(_) => crate::time::parse_http_date(value)?
             .saturating_sub(now)
             .max(0) as u64,
@@ -211,10 +221,11 @@ pub fn retry_after(value: &str, now: i64) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
-/// A span to a tenth of a second, rounded down: `2.1s`. Integer arithmetic:
-/// formatting a float would link float formatting, some 20 KB.
+/// A span to a tenth of a second, rounded down: `2.1s`. In u64 arithmetic:
+/// formatting a float or a u128 would link code for it (some 20 KB and
+/// 1.5 KB).
 pub fn seconds(d: Duration) -> String {
-    let tenths = d.as_millis() / 100;
+    let tenths = d.as_millis() as u64 / 100;
     format!("{}.{}s", tenths / 10, tenths % 10)
 }
 
@@ -229,26 +240,26 @@ pub fn note(
     timeout: (Duration, &str),
     attempts_from: &str,
 ) -> String {
-    let what = format!(
-        "after {attempts} attempt{} in {}, {} of it waiting",
+    let (timeout, timeout_from) = (timeout.0.as_secs(), timeout.1);
+    let why = match stop {
+        Stop::Attempts(cap) => format!(" (max attempts {cap}, from {attempts_from})"),
+        // A literal, not UNREACHABLE_ATTEMPTS formatted: a few bytes less,
+        // and the tests pin the two together.
+        Stop::Unreachable => " (3 attempts at a server that cannot be reached)".into(),
+        Stop::Deadline => {
+            format!(": the {timeout}s timeout (from {timeout_from}) leaves no room for another")
+        }
+        Stop::RetryAfter(asked) => format!(
+            ": the server asked to wait {}s, past the {timeout}s timeout (from {timeout_from})",
+            asked.as_secs()
+        ),
+    };
+    format!(
+        "after {attempts} attempt{} in {}, {} of it waiting{why}",
         if attempts == 1 { "" } else { "s" },
         seconds(spent),
         seconds(waited)
-    );
-    let (timeout, timeout_from) = (timeout.0.as_secs(), timeout.1);
-    match stop {
-        Stop::Attempts(cap) => format!("{what} (max attempts {cap}, from {attempts_from})"),
-        Stop::Unreachable => format!(
-            "{what} ({UNREACHABLE_ATTEMPTS} attempts at a server that cannot be reached)"
-        ),
-        Stop::Deadline => format!(
-            "{what}: the {timeout}s timeout (from {timeout_from}) leaves no room for another"
-        ),
-        Stop::RetryAfter(asked) => format!(
-            "{what}: the server asked to wait {}s, past the {timeout}s timeout (from {timeout_from})",
-            asked.as_secs()
-        ),
-    }
+    )
 }
 
 /// A random number from the standard library's per-process hash keys, which

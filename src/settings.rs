@@ -190,7 +190,7 @@ def!(
     Some("max-attempts"),
     ["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"],
     Value,
-    "none: throttling and 5xx are retried until the timeout",
+    "none: retry until the timeout",
     "1-1000; 1 means no retry"
 );
 def!(
@@ -1094,7 +1094,7 @@ pub fn parse_attempts(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n @ 1..=1000) => Ok(n),
         _ => Err(format!(
-            "`{}` is not accepted; use a whole number 1-1000 (1 means no retry), or leave it unset to retry until the timeout",
+            "`{}` is not accepted; use a whole number 1-1000 (1 means no retry)",
             shown(s)
         )),
     }

@@ -69,7 +69,7 @@ fn help_lists_every_setting_with_env_names_defaults_and_values() {
         "--timeout",
         "default: 60s",
         "--max-attempts",
-        "default: none: throttling and 5xx are retried until the timeout; accepts: 1-1000",
+        "default: none: retry until the timeout; accepts: 1-1000",
         "--log-level",
         "error, warn, info, debug, trace",
         "HARNESS_OUTPUT_SECRET_FILE",
