@@ -1,4 +1,4 @@
-//! A TLS stand-in for AWS STS on 127.0.0.1, for tests, `make demo` and
+//! A TLS stand-in for AWS STS on 127.0.0.1, for tests, `make demo`, `make fleet` and
 //! `make bench`. It checks requests the way STS does (SPEC §3), answers with
 //! STS's XML shapes, records every request, and can be told to misbehave.
 //!
