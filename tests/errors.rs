@@ -378,7 +378,7 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::Stall]),
         case("connection closed without an answer", 4, "cannot reach 127.0.0.1", 3).replies(vec![Reply::Close; 3]),
         case("connection refused", 4, "cannot reach 127.0.0.1: connection refused", 0).with(|_, s| {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port = closed_port();
             let url: &'static str = Box::leak(format!("https://127.0.0.1:{port}").into_boxed_str());
             s.set("PLUGIN_STS_ENDPOINT", url)
         }),

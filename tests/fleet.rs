@@ -17,6 +17,14 @@ fn default_step(sts: &StandIn) -> Step {
         .unset("PLUGIN_TIMEOUT")
 }
 
+/// A stand-in that lets `rate` requests a second through (a token bucket
+/// holding `rate`) and answers `Throttling` beyond.
+fn throttling(rate: f64) -> StandIn {
+    let sts = StandIn::start();
+    sts.mode(Mode::Throttle { rate, burst: rate });
+    sts
+}
+
 /// Runs every step at once and returns what each printed.
 fn all_at_once(steps: &[Step]) -> Vec<Output> {
     std::thread::scope(|scope| {
@@ -33,11 +41,7 @@ fn all_at_once(steps: &[Step]) -> Vec<Output> {
 
 #[test]
 fn twenty_runs_against_five_a_second_all_succeed() {
-    let sts = StandIn::start();
-    sts.mode(Mode::Throttle {
-        rate: 5.0,
-        burst: 5.0,
-    });
+    let sts = throttling(5.0);
     let steps: Vec<Step> = (0..20).map(|_| default_step(&sts)).collect();
     let outs = all_at_once(&steps);
     for (step, out) in steps.iter().zip(&outs) {
@@ -71,11 +75,7 @@ fn twenty_runs_meeting_access_denied_make_twenty_requests() {
 
 #[test]
 fn endless_throttling_ends_at_the_timeout_with_exit_3() {
-    let sts = StandIn::start();
-    sts.mode(Mode::Throttle {
-        rate: 0.0,
-        burst: 0.0,
-    });
+    let sts = throttling(0.0);
     let out = default_step(&sts).set("PLUGIN_TIMEOUT", "3").run(&[]);
     out.expect(3);
     let line = out.last_line();
@@ -153,11 +153,7 @@ fn retry_after_is_honoured_in_seconds_and_as_a_date() {
 
 #[test]
 fn an_unreachable_server_gets_three_attempts() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let sts = StandIn::start();
     let out = default_step(&sts)
         .set("PLUGIN_STS_ENDPOINT", &format!("https://127.0.0.1:{port}"))
