@@ -69,6 +69,12 @@ class StandIn:
         fields = dict(kv.split("=") for kv in self.proc.stdout.readline().split())
         return int(fields["requests"]), int(fields["issued"])
 
+    def cpu(self):
+        """CPU seconds (user + sys) the stand-in has used (Linux /proc)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.proc.kill()
         self.proc.wait()
@@ -116,13 +122,15 @@ def fleet(binary, standin_args, n, timeout=None):
 
         watchdog = threading.Timer(limit, kill_stragglers)
         watchdog.start()
+        cpu = 0.0
         try:
             while len(done) < n:
-                pid, status = os.wait()
+                pid, status, usage = os.wait4(-1, 0)
                 if pid == sts.proc.pid:
                     raise FleetError("the STS stand-in died during the run")
                 if pid in index:
                     i = index[pid]
+                    cpu += usage.ru_utime + usage.ru_stime
                     with lock:
                         procs[i].returncode = os.waitstatus_to_exitcode(status)
                         done[i] = (procs[i].returncode, time.monotonic() - t0)
@@ -131,6 +139,7 @@ def fleet(binary, standin_args, n, timeout=None):
         for f in logs:
             f.close()
         requests, issued = sts.counts()
+        standin_cpu = sts.cpu()
         codes = {}
         for code, _ in done.values():
             codes[code] = codes.get(code, 0) + 1
@@ -142,7 +151,7 @@ def fleet(binary, standin_args, n, timeout=None):
                 lines = f.read().splitlines()
                 sample = lines[-1] if lines else ""
         return {"runs": n, "ok": codes.get(0, 0), "codes": codes, "issued": issued, "requests": requests,
-                "launch_s": launched, "p50_s": percentile(times, 50), "p99_s": percentile(times, 99),
+                "launch_s": launched, "cpu_s": cpu, "standin_cpu_s": standin_cpu, "load_after": os.getloadavg()[0], "p50_s": percentile(times, 50), "p99_s": percentile(times, 99),
                 "slowest_s": times[-1], "failure_sample": sample}
     finally:
         for p in procs:
@@ -204,7 +213,12 @@ def main():
         print(f"running {name} ...", flush=True)
         r = fleet(binary, args, n, timeout)
         results.append((name, ideal, r))
-        print(f"  {r['ok']}/{n} succeeded ({codes_text(r['codes'])}); launching took {r['launch_s']:.1f} s; "
+        # Whether the machine kept up: how long the starts took, the CPU the
+        # runs used (on os.cpu_count() CPUs) and the load they ran under.
+        print(f"  launching took {r['launch_s']:.1f} s; the runs used {r['cpu_s']:.1f} s of CPU, the stand-in "
+              f"{r['standin_cpu_s']:.1f} s; "
+              f"load average {r['load_after']:.2f} after", flush=True)
+        print(f"  {r['ok']}/{n} succeeded ({codes_text(r['codes'])}); "
               f"p50 {r['p50_s']:.1f} s, p99 {r['p99_s']:.1f} s, slowest {r['slowest_s']:.1f} s"
               + (f" (ideal {ideal:.1f} s, {r['slowest_s'] / ideal:.2f}×)" if ideal else "")
               + f"; {r['requests']} requests" + (f", {r['requests'] / r['ok']:.2f} per success" if r["ok"] else ""),
