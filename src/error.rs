@@ -29,6 +29,9 @@ pub enum Error {
     Output(String),
     /// Anything else.
     Internal(String),
+    /// `--check` found what STS would refuse (a token whose `exp` has
+    /// passed), so it exits as the refusal would.
+    WouldBeRefused(String),
 }
 
 /// What STS said when it refused, plus the hint worked out for it.
@@ -51,7 +54,7 @@ impl Error {
     pub fn code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Setting { .. } | Error::Conflict(_) => 2,
-            Error::Sts(_) => 3,
+            Error::Sts(_) | Error::WouldBeRefused(_) => 3,
             Error::Network(_) | Error::Tls { .. } => 4,
             Error::Response(_) => 5,
             Error::Output(_) => 6,
@@ -126,6 +129,7 @@ impl Error {
             Error::Response(msg) => f.write_str(msg),
             Error::Output(msg) => f.write_str(msg),
             Error::Internal(msg) => f.write_str(msg),
+            Error::WouldBeRefused(msg) => f.write_str(msg),
         }
     }
 }
@@ -161,6 +165,7 @@ mod tests {
             (Error::Response("x".into()), 5),
             (Error::Output("x".into()), 6),
             (Error::Internal("x".into()), 1),
+            (Error::WouldBeRefused("x".into()), 3),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "{err}");

@@ -109,10 +109,28 @@ fn execute(
             "the token is not a JWT; sending it as is (STS also accepts OAuth 2.0 access tokens)",
         ),
     }
-    if check {
-        return print_check(&s, &endpoint, claims.as_ref(), log, stdout);
-    }
+    // Every destination is checked, and for a run opened, before STS is
+    // asked; `--check` makes the same checks and changes nothing.
     let plan = output::plan(&s)?;
+    let mode = match check {
+        true => output::Mode::Inspect,
+        false => output::Mode::Open,
+    };
+    let destinations = output::open(&plan, &settings::input_files(inputs), mode)?;
+    for w in &destinations.warnings {
+        log.warn(w);
+    }
+    if check {
+        return print_check(
+            &s,
+            &endpoint,
+            claims.as_ref(),
+            &plan,
+            &destinations,
+            log,
+            stdout,
+        );
+    }
     log.info(&format!(
         "assuming {} as session {} via {} for {}",
         s.role.arn,
@@ -142,7 +160,7 @@ fn execute(
         ));
     }
     let rendered = output::render(&plan, &s, &creds)?;
-    output::write(&plan, &rendered, stdout)?;
+    output::write(destinations, &plan, &rendered, stdout)?;
     report_success(&s, &plan, &rendered, &creds, log);
     Ok(())
 }
@@ -206,9 +224,20 @@ fn print_check(
     s: &Settings,
     endpoint: &endpoint::Endpoint,
     claims: Option<&claims::Claims>,
+    plan: &output::Plan,
+    destinations: &output::Destinations,
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
+    let now = time::now();
+    if let Some(exp) = claims.and_then(|c| c.exp).filter(|exp| *exp <= now) {
+        return Err(Error::WouldBeRefused(format!(
+            "the token expired {} ago (exp {}), so STS would refuse it with ExpiredTokenException; \
+             request the token closer to this step or with a longer lifetime, and check this machine's clock",
+            time::human(now - exp),
+            time::format_utc(exp)
+        )));
+    }
     let mut out = String::new();
     out.push_str(&format!("endpoint: {}\n", endpoint.url));
     match request::choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint) {
@@ -235,24 +264,23 @@ fn print_check(
         claims.map_or("not a JWT (sent as is)".to_string(), |c| c
             .summary(time::now()))
     ));
-    match output::plan(s) {
-        Ok(plan) => {
-            let target = match &plan.creds {
-                output::Target::Stdout => "stdout".to_string(),
-                output::Target::File(p) => p.clone(),
-            };
-            out.push_str(&format!(
-                "credentials: {target} (from {}, {:?})\n",
-                plan.creds_source, plan.format
-            ));
-        }
-        Err(e) => {
-            log.warn(&e.to_string());
-            out.push_str("credentials: nowhere (see the warning)\n");
-        }
-    }
-    match &s.vars_file {
-        Some(f) => out.push_str(&format!("variables: {} (from {})\n", f.value, f.source)),
+    let (creds_state, vars_state) = destinations.states();
+    let target = match &plan.creds {
+        output::Target::Stdout => "stdout".to_string(),
+        output::Target::File(p) => format!("{p}: {}", creds_state.unwrap_or_default()),
+    };
+    out.push_str(&format!(
+        "credentials: {target} (from {}, {})\n",
+        plan.creds_source,
+        plan.format.name()
+    ));
+    match &plan.vars {
+        Some(f) => out.push_str(&format!(
+            "variables: {}: {} (from {})\n",
+            f.value,
+            vars_state.unwrap_or_default(),
+            f.source
+        )),
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
     out.push_str("settings are valid; nothing was sent\n");
@@ -288,15 +316,20 @@ pub fn help() -> String {
         settings::NO_PROXY_ENVS.join(", ")
     ));
     h.push_str(
-        "  --check              validate settings, show the endpoint, the request (token and policy\n\
-         \x20                      redacted), the token's claims and where outputs go; send nothing\n\
+        "  --check              make every check a run makes before its request (settings, output\n\
+         \x20                      files, token expiry); show the endpoint, the request (token and\n\
+         \x20                      policy redacted), the token's claims and where outputs go; send\n\
+         \x20                      nothing and change no file; exit as the run would: 2 bad setting,\n\
+         \x20                      3 expired token, 6 nowhere to write or an output file refused\n\
          \x20 --help, --version\n\n\
          The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
          and shell history can see it.\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
          credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
          Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
-         timeout); 5 answer not understood; 6 output not written; 1 anything else.\n",
+         timeout); 5 answer not understood; 6 output not written, or an output file refused\n\
+         (a link, not a regular file, another user's, writable by others, named twice, an input\n\
+         file) before any request; 1 anything else.\n",
     );
     h
 }

@@ -1,10 +1,13 @@
 //! Outputs (SPEC §3): credentials in, file text out, then the one place that
-//! writes files. All-or-nothing: every text is rendered and checked before
-//! the first byte is written, and a failed write rolls back the files that
-//! were already appended to.
+//! opens and writes files. Every destination is checked and opened before
+//! STS is asked ([`open`]), so a run that could not write asks nothing.
+//! All-or-nothing: every text is rendered and checked before the first byte
+//! is written, and a failed run cuts the files it appended to back to their
+//! old length and removes the files it created.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 use crate::claims::quote;
 use crate::error::Error;
@@ -54,7 +57,9 @@ outside Harness choose an output with PLUGIN_OUTPUT_FILE / --output FILE (or - f
 /// Chooses the credentials destination in SPEC §3's order.
 pub fn plan(s: &Settings) -> Result<Plan, Error> {
     let (creds, format, creds_source) = if let Some(out) = &s.output {
-        let target = if out == "-" {
+        // `/dev/stdout` is a symlink on Linux, which [`open`] never
+        // follows; it means what `-` means.
+        let target = if out == "-" || out == "/dev/stdout" {
             Target::Stdout
         } else {
             Target::File(out.clone())
@@ -233,91 +238,516 @@ pub fn check_value(key: &str, value: &str) -> Result<(), Error> {
     }
 }
 
-/// Writes every output: the files first, each appended with one write,
-/// created 0600 when missing, and synced; stdout last. On any failure the
-/// files already written are cut back to their old length.
-pub fn write(plan: &Plan, r: &Rendered, stdout: &mut dyn Write) -> Result<(), Error> {
-    let mut jobs: Vec<(&str, &str, &str)> = Vec::new();
+/// Whether [`open`] opens the destinations for a run or, for `--check`,
+/// only inspects them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Create or open each file for appending.
+    Open,
+    /// Make every check, but create, open for writing or change nothing.
+    Inspect,
+}
+
+/// One destination file, checked and (for a run) opened before the request.
+#[derive(Debug)]
+struct Destination {
+    path: String,
+    source: String,
+    /// The open file; `None` under `--check`.
+    file: Option<File>,
+    /// The length before this run, which a failed run cuts it back to.
+    len: u64,
+    /// The file did not exist: this run creates it (under `--check`, would),
+    /// and a failed run removes it again.
+    new: bool,
+    /// The old text does not end in a newline, so one goes first.
+    needs_newline: bool,
+    /// Bytes were written, so a failed run cuts them off again.
+    written: bool,
+    /// The whole run succeeded: keep what was written.
+    done: bool,
+}
+
+impl Destination {
+    fn append(&mut self, text: &str) -> Result<(), Error> {
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
+        // One write, so that a reader never sees half a line of ours.
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        if self.needs_newline {
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(text.as_bytes());
+        self.written = true;
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| {
+                Error::Output(format!(
+                    "cannot write {} ({}): {}; nothing was written",
+                    self.source,
+                    self.path,
+                    crate::settings::io_reason(&e)
+                ))
+            })
+    }
+
+    /// What `--check` says about the file.
+    fn state(&self) -> &'static str {
+        match self.new {
+            true => "missing, would be created readable by this user only",
+            false => "exists, would be appended to",
+        }
+    }
+}
+
+/// Until the run succeeds, dropping a destination undoes the run: a file
+/// appended to is cut back to its old length and a file created is
+/// removed, so a failed run leaves nothing behind, whichever step failed.
+impl Drop for Destination {
+    fn drop(&mut self) {
+        let Some(file) = self.file.take().filter(|_| !self.done) else {
+            return;
+        };
+        // Best effort: the error that failed the run is the one to report.
+        if self.new {
+            drop(file);
+            let _ = std::fs::remove_file(&self.path);
+        } else if self.written {
+            let _ = file.set_len(self.len).and_then(|()| file.sync_all());
+        }
+    }
+}
+
+/// Every destination file of a plan, checked and opened before STS is
+/// asked. Until [`write`] succeeds, dropping it undoes the run (see
+/// [`Destination`]'s `Drop`).
+#[derive(Debug)]
+pub struct Destinations {
+    creds: Option<Destination>,
+    vars: Option<Destination>,
+    /// Worth a warning: a credentials file that others can read.
+    pub warnings: Vec<String>,
+}
+
+impl Destinations {
+    /// What `--check` says about the credentials file and the variables
+    /// file, when each is a file.
+    pub fn states(&self) -> (Option<&'static str>, Option<&'static str>) {
+        (
+            self.creds.as_ref().map(Destination::state),
+            self.vars.as_ref().map(Destination::state),
+        )
+    }
+}
+
+/// Checks every destination of the plan and, in [`Mode::Open`], opens it,
+/// before any request. A destination must be a regular file, reached
+/// without a symlink (or Windows reparse point) at its last component,
+/// owned by this user and not writable by others; a missing one is created
+/// readable by this user only, with `O_EXCL`. No two destinations, and no
+/// destination and input file (`inputs`: token file, CA bundle), may be the
+/// same file, compared by device and inode. Refusals are exit 6 and name
+/// the path.
+pub fn open(plan: &Plan, inputs: &[Found], mode: Mode) -> Result<Destinations, Error> {
+    let mut seen: Vec<(String, String, bool)> = inputs
+        .iter()
+        .filter_map(|f| {
+            let key = key_of(&std::fs::metadata(&f.value).ok()?, Path::new(&f.value))?;
+            Some((key, format!("{} ({})", f.source, f.value), true))
+        })
+        .collect();
+    let mut d = Destinations {
+        creds: None,
+        vars: None,
+        warnings: Vec::new(),
+    };
     if let Target::File(path) = &plan.creds {
-        jobs.push((path, r.creds.expose(), &plan.creds_source));
+        let source = &plan.creds_source;
+        let (dest, warning) = open_one(path, source, mode, &mut seen)?;
+        d.creds = Some(dest);
+        d.warnings.extend(warning);
     }
-    if let (Some(vars), Some(text)) = (&plan.vars, &r.vars) {
-        jobs.push((&vars.value, text, &vars.source));
+    if let Some(v) = &plan.vars {
+        // The variables are not secret, so others reading them is no matter.
+        d.vars = Some(open_one(&v.value, &v.source, mode, &mut seen)?.0);
     }
-    // Open everything first, so that a missing directory or a read-only
-    // file fails before any file gains a line.
-    let mut opened: Vec<(File, u64, &str, &str, &str)> = Vec::new();
-    for (path, text, source) in jobs {
-        let file = open_append(path).map_err(|e| {
-            Error::Output(format!(
-                "cannot open {source} ({path}): {}; nothing was written",
+    Ok(d)
+}
+
+/// Checks and opens one destination, with a warning when others can read
+/// it. `seen` holds the files already claimed, by key: the inputs (`true`)
+/// and earlier destinations.
+fn open_one(
+    path: &str,
+    source: &str,
+    mode: Mode,
+    seen: &mut Vec<(String, String, bool)>,
+) -> Result<(Destination, Option<String>), Error> {
+    let named = format!("{source} ({path})");
+    let refuse = |problem: String| Error::Output(format!("{named} {problem}; nothing was sent"));
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(refuse(format!(
+                "cannot be checked: {}",
                 crate::settings::io_reason(&e)
-            ))
-        })?;
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        opened.push((file, len, path, text, source));
-    }
-    let mut done: Vec<(File, u64)> = Vec::new();
-    for (mut file, len, path, text, source) in opened {
-        let result = file
-            .write_all(text.as_bytes())
-            .and_then(|()| file.sync_all());
-        done.push((file, len));
-        if let Err(e) = result {
-            rollback(&done);
-            return Err(Error::Output(format!(
-                "cannot write {source} ({path}): {}; nothing was written",
-                crate::settings::io_reason(&e)
-            )));
+            )))
         }
-    }
-    if plan.creds == Target::Stdout {
-        if let Err(e) = stdout
-            .write_all(r.creds.expose().as_bytes())
-            .and_then(|()| stdout.flush())
-        {
-            rollback(&done);
-            return Err(Error::Output(format!(
-                "cannot write the credentials to stdout: {}; nothing was written",
-                crate::settings::io_reason(&e)
-            )));
+    };
+    let mut key = match &existing {
+        Some(m) => {
+            check_existing(m, path, source).map_err(refuse)?;
+            key_of(m, Path::new(path))
         }
+        None => new_key(Path::new(path)).map_err(refuse)?,
+    }
+    .ok_or_else(|| refuse("cannot be identified".into()))?;
+    if let Some((_, other, input)) = seen.iter().find(|s| s.0 == key) {
+        return Err(refuse(match input {
+            true => format!("is the same file as {other}, which is read, never written; write the credentials to another file"),
+            false => format!("is the same file as {other}; each output needs its own file (the credentials must never reach the variables file)"),
+        }));
+    }
+    let warning = existing
+        .as_ref()
+        .and_then(|m| readable_by_others(m, path))
+        .map(|w| format!("{named} {w}"));
+    let mut d = Destination {
+        path: path.to_string(),
+        source: source.to_string(),
+        file: None,
+        len: existing.as_ref().map_or(0, Metadata::len),
+        new: existing.is_none(),
+        needs_newline: false,
+        written: false,
+        done: false,
+    };
+    if mode == Mode::Inspect {
+        #[cfg(windows)]
+        if existing.is_some() {
+            owner_only::check(&inspect_handle(path).map_err(|e| refuse(cannot("opened", &e)))?)
+                .map_err(refuse)?;
+        }
+        seen.push((key, named.clone(), false));
+        return Ok((d, warning));
+    }
+    // From here on, dropping `d` removes a file created here.
+    let file = d.file.insert(match d.new {
+        true => create_new(path).map_err(|e| {
+            refuse(match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    "appeared while it was being created; run again".to_string()
+                }
+                _ => cannot("created", &e),
+            })
+        })?,
+        false => open_existing(path).map_err(|e| refuse(cannot("opened", &e)))?,
+    });
+    // The checks again, on what was opened: the name could have been
+    // swapped between the look and the open.
+    let m = file.metadata().map_err(|e| refuse(cannot("checked", &e)))?;
+    if !d.new {
+        check_existing(&m, path, source).map_err(refuse)?;
+        #[cfg(windows)]
+        owner_only::check(file).map_err(refuse)?;
+    }
+    let opened = key_of(&m, Path::new(path));
+    if !d.new && opened.as_ref() != Some(&key) {
+        return Err(refuse(
+            "changed while it was being checked; run again".into(),
+        ));
+    }
+    // A file just created is known by its own key from now on.
+    key = opened.unwrap_or(key);
+    seen.push((key, named.clone(), false));
+    d.len = m.len();
+    if d.len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::End(-1))
+            .and_then(|_| file.read_exact(&mut last))
+            .map_err(|e| refuse(cannot("read", &e)))?;
+        d.needs_newline = last[0] != b'\n';
+    }
+    Ok((d, warning))
+}
+
+fn cannot(what: &str, e: &std::io::Error) -> String {
+    format!(
+        "cannot be {what}: {}; check the path and that this step may write there",
+        crate::settings::io_reason(e)
+    )
+}
+
+/// The rules for a destination that exists: a regular file, reached without
+/// a link, owned by this user, not writable by group or others.
+fn check_existing(m: &Metadata, path: &str, source: &str) -> Result<(), String> {
+    let t = m.file_type();
+    if t.is_symlink() || is_reparse_point(m) {
+        return Err(
+            "is a symbolic link, which is never followed for an output; \
+                    name the file itself, or remove the link"
+                .into(),
+        );
+    }
+    if t.is_dir() {
+        return Err("is a directory; name a file inside it".into());
+    }
+    if !t.is_file() {
+        let stdout = match source.starts_with("--output") {
+            true => ", or - for stdout",
+            false => "",
+        };
+        return Err(format!(
+            "is {}, not a regular file; name a regular file{stdout}",
+            special_kind(m)
+        ));
+    }
+    owned_and_private(m, path)
+}
+
+#[cfg(unix)]
+fn special_kind(m: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &Metadata) -> &'static str {
+    "a special file"
+}
+
+#[cfg(unix)]
+fn owned_and_private(m: &Metadata, path: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if m.uid() != me {
+        return Err(format!(
+            "belongs to {}, not to this user (uid {me}), and its owner could read the credentials; \
+             remove it or choose a path this user owns",
+            user_name(m.uid())
+        ));
+    }
+    let mode = m.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "can be written by group or others (mode {mode:04o}); run chmod go-w {path} \
+             (GitLab's Docker and Kubernetes executors run jobs with umask 0000, so files made earlier in the job are 0666)"
+        ));
     }
     Ok(())
 }
 
-fn rollback(done: &[(File, u64)]) {
-    for (file, len) in done {
-        // Best effort: the error that caused the rollback is the one to report.
-        let _ = file.set_len(*len).and_then(|()| file.sync_all());
+/// Windows checks the owner and the access list on the open handle
+/// ([`owner_only::check`]).
+#[cfg(not(unix))]
+fn owned_and_private(_: &Metadata, _: &str) -> Result<(), String> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn readable_by_others(m: &Metadata, path: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mode = m.mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!("can be read by group or others (mode {mode:04o}); chmod go-r {path} keeps the credentials private")
+    })
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &Metadata, _: &str) -> Option<String> {
+    None
+}
+
+/// `uid N (name)`, the name from /etc/passwd when it has one.
+#[cfg(unix)]
+fn user_name(uid: u32) -> String {
+    let name = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)? == uid.to_string()).then(|| name.to_string())
+            })
+        });
+    match name {
+        Some(n) => format!("uid {uid} ({n})"),
+        None => format!("uid {uid}"),
     }
 }
 
-/// Opens for appending, creating the file readable by this user only when it
-/// is missing: mode 0600 on Unix; on Windows a protected DACL that grants
-/// access to the file's owner alone (see [`owner_only`]). An existing file
-/// keeps its permissions either way.
-fn open_append(path: &str) -> std::io::Result<File> {
+#[cfg(unix)]
+fn is_reparse_point(_: &Metadata) -> bool {
+    false
+}
+
+#[cfg(windows)]
+fn is_reparse_point(m: &Metadata) -> bool {
+    use std::os::windows::fs::MetadataExt;
+    const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+    m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
+}
+
+/// Which file a name is, so that two names for one file are caught: device
+/// and inode on Unix; on Windows the full path with links resolved.
+#[cfg(unix)]
+fn key_of(m: &Metadata, _: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    Some(format!("{}:{}", m.dev(), m.ino()))
+}
+
+#[cfg(windows)]
+fn key_of(_: &Metadata, path: &Path) -> Option<String> {
+    let full = std::fs::canonicalize(path).ok()?;
+    Some(full.to_string_lossy().to_lowercase())
+}
+
+/// The key of a file not there yet: its directory's key and its name. A
+/// missing directory is refused here, before any request.
+fn new_key(path: &Path) -> Result<Option<String>, String> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let shown = dir.display();
+    let m = std::fs::metadata(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("cannot be created: the directory {shown} does not exist; create it first or choose another path")
+        }
+        _ => format!("cannot be created: {shown}: {}", crate::settings::io_reason(&e)),
+    })?;
+    if !m.is_dir() {
+        return Err(format!("cannot be created: {shown} is not a directory"));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+    Ok(key_of(&m, dir).zip(name).map(|(k, n)| format!("{k}/{n}")))
+}
+
+/// Creates a file that must not exist yet (`O_EXCL`, so no link is
+/// followed), readable and writable by this user only: mode 0600 on Unix;
+/// on Windows a protected DACL that grants access to the file's owner alone
+/// (see [`owner_only`]).
+fn create_new(path: &str) -> std::io::Result<File> {
     let mut o = OpenOptions::new();
-    o.append(true).create(true);
+    o.read(true).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
+        o.create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY);
     }
     #[cfg(windows)]
-    owner_only::create_new(path)?;
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        owner_only::create_new(path)?;
+        o.custom_flags(owner_only::FILE_FLAG_OPEN_REPARSE_POINT);
+    }
     o.open(path)
+}
+
+/// Opens an existing file for appending without following a link at the
+/// last component, and without blocking on a FIFO that slipped in.
+fn open_existing(path: &str) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        o.custom_flags(owner_only::FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+    o.open(path)
+}
+
+/// Under `--check` on Windows: a handle that can read the file's security
+/// descriptor and nothing else.
+#[cfg(windows)]
+fn inspect_handle(path: &str) -> std::io::Result<File> {
+    use std::os::windows::fs::OpenOptionsExt;
+    const READ_CONTROL: u32 = 0x0002_0000;
+    OpenOptions::new()
+        .access_mode(READ_CONTROL)
+        .custom_flags(owner_only::FILE_FLAG_OPEN_REPARSE_POINT)
+        .open(path)
+}
+
+/// Writes every output into the destinations [`open`] opened: the files
+/// first, each appended with one write (after a newline when the old text
+/// lacks one) and synced; stdout last. On any failure, dropping the
+/// destinations undoes what was written.
+pub fn write(
+    mut dest: Destinations,
+    plan: &Plan,
+    r: &Rendered,
+    stdout: &mut dyn Write,
+) -> Result<(), Error> {
+    if let Some(d) = &mut dest.creds {
+        d.append(r.creds.expose())?;
+    }
+    if let (Some(d), Some(text)) = (&mut dest.vars, &r.vars) {
+        d.append(text)?;
+    }
+    if plan.creds == Target::Stdout {
+        stdout
+            .write_all(r.creds.expose().as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| {
+                Error::Output(format!(
+                    "cannot write the credentials to stdout: {}; nothing was written",
+                    crate::settings::io_reason(&e)
+                ))
+            })?;
+    }
+    for d in [&mut dest.creds, &mut dest.vars].into_iter().flatten() {
+        d.done = true;
+    }
+    Ok(())
 }
 
 /// Windows' closest match to mode 0600: a security descriptor whose
 /// protected DACL (no inherited entries) grants full access to the user
 /// running this process, by SID, and to nobody else. Administrators can
-/// still take ownership, as root can read a 0600 file. Declared by hand
-/// against advapi32/kernel32 so it costs no crate.
+/// still take ownership, as root can read a 0600 file. And the check of an
+/// existing destination ([`check`]): owned by this user, and no access
+/// entry lets anyone else write. Declared by hand against advapi32/kernel32
+/// so it costs no crate.
 #[cfg(windows)]
 mod owner_only {
     use std::ffi::c_void;
+    use std::os::windows::io::AsRawHandle;
+
+    /// Open the link or junction itself rather than its target, so that a
+    /// reparse point is seen (and refused) instead of followed.
+    pub const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    const SE_FILE_OBJECT: u32 = 1;
+    const OWNER_SECURITY_INFORMATION: u32 = 0x1;
+    const DACL_SECURITY_INFORMATION: u32 = 0x4;
+    const ACCESS_ALLOWED_ACE_TYPE: u8 = 0;
+    const INHERIT_ONLY_ACE: u8 = 0x8;
+    /// FILE_WRITE_DATA, FILE_APPEND_DATA, WRITE_DAC, WRITE_OWNER,
+    /// GENERIC_ALL and GENERIC_WRITE: any right that can change the text or
+    /// give itself that right.
+    const WRITE_RIGHTS: u32 = 0x2 | 0x4 | 0x0004_0000 | 0x0008_0000 | 0x1000_0000 | 0x4000_0000;
+    /// Who may write besides the owner, as root may on Unix: SYSTEM,
+    /// Administrators, and OWNER RIGHTS (which is the owner).
+    const TRUSTED: [&str; 3] = ["S-1-5-18", "S-1-5-32-544", "S-1-3-4"];
 
     const SDDL_REVISION_1: u32 = 1;
     const TOKEN_QUERY: u32 = 0x0008;
@@ -338,6 +768,17 @@ mod owner_only {
 
     #[link(name = "advapi32")]
     extern "system" {
+        fn GetSecurityInfo(
+            handle: *mut c_void,
+            object_type: u32,
+            info: u32,
+            owner: *mut *mut c_void,
+            group: *mut *mut c_void,
+            dacl: *mut *mut c_void,
+            sacl: *mut *mut c_void,
+            descriptor: *mut *mut c_void,
+        ) -> u32;
+        fn GetAce(acl: *mut c_void, index: u32, ace: *mut *mut c_void) -> i32;
         fn OpenProcessToken(process: *mut c_void, access: u32, token: *mut *mut c_void) -> i32;
         fn GetTokenInformation(
             token: *mut c_void,
@@ -405,11 +846,15 @@ mod owner_only {
             return Err(err);
         }
         // TOKEN_USER starts with SID_AND_ATTRIBUTES, whose first field is
-        // the SID pointer (into `buf`).
-        let sid = buf[0] as *mut c_void;
+        // the SID pointer (into `buf`), which is alive across the call.
+        sid_text(buf[0] as *mut c_void)
+    }
+
+    /// A SID as text. `sid` must point at a valid SID.
+    fn sid_text(sid: *mut c_void) -> std::io::Result<String> {
         let mut text: *mut u16 = std::ptr::null_mut();
-        // SAFETY: `sid` points into `buf`, which is alive; `text` receives
-        // a LocalAlloc'd NUL-terminated string freed below.
+        // SAFETY: the caller hands a valid SID; `text` receives a
+        // LocalAlloc'd NUL-terminated string freed below.
         if unsafe { ConvertSidToStringSidW(sid, &mut text) } == 0 {
             return Err(last_error());
         }
@@ -423,8 +868,8 @@ mod owner_only {
         Ok(s)
     }
 
-    /// Creates the file with the owner-only descriptor if it does not exist
-    /// yet; an existing file is left as it is (the runner made it). std's
+    /// Creates the file with the owner-only descriptor; an existing file is
+    /// an `AlreadyExists` error, as with `O_EXCL`. std's
     /// `OpenOptionsExt::security_attributes` is not stable, so the create is
     /// done here and the append through std.
     pub fn create_new(path: &str) -> std::io::Result<()> {
@@ -471,12 +916,96 @@ mod owner_only {
         unsafe { LocalFree(sd) };
         if handle as isize == -1 {
             return match err.raw_os_error() {
-                Some(ERROR_FILE_EXISTS) => Ok(()),
+                Some(ERROR_FILE_EXISTS) => Err(std::io::ErrorKind::AlreadyExists.into()),
                 _ => Err(err),
             };
         }
         // SAFETY: a valid handle from CreateFileW, closed once.
         unsafe { CloseHandle(handle) };
+        Ok(())
+    }
+
+    /// The owner and write rules for an existing destination, on its open
+    /// handle: owned by this user (or by Administrators or SYSTEM, which
+    /// own what elevated runs create), and no allow entry of the DACL that
+    /// gives write access to anyone but this user, SYSTEM, Administrators
+    /// or the owner. A missing DACL grants everyone everything, and is
+    /// refused. Deny entries are not weighed.
+    pub fn check(file: &std::fs::File) -> Result<(), String> {
+        let me = user_sid().map_err(|e| format!("cannot be checked: {e}"))?;
+        let mut owner = std::ptr::null_mut();
+        let mut dacl = std::ptr::null_mut();
+        let mut sd = std::ptr::null_mut();
+        // SAFETY: the handle is open for the call; `owner` and `dacl` point
+        // into `sd`, a LocalAlloc'd descriptor freed below.
+        let status = unsafe {
+            GetSecurityInfo(
+                file.as_raw_handle(),
+                SE_FILE_OBJECT,
+                OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                &mut owner,
+                std::ptr::null_mut(),
+                &mut dacl,
+                std::ptr::null_mut(),
+                &mut sd,
+            )
+        };
+        if status != 0 {
+            let e = std::io::Error::from_raw_os_error(status as i32);
+            return Err(format!("cannot be checked: {e}"));
+        }
+        let verdict = judge(&me, owner, dacl);
+        // SAFETY: the descriptor came from GetSecurityInfo; freed once.
+        unsafe { LocalFree(sd) };
+        verdict
+    }
+
+    /// The verdict on an owner SID and a DACL that live in a descriptor the
+    /// caller keeps alive.
+    fn judge(me: &str, owner: *mut c_void, dacl: *mut c_void) -> Result<(), String> {
+        let owner = sid_text(owner).map_err(|e| format!("cannot be checked: {e}"))?;
+        if owner != me && !TRUSTED[..2].contains(&owner.as_str()) {
+            return Err(format!(
+                "belongs to {owner}, not to this user ({me}), and its owner could read the credentials; \
+                 remove it or choose a path this user owns"
+            ));
+        }
+        if dacl.is_null() {
+            return Err(
+                "has no access list, so everyone may write it; remove it or choose another path"
+                    .into(),
+            );
+        }
+        // SAFETY: an ACL starts with revision (u8), padding (u8), size
+        // (u16) and the entry count (u16), at offset 4.
+        let count = unsafe { dacl.cast::<u8>().add(4).cast::<u16>().read_unaligned() };
+        for i in 0..u32::from(count) {
+            let mut ace = std::ptr::null_mut();
+            // SAFETY: `i` is below the ACL's entry count.
+            if unsafe { GetAce(dacl, i, &mut ace) } == 0 {
+                return Err(format!("cannot be checked: {}", last_error()));
+            }
+            let ace = ace.cast::<u8>();
+            // SAFETY: an ACE starts with its type (u8) and flags (u8), then
+            // its size (u16); an ACCESS_ALLOWED_ACE follows with the mask
+            // (u32) at offset 4 and the SID at offset 8.
+            let (kind, flags, mask) =
+                unsafe { (*ace, *ace.add(1), ace.add(4).cast::<u32>().read_unaligned()) };
+            if kind != ACCESS_ALLOWED_ACE_TYPE
+                || flags & INHERIT_ONLY_ACE != 0
+                || mask & WRITE_RIGHTS == 0
+            {
+                continue;
+            }
+            // SAFETY: as above, the SID of an allow entry is at offset 8.
+            let who = sid_text(unsafe { ace.add(8) }.cast())
+                .map_err(|e| format!("cannot be checked: {e}"))?;
+            if who != me && !TRUSTED.contains(&who.as_str()) {
+                return Err(format!(
+                    "can be written by {who} as well as this user; remove that entry (icacls FILE /remove {who}) or choose another path"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -664,7 +1193,8 @@ mod tests {
         ]);
         let p = plan(&s).unwrap();
         let r = render(&p, &s, &creds()).unwrap();
-        write(&p, &r, &mut Vec::new()).unwrap();
+        let d = open(&p, &[], Mode::Open).unwrap();
+        write(d, &p, &r, &mut Vec::new()).unwrap();
         assert!(std::fs::read_to_string(&secret)
             .unwrap()
             .starts_with("AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"));
@@ -679,16 +1209,20 @@ mod tests {
                 0o600
             );
         }
-        // A variables file in a missing directory: the secret file must not gain a line.
-        let before = std::fs::read_to_string(&secret).unwrap();
+        // A variables file in a missing directory: refused when opening,
+        // and the secret file this attempt created is removed again.
+        let new_secret = dir.join("new-secret");
         let s = settings(&[
-            ("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()),
+            ("HARNESS_OUTPUT_SECRET_FILE", new_secret.to_str().unwrap()),
             ("DRONE_OUTPUT", "/nonexistent/dir/vars"),
         ]);
-        let p = plan(&s).unwrap();
-        let e = write(&p, &render(&p, &s, &creds()).unwrap(), &mut Vec::new()).unwrap_err();
+        let e = open(&plan(&s).unwrap(), &[], Mode::Open).unwrap_err();
         assert_eq!(e.code(), 6);
-        assert_eq!(std::fs::read_to_string(&secret).unwrap(), before);
+        assert!(
+            e.to_string().contains("/nonexistent/dir does not exist"),
+            "{e}"
+        );
+        assert!(!new_secret.exists());
         // Stdout failing after the files were written: they are cut back.
         struct Broken;
         impl Write for Broken {
@@ -705,8 +1239,9 @@ mod tests {
         ]);
         let p = plan(&s).unwrap();
         let before = std::fs::read_to_string(&vars).unwrap();
+        let d = open(&p, &[], Mode::Open).unwrap();
         assert_eq!(
-            write(&p, &render(&p, &s, &creds()).unwrap(), &mut Broken)
+            write(d, &p, &render(&p, &s, &creds()).unwrap(), &mut Broken)
                 .unwrap_err()
                 .code(),
             6

@@ -223,7 +223,7 @@ def!(
     ["PLUGIN_OUTPUT_FILE"],
     Value,
     "HARNESS_OUTPUT_SECRET_FILE, else stdout for credential-process, else exit 6",
-    "a file to append the credentials to, or - for stdout"
+    "a file to append the credentials to (created 0600), or - (or /dev/stdout) for stdout"
 );
 def!(
     FORMAT,
@@ -438,6 +438,18 @@ pub enum Format {
     Json,
     /// AWS's `credential_process` JSON.
     CredentialProcess,
+}
+
+impl Format {
+    /// The name as users write it (`dotenv`, `credential-process`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Dotenv => "dotenv",
+            Format::Shell => "shell",
+            Format::Json => "json",
+            Format::CredentialProcess => "credential-process",
+        }
+    }
 }
 
 /// A proxy to reach STS through.
@@ -851,6 +863,21 @@ pub fn early_mask(inputs: &Inputs) -> Option<String> {
     let account = role.split(':').nth(4)?;
     (on && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
         .then(|| account.to_string())
+}
+
+/// Every file named as an input: the token file under each of its
+/// spellings and the CA bundle, whether or not it is the one read. No output
+/// may be one of them: a later step's SDK may read
+/// AWS_WEB_IDENTITY_TOKEN_FILE as well, and would send the credentials as
+/// its token. `-` (stdin) names no file.
+pub fn input_files(inputs: &Inputs) -> Vec<Found> {
+    let mut all = Vec::new();
+    for def in [&TOKEN_FILE, &CA_BUNDLE] {
+        all.extend(inputs.flag(def));
+        all.extend(def.envs.iter().filter_map(|e| inputs.env_first(&[e])));
+    }
+    all.retain(|f| f.value != "-");
+    all
 }
 
 /// Token precedence: `--token`, `--token-file`, the value env names, then

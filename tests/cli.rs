@@ -130,6 +130,8 @@ fn check_validates_and_shows_the_request_without_sending() {
             "15m",
             "--policy-arns",
             "arn:aws:iam::aws:policy/ReadOnlyAccess,arn:aws:iam::123456789012:policy/deploy",
+            "--output",
+            "-",
         ],
     );
     out.expect(0).assert_hides(&[&token, policy]);
@@ -143,7 +145,7 @@ fn check_validates_and_shows_the_request_without_sending() {
         "  PolicyArns.member.1.arn=arn:aws:iam::aws:policy/ReadOnlyAccess",
         "  PolicyArns.member.2.arn=arn:aws:iam::123456789012:policy/deploy",
         "token claims: iss=https://app.harness.io/ng/api/oidc/account/acc123 aud=sts.amazonaws.com",
-        "credentials: nowhere (see the warning)",
+        "credentials: stdout (from --output / PLUGIN_OUTPUT_FILE, dotenv)",
         "settings are valid; nothing was sent",
     ] {
         assert!(
@@ -159,13 +161,21 @@ fn check_validates_and_shows_the_request_without_sending() {
     assert!(out
         .stdout
         .contains(&format!("  Policy=<redacted, {} chars>", policy.len())));
+    assert_eq!(out.stderr, "");
+    assert!(sts.requests().is_empty());
+    // Nowhere to write is exit 6 under --check too, as in a real run.
+    let out = run(
+        &[("PLUGIN_OIDC_TOKEN", &token)],
+        &["--check", "--role-arn", ROLE],
+    );
+    out.expect(6);
     assert!(
-        out.stderr
-            .contains("warning: nowhere to write the credentials"),
+        out.last_line()
+            .starts_with("aws-oidc: error: nowhere to write the credentials"),
         "{}",
         out.stderr
     );
-    assert!(sts.requests().is_empty());
+    assert_eq!(out.stdout, "");
     // A bad setting under --check is exit 2.
     run(
         &[("PLUGIN_OIDC_TOKEN", &token)],
@@ -587,7 +597,7 @@ fn misspelt_plugin_settings_are_warned_about() {
             ("PLUGIN_MASKACCOUNTID", "true"),
             ("PLUGIN_SOMETHING", "x"),
         ],
-        &["--check"],
+        &["--check", "--output", "-"],
     );
     out.expect(0).assert_hides(&[&token]);
     assert!(out.stderr.contains("warning: PLUGIN_MASKACCOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?"), "{}", out.stderr);

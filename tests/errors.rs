@@ -386,7 +386,7 @@ fn answer_cases() -> Vec<Case> {
             .transport(Transport::UntrustedTls),
         case("a credential dotenv readers would mangle", 6, "AWS_SESSION_TOKEN holds a character (`$`) that dotenv readers would change", 1)
             .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
-        case("variables file cannot be opened", 6, "cannot open DRONE_OUTPUT (/nonexistent/dir/output.env)", 1)
+        case("variables file cannot be opened", 6, "DRONE_OUTPUT (/nonexistent/dir/output.env) cannot be created: the directory /nonexistent/dir does not exist", 0)
             .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
         case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789"),
         case("a 503 with a success body is retried", 0, "assumed", 2).replies(vec![Reply::Raw(
@@ -401,6 +401,37 @@ fn answer_cases() -> Vec<Case> {
                 "ValidationError",
                 &format!("1 validation error detected: Value '{POLICY_ECHOED}' at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern"),
             )]),
+        // Destinations are refused before STS is asked.
+        case("explicit output is a device", 6, "--output / PLUGIN_OUTPUT_FILE (/dev/null) is a device, not a regular file", 0)
+            .set("PLUGIN_OUTPUT_FILE", "/dev/null"),
+        case("secret file is a directory", 6, "is a directory; name a file inside it", 0).with(|_, s| {
+            let dir = standin::temp_dir("dir");
+            s.set("HARNESS_OUTPUT_SECRET_FILE", dir.to_str().unwrap())
+        }),
+        case("secret file is a symlink", 6, "is a symbolic link, which is never followed for an output", 0).with(|_, s| {
+            let dir = standin::temp_dir("link");
+            let target = standin::write_file(&dir, "target.env", "");
+            let link = dir.join("link.env");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            s.set("HARNESS_OUTPUT_SECRET_FILE", link.to_str().unwrap())
+        }),
+        case("secret file others can write", 6, "can be written by group or others (mode 0666); run chmod go-w", 0).with(|_, s| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(&s.secret_file, "").unwrap();
+            std::fs::set_permissions(&s.secret_file, std::fs::Permissions::from_mode(0o666)).unwrap();
+            s
+        }),
+        case("output and variables file are one file", 6, "DRONE_OUTPUT (", 0).with(|_, s| {
+            let vars = s.vars_file.display().to_string();
+            s.set("PLUGIN_OUTPUT_FILE", &vars)
+        }),
+        case("secret file is the token file", 6, "is the same file as AWS_WEB_IDENTITY_TOKEN_FILE", 0).with(|_, s| {
+            let file = standin::write_file(&standin::temp_dir("tok"), "token", &s.token);
+            let path = file.to_str().unwrap();
+            s.set("AWS_WEB_IDENTITY_TOKEN_FILE", path).set("HARNESS_OUTPUT_SECRET_FILE", path)
+        }),
+        case("CA bundle as the output", 6, "is the same file as PLUGIN_CA_BUNDLE", 0)
+            .with(|sts, s| s.set("PLUGIN_OUTPUT_FILE", sts.ca().to_str().unwrap())),
         case("throttled up to the attempt cap the user set", 3, "of it waiting (max attempts 3, from PLUGIN_MAX_ATTEMPTS)", 3)
             .replies(vec![err(400, "Throttling", "Rate exceeded"); 3]),
         case("Retry-After past the timeout", 3, "the server asked to wait 3600s, past the 20s timeout (from PLUGIN_TIMEOUT)", 1)
