@@ -180,12 +180,14 @@ def row(name, ideal, r):
     per = f"{r['requests'] / r['ok']:.2f}" if r["ok"] else f"— ({r['requests'] / r['runs']:.2f} per run)"
     ideal_text = f"{ideal:.0f} s" if ideal else "—"
     return (f"| {name} | {ideal_text} | {r['ok']}/{r['runs']} | {codes_text(r['codes'])} | {r['p50_s']:.1f} s | "
-            f"{r['p99_s']:.1f} s | {r['slowest_s']:.1f} s | {r['requests']} | {per} |")
+            f"{r['p99_s']:.1f} s | {r['slowest_s']:.1f} s | {r['requests']} | {per} | "
+            f"{r['launch_s']:.1f} s | {r['cpu_s']:.1f} s + {r['standin_cpu_s']:.1f} s |")
 
 
 def table(results):
-    head = ("| scenario | ideal (N ÷ rate) | succeeded | exit codes | p50 | p99 | slowest | requests | requests per success |\n"
-            "|---|---|---|---|---|---|---|---|---|")
+    head = ("| scenario | ideal (N ÷ rate) | succeeded | exit codes | p50 | p99 | slowest | requests "
+            "| requests per success | starting all took | CPU: runs + stand-in |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|")
     return "\n".join([head] + [row(name, ideal, r) for name, ideal, r in results])
 
 
