@@ -52,7 +52,7 @@ IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
 
 .PHONY: help deps targets build demo test test-unit lint release reproducible test-release \
-	test-windows image image-buildah image-archive bare-client bench image-manifest fuzz clean
+	test-windows image image-buildah image-archive bare-client bench fleet image-manifest fuzz clean
 
 # Every target carries a `## ` description; `make help` prints them, aligned,
 # in file order (tests/release.rs checks that each target has one).
@@ -177,6 +177,15 @@ bare-client: targets ## the bare client SPEC §6 compares against, with the rele
 bench: release bare-client ## size, CPU and memory against the bare client and curl; updates README
 	cargo build --release --locked --example sts-standin
 	python3 scripts/bench.py
+
+# Hundreds of real release binaries at once against the stand-in
+# throttling, in an outage, and refusing (scripts/fleet.py). Only the amd64
+# musl binary is built, exactly as `make release` builds it; the script
+# rewrites README's table and target/fleet.json.
+fleet: targets ## hundreds of runs at once against a throttling, failing or refusing STS; updates README
+	$(RELEASE_ENV) cargo build --release --locked --target $(AMD64) --bin aws-oidc
+	cargo build --release --locked --example sts-standin
+	FLEET_BIN=$(CURDIR)/$(RELEASE_TARGET_DIR)/$(AMD64)/release/aws-oidc python3 scripts/fleet.py
 
 # The three-platform manifest (linux/amd64, linux/arm64, windows/amd64). The
 # Windows image needs a Windows builder (Nano Server base layers cannot be

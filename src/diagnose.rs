@@ -65,7 +65,7 @@ pub fn hint(
         ),
         "ValidationError" | "InvalidParameterValue" => Some("check the setting the message names".into()),
         "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => Some(
-            "STS kept throttling; raise PLUGIN_MAX_ATTEMPTS or PLUGIN_TIMEOUT, or stagger the pipelines that start together".into(),
+            "STS kept throttling; raise PLUGIN_TIMEOUT (and PLUGIN_MAX_ATTEMPTS, if set), or stagger the pipelines that start together".into(),
         ),
         _ => None,
     }

@@ -147,7 +147,11 @@ pub fn no_proxy_matches(entry: &str, host: &str) -> bool {
 /// What one attempt came to.
 enum Outcome {
     Done(Box<Credentials>),
-    Retry { why: String, error: Error },
+    Retry {
+        why: String,
+        failure: retry::Failure,
+        error: Error,
+    },
     Fail(Error),
 }
 
@@ -157,7 +161,9 @@ pub struct Context<'a> {
     pub claims: Option<&'a Claims>,
 }
 
-/// Runs the exchange with retries, within the attempt limit and the timeout.
+/// Runs the exchange with retries, as `retry::next` decides: "later"
+/// answers until the timeout, an unreachable server a few times, within
+/// any attempt cap the user set.
 pub fn exchange(
     s: &Settings,
     endpoint: &Endpoint,
@@ -170,13 +176,13 @@ pub fn exchange(
     let fields = form(s);
     let scrubber = scrubber(s);
     let host = host_header(&endpoint.url);
-    let mut failures = 0u32;
+    let of = s.max_attempts.map_or(String::new(), |m| format!(" of {m}"));
+    let (mut attempt, mut waited) = (0u32, Duration::ZERO);
     loop {
-        let attempt = failures + 1;
+        attempt += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
         log.debug(&format!(
-            "attempt {attempt} of {}: POST {} ({}s left)",
-            s.max_attempts,
+            "attempt {attempt}{of}: POST {} ({}s left)",
             endpoint.url,
             remaining.as_secs()
         ));
@@ -198,43 +204,38 @@ pub fn exchange(
             "attempt {attempt} took {} ms",
             t0.elapsed().as_millis() as u64
         ));
-        let (why, error) = match outcome {
+        let (why, failure, error) = match outcome {
             Outcome::Done(c) => return Ok(*c),
             Outcome::Fail(e) => return Err(e),
-            Outcome::Retry { why, error } => (why, error),
+            Outcome::Retry {
+                why,
+                failure,
+                error,
+            } => (why, failure, error),
         };
-        failures += 1;
-        if failures >= s.max_attempts {
-            return Err(gave_up(
-                error,
-                &format!(
-                    "after {} (max attempts {}, from {})",
-                    attempts(failures),
-                    s.max_attempts,
-                    s.sources.attempts
-                ),
-            ));
-        }
-        let wait = retry::backoff(failures, retry::random());
         let left = deadline.saturating_duration_since(Instant::now());
-        if wait >= left || left < Duration::from_millis(50) {
-            // A timeout's own message already names the timeout.
-            let ran_out = match why.ends_with("timed out") {
-                true => String::new(),
-                false => format!(
-                    ": the {}s timeout (from {}) ran out",
-                    s.timeout.as_secs(),
-                    s.sources.timeout
-                ),
-            };
-            return Err(gave_up(
-                error,
-                &format!("after {}{ran_out}", attempts(failures)),
-            ));
-        }
+        let wait = match retry::next(failure, attempt, left, s.max_attempts, retry::random()) {
+            retry::Next::Wait(wait) => wait,
+            retry::Next::Stop(stop) => {
+                let mut note = retry::note(
+                    stop,
+                    attempt,
+                    started.elapsed(),
+                    waited,
+                    (s.timeout, &s.sources.timeout),
+                    &s.sources.attempts,
+                );
+                // A timeout's own message already names the timeout: the
+                // note says how many and how long, not the timeout again.
+                if stop == retry::Stop::Deadline && why.ends_with("timed out") {
+                    note.truncate(note.find(": the ").unwrap_or(note.len()));
+                }
+                return Err(gave_up(error, &note));
+            }
+        };
         log.info(&format!(
-            "attempt {attempt} of {} failed: {why}; retrying",
-            s.max_attempts
+            "attempt {attempt}{of} failed: {why}; retrying in {}",
+            retry::seconds(wait)
         ));
         log.debug(&format!(
             "waiting {} ms before attempt {}",
@@ -242,14 +243,7 @@ pub fn exchange(
             attempt + 1
         ));
         thread::sleep(wait);
-    }
-}
-
-/// "1 attempt", "2 attempts".
-fn attempts(n: u32) -> String {
-    match n {
-        1 => "1 attempt".into(),
-        n => format!("{n} attempts"),
+        waited += wait;
     }
 }
 
@@ -447,6 +441,12 @@ fn attempt_once(
         Err(e) => return transport_failure(e, endpoint, s, wire),
     };
     let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(ureq::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::retry_after(v, crate::time::now()));
+    let later = retry::Failure::Later(retry_after);
     let content_type = resp
         .headers()
         .get(ureq::http::header::CONTENT_TYPE)
@@ -474,7 +474,7 @@ fn attempt_once(
                 endpoint.host
             ));
             return retry_if(
-                retry::retryable_status(status),
+                retry::retryable_status(status).then_some(later),
                 format!("HTTP {status} with an oversized body"),
                 e,
             );
@@ -501,7 +501,7 @@ fn attempt_once(
             Outcome::Done(c)
         }
         Ok(Answer::Success(_)) => retry_if(
-            retry::retryable_status(status),
+            retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
             not_understood("a success body with an error status".into()),
         ),
@@ -511,7 +511,7 @@ fn attempt_once(
                 wire.heard(&e.code),
                 wire.heard(e.request_id.as_deref().unwrap_or("-"))
             ));
-            let retry = retry::retry_sts_error(status, &e.code, &e.message);
+            let retry = retry::retry_sts_error(status, &e.code, &e.message).then_some(later);
             let why = format!("HTTP {status} {}", wire.heard(&e.code));
             retry_if(retry, why, sts_failure(status, e, s, ctx, wire))
         }
@@ -521,18 +521,22 @@ fn attempt_once(
             endpoint.host
         ))),
         Err(m) => retry_if(
-            retry::retryable_status(status),
+            retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
             not_understood(wire.heard(&m.to_string())),
         ),
     }
 }
 
-fn retry_if(retry: bool, why: String, error: Error) -> Outcome {
-    if retry {
-        Outcome::Retry { why, error }
-    } else {
-        Outcome::Fail(error)
+/// A retry of this kind of failure, or, with none, a final failure.
+fn retry_if(failure: Option<retry::Failure>, why: String, error: Error) -> Outcome {
+    match failure {
+        Some(failure) => Outcome::Retry {
+            why,
+            failure,
+            error,
+        },
+        None => Outcome::Fail(error),
     }
 }
 
@@ -580,7 +584,11 @@ fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings, wire: &W
                 "cannot reach {host} through the proxy {} (from {}): {why}; check that the proxy runs and that this runner can reach it, or set NO_PROXY to bypass it",
                 p.display, p.source
             );
-            return retry_if(true, format!("proxy: {why}"), Error::Network(msg));
+            return retry_if(
+                Some(retry::Failure::Unreachable),
+                format!("proxy: {why}"),
+                Error::Network(msg),
+            );
         }
     }
     let (why, msg, retry) = match &e {
@@ -633,7 +641,13 @@ fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings, wire: &W
             false,
         ),
     };
-    retry_if(retry, why, Error::Network(msg))
+    // Not reaching the server usually means a wrong endpoint or proxy: a
+    // few attempts, not the whole timeout (retry::UNREACHABLE_ATTEMPTS).
+    retry_if(
+        retry.then_some(retry::Failure::Unreachable),
+        why,
+        Error::Network(msg),
+    )
 }
 
 fn io_kind(e: &std::io::Error) -> String {
@@ -808,8 +822,6 @@ mod tests {
             "h answered HTTP 500 (text/html; charset=utf-8) that is not an STS answer: x after 2 attempts; first bytes: `a; b`; check"
         );
         assert_eq!(first_clause_end("`a; b` (c; d)"), None);
-        assert_eq!(attempts(1), "1 attempt");
-        assert_eq!(attempts(3), "3 attempts");
     }
 
     #[test]

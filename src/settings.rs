@@ -190,8 +190,8 @@ def!(
     Some("max-attempts"),
     ["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"],
     Value,
-    "5",
-    "1-20; 1 means no retry"
+    "none: retry until the timeout",
+    "1-1000; 1 means no retry"
 );
 def!(
     LOG_LEVEL,
@@ -544,8 +544,9 @@ pub struct Settings {
     pub policy_arns: Vec<String>,
     /// Whole-run deadline.
     pub timeout: Duration,
-    /// Attempts, 1 means no retry.
-    pub max_attempts: u32,
+    /// The attempt cap the user chose, 1 means no retry; without one, the
+    /// timeout alone bounds the retries of "later" answers.
+    pub max_attempts: Option<u32>,
     /// Log level.
     pub log_level: Level,
     /// HARNESS_OUTPUT_SECRET_FILE.
@@ -785,7 +786,9 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
     let max_attempts = optional(inputs, &MAX_ATTEMPTS, parse_attempts)?;
     note(
         "attempts",
-        &max_attempts.as_ref().map_or(5, |a| a.0).to_string(),
+        &max_attempts
+            .as_ref()
+            .map_or("none".into(), |a| a.0.to_string()),
         max_attempts.as_ref().map_or("default", |a| a.1.as_str()),
     );
     let log_level = log_level(inputs)?;
@@ -821,7 +824,7 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Result<Settings, Error
         policy,
         policy_arns,
         timeout: timeout.map_or(Duration::from_secs(60), |t| t.0),
-        max_attempts: max_attempts.map_or(5, |a| a.0),
+        max_attempts: max_attempts.map(|a| a.0),
         log_level,
         secret_file,
         vars_file,
@@ -1292,12 +1295,12 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// Attempts, 1-20.
+/// The attempt cap, 1-1000.
 pub fn parse_attempts(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
-        Ok(n @ 1..=20) => Ok(n),
+        Ok(n @ 1..=1000) => Ok(n),
         _ => Err(format!(
-            "`{}` is not accepted; use a whole number 1-20 (1 means no retry)",
+            "`{}` is not accepted; use a whole number 1-1000 (1 means no retry)",
             shown(s)
         )),
     }
@@ -1897,8 +1900,8 @@ mod tests {
         assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_timeout("0").is_err());
         assert_eq!(parse_attempts("1"), Ok(1));
-        assert_eq!(parse_attempts("20"), Ok(20));
-        assert!(parse_attempts("0").is_err() && parse_attempts("21").is_err());
+        assert_eq!(parse_attempts("1000"), Ok(1000));
+        assert!(parse_attempts("0").is_err() && parse_attempts("1001").is_err());
         assert_eq!(parse_level("DEBUG"), Ok(Level::Debug));
         assert!(parse_level("verbose").is_err());
         assert_eq!(
@@ -2192,8 +2195,8 @@ mod tests {
             ),
             (
                 "PLUGIN_MAXATTEMPTS",
-                "50",
-                "PLUGIN_MAXATTEMPTS: `50` is not accepted",
+                "5000",
+                "PLUGIN_MAXATTEMPTS: `5000` is not accepted",
             ),
             (
                 "PLUGIN_LOGLEVEL",

@@ -53,7 +53,7 @@ fn help_lists_every_setting_with_env_names_defaults_and_values() {
         "--timeout",
         "default: 60s",
         "--max-attempts",
-        "default: 5",
+        "default: none: retry until the timeout; accepts: 1-1000",
         "--log-level",
         "error, warn, info, debug, trace",
         "HARNESS_OUTPUT_SECRET_FILE",
@@ -1047,6 +1047,18 @@ fn readme_troubleshooting_quotes_real_messages() {
         ),
     )]);
     keep(step.run(&[]));
+    // Throttled until the timeout leaves no room for another attempt.
+    let throttling = StandIn::start();
+    throttling.script(vec![
+        Reply::Error(400, "Throttling", "Rate exceeded".into());
+        10
+    ]);
+    keep(
+        Step::harness(&throttling)
+            .unset("PLUGIN_MAX_ATTEMPTS")
+            .set("PLUGIN_TIMEOUT", "3s")
+            .run(&[]),
+    );
     let untrusted = StandIn::with(Transport::UntrustedTls);
     keep(
         Step::harness(&untrusted)

@@ -244,11 +244,7 @@ fn sts_refusal_exits_3_with_code_message_request_id_and_writes_nothing() {
 
 #[test]
 fn unreachable_endpoint_exits_4() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let sts = StandIn::start();
     let step = Step::harness(&sts)
         .set("PLUGIN_STS_ENDPOINT", &format!("https://127.0.0.1:{port}"))

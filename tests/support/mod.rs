@@ -256,3 +256,12 @@ pub fn assert_lines(text: &str, want: &[(&str, &str)]) {
         .collect();
     assert_eq!(got, want);
 }
+
+/// A port on 127.0.0.1 that nothing listens on (it was just free), for
+/// connection-refused cases.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1")
+        .port()
+}

@@ -1,4 +1,4 @@
-//! A TLS stand-in for AWS STS on 127.0.0.1, for tests, `make demo` and
+//! A TLS stand-in for AWS STS on 127.0.0.1, for tests, `make demo`, `make fleet` and
 //! `make bench`. It checks requests the way STS does (SPEC §3), answers with
 //! STS's XML shapes, records every request, and can be told to misbehave.
 //!
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -48,6 +48,8 @@ pub enum Reply {
     /// Like `Sts`, with this many bytes of extra response headers (in
     /// lines of about 4 KB, so the count of headers stays small).
     StsWithHeaders(usize),
+    /// HTTP 503 `ServiceUnavailable` with this `Retry-After` value.
+    RetryAfter(String),
 }
 
 /// How the stand-in presents itself.
@@ -116,6 +118,66 @@ struct State {
     fractional: bool,
     one_line: bool,
     max_session: u32,
+    mode: Mode,
+    bucket: Bucket,
+}
+
+/// How the stand-in answers once its script is used up: as STS does, or as
+/// a fleet sees it on a bad day (`make fleet`, `tests/fleet.rs`).
+#[derive(Clone, Debug, Default)]
+pub enum Mode {
+    /// Like STS.
+    #[default]
+    Sts,
+    /// A token bucket: `rate` requests a second, `burst` at once; beyond
+    /// that, HTTP 400 `Throttling`, as STS throttles. Rate 0 never stops.
+    Throttle { rate: f64, burst: f64 },
+    /// HTTP 503 `ServiceUnavailable` until this instant, then like STS.
+    OutageUntil(Instant),
+    /// HTTP 403 `AccessDenied` to every request.
+    Refuse,
+}
+
+/// The token bucket of [`Mode::Throttle`]: tokens and when they were
+/// counted.
+#[derive(Default)]
+struct Bucket {
+    tokens: f64,
+    at: Option<Instant>,
+}
+
+impl Mode {
+    /// The answer this mode gives instead of STS's, if any.
+    fn answer(&self, bucket: &mut Bucket) -> Option<Reply> {
+        match self {
+            Mode::Sts => None,
+            Mode::Throttle { rate, burst } => {
+                let now = Instant::now();
+                let since = bucket
+                    .at
+                    .map_or(*burst, |at| (now - at).as_secs_f64() * rate);
+                bucket.tokens = (bucket.tokens + since).min(*burst);
+                bucket.at = Some(now);
+                if bucket.tokens >= 1.0 {
+                    bucket.tokens -= 1.0;
+                    None
+                } else {
+                    Some(Reply::Error(400, "Throttling", "Rate exceeded".into()))
+                }
+            }
+            Mode::OutageUntil(until) if Instant::now() < *until => Some(Reply::Error(
+                503,
+                "ServiceUnavailable",
+                "Service unavailable".into(),
+            )),
+            Mode::OutageUntil(_) => None,
+            Mode::Refuse => Some(Reply::Error(
+                403,
+                "AccessDenied",
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+            )),
+        }
+    }
 }
 
 /// A running stand-in. It serves until the process ends; its folder (the
@@ -284,6 +346,19 @@ impl StandIn {
         self.state.lock().unwrap().max_session = secs;
     }
 
+    /// How to answer once the script is used up.
+    pub fn mode(&self, mode: Mode) {
+        let mut st = self.state.lock().unwrap();
+        st.mode = mode;
+        st.bucket = Bucket::default();
+    }
+
+    /// How many requests so far, and how many got credentials.
+    pub fn counts(&self) -> (usize, usize) {
+        let st = self.state.lock().unwrap();
+        (st.requests.len(), st.issued.len())
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
@@ -315,7 +390,13 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
     let reply = {
         let mut st = state.lock().unwrap();
         st.requests.push(req.clone());
-        st.script.pop_front().unwrap_or(Reply::Sts)
+        match st.script.pop_front() {
+            Some(reply) => reply,
+            None => {
+                let State { mode, bucket, .. } = &mut *st;
+                mode.answer(bucket).unwrap_or(Reply::Sts)
+            }
+        }
     };
     let mut extra_headers = String::new();
     let (status, content_type, body) = match reply {
@@ -351,6 +432,11 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
             let _ = stream.write_all(b"\x00\x01\x02 this is not HTTP \xff\xfe\r\n\r\n");
             let _ = stream.flush();
             return;
+        }
+        Reply::RetryAfter(value) => {
+            extra_headers = format!("Retry-After: {value}\r\n");
+            let xml = error_xml(503, "ServiceUnavailable", "Service unavailable");
+            (503, "text/xml", xml.into_bytes())
         }
     };
     let head = format!(
