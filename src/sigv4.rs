@@ -319,8 +319,11 @@ const STS_SUFFIXES: &[&str] = &[
     "amazonaws.eu",
 ];
 
-/// The region a request to `host` is signed for: the region setting when
-/// it is set (`aws-global` is the global endpoint's `us-east-1`); else the
+/// The region a request to `host` is signed for: `us-east-1` for the
+/// global endpoint `sts.amazonaws.com` whatever the region (where
+/// `AWS_STS_REGIONAL_ENDPOINTS=legacy` sends some regions; STS accepts no
+/// other scope there, and botocore signs so too); else the region setting
+/// when it is set (`aws-global` is the global endpoint's); else the
 /// region in an AWS STS host name (`sts.R.amazonaws.com`,
 /// `sts-fips.R.amazonaws.com`, `sts.R.amazonaws.com.cn`, `sts.R.api.aws`,
 /// `*.sts.R.vpce.amazonaws.com`, and the same shapes in every partition),
@@ -329,6 +332,10 @@ const STS_SUFFIXES: &[&str] = &[
 /// with no region in its name sign for. `host` is the host name alone,
 /// without a port.
 pub fn signing_region(region_setting: Option<&str>, host: &str) -> String {
+    let global = crate::endpoint::GLOBAL.trim_start_matches("https://");
+    if host.trim_end_matches('.').eq_ignore_ascii_case(global) {
+        return DEFAULT_REGION.to_string();
+    }
     match region_setting {
         Some("aws-global") => DEFAULT_REGION.to_string(),
         Some(region) if !region.is_empty() => region.to_string(),
@@ -386,6 +393,11 @@ mod tests {
             ),
             (Some("us-gov-west-1"), "127.0.0.1", "us-gov-west-1"),
             (Some("aws-global"), "sts.amazonaws.com", "us-east-1"),
+            // The global endpoint, where AWS_STS_REGIONAL_ENDPOINTS=legacy
+            // sends some regions, signs for us-east-1 whatever the region
+            // (as botocore does): STS refuses another scope there.
+            (Some("eu-west-1"), "sts.amazonaws.com", "us-east-1"),
+            (Some("eu-west-1"), "STS.amazonaws.com.", "us-east-1"),
             (Some(""), "sts.eu-west-3.amazonaws.com", "eu-west-3"),
             // Regional, FIPS and dual-stack hosts in every partition.
             (None, "sts.eu-west-1.amazonaws.com", "eu-west-1"),
