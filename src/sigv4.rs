@@ -476,18 +476,9 @@ mod tests {
     /// the suffix list cannot drift from the partition table.
     #[test]
     fn every_host_the_endpoint_stage_builds_signs_for_its_region() {
-        let partitions = [
-            "aws",
-            "aws-cn",
-            "aws-us-gov",
-            "aws-iso",
-            "aws-iso-b",
-            "aws-iso-e",
-            "aws-iso-f",
-            "aws-eusc",
-        ];
+        let partitions = crate::settings::PARTITIONS;
         let mut checked = 0;
-        for name in partitions {
+        for &name in partitions {
             let region = endpoint::partition(name).example_region;
             assert_eq!(endpoint::partition_of_region(region).name, name);
             for (fips, dualstack) in [(false, false), (true, false), (false, true), (true, true)] {
