@@ -19,8 +19,9 @@ export SOURCE_DATE_EPOCH := 0
 # "Measured". rust-lld ships with rustup; gcc-ld/ holds its `ld.lld` shim.
 HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 GCC_LD := $(shell rustc --print sysroot)/lib/rustlib/$(HOST)/bin/gcc-ld
-AMD64_FLAGS := $(REMAP) -C link-arg=-B$(GCC_LD) -C link-arg=-fuse-ld=lld \
+AMD64_LINK := -C link-arg=-B$(GCC_LD) -C link-arg=-fuse-ld=lld \
 	-C link-arg=-Wl,--icf=all -C link-arg=-Wl,-z,pack-relative-relocs
+AMD64_FLAGS := $(REMAP) $(AMD64_LINK)
 # rustc builds aarch64 musl binaries as static non-PIE (its target spec lacks
 # static-pie), which loses ASLR. So arm64 links as amd64 does: without rustc's
 # crt objects but with musl's static-pie ones from rustup's self-contained
@@ -174,7 +175,8 @@ image-archive: release ## OCI archive of the multi-arch image for air-gapped mir
 bare-client: targets ## the bare client SPEC §6 compares against, with the release flags
 	$(RELEASE_ENV) $(RELEASE_BUILD) --example bare-client
 
-bench: release bare-client ## size, CPU and memory against the bare client and curl; updates README
+bench: release bare-client ## size, CPU and memory against the bare client and curl, and what each change cost in bytes; updates README
+	$(RELEASE_ENV) COSTS_RUSTFLAGS="--remap-path-prefix=$(CARGO_HOME)=/cargo $(AMD64_LINK)" python3 scripts/costs.py
 	cargo build --release --locked --example sts-standin
 	python3 scripts/bench.py
 
