@@ -129,7 +129,7 @@ test-windows: release ## the Windows exe under Wine
 	mkdir -p $(WINE_DIR)
 	cp $(DIST)/aws-oidc-windows-amd64.exe $(WINE_DIR)/aws-oidc.exe
 	x86_64-w64-mingw32-gcc -shared -O2 -Wl,--no-insert-timestamp -o $(WINE_DIR)/bcryptprimitives.dll \
-		tests/support/wine/bcryptprimitives.c -ladvapi32
+		tests/wine/bcryptprimitives.c -ladvapi32
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_WINE_DIR=$(WINE_DIR) \
 		cargo test --locked --test windows -- --ignored --test-threads 1
 

@@ -4,8 +4,14 @@
 //!
 //! Usage: demo [PATH-TO-aws-oidc]   (default: target/release/aws-oidc)
 
-#[path = "../tests/support/standin.rs"]
-mod standin;
+// The stand-in is a library to this example: `pub` so the compiler checks
+// it for dead code in the test binary, which uses all of it, rather than
+// in each example, which uses a part.
+#[path = "../tests/it/support/standin/mod.rs"]
+pub mod standin;
+// Ctrl-C handling shared by the examples that own a stand-in.
+#[path = "shared/interrupt.rs"]
+mod interrupt;
 
 use std::process::Command;
 
@@ -21,7 +27,7 @@ fn mask(value: &str) -> String {
 
 fn main() {
     // Ctrl-C ends the child; the demo then returns and removes its folders.
-    standin::end_on_interrupt();
+    interrupt::end_on_interrupt();
     // Everything the demo creates is owned inside `demo` and removed when it
     // returns: an `exit` here would skip those destructors.
     std::process::exit(demo());

@@ -4,12 +4,10 @@
 //! runs them with `--ignored`, as root (chroot), with qemu-user-static and
 //! buildah installed by `.ci/run`.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 fn dist() -> PathBuf {
     PathBuf::from(
@@ -76,7 +74,7 @@ fn checksums_match() {
 #[ignore = "needs make release and root; run by make test-release"]
 fn amd64_binary_runs_alone_in_an_empty_root() {
     let sts = StandIn::start();
-    let root = standin::temp_dir("chroot");
+    let root = temp_dir("chroot");
     std::fs::copy(dist().join("aws-oidc-linux-amd64"), root.join("aws-oidc")).unwrap();
     std::fs::copy(sts.ca(), root.join("ca.pem")).unwrap();
     let token = harness_token();
@@ -101,7 +99,7 @@ fn amd64_binary_runs_alone_in_an_empty_root() {
 #[ignore = "needs make release and qemu-user-static; run by make test-release"]
 fn arm64_binary_runs_under_qemu() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("qemu");
+    let dir = temp_dir("qemu");
     let secret = dir.join("secret.env");
     let token = harness_token();
     let mut cmd = Command::new("qemu-aarch64-static");
@@ -208,7 +206,7 @@ fn image_runs_the_exchange_and_holds_only_the_binary() {
 
     // A run as Harness would start it, with the runner's output folder mounted.
     let sts = StandIn::start();
-    let host_dir = standin::temp_dir("image");
+    let host_dir = temp_dir("image");
     std::fs::copy(sts.ca(), host_dir.join("ca.pem")).unwrap();
     // The runner creates the output file; the image (root) appends to it.
     std::fs::write(host_dir.join("secret.env"), "").unwrap();

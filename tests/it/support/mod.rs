@@ -1,8 +1,6 @@
 //! Helpers for integration tests: run the real binary with a controlled
 //! environment against the STS stand-in.
 
-#![allow(dead_code)]
-
 pub mod standin;
 
 use std::io::Write;
@@ -11,9 +9,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
-// Not every test binary uses every re-export.
-#[allow(unused_imports)]
-pub use standin::{Reply, StandIn, TempDir, Transport};
+pub use standin::{temp_dir, Reply, StandIn, TempDir, Transport};
 
 /// A role ARN in the stand-in's account.
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/harness-ci";
@@ -164,7 +160,7 @@ pub struct Step {
 impl Step {
     /// camelCase settings as the Harness UI writes them, no duration.
     pub fn harness(sts: &StandIn) -> Step {
-        let dir = standin::temp_dir("step");
+        let dir = temp_dir("step");
         let secret_file = dir.join("secret.env");
         let vars_file = dir.join("output.env");
         let token = harness_token();
@@ -264,4 +260,19 @@ pub fn closed_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind 127.0.0.1")
         .port()
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write test file");
+    p
+}
+
+/// A file under `tests/fixtures/` (saved answers and fuzz findings).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }

@@ -3,9 +3,7 @@
 //! code, the one-line message, how many requests reached the stand-in, that
 //! no output file gained a line, and that no secret reached stdout or stderr.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const POLICY_ECHOED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::echoed-secret-bucket/*"}]}"#;
 
@@ -21,14 +19,6 @@ fn dollar_success() -> Vec<u8> {
         standin::NS
     )
     .into_bytes()
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
 }
 
 fn err(status: u16, code: &'static str, message: &str) -> Reply {
@@ -129,7 +119,7 @@ fn settings_cases() -> Vec<Case> {
         )
         .unset("PLUGIN_OIDC_TOKEN_ID")
         .with(|_, s| {
-            let f = standin::write_file(&s.dir, "token", "\n");
+            let f = write_file(&s.dir, "token", "\n");
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
         case(
@@ -232,7 +222,7 @@ fn settings_cases() -> Vec<Case> {
             0,
         )
         .with(|_, s| {
-            let f = standin::write_file(
+            let f = write_file(
                 &s.dir,
                 "ca.pem",
                 "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
@@ -346,12 +336,12 @@ fn settings_cases() -> Vec<Case> {
             .set("AWS_WEB_IDENTITY_TOKEN_FILE", "/dev/zero"),
         case("token file of two lines", 2, "spans more than one line; it should hold the token alone, on one line", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
             let text = format!("{}\n{}\n", s.token, s.token);
-            let f = standin::write_file(&s.dir, "token", &text);
+            let f = write_file(&s.dir, "token", &text);
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
         case("token with a NUL", 2, "holds control character U+0000 at character ", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
             let text = s.token.replacen('.', "\0.", 1);
-            let f = standin::write_file(&s.dir, "token", &text);
+            let f = write_file(&s.dir, "token", &text);
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
         case("token with an inner newline", 2, "PLUGIN_OIDC_TOKEN_ID: the token spans more than one line", 0).with(|_, s| {
@@ -359,7 +349,7 @@ fn settings_cases() -> Vec<Case> {
             s.set("PLUGIN_OIDC_TOKEN_ID", token)
         }),
         case("CA bundle with a garbage certificate", 2, "holds 1 PEM certificate block but no usable X.509 certificate", 0).with(|_, s| {
-            let f = standin::write_file(
+            let f = write_file(
                 &s.dir,
                 "ca.pem",
                 "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n",
@@ -492,7 +482,7 @@ fn answer_cases() -> Vec<Case> {
             s.set("HARNESS_OUTPUT_SECRET_FILE", dir.to_str().unwrap())
         }),
         case("secret file is a symlink", 6, "is a symbolic link, which is never followed for an output", 0).with(|_, s| {
-            let target = standin::write_file(&s.dir, "target.env", "");
+            let target = write_file(&s.dir, "target.env", "");
             let link = s.dir.join("link.env");
             std::os::unix::fs::symlink(&target, &link).unwrap();
             s.set("HARNESS_OUTPUT_SECRET_FILE", link.to_str().unwrap())
@@ -508,7 +498,7 @@ fn answer_cases() -> Vec<Case> {
             s.set("PLUGIN_OUTPUT_FILE", &vars)
         }),
         case("secret file is the token file", 6, "is the same file as AWS_WEB_IDENTITY_TOKEN_FILE", 0).with(|_, s| {
-            let file = standin::write_file(&s.dir, "token", &s.token);
+            let file = write_file(&s.dir, "token", &s.token);
             let path = file.to_str().unwrap();
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", path).set("HARNESS_OUTPUT_SECRET_FILE", path)
         }),

@@ -3,12 +3,10 @@
 //! the exe and the test-only ProcessPrng shim into target/wine/ and runs
 //! these with `--ignored`.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 fn wine_dir() -> PathBuf {
     PathBuf::from(
@@ -53,7 +51,7 @@ fn step_env(sts: &StandIn, token: &str, secret: &str, vars: &str) -> Vec<(&'stat
 #[ignore = "needs make release and Wine; run by make test-windows"]
 fn full_exchange_with_windows_paths() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("wine");
+    let dir = temp_dir("wine");
     let secret = dir.join("secret.env");
     // A C:\ path too: Wine's C: drive is the prefix's drive_c.
     let c_dir = wine_dir().join("prefix/drive_c/aws-oidc-test");
@@ -97,7 +95,7 @@ fn full_exchange_with_windows_paths() {
     out.assert_hides(&[&issued.secret_access_key, &issued.session_token]);
 
     // A token file at a Windows path.
-    let token_file = standin::write_file(&dir, "token", &token);
+    let token_file = write_file(&dir, "token", &token);
     let mut env = step_env(
         &sts,
         "",
@@ -120,7 +118,7 @@ fn full_exchange_with_windows_paths() {
 #[ignore = "needs make release and Wine; run by make test-windows"]
 fn bad_setting_refusal_and_help() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("wine-bad");
+    let dir = temp_dir("wine-bad");
     let token = harness_token();
     let secret = dir.join("secret.env");
     let mut env = step_env(
