@@ -22,7 +22,7 @@ const HANG: Duration = Duration::from_secs(20);
 fn run_bounded(step: &Step) -> Output {
     let child = Command::new(bin())
         .env_clear()
-        .envs(step.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(step.env.iter())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -621,12 +621,7 @@ fn check(c: &Case) {
         assert_eq!(sts.requests().len(), c.requests, "requests: {ctx}");
         let mut secrets = secrets_of(
             &sts,
-            &step
-                .env
-                .iter()
-                .find(|(k, _)| k == "PLUGIN_OIDC_TOKEN_ID")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
+            step.env.get("PLUGIN_OIDC_TOKEN_ID").unwrap_or_default(),
         );
         secrets.extend([
             "dollarCaseSecretKey000000000000000000001".into(),
@@ -644,15 +639,11 @@ fn check(c: &Case) {
         ]);
         // The step's own token too, wherever the case put it (a file).
         secrets.extend(secrets_of(&sts, &step.token));
-        for (k, v) in &step.env {
-            if k == "PLUGIN_POLICY" {
-                secrets.push(v.clone());
-            }
-        }
+        secrets.extend(step.env.get("PLUGIN_POLICY").map(String::from));
         out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
         // Nor any 12-character part of the token or the policy, which a
         // server quoting half of one would show.
-        for (k, v) in &step.env {
+        for (k, v) in step.env.iter() {
             if k == "PLUGIN_POLICY" || k == "PLUGIN_OIDC_TOKEN_ID" {
                 for part in v.as_bytes().windows(12) {
                     let part = String::from_utf8_lossy(part);

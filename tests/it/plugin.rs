@@ -604,11 +604,7 @@ fn bad_settings_stop_before_any_request() {
 /// Runs the step under this umask (through `/bin/sh`, which sets it and
 /// execs the binary), so that modes are proven whatever the caller's umask.
 fn run_under_umask(step: &Step, umask: &str, args: &[&str]) -> Output {
-    let env: Vec<(&str, &str)> = step
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env: Vec<(&str, &str)> = step.env.iter().collect();
     let script = format!("umask {umask}; exec \"$0\" \"$@\"");
     let bin = bin();
     let mut all = vec!["-c", &script, bin.to_str().unwrap()];
@@ -1051,7 +1047,7 @@ fn run_where_localhost_is_elsewhere(step: &Step) -> Option<Output> {
         .arg("sh")
         .args([&hosts, &resolv, &bin()])
         .env_clear()
-        .envs(step.env.iter().map(|(k, v)| (k, v)))
+        .envs(step.env.iter())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .output()
         .expect("run unshare");

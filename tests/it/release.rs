@@ -20,15 +20,10 @@ fn image() -> String {
     std::env::var("AWS_OIDC_IMAGE").expect("AWS_OIDC_IMAGE: run these through `make test-release`")
 }
 
-fn harness_env(sts: &StandIn, ca: &str, secret: &str, token: &str) -> Vec<(String, String)> {
-    vec![
-        ("PLUGIN_IAMROLEARN".into(), ROLE.into()),
-        ("PLUGIN_OIDC_TOKEN_ID".into(), token.into()),
-        ("PLUGIN_STS_ENDPOINT".into(), sts.url()),
-        ("PLUGIN_CA_BUNDLE".into(), ca.into()),
-        ("HARNESS_OUTPUT_SECRET_FILE".into(), secret.into()),
-        ("PLUGIN_REGION".into(), "us-east-1".into()),
-    ]
+/// The step's environment with the CA and the secret file at these paths,
+/// as the binary sees them (in a chroot, an image, or here).
+fn harness_env(sts: &StandIn, ca: &str, secret: &str, token: &str) -> StepEnv {
+    StepEnv::new(ROLE, token, &sts.url(), ca, secret).set("PLUGIN_REGION", "us-east-1")
 }
 
 fn output(mut cmd: Command) -> Output {
@@ -80,7 +75,7 @@ fn amd64_binary_runs_alone_in_an_empty_root() {
     let token = harness_token();
     let mut cmd = Command::new("/usr/sbin/chroot");
     cmd.arg(root.path()).arg("/aws-oidc").env_clear();
-    cmd.envs(harness_env(&sts, "/ca.pem", "/secret.env", &token));
+    cmd.envs(harness_env(&sts, "/ca.pem", "/secret.env", &token).iter());
     let out = output(cmd);
     out.expect(0).assert_hides(&[&token]);
     let entries: Vec<_> = std::fs::read_dir(&root)
@@ -104,12 +99,15 @@ fn arm64_binary_runs_under_qemu() {
     let token = harness_token();
     let mut cmd = Command::new("qemu-aarch64-static");
     cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
-    cmd.envs(harness_env(
-        &sts,
-        &sts.ca().display().to_string(),
-        &secret.display().to_string(),
-        &token,
-    ));
+    cmd.envs(
+        harness_env(
+            &sts,
+            &sts.ca().display().to_string(),
+            &secret.display().to_string(),
+            &token,
+        )
+        .iter(),
+    );
     let out = output(cmd);
     out.expect(0).assert_hides(&[&token]);
     assert_exchange(&sts, &secret, &token);
@@ -121,12 +119,15 @@ fn arm64_binary_runs_under_qemu() {
     )]);
     let mut cmd = Command::new("qemu-aarch64-static");
     cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
-    cmd.envs(harness_env(
-        &sts,
-        &sts.ca().display().to_string(),
-        &dir.join("other.env").display().to_string(),
-        &token,
-    ));
+    cmd.envs(
+        harness_env(
+            &sts,
+            &sts.ca().display().to_string(),
+            &dir.join("other.env").display().to_string(),
+            &token,
+        )
+        .iter(),
+    );
     output(cmd).expect(3);
 }
 
@@ -221,7 +222,7 @@ fn image_runs_the_exchange_and_holds_only_the_binary() {
         "-v".into(),
         volume,
     ];
-    for (k, v) in harness_env(&sts, "/harness/ca.pem", "/harness/secret.env", &token) {
+    for (k, v) in harness_env(&sts, "/harness/ca.pem", "/harness/secret.env", &token).iter() {
         args.push("-e".into());
         args.push(format!("{k}={v}"));
     }

@@ -1,6 +1,7 @@
 //! Helpers for integration tests: run the real binary with a controlled
 //! environment against the STS stand-in.
 
+pub mod harness;
 pub mod standin;
 
 use std::io::Write;
@@ -9,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
+pub use harness::StepEnv;
 pub use standin::{temp_dir, Reply, StandIn, TempDir, Transport};
 
 /// A role ARN in the stand-in's account.
@@ -146,7 +148,7 @@ pub fn now() -> i64 {
 /// output files Harness provides in `dir`.
 pub struct Step {
     /// The variables.
-    pub env: Vec<(String, String)>,
+    pub env: StepEnv,
     /// HARNESS_OUTPUT_SECRET_FILE.
     pub secret_file: PathBuf,
     /// DRONE_OUTPUT.
@@ -164,22 +166,16 @@ impl Step {
         let secret_file = dir.join("secret.env");
         let vars_file = dir.join("output.env");
         let token = harness_token();
-        let env = vec![
-            ("PLUGIN_IAMROLEARN".to_string(), ROLE.to_string()),
-            ("PLUGIN_OIDC_TOKEN_ID".to_string(), token.clone()),
-            ("PLUGIN_STS_ENDPOINT".to_string(), sts.url()),
-            (
-                "PLUGIN_CA_BUNDLE".to_string(),
-                sts.ca().display().to_string(),
-            ),
-            (
-                "HARNESS_OUTPUT_SECRET_FILE".to_string(),
-                secret_file.display().to_string(),
-            ),
-            ("DRONE_OUTPUT".to_string(), vars_file.display().to_string()),
-            ("PLUGIN_MAX_ATTEMPTS".to_string(), "3".to_string()),
-            ("PLUGIN_TIMEOUT".to_string(), "20s".to_string()),
-        ];
+        let env = StepEnv::new(
+            ROLE,
+            &token,
+            &sts.url(),
+            &sts.ca().display().to_string(),
+            &secret_file.display().to_string(),
+        )
+        .set("DRONE_OUTPUT", &vars_file.display().to_string())
+        .set("PLUGIN_MAX_ATTEMPTS", "3")
+        .set("PLUGIN_TIMEOUT", "20s");
         Step {
             env,
             secret_file,
@@ -191,24 +187,19 @@ impl Step {
 
     /// Sets (or replaces) a variable.
     pub fn set(mut self, key: &str, value: &str) -> Step {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_string(), value.to_string()));
+        self.env = self.env.set(key, value);
         self
     }
 
     /// Removes a variable.
     pub fn unset(mut self, key: &str) -> Step {
-        self.env.retain(|(k, _)| k != key);
+        self.env = self.env.unset(key);
         self
     }
 
     /// Runs the binary with this environment and arguments.
     pub fn run(&self, args: &[&str]) -> Output {
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let env: Vec<(&str, &str)> = self.env.iter().collect();
         run(&env, args)
     }
 
