@@ -36,6 +36,11 @@ struct Case {
     /// A piece of the last stderr line (the error line, or the success line).
     says: &'static str,
     requests: usize,
+    /// The case sets the log level itself, so the matrix leaves
+    /// `PLUGIN_LOG_LEVEL` unset instead of running it at info and trace.
+    own_log_level: bool,
+    /// A piece of stderr at trace, beyond what every case checks.
+    trace_says: Option<&'static str>,
 }
 
 fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> Case {
@@ -47,6 +52,8 @@ fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> C
         code,
         says,
         requests,
+        own_log_level: false,
+        trace_says: None,
     }
 }
 
@@ -72,6 +79,14 @@ impl Case {
     }
     fn transport(mut self, t: Transport) -> Case {
         self.transport = t;
+        self
+    }
+    fn own_log_level(mut self) -> Case {
+        self.own_log_level = true;
+        self
+    }
+    fn trace_says(mut self, text: &'static str) -> Case {
+        self.trace_says = Some(text);
         self
     }
 }
@@ -288,7 +303,8 @@ fn settings_cases() -> Vec<Case> {
             "PLUGIN_LOGLEVEL: `verbose` is not a log level",
             0,
         )
-        .set("PLUGIN_LOGLEVEL", "verbose"),
+        .set("PLUGIN_LOGLEVEL", "verbose")
+        .own_log_level(),
         case(
             "format",
             2,
@@ -460,7 +476,8 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
         case("variables file cannot be opened", 6, "DRONE_OUTPUT (/nonexistent/dir/output.env) cannot be created: the directory /nonexistent/dir does not exist", 0)
             .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
-        case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789"),
+        case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789")
+            .trace_says("the token is not a JWT; sending it as is"),
         case("a 503 with a success body is retried", 0, "assumed", 2).replies(vec![Reply::Raw(
             503,
             "text/xml",
@@ -581,12 +598,11 @@ fn check(c: &Case) {
     for level in ["info", "trace"] {
         let sts = StandIn::with(c.transport);
         sts.script(c.replies.clone());
-        let step = (c.setup)(&sts, Step::harness(&sts)).set("PLUGIN_LOG_LEVEL", level);
-        // A bad log level is itself a case; keep it.
-        let step = if c.name == "log level" {
-            step.unset("PLUGIN_LOG_LEVEL")
-        } else {
+        let step = (c.setup)(&sts, Step::harness(&sts));
+        let step = if c.own_log_level {
             step
+        } else {
+            step.set("PLUGIN_LOG_LEVEL", level)
         };
         let out = step.run(&[]);
         let ctx = format!("case {:?} at {level}\nstderr:\n{}", c.name, out.stderr);
@@ -654,12 +670,8 @@ fn check(c: &Case) {
                 }
             }
         }
-        if level == "trace" && c.name.starts_with("an opaque") {
-            assert!(
-                out.stderr
-                    .contains("the token is not a JWT; sending it as is"),
-                "{ctx}"
-            );
+        if let Some(text) = c.trace_says.filter(|_| level == "trace") {
+            assert!(out.stderr.contains(text), "{ctx}\nwanted: {text}");
         }
         if level == "info" && c.code == 0 && c.requests > 1 {
             assert!(
@@ -676,13 +688,34 @@ fn check(c: &Case) {
     }
 }
 
+/// Runs a case; on failure, what failed.
+fn outcome(c: &Case) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(c))).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic without a message");
+        format!("case {:?}: {why}", c.name)
+    })
+}
+
+/// Fails once, listing every case that failed, not just the first.
+fn assert_all_pass(outcomes: Vec<Result<(), String>>) {
+    let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
 #[test]
 fn settings_matrix() {
     let cases = settings_cases();
     assert!(cases.len() >= 30);
-    for c in &cases {
-        check(c);
-    }
+    assert_all_pass(cases.iter().map(outcome).collect());
 }
 
 #[test]
@@ -692,17 +725,20 @@ fn answers_matrix() {
     // Retried cases spend most of their time waiting (retry::LATER paces a
     // throttled run at a second or more): side by side, the matrix takes
     // about as long as its slowest case.
-    std::thread::scope(|scope| {
+    let outcomes = std::thread::scope(|scope| {
         let running: Vec<_> = cases
             .iter()
-            .map(|c| scope.spawn(move || check(c)))
+            .map(|c| scope.spawn(move || outcome(c)))
             .collect();
-        for case in running {
-            if let Err(panic) = case.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
+        running
+            .into_iter()
+            .map(|case| {
+                case.join()
+                    .unwrap_or_else(|_| Err("the case's thread died".into()))
+            })
+            .collect()
     });
+    assert_all_pass(outcomes);
 }
 
 #[test]
