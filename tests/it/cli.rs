@@ -550,7 +550,7 @@ fn readme_kubernetes_token_file_env() {
     assert_eq!(r.field("RoleSessionName"), Some("runner-7d9f8-x2k4q"));
     assert_eq!(r.field("WebIdentityToken"), Some(token.as_str()));
     // A JSON parser reads the json format.
-    let parsed = Command::new("python3")
+    let parsed = python3("json", "python3")
         .args(["-c", "import json,sys; d=json.load(sys.stdin); print(d['AccessKeyId'], d['Expiration'], d['AssumedRoleArn'], sorted(d))"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -588,7 +588,7 @@ fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
          c = s.Session(profile='ci').get_credentials()\n\
          for _ in range({calls}): print(c.get_frozen_credentials().access_key)\n"
     );
-    let out = Command::new("python3")
+    let out = python3("botocore", "botocore")
         .args(["-c", &script])
         .env_clear()
         .env("AWS_CONFIG_FILE", &config)

@@ -373,7 +373,7 @@ fn readme_measured_tables_are_the_last_bench_run() {
         eprintln!("skipped the figures: no target/bench.json (make bench writes it)");
         return;
     }
-    let rendered = Command::new("python3")
+    let rendered = python3("json", "python3")
         .arg(root.join("scripts/bench.py"))
         .arg("--readme")
         .arg(&json)

@@ -220,7 +220,7 @@ print(base)
 print(src)
 print(dst.replace('/', '\\').lower() == exe.replace('/', '\\').lower(), exe)
 "#;
-    let out = Command::new("python3")
+    let out = python3("dockerfile_parse", "dockerfile-parse")
         .args([
             "-c",
             script,

@@ -267,3 +267,21 @@ pub fn fixture(name: &str) -> Vec<u8> {
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
+
+/// `python3`, for a test that hands its output to a Python consumer, once
+/// `module` imports; if python3 or the module is missing, the test fails
+/// saying how to install it (`make deps` installs both).
+pub fn python3(module: &str, pip_name: &str) -> Command {
+    match Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+    {
+        Err(e) => panic!(
+            "python3 cannot be run ({e}); install it with `make deps` or `apt-get install python3`"
+        ),
+        Ok(out) if !out.status.success() => panic!(
+            "the Python module {module} is missing; install it with `make deps` or `python3 -m pip install {pip_name}`"
+        ),
+        Ok(_) => Command::new("python3"),
+    }
+}
