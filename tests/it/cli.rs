@@ -887,7 +887,7 @@ fn standin_process_removes_its_folder_when_its_stdin_closes() {
         .join("examples/sts-standin");
     if !standin.exists() {
         eprintln!(
-            "skipped: {} is not built (cargo test builds it; --test cli alone does not)",
+            "skipped: {} is not built (cargo test builds it; --test it alone does not)",
             standin.display()
         );
         return;
