@@ -97,19 +97,14 @@ fn arm64_binary_runs_under_qemu() {
     let dir = temp_dir("qemu");
     let secret = dir.join("secret.env");
     let token = harness_token();
-    let mut cmd = Command::new("qemu-aarch64-static");
-    cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
-    cmd.envs(
-        harness_env(
-            &sts,
-            &sts.ca().display().to_string(),
-            &secret.display().to_string(),
-            &token,
-        )
-        .iter(),
-    );
-    let out = output(cmd);
-    out.expect(0).assert_hides(&[&token]);
+    let run = |secret: &Path| {
+        let mut cmd = Command::new("qemu-aarch64-static");
+        cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
+        let ca = sts.ca().display().to_string();
+        cmd.envs(harness_env(&sts, &ca, &secret.display().to_string(), &token).iter());
+        output(cmd)
+    };
+    run(&secret).expect(0).assert_hides(&[&token]);
     assert_exchange(&sts, &secret, &token);
     // And a refusal comes back as exit 3, as on amd64.
     sts.script([Reply::Error(
@@ -117,18 +112,7 @@ fn arm64_binary_runs_under_qemu() {
         "AccessDenied",
         "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
     )]);
-    let mut cmd = Command::new("qemu-aarch64-static");
-    cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
-    cmd.envs(
-        harness_env(
-            &sts,
-            &sts.ca().display().to_string(),
-            &dir.join("other.env").display().to_string(),
-            &token,
-        )
-        .iter(),
-    );
-    output(cmd).expect(3);
+    run(&dir.join("other.env")).expect(3);
 }
 
 fn buildah(args: &[&str]) -> Output {
