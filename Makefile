@@ -19,15 +19,16 @@ export SOURCE_DATE_EPOCH := 0
 # "Measured". rust-lld ships with rustup; gcc-ld/ holds its `ld.lld` shim.
 HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 GCC_LD := $(shell rustc --print sysroot)/lib/rustlib/$(HOST)/bin/gcc-ld
-AMD64_FLAGS := $(REMAP) -C link-arg=-B$(GCC_LD) -C link-arg=-fuse-ld=lld \
+AMD64_LINK := -C link-arg=-B$(GCC_LD) -C link-arg=-fuse-ld=lld \
 	-C link-arg=-Wl,--icf=all -C link-arg=-Wl,-z,pack-relative-relocs
+AMD64_FLAGS := $(REMAP) $(AMD64_LINK)
 # rustc builds aarch64 musl binaries as static non-PIE (its target spec lacks
 # static-pie), which loses ASLR. So arm64 links as amd64 does: without rustc's
 # crt objects but with musl's static-pie ones from rustup's self-contained
 # folder (rcrt1.o relocates the binary at start-up; the S variants of
 # crtbegin/crtend are position-independent), that folder on the library path
 # for libc.a and libunwind.a, and the flags rustc gives lld for static-pie on
-# amd64. tests/release.rs checks both binaries are ELF DYN with no PT_INTERP.
+# amd64. tests/it/release.rs checks both binaries are ELF DYN with no PT_INTERP.
 ARM64_CRT := $(shell rustc --print sysroot)/lib/rustlib/$(ARM64)/lib/self-contained
 ARM64_FLAGS := $(REMAP) -C link-self-contained=no -L native=$(ARM64_CRT) \
 	$(foreach o,rcrt1.o crti.o crtbeginS.o crtendS.o crtn.o,-C link-arg=$(ARM64_CRT)/$(o)) \
@@ -50,12 +51,14 @@ RELEASE_BUILD := cargo build --release --locked --target $(AMD64) --target $(ARM
 
 IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
+# A shell test: docker with buildx and a daemon it can reach.
+HAVE_BUILDX = command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1
 
 .PHONY: help deps targets build demo test test-unit lint release reproducible test-release \
 	test-windows image image-buildah image-archive bare-client bench fleet image-manifest fuzz clean
 
 # Every target carries a `## ` description; `make help` prints them, aligned,
-# in file order (tests/release.rs checks that each target has one).
+# in file order (tests/it/release.rs checks that each target has one).
 help: ## this list
 	@awk -F ':[^#]*## ' '/^[a-z][a-z0-9-]*:.*## / { printf "make %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
@@ -66,9 +69,9 @@ demo: build ## one whole exchange against the local STS stand-in
 	cargo build --release --locked --example demo
 	target/release/examples/demo target/release/aws-oidc
 
-# Installs the Debian packages, rustup targets and botocore the tests use.
+# Everything `make test` needs; `targets` is the part lint and release need.
 deps: ## install the Debian packages, rustup targets and Python modules the tests use
-	scripts/deps.sh
+	scripts/deps.sh all
 
 test: deps ## every test: unit and integration, the release artifacts, the Windows exe
 	$(MAKE) test-unit
@@ -81,12 +84,16 @@ test-unit: ## cargo test where only loopback exists (scripts/loopback-only.sh)
 	cargo test --locked --no-run
 	scripts/loopback-only.sh cargo test --locked --offline
 
-lint: targets ## cargo fmt --check and clippy -D warnings (Linux and Windows)
+# The fuzz targets are compiled too (without cargo-fuzz), so they cannot rot.
+lint: targets ## cargo fmt --check, clippy -D warnings (Linux and Windows), the fuzz targets compile
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc cargo clippy --locked --lib --bins --target $(WIN) -- -D warnings
+	cargo check --locked --manifest-path fuzz/Cargo.toml --target-dir target/fuzz-check --bins
 
-targets: deps ## the rustup targets and C toolchains the release needs (as deps)
+# Only compilers and rustup targets: no Wine, qemu or buildah.
+targets: ## the rustup targets and C compilers that lint and release need
+	scripts/deps.sh toolchains
 
 $(DIST):
 	mkdir -p $(DIST)
@@ -116,27 +123,28 @@ reproducible: targets ## build the release twice in two folders and compare the 
 	@echo "reproducible: all three targets built twice to identical bytes"
 
 # The artifacts where they will run: chroot (empty root), qemu (arm64), and
-# the image under buildah; see tests/release.rs.
+# the image under buildah; see tests/it/release.rs.
 test-release: release image-buildah ## the release artifacts where they run: chroot, qemu (arm64), the image
 	cargo build --locked --example sts-standin
-	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) cargo test --locked --test release -- --ignored --test-threads 1
+	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) \
+		cargo test --locked --test it -- --ignored --test-threads 1 release::
 
 # The Windows binary under Wine 8, with a test-only bcryptprimitives.dll shim
 # (Wine 8 lacks ProcessPrng, which Rust's std needs) beside a test copy of the
-# exe in target/wine/; the shim never goes near dist/. See tests/windows.rs.
+# exe in target/wine/; the shim never goes near dist/. See tests/it/windows.rs.
 WINE_DIR := $(CURDIR)/target/wine
 test-windows: release ## the Windows exe under Wine
 	mkdir -p $(WINE_DIR)
 	cp $(DIST)/aws-oidc-windows-amd64.exe $(WINE_DIR)/aws-oidc.exe
 	x86_64-w64-mingw32-gcc -shared -O2 -Wl,--no-insert-timestamp -o $(WINE_DIR)/bcryptprimitives.dll \
-		tests/support/wine/bcryptprimitives.c -ladvapi32
+		tests/wine/bcryptprimitives.c -ladvapi32
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_WINE_DIR=$(WINE_DIR) \
-		cargo test --locked --test windows -- --ignored --test-threads 1
+		cargo test --locked --test it -- --ignored --test-threads 1 windows::
 
 # With docker buildx (and a daemon): a multi-arch build into the buildx
 # cache, each platform also loaded as $(IMAGE)-ARCH. Otherwise buildah.
 image: release ## the FROM scratch image (docker buildx, else buildah)
-	@if command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	@if $(HAVE_BUILDX); then \
 		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch -t $(IMAGE) $(DIST) && \
 		for arch in amd64 arm64; do \
 			docker buildx build --platform linux/$$arch --build-arg VERSION=$(VERSION) -f Dockerfile.scratch \
@@ -161,7 +169,7 @@ image-buildah: release ## the image with buildah: IMAGE-amd64, IMAGE-arm64, mani
 
 image-archive: release ## OCI archive of the multi-arch image for air-gapped mirrors
 	rm -f $(DIST)/aws-oidc-image.oci.tar
-	@if command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	@if $(HAVE_BUILDX); then \
 		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch \
 			--output type=oci,dest=$(DIST)/aws-oidc-image.oci.tar,compression=gzip,compression-level=9,force-compression=true $(DIST); \
 	else \
@@ -170,11 +178,13 @@ image-archive: release ## OCI archive of the multi-arch image for air-gapped mir
 	fi
 	cd $(DIST) && sha256sum aws-oidc-image.oci.tar | tee -a SHA256SUMS
 
-# The bare client of SPEC §6 is built with exactly the release's flags.
-bare-client: targets ## the bare client SPEC §6 compares against, with the release flags
+# The bare client the size and CPU budgets compare against is built with
+# exactly the release's flags.
+bare-client: targets ## the bare client the budgets compare against, with the release flags
 	$(RELEASE_ENV) $(RELEASE_BUILD) --example bare-client
 
-bench: release bare-client ## size, CPU and memory against the bare client and curl; updates README
+bench: release bare-client ## size, CPU and memory against the bare client and curl, and what each change cost in bytes; updates README
+	$(RELEASE_ENV) COSTS_RUSTFLAGS="--remap-path-prefix=$(CARGO_HOME)=/cargo $(AMD64_LINK)" python3 scripts/costs.py
 	cargo build --release --locked --example sts-standin
 	python3 scripts/bench.py
 

@@ -1,4 +1,4 @@
-//! The bare client SPEC §6 measures against: one AssumeRoleWithWebIdentity
+//! The bare client the size and CPU budgets are measured against: one AssumeRoleWithWebIdentity
 //! POST with the same crates and release profile, and nothing else (no
 //! settings, retries, logging or output files). Prints the AccessKeyId.
 //!

@@ -4,8 +4,17 @@
 //!
 //! Usage: demo [PATH-TO-aws-oidc]   (default: target/release/aws-oidc)
 
-#[path = "../tests/support/standin.rs"]
-mod standin;
+// The stand-in and the step's environment are shared with the tests: to
+// this example they are libraries, `pub` so that dead code in them is
+// caught in the test binary, which uses all of them, not here, which uses
+// a part.
+#[path = "../tests/it/support/harness.rs"]
+pub mod harness;
+#[path = "../tests/it/support/standin/mod.rs"]
+pub mod standin;
+// Ctrl-C handling shared by the examples that own a stand-in.
+#[path = "shared/interrupt.rs"]
+mod interrupt;
 
 use std::process::Command;
 
@@ -21,7 +30,7 @@ fn mask(value: &str) -> String {
 
 fn main() {
     // Ctrl-C ends the child; the demo then returns and removes its folders.
-    standin::end_on_interrupt();
+    interrupt::end_on_interrupt();
     // Everything the demo creates is owned inside `demo` and removed when it
     // returns: an `exit` here would skip those destructors.
     std::process::exit(demo());
@@ -48,37 +57,28 @@ fn demo() -> i32 {
         )),
         b64.encode("demo-signature-not-checked-by-the-stand-in")
     );
-    let env = [
-        (
-            "PLUGIN_IAMROLEARN",
-            "arn:aws:iam::123456789012:role/harness-deploy".to_string(),
-        ),
-        ("PLUGIN_OIDC_TOKEN_ID", token.clone()),
-        ("PLUGIN_REGION", "eu-west-1".to_string()),
-        ("PLUGIN_DURATION", "1h".to_string()),
-        ("PLUGIN_STS_ENDPOINT", sts.url()),
-        ("PLUGIN_CA_BUNDLE", sts.ca().display().to_string()),
-        (
-            "HARNESS_OUTPUT_SECRET_FILE",
-            secret_file.display().to_string(),
-        ),
-        ("DRONE_OUTPUT", vars_file.display().to_string()),
-    ];
+    let env = harness::StepEnv::new(
+        "arn:aws:iam::123456789012:role/harness-deploy",
+        &token,
+        &sts.url(),
+        &sts.ca().display().to_string(),
+        &secret_file.display().to_string(),
+    )
+    .set("DRONE_OUTPUT", &vars_file.display().to_string())
+    .set("PLUGIN_REGION", "eu-west-1")
+    .set("PLUGIN_DURATION", "1h");
 
     println!("== A Harness plugin step's environment (the STS endpoint is the local TLS stand-in)");
-    for (k, v) in &env {
-        let shown = if *k == "PLUGIN_OIDC_TOKEN_ID" {
+    for (k, v) in env.iter() {
+        let shown = if k == "PLUGIN_OIDC_TOKEN_ID" {
             format!("{}… ({} chars, a JWT)", mask(v), v.len())
         } else {
-            v.clone()
+            v.to_string()
         };
         println!("   {k}={shown}");
     }
     println!("\n== {bin} (its log, on stderr)");
-    let status = Command::new(&bin)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .status();
+    let status = Command::new(&bin).env_clear().envs(env.iter()).status();
     let status = match status {
         Ok(s) => s,
         Err(e) => {

@@ -12,8 +12,14 @@
 //! 20) and `Throttling` beyond; `--outage 20` answers 503 for 20 s from
 //! start, then like STS; `--refuse` answers `AccessDenied` to everything.
 
-#[path = "../tests/support/standin.rs"]
-mod standin;
+// The stand-in is a library to this example: `pub` so the compiler checks
+// it for dead code in the test binary, which uses all of it, rather than
+// in each example, which uses a part.
+#[path = "../tests/it/support/standin/mod.rs"]
+pub mod standin;
+// Ctrl-C handling shared by the examples that own a stand-in.
+#[path = "shared/interrupt.rs"]
+mod interrupt;
 
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
@@ -25,7 +31,7 @@ fn usage(why: &str) -> ! {
 
 fn main() {
     // Ctrl-C closes stdin, which ends the run below as a closed pipe does.
-    standin::end_on_interrupt();
+    interrupt::end_on_interrupt();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut plain = false;
     let mut mode = standin::Mode::Sts;

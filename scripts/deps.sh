@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# Installs what `make test` and `make release` need, where it is missing:
-# the musl targets, a C toolchain for ring on both targets, qemu for the
-# arm64 binary, mingw-w64 and Wine for the Windows exe, buildah/skopeo for
-# the image, curl for the bench, and two Python packages the tests use.
+# Installs what the build and the tests need, where it is missing.
+#
+#   scripts/deps.sh toolchains   the rustup targets and components, and the C
+#                                compilers ring needs on each target (gcc for
+#                                amd64, clang and llvm-ar for arm64,
+#                                mingw-w64 for Windows): enough for `make lint`
+#                                and `make release`
+#   scripts/deps.sh              all of it: the toolchains, plus qemu for the
+#                                arm64 binary, Wine for the Windows exe,
+#                                buildah/skopeo for the image, curl for the
+#                                bench, and the Python modules the tests use
 set -euo pipefail
+
+group=${1:-all}
+case "$group" in
+  toolchains|all) ;;
+  *) echo "deps.sh: unknown group \`$group\`; use toolchains or all" >&2; exit 2 ;;
+esac
 
 need=()
 command -v gcc >/dev/null || need+=(gcc)
 command -v clang >/dev/null || need+=(clang)
 command -v llvm-ar >/dev/null || need+=(llvm)
-command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
-command -v buildah >/dev/null || need+=(buildah)
-command -v skopeo >/dev/null || need+=(skopeo)
-command -v curl >/dev/null || need+=(curl)
 command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
-command -v wine >/dev/null || need+=(wine wine64)
-command -v python3 >/dev/null || need+=(python3)
-python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+if [ "$group" = all ]; then
+  command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+  command -v buildah >/dev/null || need+=(buildah)
+  command -v skopeo >/dev/null || need+=(skopeo)
+  command -v curl >/dev/null || need+=(curl)
+  command -v wine >/dev/null || need+=(wine wine64)
+  command -v python3 >/dev/null || need+=(python3)
+  python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need[*]}; install them (sudo apt-get install ${need[*]}) or run as root" >&2
@@ -28,13 +43,19 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+installed=$(rustup component list --installed)
+for c in rustfmt clippy; do
+  grep -q "^$c" <<<"$installed" || rustup component add "$c"
+done
 installed=$(rustup target list --installed)
 for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu; do
   grep -qx "$t" <<<"$installed" || rustup target add "$t"
 done
 
-# botocore: the credential_process consumer in tests/cli.rs; dockerfile-parse:
-# reads Dockerfile.windows in tests/windows.rs (that image cannot be built here).
+[ "$group" = all ] || exit 0
+
+# botocore: the credential_process consumer in tests/it/cli.rs; dockerfile-parse:
+# reads Dockerfile.windows in tests/it/windows.rs (that image cannot be built here).
 for mod in botocore:botocore dockerfile_parse:dockerfile-parse; do
   if ! python3 -c "import ${mod%%:*}" 2>/dev/null; then
     echo "installing ${mod#*:} (pip)"

@@ -34,31 +34,22 @@ else
     mapfile -t targets < <(cargo fuzz list)
 fi
 
-# Seed corpus: the test fixtures for the response parser, and each target's
-# committed seeds. The corpus dirs are git-ignored and grow between runs.
+# Seed corpus: each target's committed seeds (fuzz/seeds/TARGET/), its saved
+# findings (tests/fixtures/fuzz/TARGET-*), and for the response parser the
+# saved answers in tests/fixtures/. Each copy is named after the folder it
+# came from. The corpus dirs are git-ignored and grow between runs.
 seed() {
-    local target=$1
-    mkdir -p "fuzz/corpus/$target"
+    local target=$1 f
+    local from=("fuzz/seeds/$target"/* "tests/fixtures/fuzz/$target"-*)
     if [ "$target" = response ]; then
-        for f in tests/fixtures/*.xml tests/fixtures/*.html tests/fixtures/*.txt tests/fixtures/fuzz/response-*; do
-            [ -f "$f" ] && cp "$f" "fuzz/corpus/$target/fixture-$(basename "$f")"
-        done
+        from+=(tests/fixtures/*.xml tests/fixtures/*.html tests/fixtures/*.txt)
     fi
-    if [ "$target" = claims ]; then
-        for f in tests/fixtures/fuzz/claims-*; do
-            [ -f "$f" ] && cp "$f" "fuzz/corpus/$target/fixture-$(basename "$f")"
-        done
-    fi
-    if [ "$target" = settings ]; then
-        for f in tests/fixtures/fuzz/settings-*; do
-            [ -f "$f" ] && cp "$f" "fuzz/corpus/$target/fixture-$(basename "$f")"
-        done
-    fi
-    if [ -d "fuzz/seeds/$target" ]; then
-        for f in "fuzz/seeds/$target"/*; do
-            [ -f "$f" ] && cp "$f" "fuzz/corpus/$target/seed-$(basename "$f")"
-        done
-    fi
+    mkdir -p "fuzz/corpus/$target"
+    for f in "${from[@]}"; do
+        if [ -f "$f" ]; then
+            cp "$f" "fuzz/corpus/$target/$(dirname "$f" | tr / -)-$(basename "$f")"
+        fi
+    done
 }
 
 cargo fuzz build -s "$sanitizer"

@@ -2,12 +2,10 @@
 //! worked examples, each handed to the consumer it names where that
 //! consumer runs here (sh, a JSON parser, botocore's credential_process).
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 /// The env and flags every example needs to reach the stand-in instead of AWS.
 fn reach(sts: &StandIn) -> Vec<(String, String)> {
@@ -171,7 +169,7 @@ fn check_validates_and_shows_the_request_without_sending() {
 #[test]
 fn flags_win_over_env_and_both_flag_forms_work() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("flags");
+    let dir = temp_dir("flags");
     let out_file = dir.join("creds.env");
     let mut env = reach(&sts);
     env.extend([
@@ -343,7 +341,7 @@ fn tools(dir: &Path) -> String {
         ),
         ("buildkite-agent", r#"printf '%s' "$TOKEN""#),
     ] {
-        let p = standin::write_file(&bin_dir, name, &format!("#!/bin/sh\n{body}\n"));
+        let p = write_file(&bin_dir, name, &format!("#!/bin/sh\n{body}\n"));
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     format!("{}:/usr/bin:/bin", bin_dir.display())
@@ -378,7 +376,7 @@ fn aws_saw(sts: &StandIn, region: &str) -> String {
 #[test]
 fn readme_drone_shell_file_is_sourced_by_sh() {
     let sts = StandIn::start();
-    let workspace = standin::temp_dir("drone");
+    let workspace = temp_dir("drone");
     let drone = format!("{}/", workspace.display());
     let yaml = readme_block("### Drone and Woodpecker", "yaml", 0);
     let token = harness_token();
@@ -414,7 +412,7 @@ fn readme_drone_shell_file_is_sourced_by_sh() {
 #[test]
 fn readme_gitlab_dotenv_and_eval() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("gitlab");
+    let dir = temp_dir("gitlab");
     let token = jwt(
         "https://gitlab.com",
         "sts.amazonaws.com",
@@ -481,7 +479,7 @@ fn readme_gitlab_dotenv_and_eval() {
 #[test]
 fn readme_buildkite_pipe() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("buildkite");
+    let dir = temp_dir("buildkite");
     let tmp = dir.join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let token = jwt(
@@ -518,7 +516,7 @@ fn readme_buildkite_pipe() {
 #[test]
 fn readme_kubernetes_token_file_env() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("k8s");
+    let dir = temp_dir("k8s");
     let spec = readme_block("### Kubernetes service-account token files", "yaml", 0);
     assert!(
         spec.contains("name: AWS_ROLE_SESSION_NAME") && spec.contains("fieldPath: metadata.name"),
@@ -530,7 +528,7 @@ fn readme_kubernetes_token_file_env() {
         "system:serviceaccount:ci:runner",
         now() + 3600,
     );
-    let token_file = standin::write_file(&dir, "token", &format!("{token}\n"));
+    let token_file = write_file(&dir, "token", &format!("{token}\n"));
     let path = tools(&dir);
     let token_path = token_file.display().to_string();
     let mut env: Vec<(&str, &str)> = vec![
@@ -552,7 +550,7 @@ fn readme_kubernetes_token_file_env() {
     assert_eq!(r.field("RoleSessionName"), Some("runner-7d9f8-x2k4q"));
     assert_eq!(r.field("WebIdentityToken"), Some(token.as_str()));
     // A JSON parser reads the json format.
-    let parsed = Command::new("python3")
+    let parsed = python3("json", "python3")
         .args(["-c", "import json,sys; d=json.load(sys.stdin); print(d['AccessKeyId'], d['Expiration'], d['AssumedRoleArn'], sorted(d))"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -578,19 +576,19 @@ fn readme_kubernetes_token_file_env() {
 /// and `--duration` as given. Returns the access key of each of `calls`
 /// reads of the credentials.
 fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
-    let dir = standin::temp_dir("profile");
-    let token_file = standin::write_file(&dir, "token", &harness_token());
+    let dir = temp_dir("profile");
+    let token_file = write_file(&dir, "token", &harness_token());
     let ini = readme_block("### AWS `credential_process`", "ini", 0)
         .replace("/usr/local/bin/aws-oidc", bin().to_str().unwrap())
         .replace("/var/run/secrets/token", token_file.to_str().unwrap())
         .replace("--duration 1h", &format!("--duration {duration}"));
-    let config = standin::write_file(&dir, "config", &ini);
+    let config = write_file(&dir, "config", &ini);
     let script = format!(
         "import botocore.session as s\n\
          c = s.Session(profile='ci').get_credentials()\n\
          for _ in range({calls}): print(c.get_frozen_credentials().access_key)\n"
     );
-    let out = Command::new("python3")
+    let out = python3("botocore", "botocore")
         .args(["-c", &script])
         .env_clear()
         .env("AWS_CONFIG_FILE", &config)
@@ -731,7 +729,7 @@ fn mask_account_covers_early_errors_explicit_outputs_and_debug() {
     out.expect(2);
     assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
     // An explicit output under mask holds no account or role ARNs.
-    let dir = standin::temp_dir("mask");
+    let dir = temp_dir("mask");
     let mut env = reach(&sts);
     env.extend([
         ("AWS_ROLE_ARN".to_string(), ROLE.to_string()),
@@ -855,15 +853,15 @@ fn misspelt_plugin_settings_are_warned_about_before_any_error_and_under_check() 
 fn scratch_folders_are_removed_pass_or_fail() {
     // A folder owned by a test that fails is removed as the panic unwinds.
     let left = std::panic::catch_unwind(|| {
-        let dir = standin::temp_dir("guard");
-        standin::write_file(&dir, "f", "x");
+        let dir = temp_dir("guard");
+        write_file(&dir, "f", "x");
         std::panic::panic_any(dir.to_path_buf());
     })
     .expect_err("the closure panics");
     let left = left.downcast::<std::path::PathBuf>().expect("a path");
     assert!(!left.exists(), "{} was left behind", left.display());
     // Two folders with one tag are two folders.
-    let (a, b) = (standin::temp_dir("guard"), standin::temp_dir("guard"));
+    let (a, b) = (temp_dir("guard"), temp_dir("guard"));
     assert_ne!(a.path(), b.path());
     // The stand-in's CA folder and a step's output folder go with them.
     let sts = StandIn::start();
@@ -889,7 +887,7 @@ fn standin_process_removes_its_folder_when_its_stdin_closes() {
         .join("examples/sts-standin");
     if !standin.exists() {
         eprintln!(
-            "skipped: {} is not built (cargo test builds it; --test cli alone does not)",
+            "skipped: {} is not built (cargo test builds it; --test it alone does not)",
             standin.display()
         );
         return;

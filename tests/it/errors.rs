@@ -3,9 +3,7 @@
 //! code, the one-line message, how many requests reached the stand-in, that
 //! no output file gained a line, and that no secret reached stdout or stderr.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const POLICY_ECHOED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::echoed-secret-bucket/*"}]}"#;
 
@@ -23,14 +21,6 @@ fn dollar_success() -> Vec<u8> {
     .into_bytes()
 }
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 fn err(status: u16, code: &'static str, message: &str) -> Reply {
     Reply::Error(status, code, message.to_string())
 }
@@ -46,6 +36,11 @@ struct Case {
     /// A piece of the last stderr line (the error line, or the success line).
     says: &'static str,
     requests: usize,
+    /// The case sets the log level itself, so the matrix leaves
+    /// `PLUGIN_LOG_LEVEL` unset instead of running it at info and trace.
+    own_log_level: bool,
+    /// A piece of stderr at trace, beyond what every case checks.
+    trace_says: Option<&'static str>,
 }
 
 fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> Case {
@@ -57,6 +52,8 @@ fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> C
         code,
         says,
         requests,
+        own_log_level: false,
+        trace_says: None,
     }
 }
 
@@ -82,6 +79,14 @@ impl Case {
     }
     fn transport(mut self, t: Transport) -> Case {
         self.transport = t;
+        self
+    }
+    fn own_log_level(mut self) -> Case {
+        self.own_log_level = true;
+        self
+    }
+    fn trace_says(mut self, text: &'static str) -> Case {
+        self.trace_says = Some(text);
         self
     }
 }
@@ -129,7 +134,7 @@ fn settings_cases() -> Vec<Case> {
         )
         .unset("PLUGIN_OIDC_TOKEN_ID")
         .with(|_, s| {
-            let f = standin::write_file(&s.dir, "token", "\n");
+            let f = write_file(&s.dir, "token", "\n");
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
         case(
@@ -232,7 +237,7 @@ fn settings_cases() -> Vec<Case> {
             0,
         )
         .with(|_, s| {
-            let f = standin::write_file(
+            let f = write_file(
                 &s.dir,
                 "ca.pem",
                 "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
@@ -298,7 +303,8 @@ fn settings_cases() -> Vec<Case> {
             "PLUGIN_LOGLEVEL: `verbose` is not a log level",
             0,
         )
-        .set("PLUGIN_LOGLEVEL", "verbose"),
+        .set("PLUGIN_LOGLEVEL", "verbose")
+        .own_log_level(),
         case(
             "format",
             2,
@@ -346,12 +352,12 @@ fn settings_cases() -> Vec<Case> {
             .set("AWS_WEB_IDENTITY_TOKEN_FILE", "/dev/zero"),
         case("token file of two lines", 2, "spans more than one line; it should hold the token alone, on one line", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
             let text = format!("{}\n{}\n", s.token, s.token);
-            let f = standin::write_file(&s.dir, "token", &text);
+            let f = write_file(&s.dir, "token", &text);
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
         case("token with a NUL", 2, "holds control character U+0000 at character ", 0).unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
             let text = s.token.replacen('.', "\0.", 1);
-            let f = standin::write_file(&s.dir, "token", &text);
+            let f = write_file(&s.dir, "token", &text);
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", f.to_str().unwrap())
         }),
         case("token with an inner newline", 2, "PLUGIN_OIDC_TOKEN_ID: the token spans more than one line", 0).with(|_, s| {
@@ -359,7 +365,7 @@ fn settings_cases() -> Vec<Case> {
             s.set("PLUGIN_OIDC_TOKEN_ID", token)
         }),
         case("CA bundle with a garbage certificate", 2, "holds 1 PEM certificate block but no usable X.509 certificate", 0).with(|_, s| {
-            let f = standin::write_file(
+            let f = write_file(
                 &s.dir,
                 "ca.pem",
                 "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n",
@@ -470,7 +476,8 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
         case("variables file cannot be opened", 6, "DRONE_OUTPUT (/nonexistent/dir/output.env) cannot be created: the directory /nonexistent/dir does not exist", 0)
             .set("DRONE_OUTPUT", "/nonexistent/dir/output.env"),
-        case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789"),
+        case("an opaque (non-JWT) token is sent as is", 0, "assumed", 1).set("PLUGIN_OIDC_TOKEN_ID", "opaque-oauth-access-token-0123456789")
+            .trace_says("the token is not a JWT; sending it as is"),
         case("a 503 with a success body is retried", 0, "assumed", 2).replies(vec![Reply::Raw(
             503,
             "text/xml",
@@ -492,7 +499,7 @@ fn answer_cases() -> Vec<Case> {
             s.set("HARNESS_OUTPUT_SECRET_FILE", dir.to_str().unwrap())
         }),
         case("secret file is a symlink", 6, "is a symbolic link, which is never followed for an output", 0).with(|_, s| {
-            let target = standin::write_file(&s.dir, "target.env", "");
+            let target = write_file(&s.dir, "target.env", "");
             let link = s.dir.join("link.env");
             std::os::unix::fs::symlink(&target, &link).unwrap();
             s.set("HARNESS_OUTPUT_SECRET_FILE", link.to_str().unwrap())
@@ -508,7 +515,7 @@ fn answer_cases() -> Vec<Case> {
             s.set("PLUGIN_OUTPUT_FILE", &vars)
         }),
         case("secret file is the token file", 6, "is the same file as AWS_WEB_IDENTITY_TOKEN_FILE", 0).with(|_, s| {
-            let file = standin::write_file(&s.dir, "token", &s.token);
+            let file = write_file(&s.dir, "token", &s.token);
             let path = file.to_str().unwrap();
             s.set("AWS_WEB_IDENTITY_TOKEN_FILE", path).set("HARNESS_OUTPUT_SECRET_FILE", path)
         }),
@@ -591,12 +598,11 @@ fn check(c: &Case) {
     for level in ["info", "trace"] {
         let sts = StandIn::with(c.transport);
         sts.script(c.replies.clone());
-        let step = (c.setup)(&sts, Step::harness(&sts)).set("PLUGIN_LOG_LEVEL", level);
-        // A bad log level is itself a case; keep it.
-        let step = if c.name == "log level" {
-            step.unset("PLUGIN_LOG_LEVEL")
-        } else {
+        let step = (c.setup)(&sts, Step::harness(&sts));
+        let step = if c.own_log_level {
             step
+        } else {
+            step.set("PLUGIN_LOG_LEVEL", level)
         };
         let out = step.run(&[]);
         let ctx = format!("case {:?} at {level}\nstderr:\n{}", c.name, out.stderr);
@@ -631,12 +637,7 @@ fn check(c: &Case) {
         assert_eq!(sts.requests().len(), c.requests, "requests: {ctx}");
         let mut secrets = secrets_of(
             &sts,
-            &step
-                .env
-                .iter()
-                .find(|(k, _)| k == "PLUGIN_OIDC_TOKEN_ID")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
+            step.env.get("PLUGIN_OIDC_TOKEN_ID").unwrap_or_default(),
         );
         secrets.extend([
             "dollarCaseSecretKey000000000000000000001".into(),
@@ -654,15 +655,11 @@ fn check(c: &Case) {
         ]);
         // The step's own token too, wherever the case put it (a file).
         secrets.extend(secrets_of(&sts, &step.token));
-        for (k, v) in &step.env {
-            if k == "PLUGIN_POLICY" {
-                secrets.push(v.clone());
-            }
-        }
+        secrets.extend(step.env.get("PLUGIN_POLICY").map(String::from));
         out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
         // Nor any 12-character part of the token or the policy, which a
         // server quoting half of one would show.
-        for (k, v) in &step.env {
+        for (k, v) in step.env.iter() {
             if k == "PLUGIN_POLICY" || k == "PLUGIN_OIDC_TOKEN_ID" {
                 for part in v.as_bytes().windows(12) {
                     let part = String::from_utf8_lossy(part);
@@ -673,12 +670,8 @@ fn check(c: &Case) {
                 }
             }
         }
-        if level == "trace" && c.name.starts_with("an opaque") {
-            assert!(
-                out.stderr
-                    .contains("the token is not a JWT; sending it as is"),
-                "{ctx}"
-            );
+        if let Some(text) = c.trace_says.filter(|_| level == "trace") {
+            assert!(out.stderr.contains(text), "{ctx}\nwanted: {text}");
         }
         if level == "info" && c.code == 0 && c.requests > 1 {
             assert!(
@@ -695,13 +688,34 @@ fn check(c: &Case) {
     }
 }
 
+/// Runs a case; on failure, what failed.
+fn outcome(c: &Case) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(c))).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic without a message");
+        format!("case {:?}: {why}", c.name)
+    })
+}
+
+/// Fails once, listing every case that failed, not just the first.
+fn assert_all_pass(outcomes: Vec<Result<(), String>>) {
+    let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
 #[test]
 fn settings_matrix() {
     let cases = settings_cases();
     assert!(cases.len() >= 30);
-    for c in &cases {
-        check(c);
-    }
+    assert_all_pass(cases.iter().map(outcome).collect());
 }
 
 #[test]
@@ -711,17 +725,20 @@ fn answers_matrix() {
     // Retried cases spend most of their time waiting (retry::LATER paces a
     // throttled run at a second or more): side by side, the matrix takes
     // about as long as its slowest case.
-    std::thread::scope(|scope| {
+    let outcomes = std::thread::scope(|scope| {
         let running: Vec<_> = cases
             .iter()
-            .map(|c| scope.spawn(move || check(c)))
+            .map(|c| scope.spawn(move || outcome(c)))
             .collect();
-        for case in running {
-            if let Err(panic) = case.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
+        running
+            .into_iter()
+            .map(|case| {
+                case.join()
+                    .unwrap_or_else(|_| Err("the case's thread died".into()))
+            })
+            .collect()
     });
+    assert_all_pass(outcomes);
 }
 
 #[test]

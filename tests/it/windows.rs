@@ -3,12 +3,10 @@
 //! the exe and the test-only ProcessPrng shim into target/wine/ and runs
 //! these with `--ignored`.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 fn wine_dir() -> PathBuf {
     PathBuf::from(
@@ -23,7 +21,7 @@ fn win_path(p: &Path) -> String {
 }
 
 /// Runs the exe under Wine with exactly `env` (plus what Wine needs).
-fn wine(env: &[(&str, String)], args: &[&str]) -> Output {
+fn wine<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&str]) -> Output {
     let dir = wine_dir();
     let mut cmd = Command::new("wine");
     cmd.arg(dir.join("aws-oidc.exe")).args(args).env_clear();
@@ -33,27 +31,22 @@ fn wine(env: &[(&str, String)], args: &[&str]) -> Output {
         .env("WINEDEBUG", "-all")
         // Load the shim beside the exe rather than any built-in.
         .env("WINEDLLOVERRIDES", "bcryptprimitives=n");
-    cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    cmd.envs(env);
     Output::from(cmd.output().expect("run wine"))
 }
 
-fn step_env(sts: &StandIn, token: &str, secret: &str, vars: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("PLUGIN_IAMROLEARN", ROLE.to_string()),
-        ("PLUGIN_OIDC_TOKEN_ID", token.to_string()),
-        ("PLUGIN_STS_ENDPOINT", sts.url()),
-        ("PLUGIN_CA_BUNDLE", win_path(&sts.ca())),
-        ("HARNESS_OUTPUT_SECRET_FILE", secret.to_string()),
-        ("DRONE_OUTPUT", vars.to_string()),
-        ("PLUGIN_REGION", "us-east-1".to_string()),
-    ]
+/// The step's environment with Windows paths for the CA and both outputs.
+fn step_env(sts: &StandIn, token: &str, secret: &str, vars: &str) -> StepEnv {
+    StepEnv::new(ROLE, token, &sts.url(), &win_path(&sts.ca()), secret)
+        .set("DRONE_OUTPUT", vars)
+        .set("PLUGIN_REGION", "us-east-1")
 }
 
 #[test]
 #[ignore = "needs make release and Wine; run by make test-windows"]
 fn full_exchange_with_windows_paths() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("wine");
+    let dir = temp_dir("wine");
     let secret = dir.join("secret.env");
     // A C:\ path too: Wine's C: drive is the prefix's drive_c.
     let c_dir = wine_dir().join("prefix/drive_c/aws-oidc-test");
@@ -62,12 +55,13 @@ fn full_exchange_with_windows_paths() {
     let _ = std::fs::remove_file(&vars);
     let token = harness_token();
     let out = wine(
-        &step_env(
+        step_env(
             &sts,
             &token,
             &win_path(&secret),
             r"C:\aws-oidc-test\output.env",
-        ),
+        )
+        .iter(),
         &[],
     );
     out.expect(0).assert_hides(&[&token]);
@@ -97,16 +91,16 @@ fn full_exchange_with_windows_paths() {
     out.assert_hides(&[&issued.secret_access_key, &issued.session_token]);
 
     // A token file at a Windows path.
-    let token_file = standin::write_file(&dir, "token", &token);
-    let mut env = step_env(
+    let token_file = write_file(&dir, "token", &token);
+    let env = step_env(
         &sts,
         "",
         &win_path(&dir.join("secret2.env")),
         &win_path(&dir.join("vars2.env")),
-    );
-    env.retain(|(k, _)| *k != "PLUGIN_OIDC_TOKEN_ID");
-    env.push(("AWS_WEB_IDENTITY_TOKEN_FILE", win_path(&token_file)));
-    wine(&env, &[]).expect(0);
+    )
+    .unset("PLUGIN_OIDC_TOKEN_ID")
+    .set("AWS_WEB_IDENTITY_TOKEN_FILE", &win_path(&token_file));
+    wine(env.iter(), &[]).expect(0);
     assert_eq!(
         std::fs::read_to_string(dir.join("secret2.env"))
             .unwrap()
@@ -120,17 +114,17 @@ fn full_exchange_with_windows_paths() {
 #[ignore = "needs make release and Wine; run by make test-windows"]
 fn bad_setting_refusal_and_help() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("wine-bad");
+    let dir = temp_dir("wine-bad");
     let token = harness_token();
     let secret = dir.join("secret.env");
-    let mut env = step_env(
+    let env = step_env(
         &sts,
         &token,
         &win_path(&secret),
         &win_path(&dir.join("vars.env")),
-    );
-    env.push(("PLUGIN_DURATION", "5m".to_string()));
-    let out = wine(&env, &[]);
+    )
+    .set("PLUGIN_DURATION", "5m");
+    let out = wine(env.iter(), &[]);
     out.expect(2);
     assert!(
         out.last_line()
@@ -146,19 +140,20 @@ fn bad_setting_refusal_and_help() {
         "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
     )]);
     let out = wine(
-        &step_env(
+        step_env(
             &sts,
             &token,
             &win_path(&secret),
             &win_path(&dir.join("vars.env")),
-        ),
+        )
+        .iter(),
         &[],
     );
     out.expect(3).assert_hides(&[&token]);
     assert!(out.last_line().contains("AccessDenied"), "{}", out.stderr);
     assert!(!secret.exists(), "nothing written on a refusal");
 
-    let out = wine(&[], &["--help"]);
+    let out = wine([], &["--help"]);
     out.expect(0);
     assert!(
         out.stdout.contains("PLUGIN_IAMROLEARN") && out.stdout.contains("--format"),
@@ -225,7 +220,7 @@ print(base)
 print(src)
 print(dst.replace('/', '\\').lower() == exe.replace('/', '\\').lower(), exe)
 "#;
-    let out = Command::new("python3")
+    let out = python3("dockerfile_parse", "dockerfile-parse")
         .args([
             "-c",
             script,

@@ -1,9 +1,7 @@
 //! The Harness plugin step, end to end: the real binary, a Harness-shaped
 //! environment, the TLS STS stand-in, and the two output files.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -269,11 +267,7 @@ fn unreachable_endpoint_exits_4() {
 #[test]
 fn an_html_page_instead_of_sts_exits_5() {
     let sts = StandIn::start();
-    let page = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/proxy-page.html"
-    ))
-    .unwrap();
+    let page = fixture("proxy-page.html");
     sts.script([Reply::Raw(200, "text/html", page)]);
     let step = Step::harness(&sts);
     let out = step.run(&[]);
@@ -503,8 +497,8 @@ fn the_ca_bundle_is_read_under_every_spelling() {
             .set(name, &sts.ca().display().to_string());
         step.run(&[]).expect(0);
     }
-    let dir = standin::temp_dir("ca");
-    let empty = standin::write_file(&dir, "empty.pem", "# no certificates here\n");
+    let dir = temp_dir("ca");
+    let empty = write_file(&dir, "empty.pem", "# no certificates here\n");
     let out = Step::harness(&sts)
         .unset("PLUGIN_CA_BUNDLE")
         .set("AWS_CA_BUNDLE", &empty.display().to_string())
@@ -610,11 +604,7 @@ fn bad_settings_stop_before_any_request() {
 /// Runs the step under this umask (through `/bin/sh`, which sets it and
 /// execs the binary), so that modes are proven whatever the caller's umask.
 fn run_under_umask(step: &Step, umask: &str, args: &[&str]) -> Output {
-    let env: Vec<(&str, &str)> = step
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env: Vec<(&str, &str)> = step.env.iter().collect();
     let script = format!("umask {umask}; exec \"$0\" \"$@\"");
     let bin = bin();
     let mut all = vec!["-c", &script, bin.to_str().unwrap()];
@@ -667,7 +657,7 @@ fn refused_before_sts(sts: &StandIn, out: &Output, says: &str) {
 #[test]
 fn devices_directories_and_missing_directories_are_refused_before_sts() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("dest");
+    let dir = temp_dir("dest");
     for (path, says) in [
         (
             "/dev/null".to_string(),
@@ -706,7 +696,7 @@ fn devices_directories_and_missing_directories_are_refused_before_sts() {
 #[test]
 fn a_fifo_is_refused_without_hanging() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("fifo");
+    let dir = temp_dir("fifo");
     let fifo = dir.join("out.fifo");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -726,7 +716,7 @@ fn a_symlink_planted_by_another_user_is_never_followed() {
     }
     use std::os::unix::fs::{lchown, symlink};
     let sts = StandIn::start();
-    let shared = standin::temp_dir("shared");
+    let shared = temp_dir("shared");
     chmod(&shared, 0o1777);
     let theirs = shared.join("theirs.env");
     plant_as_nobody(&theirs, "THEIRS=1\n", 0o666);
@@ -742,7 +732,7 @@ fn a_symlink_planted_by_another_user_is_never_followed() {
     refused_before_sts(&sts, &step.run(&[]), "is a symbolic link");
     assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "THEIRS=1\n");
     // A link to a file this user owns is refused too: the name must be the file.
-    let mine = standin::write_file(&shared, "mine.env", "");
+    let mine = write_file(&shared, "mine.env", "");
     chmod(&mine, 0o600);
     let own_link = shared.join("own-link.env");
     symlink(&mine, &own_link).unwrap();
@@ -1044,20 +1034,20 @@ fn run_where_localhost_is_elsewhere(step: &Step) -> Option<Output> {
         );
         return None;
     }
-    let dir = standin::temp_dir("hosts");
-    let hosts = standin::write_file(
+    let dir = temp_dir("hosts");
+    let hosts = write_file(
         &dir,
         "hosts",
         "127.0.0.2 localhost LOCALHOST LocalHost localhost. LOCALHOST.\n",
     );
-    let resolv = standin::write_file(&dir, "resolv.conf", "nameserver 127.0.0.2\n");
+    let resolv = write_file(&dir, "resolv.conf", "nameserver 127.0.0.2\n");
     let out = Command::new("unshare")
         .args(["-m", "sh", "-c"])
         .arg(r#"mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && unset PATH && exec "$3""#)
         .arg("sh")
         .args([&hosts, &resolv, &bin()])
         .env_clear()
-        .envs(step.env.iter().map(|(k, v)| (k, v)))
+        .envs(step.env.iter())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .output()
         .expect("run unshare");

@@ -4,12 +4,10 @@
 //! runs them with `--ignored`, as root (chroot), with qemu-user-static and
 //! buildah installed by `.ci/run`.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 fn dist() -> PathBuf {
     PathBuf::from(
@@ -22,15 +20,10 @@ fn image() -> String {
     std::env::var("AWS_OIDC_IMAGE").expect("AWS_OIDC_IMAGE: run these through `make test-release`")
 }
 
-fn harness_env(sts: &StandIn, ca: &str, secret: &str, token: &str) -> Vec<(String, String)> {
-    vec![
-        ("PLUGIN_IAMROLEARN".into(), ROLE.into()),
-        ("PLUGIN_OIDC_TOKEN_ID".into(), token.into()),
-        ("PLUGIN_STS_ENDPOINT".into(), sts.url()),
-        ("PLUGIN_CA_BUNDLE".into(), ca.into()),
-        ("HARNESS_OUTPUT_SECRET_FILE".into(), secret.into()),
-        ("PLUGIN_REGION".into(), "us-east-1".into()),
-    ]
+/// The step's environment with the CA and the secret file at these paths,
+/// as the binary sees them (in a chroot, an image, or here).
+fn harness_env(sts: &StandIn, ca: &str, secret: &str, token: &str) -> StepEnv {
+    StepEnv::new(ROLE, token, &sts.url(), ca, secret).set("PLUGIN_REGION", "us-east-1")
 }
 
 fn output(mut cmd: Command) -> Output {
@@ -76,13 +69,13 @@ fn checksums_match() {
 #[ignore = "needs make release and root; run by make test-release"]
 fn amd64_binary_runs_alone_in_an_empty_root() {
     let sts = StandIn::start();
-    let root = standin::temp_dir("chroot");
+    let root = temp_dir("chroot");
     std::fs::copy(dist().join("aws-oidc-linux-amd64"), root.join("aws-oidc")).unwrap();
     std::fs::copy(sts.ca(), root.join("ca.pem")).unwrap();
     let token = harness_token();
     let mut cmd = Command::new("/usr/sbin/chroot");
     cmd.arg(root.path()).arg("/aws-oidc").env_clear();
-    cmd.envs(harness_env(&sts, "/ca.pem", "/secret.env", &token));
+    cmd.envs(harness_env(&sts, "/ca.pem", "/secret.env", &token).iter());
     let out = output(cmd);
     out.expect(0).assert_hides(&[&token]);
     let entries: Vec<_> = std::fs::read_dir(&root)
@@ -101,19 +94,17 @@ fn amd64_binary_runs_alone_in_an_empty_root() {
 #[ignore = "needs make release and qemu-user-static; run by make test-release"]
 fn arm64_binary_runs_under_qemu() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("qemu");
+    let dir = temp_dir("qemu");
     let secret = dir.join("secret.env");
     let token = harness_token();
-    let mut cmd = Command::new("qemu-aarch64-static");
-    cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
-    cmd.envs(harness_env(
-        &sts,
-        &sts.ca().display().to_string(),
-        &secret.display().to_string(),
-        &token,
-    ));
-    let out = output(cmd);
-    out.expect(0).assert_hides(&[&token]);
+    let run = |secret: &Path| {
+        let mut cmd = Command::new("qemu-aarch64-static");
+        cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
+        let ca = sts.ca().display().to_string();
+        cmd.envs(harness_env(&sts, &ca, &secret.display().to_string(), &token).iter());
+        output(cmd)
+    };
+    run(&secret).expect(0).assert_hides(&[&token]);
     assert_exchange(&sts, &secret, &token);
     // And a refusal comes back as exit 3, as on amd64.
     sts.script([Reply::Error(
@@ -121,15 +112,7 @@ fn arm64_binary_runs_under_qemu() {
         "AccessDenied",
         "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
     )]);
-    let mut cmd = Command::new("qemu-aarch64-static");
-    cmd.arg(dist().join("aws-oidc-linux-arm64")).env_clear();
-    cmd.envs(harness_env(
-        &sts,
-        &sts.ca().display().to_string(),
-        &dir.join("other.env").display().to_string(),
-        &token,
-    ));
-    output(cmd).expect(3);
+    run(&dir.join("other.env")).expect(3);
 }
 
 fn buildah(args: &[&str]) -> Output {
@@ -208,7 +191,7 @@ fn image_runs_the_exchange_and_holds_only_the_binary() {
 
     // A run as Harness would start it, with the runner's output folder mounted.
     let sts = StandIn::start();
-    let host_dir = standin::temp_dir("image");
+    let host_dir = temp_dir("image");
     std::fs::copy(sts.ca(), host_dir.join("ca.pem")).unwrap();
     // The runner creates the output file; the image (root) appends to it.
     std::fs::write(host_dir.join("secret.env"), "").unwrap();
@@ -223,7 +206,7 @@ fn image_runs_the_exchange_and_holds_only_the_binary() {
         "-v".into(),
         volume,
     ];
-    for (k, v) in harness_env(&sts, "/harness/ca.pem", "/harness/secret.env", &token) {
+    for (k, v) in harness_env(&sts, "/harness/ca.pem", "/harness/secret.env", &token).iter() {
         args.push("-e".into());
         args.push(format!("{k}={v}"));
     }
@@ -374,7 +357,7 @@ fn readme_measured_tables_are_the_last_bench_run() {
         eprintln!("skipped the figures: no target/bench.json (make bench writes it)");
         return;
     }
-    let rendered = Command::new("python3")
+    let rendered = python3("json", "python3")
         .arg(root.join("scripts/bench.py"))
         .arg("--readme")
         .arg(&json)

@@ -5,14 +5,12 @@
 //! not UTF-8, a foreign charset or oversized headers is refused with exit 5
 //! and nothing written. Each case runs the real binary against the stand-in.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 /// How long a run may take before the test calls it a hang. Runs here end
 /// in milliseconds; this only turns a regression into a failure instead of
@@ -24,7 +22,7 @@ const HANG: Duration = Duration::from_secs(20);
 fn run_bounded(step: &Step) -> Output {
     let child = Command::new(bin())
         .env_clear()
-        .envs(step.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(step.env.iter())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -79,7 +77,7 @@ fn refused(step: &Step, sts: &StandIn, out: &Output, code: i32, says: &str, requ
 #[test]
 fn a_token_fifo_without_a_writer_fails_at_once() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("fifo");
+    let dir = temp_dir("fifo");
     let fifo = dir.join("token");
     mkfifo(&fifo);
     // A symlink leading to the FIFO is no better.
@@ -129,11 +127,11 @@ fn a_kubernetes_symlink_chain_to_a_token_file_works() {
     // The kubelet's projected volume: token -> ..data/token, ..data -> a
     // timestamped folder holding the regular file.
     let sts = StandIn::start();
-    let dir = standin::temp_dir("projected");
+    let dir = temp_dir("projected");
     let stamped = dir.join("..2026_11_26_13_00_00.123456789");
     std::fs::create_dir(&stamped).unwrap();
     let probe = Step::harness(&sts);
-    standin::write_file(&stamped, "token", &format!("{}\n", probe.token));
+    write_file(&stamped, "token", &format!("{}\n", probe.token));
     std::os::unix::fs::symlink(stamped.file_name().unwrap(), dir.join("..data")).unwrap();
     std::os::unix::fs::symlink("..data/token", dir.join("token")).unwrap();
     let step = with_token_file(&sts, &dir.join("token"));
@@ -150,7 +148,7 @@ fn a_kubernetes_symlink_chain_to_a_token_file_works() {
 #[test]
 fn a_token_is_one_line_of_printable_ascii() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("tokens");
+    let dir = temp_dir("tokens");
     let jwt = harness_token();
     let (head, rest) = jwt.split_at(30);
     let cases = [
@@ -182,7 +180,7 @@ fn a_token_is_one_line_of_printable_ascii() {
         ),
     ];
     for (name, text, says) in &cases {
-        let file = standin::write_file(&dir, "token", text);
+        let file = write_file(&dir, "token", text);
         let step = with_token_file(&sts, &file);
         let out = run_bounded(&step);
         refused(&step, &sts, &out, 2, says, 0);
@@ -209,7 +207,7 @@ fn a_token_is_one_line_of_printable_ascii() {
     );
     out.assert_hides(&[head, rest]);
     // Surrounding whitespace, one trailing newline included, is trimmed.
-    let file = standin::write_file(&dir, "token", &format!(" \t{jwt} \r\n"));
+    let file = write_file(&dir, "token", &format!(" \t{jwt} \r\n"));
     let step = with_token_file(&sts, &file);
     run_bounded(&step).expect(0);
     assert_eq!(
@@ -248,8 +246,8 @@ const GARBAGE_PEM: &str = "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSwgbm90IGEgY2Vy
 #[test]
 fn a_ca_bundle_without_a_usable_certificate_is_refused_before_any_traffic() {
     let sts = StandIn::start();
-    let dir = standin::temp_dir("ca");
-    let bad = standin::write_file(&dir, "garbage.pem", GARBAGE_PEM);
+    let dir = temp_dir("ca");
+    let bad = write_file(&dir, "garbage.pem", GARBAGE_PEM);
     let step = Step::harness(&sts).set("PLUGIN_CA_BUNDLE", bad.to_str().unwrap());
     let out = run_bounded(&step);
     refused(
@@ -262,7 +260,7 @@ fn a_ca_bundle_without_a_usable_certificate_is_refused_before_any_traffic() {
     );
     // Beside a good certificate, the bad block is named and skipped.
     let ca = std::fs::read_to_string(sts.ca()).unwrap();
-    let mixed = standin::write_file(&dir, "mixed.pem", &format!("{GARBAGE_PEM}{ca}"));
+    let mixed = write_file(&dir, "mixed.pem", &format!("{GARBAGE_PEM}{ca}"));
     let step = Step::harness(&sts)
         .set("PLUGIN_CA_BUNDLE", mixed.to_str().unwrap())
         .set("PLUGIN_LOG_LEVEL", "debug");
@@ -320,7 +318,7 @@ fn refused_in_every_format(body: &[u8], content_type: &'static str, says: &str, 
 
 #[test]
 fn a_session_token_or_arn_with_a_shell_command_is_never_written() {
-    let dir = standin::temp_dir("hostile");
+    let dir = temp_dir("hostile");
     let marker = dir.join("x");
     let m = marker.display();
     let token = format!(";{{touch,{m}}}");

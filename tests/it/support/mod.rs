@@ -1,8 +1,7 @@
 //! Helpers for integration tests: run the real binary with a controlled
 //! environment against the STS stand-in.
 
-#![allow(dead_code)]
-
+pub mod harness;
 pub mod standin;
 
 use std::io::Write;
@@ -11,9 +10,8 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
-// Not every test binary uses every re-export.
-#[allow(unused_imports)]
-pub use standin::{Reply, StandIn, TempDir, Transport};
+pub use harness::StepEnv;
+pub use standin::{temp_dir, Reply, StandIn, TempDir, Transport};
 
 /// A role ARN in the stand-in's account.
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/harness-ci";
@@ -150,7 +148,7 @@ pub fn now() -> i64 {
 /// output files Harness provides in `dir`.
 pub struct Step {
     /// The variables.
-    pub env: Vec<(String, String)>,
+    pub env: StepEnv,
     /// HARNESS_OUTPUT_SECRET_FILE.
     pub secret_file: PathBuf,
     /// DRONE_OUTPUT.
@@ -164,26 +162,20 @@ pub struct Step {
 impl Step {
     /// camelCase settings as the Harness UI writes them, no duration.
     pub fn harness(sts: &StandIn) -> Step {
-        let dir = standin::temp_dir("step");
+        let dir = temp_dir("step");
         let secret_file = dir.join("secret.env");
         let vars_file = dir.join("output.env");
         let token = harness_token();
-        let env = vec![
-            ("PLUGIN_IAMROLEARN".to_string(), ROLE.to_string()),
-            ("PLUGIN_OIDC_TOKEN_ID".to_string(), token.clone()),
-            ("PLUGIN_STS_ENDPOINT".to_string(), sts.url()),
-            (
-                "PLUGIN_CA_BUNDLE".to_string(),
-                sts.ca().display().to_string(),
-            ),
-            (
-                "HARNESS_OUTPUT_SECRET_FILE".to_string(),
-                secret_file.display().to_string(),
-            ),
-            ("DRONE_OUTPUT".to_string(), vars_file.display().to_string()),
-            ("PLUGIN_MAX_ATTEMPTS".to_string(), "3".to_string()),
-            ("PLUGIN_TIMEOUT".to_string(), "20s".to_string()),
-        ];
+        let env = StepEnv::new(
+            ROLE,
+            &token,
+            &sts.url(),
+            &sts.ca().display().to_string(),
+            &secret_file.display().to_string(),
+        )
+        .set("DRONE_OUTPUT", &vars_file.display().to_string())
+        .set("PLUGIN_MAX_ATTEMPTS", "3")
+        .set("PLUGIN_TIMEOUT", "20s");
         Step {
             env,
             secret_file,
@@ -195,24 +187,19 @@ impl Step {
 
     /// Sets (or replaces) a variable.
     pub fn set(mut self, key: &str, value: &str) -> Step {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_string(), value.to_string()));
+        self.env = self.env.set(key, value);
         self
     }
 
     /// Removes a variable.
     pub fn unset(mut self, key: &str) -> Step {
-        self.env.retain(|(k, _)| k != key);
+        self.env = self.env.unset(key);
         self
     }
 
     /// Runs the binary with this environment and arguments.
     pub fn run(&self, args: &[&str]) -> Output {
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let env: Vec<(&str, &str)> = self.env.iter().collect();
         run(&env, args)
     }
 
@@ -264,4 +251,37 @@ pub fn closed_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind 127.0.0.1")
         .port()
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write test file");
+    p
+}
+
+/// A file under `tests/fixtures/` (saved answers and fuzz findings).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// `python3`, for a test that hands its output to a Python consumer, once
+/// `module` imports; if python3 or the module is missing, the test fails
+/// saying how to install it (`make deps` installs both).
+pub fn python3(module: &str, pip_name: &str) -> Command {
+    match Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+    {
+        Err(e) => panic!(
+            "python3 cannot be run ({e}); install it with `make deps` or `apt-get install python3`"
+        ),
+        Ok(out) if !out.status.success() => panic!(
+            "the Python module {module} is missing; install it with `make deps` or `python3 -m pip install {pip_name}`"
+        ),
+        Ok(_) => Command::new("python3"),
+    }
 }

@@ -2,12 +2,10 @@
 //! STS, and how one run paces itself, through the real binary with default
 //! retry settings. Counts only: `make fleet` measures the times.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use standin::Mode;
-use support::*;
+use crate::support::standin::Mode;
+use crate::support::*;
 
 /// A Harness step with the default retry settings: no attempt cap, the 60 s
 /// timeout.

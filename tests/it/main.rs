@@ -1,0 +1,17 @@
+//! The integration tests: one binary whose modules share `support`. Each
+//! module runs the real `aws-oidc` binary with a cleared environment against
+//! the TLS STS stand-in in `support::standin`.
+//!
+//! The release and Windows modules are `#[ignore]`d in a plain `cargo test`;
+//! `make test-release` and `make test-windows` build what they need and run
+//! them with `--ignored release::` and `--ignored windows::`.
+
+mod support;
+
+mod bounds;
+mod cli;
+mod errors;
+mod fleet;
+mod plugin;
+mod release;
+mod windows;
