@@ -3,16 +3,13 @@
 //! (`tests/fixtures/sigv4/`), to each other, and the signer to botocore's
 //! `SigV4Auth` on generated requests.
 
-#[path = "support/sigv4.rs"]
-mod verifier;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use crate::support::sigv4::{verify, Raw};
 use aws_oidc::secret::Secret;
 use aws_oidc::sigv4::{self, Credentials, Request, Scope};
-use verifier::{verify, Raw};
 
 /// The suite's key, secret, scope and time (2015-08-30T12:36:00Z).
 const KEY_ID: &str = "AKIDEXAMPLE";

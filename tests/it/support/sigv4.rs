@@ -6,9 +6,7 @@
 //! rebuilds what the client must have signed from the headers the header
 //! names, and compares. It shares no code with the signer, so a mistake in
 //! one is not repeated in the other; both are held to AWS's published
-//! vectors in `tests/sigv4.rs`.
-
-#![allow(dead_code)]
+//! vectors in `tests/it/sigv4.rs`.
 
 use ring::{digest, hmac};
 
