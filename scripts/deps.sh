@@ -54,7 +54,8 @@ done
 
 [ "$group" = all ] || exit 0
 
-# botocore: the credential_process consumer in tests/it/cli.rs; dockerfile-parse:
+# botocore: the credential_process consumer in tests/it/cli.rs, and the SigV4
+# reference tests/it/sigv4.rs signs against; dockerfile-parse:
 # reads Dockerfile.windows in tests/it/windows.rs (that image cannot be built here).
 for mod in botocore:botocore dockerfile_parse:dockerfile-parse; do
   if ! python3 -c "import ${mod%%:*}" 2>/dev/null; then

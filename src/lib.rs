@@ -17,6 +17,7 @@ pub mod response;
 pub mod retry;
 pub mod secret;
 pub mod settings;
+pub mod sigv4;
 pub mod time;
 
 use std::collections::BTreeMap;

@@ -14,4 +14,5 @@ mod errors;
 mod fleet;
 mod plugin;
 mod release;
+mod sigv4;
 mod windows;

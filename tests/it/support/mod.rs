@@ -2,6 +2,7 @@
 //! environment against the STS stand-in.
 
 pub mod harness;
+pub mod sigv4;
 pub mod standin;
 
 use std::io::Write;
