@@ -97,3 +97,24 @@ fn a_write_that_fails_after_the_open_leaves_every_file_as_it_was() {
     assert_eq!(step.vars(), old, "the variables file was changed");
     assert_eq!(sts.requests().len(), 1);
 }
+
+/// A redirect is not followed (README: exit 5): whatever the status, the
+/// run stops at the first answer, writes nothing and says what came back.
+#[test]
+fn redirects_are_not_followed() {
+    for status in [301, 302, 303, 307, 308] {
+        let sts = StandIn::start();
+        sts.script([Reply::Redirect(status, format!("{}/elsewhere", sts.url()))]);
+        let step = Step::harness(&sts);
+        let out = step.run(&[]);
+        out.expect(5);
+        assert!(
+            out.last_line()
+                .contains(&format!("answered HTTP {status} (text/html)")),
+            "{status}: {}",
+            out.stderr
+        );
+        assert_eq!(sts.requests().len(), 1, "{status}: followed");
+        assert!(!step.secret_file.exists() && !step.vars_file.exists());
+    }
+}
