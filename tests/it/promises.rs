@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::support::standin::{Proxy, PROXY_ONLY_HOST};
 use crate::support::{bin, run_binary, Output, Reply, StandIn, Step};
 
 /// Runs the step through `/bin/sh -c script`, which sets up the process
@@ -117,4 +118,35 @@ fn redirects_are_not_followed() {
         assert_eq!(sts.requests().len(), 1, "{status}: followed");
         assert!(!step.secret_file.exists() && !step.vars_file.exists());
     }
+}
+
+/// A proxy's 407 is an answer about the credentials, not a passing fault:
+/// it is not retried, and the password is not shown.
+#[test]
+fn a_proxy_refusing_the_credentials_is_not_retried() {
+    let sts = StandIn::start();
+    let proxy = Proxy::refusing();
+    let out = Step::harness(&sts)
+        .set("PLUGIN_MAX_ATTEMPTS", "3")
+        .set(
+            "HTTPS_PROXY",
+            &format!("http://ci:pr0xy-pa55@127.0.0.1:{}", proxy.port),
+        )
+        .set(
+            "PLUGIN_STS_ENDPOINT",
+            &format!("https://{PROXY_ONLY_HOST}:{}", sts.port),
+        )
+        .run(&[]);
+    out.expect(4).assert_hides(&["pr0xy-pa55"]);
+    assert!(
+        out.last_line()
+            .contains(&format!("refused to connect to {PROXY_ONLY_HOST}"))
+            && out
+                .last_line()
+                .contains("check HTTPS_PROXY and its credentials"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(proxy.connects().len(), 1, "retried:\n{}", out.stderr);
+    assert!(sts.requests().is_empty());
 }
