@@ -150,3 +150,30 @@ fn a_proxy_refusing_the_credentials_is_not_retried() {
     assert_eq!(proxy.connects().len(), 1, "retried:\n{}", out.stderr);
     assert!(sts.requests().is_empty());
 }
+
+/// Reserved characters reach STS percent-encoded. The expected bytes are
+/// written out by hand here, not by an encoder, and the stand-in refuses
+/// any body that is not URL-encoded.
+#[test]
+fn reserved_characters_reach_sts_encoded() {
+    let sts = StandIn::start();
+    let session = "a+b=c,d@e";
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/50%&+ x"}]}"#;
+    let step = Step::harness(&sts)
+        .set("PLUGIN_ROLE_SESSION_NAME", session)
+        .set("PLUGIN_POLICY", policy);
+    step.run(&[]).expect(0).assert_hides(&[policy]);
+    let req = &sts.requests()[0];
+    assert_eq!(req.field("RoleSessionName"), Some(session));
+    assert_eq!(req.field("Policy"), Some(policy));
+    for encoded in [
+        "&RoleSessionName=a%2Bb%3Dc%2Cd%40e&",
+        "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fharness-ci&",
+        "&Policy=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Ab%2F50%25%26%2B+x%22%7D%5D%7D",
+    ] {
+        assert!(
+            req.body.contains(encoded),
+            "{encoded} not in the body sent"
+        );
+    }
+}
