@@ -177,3 +177,50 @@ fn reserved_characters_reach_sts_encoded() {
         );
     }
 }
+
+/// The stand-in's calendar against dates read off a calendar, so that it
+/// cannot agree with the binary's by sharing a mistake.
+#[test]
+fn the_stand_ins_dates_are_right_on_literal_days() {
+    for (t, want) in [
+        (0, "1970-01-01T00:00:00Z"),
+        (951_782_399, "2000-02-28T23:59:59Z"),
+        (951_782_400, "2000-02-29T00:00:00Z"),
+        (4_107_542_399, "2100-02-28T23:59:59Z"),
+        (4_107_542_400, "2100-03-01T00:00:00Z"),
+        (1_798_761_599, "2026-12-31T23:59:59Z"),
+    ] {
+        assert_eq!(crate::support::standin::iso(t), want, "{t}");
+    }
+}
+
+/// credential-process turns an answer's `Expiration` into RFC 3339 in UTC
+/// with whole seconds: checked on literal answers, leap days included, so
+/// no calendar code of the tests is involved.
+#[test]
+fn credential_process_expiration_matches_literal_dates() {
+    for (answered, want) in [
+        ("2096-02-29T23:59:59.999999Z", "2096-02-29T23:59:59Z"),
+        ("2100-03-01T00:00:00Z", "2100-03-01T00:00:00Z"),
+        ("2099-12-31T23:59:59.5Z", "2099-12-31T23:59:59Z"),
+    ] {
+        let sts = StandIn::start();
+        sts.script([Reply::Raw(
+            200,
+            "text/xml",
+            crate::support::standin::success_xml(KEY_ID, SECRET, TOKEN, answered, ARN),
+        )]);
+        let out = Step::harness(&sts).run(&["--format", "credential-process"]);
+        out.expect(0);
+        assert_eq!(
+            out.stdout,
+            format!("{{\"Version\":1,\"AccessKeyId\":\"{KEY_ID}\",\"SecretAccessKey\":\"{SECRET}\",\"SessionToken\":\"{TOKEN}\",\"Expiration\":\"{want}\"}}\n"),
+            "{answered}"
+        );
+    }
+}
+
+const KEY_ID: &str = "ASIAPROMISES00000001";
+const SECRET: &str = "promisesCaseSecretKey00000000000000000001";
+const TOKEN: &str = "promisesCaseSessionToken0000000000000001";
+const ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/promises";

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 pub use http::Recorded;
 pub use proxy::Proxy;
 pub use scratch::{temp_dir, TempDir};
-pub use sts::{success_xml, Issued, NS};
+pub use sts::{iso, success_xml, Issued, NS};
 
 /// A host name the stand-in's certificate is valid for that does not
 /// resolve: reachable only through the test proxy.
