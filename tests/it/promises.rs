@@ -224,3 +224,28 @@ const KEY_ID: &str = "ASIAPROMISES00000001";
 const SECRET: &str = "promisesCaseSecretKey00000000000000000001";
 const TOKEN: &str = "promisesCaseSessionToken0000000000000001";
 const ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/promises";
+
+/// `HTTP_PROXY` (either case) is for plain http and is never used for STS
+/// over https, alone or not; `HTTPS_PROXY` is. `--check` names the proxy
+/// it would use, without sending anything.
+#[test]
+fn http_proxy_alone_is_not_used_for_https() {
+    let sts = StandIn::start();
+    let endpoint = format!("https://{PROXY_ONLY_HOST}:{}", sts.port);
+    for (var, want) in [
+        ("HTTP_PROXY", "proxy: none\n".to_string()),
+        ("http_proxy", "proxy: none\n".to_string()),
+        (
+            "HTTPS_PROXY",
+            "proxy: http://127.0.0.1:9 (from HTTPS_PROXY)\n".to_string(),
+        ),
+    ] {
+        let out = Step::harness(&sts)
+            .set("PLUGIN_STS_ENDPOINT", &endpoint)
+            .set(var, "http://127.0.0.1:9")
+            .run(&["--check"]);
+        out.expect(0);
+        assert!(out.stdout.contains(&want), "{var}:\n{}", out.stdout);
+    }
+    assert!(sts.requests().is_empty());
+}
