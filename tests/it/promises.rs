@@ -249,3 +249,106 @@ fn http_proxy_alone_is_not_used_for_https() {
     }
     assert!(sts.requests().is_empty());
 }
+
+/// Each documented range, just inside and just outside both ends, through
+/// the binary (`--check`): the timeout (1s-1h), the token (4-20000 chars)
+/// and the session policy (1-2048 chars).
+#[test]
+fn setting_ranges_hold_at_their_edges() {
+    let sts = StandIn::start();
+    let policy = |len: usize| {
+        let head = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::"#;
+        let tail = r#""}]}"#;
+        format!("{head}{}{tail}", "p".repeat(len - head.len() - tail.len()))
+    };
+    let token = |len: usize| "t".repeat(len);
+    let ok: Vec<(&str, String)> = vec![
+        ("PLUGIN_TIMEOUT", "1".into()),
+        ("PLUGIN_TIMEOUT", "3600".into()),
+        ("PLUGIN_TIMEOUT", "60m".into()),
+        ("PLUGIN_OIDC_TOKEN_ID", token(4)),
+        ("PLUGIN_OIDC_TOKEN_ID", token(20_000)),
+        ("PLUGIN_POLICY", policy(2048)),
+    ];
+    for (var, value) in &ok {
+        let out = Step::harness(&sts).set(var, value).run(&["--check"]);
+        out.expect(0);
+        if var != &"PLUGIN_TIMEOUT" {
+            out.assert_hides(&[value]);
+        }
+    }
+    let refused: Vec<(&str, String, &str)> = vec![
+        (
+            "PLUGIN_TIMEOUT",
+            "0".into(),
+            "PLUGIN_TIMEOUT: 0 seconds is outside 1s-1h",
+        ),
+        (
+            "PLUGIN_TIMEOUT",
+            "3601".into(),
+            "PLUGIN_TIMEOUT: 3601 seconds is outside 1s-1h",
+        ),
+        (
+            "PLUGIN_TIMEOUT",
+            "61m".into(),
+            "PLUGIN_TIMEOUT: 3660 seconds is outside 1s-1h",
+        ),
+        (
+            "PLUGIN_OIDC_TOKEN_ID",
+            token(3),
+            "PLUGIN_OIDC_TOKEN_ID: the token is 3 chars; STS accepts 4-20000",
+        ),
+        (
+            "PLUGIN_OIDC_TOKEN_ID",
+            token(20_001),
+            "PLUGIN_OIDC_TOKEN_ID: the token is 20001 chars; STS accepts 4-20000",
+        ),
+        (
+            "PLUGIN_POLICY",
+            policy(2049),
+            "PLUGIN_POLICY: the session policy is 2049 chars; STS accepts 1-2048",
+        ),
+    ];
+    for (var, value, want) in &refused {
+        let out = Step::harness(&sts).set(var, value).run(&["--check"]);
+        out.expect(2);
+        assert!(
+            out.last_line().contains(want),
+            "{var}={}…: {}",
+            &value[..1],
+            out.stderr
+        );
+        if var != &"PLUGIN_TIMEOUT" {
+            out.assert_hides(&[value]);
+        }
+    }
+    assert!(sts.requests().is_empty());
+}
+
+/// An answer body of 1 MiB is read; one byte more is refused as over the
+/// limit, whatever it holds.
+#[test]
+fn the_body_limit_is_one_mib_exactly() {
+    let sts = StandIn::start();
+    let mut body =
+        crate::support::standin::success_xml(KEY_ID, SECRET, TOKEN, "2099-01-01T00:00:00Z", ARN);
+    body.resize(1 << 20, b' ');
+    let mut over = body.clone();
+    over.push(b' ');
+    sts.script([
+        Reply::Raw(200, "text/xml", body),
+        Reply::Raw(200, "text/xml", over),
+    ]);
+    let step = Step::harness(&sts).set("PLUGIN_MAX_ATTEMPTS", "1");
+    step.run(&[]).expect(0);
+    assert!(step.secrets().contains(SECRET));
+    let step = Step::harness(&sts).set("PLUGIN_MAX_ATTEMPTS", "1");
+    let out = step.run(&[]);
+    out.expect(5).assert_hides(&[SECRET, TOKEN]);
+    assert!(
+        out.last_line().contains("with a body over 1 MiB"),
+        "{}",
+        out.stderr
+    );
+    assert!(!step.secret_file.exists());
+}
