@@ -542,9 +542,8 @@ fn answer_cases() -> Vec<Case> {
         case("silent server, the timeout said once", 4, "s of it waiting; check that this runner can reach it", 1)
             .set("PLUGIN_TIMEOUT", "2s")
             .replies(vec![Reply::Stall]),
-        case("proxy refusing the connection", 4, "cannot reach sts.stand-in.test through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
-            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            through_proxy(sts, s, closed)
+        case("proxy refusing the connection", 4, "cannot reach sts.stand-in.invalid through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
+            through_proxy(sts, s, closed_port())
         }),
         case("proxy dropping the connection", 4, "through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

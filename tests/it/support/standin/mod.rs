@@ -29,8 +29,10 @@ pub use scratch::{temp_dir, TempDir};
 pub use sts::{iso, success_xml, Issued, NS};
 
 /// A host name the stand-in's certificate is valid for that does not
-/// resolve: reachable only through the test proxy.
-pub const PROXY_ONLY_HOST: &str = "sts.stand-in.test";
+/// resolve: reachable only through the test proxy. Under `.invalid`, which
+/// RFC 6761 reserves so that every resolver fails it, whatever the
+/// machine's DNS says about other names.
+pub const PROXY_ONLY_HOST: &str = "sts.stand-in.invalid";
 
 /// What the stand-in answers with.
 #[derive(Clone, Debug)]
