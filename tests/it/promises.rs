@@ -352,3 +352,112 @@ fn the_body_limit_is_one_mib_exactly() {
     );
     assert!(!step.secret_file.exists());
 }
+
+/// `--check` prints the role ARN and the files it would write; under mask
+/// account the account number is masked there too.
+#[test]
+fn check_output_is_masked_under_mask_account() {
+    let sts = StandIn::start();
+    let out = Step::harness(&sts)
+        .set("PLUGIN_MASK_ACCOUNT_ID", "true")
+        .run(&["--check"]);
+    out.expect(0);
+    assert!(
+        !out.stdout.contains(crate::support::ACCOUNT)
+            && !out.stderr.contains(crate::support::ACCOUNT),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("arn:aws:iam::************:role/harness-ci"),
+        "{}",
+        out.stdout
+    );
+    assert!(sts.requests().is_empty());
+}
+
+/// Each answer field's allow-list at its edges, through the binary: every
+/// ASCII punctuation character (and a lower-case letter in the key id) in
+/// the middle of a field is written or refused as the literal lists here
+/// say, which are STS's alphabets as documented, not the code's.
+#[test]
+fn answer_allow_lists_hold_at_their_edges() {
+    let sts = StandIn::start();
+    let punctuation: Vec<char> = (0x21u8..0x7f)
+        .map(char::from)
+        .filter(char::is_ascii_punctuation)
+        .collect();
+    let fields: [(&str, &str, fn(char) -> [String; 2]); 4] = [
+        ("AccessKeyId", "", |c| {
+            [format!("ASIAEDGE{c}00000000000"), SECRET.into()]
+        }),
+        ("SecretAccessKey", "+/=-_.", |c| {
+            [
+                KEY_ID.into(),
+                format!("promisesEdge{c}SecretKey0000000000000001"),
+            ]
+        }),
+        ("SessionToken", "+/=-_.", |c| {
+            [
+                KEY_ID.into(),
+                format!("promisesEdge{c}SessionToken000000000001"),
+            ]
+        }),
+        ("AssumedRoleUser/Arn", "+=,.@_/:-", |c| {
+            [
+                KEY_ID.into(),
+                format!("arn:aws:sts::123456789012:assumed-role/harness-ci/s{c}x"),
+            ]
+        }),
+    ];
+    for (field, allowed, make) in fields {
+        let extra = if field == "AccessKeyId" {
+            vec!['a', 'z']
+        } else {
+            vec![]
+        };
+        for c in punctuation.iter().copied().chain(extra) {
+            let [key_id, value] = make(c);
+            let xml = |s: &str| {
+                s.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            };
+            let (secret, token, arn) = match field {
+                "SecretAccessKey" => (value.clone(), TOKEN.to_string(), ARN.to_string()),
+                "SessionToken" => (SECRET.to_string(), value.clone(), ARN.to_string()),
+                "AssumedRoleUser/Arn" => (SECRET.to_string(), TOKEN.to_string(), value.clone()),
+                _ => (SECRET.to_string(), TOKEN.to_string(), ARN.to_string()),
+            };
+            let body = crate::support::standin::success_xml(
+                &xml(&key_id),
+                &xml(&secret),
+                &xml(&token),
+                "2099-01-01T00:00:00Z",
+                &xml(&arn),
+            );
+            sts.script([Reply::Raw(200, "text/xml", body)]);
+            let step = Step::harness(&sts);
+            let out = step.run(&[]);
+            if allowed.contains(c) {
+                assert_eq!(out.code, 0, "{field} with {c:?}: {}", out.stderr);
+                assert!(
+                    step.secrets().contains(&value) || step.vars().contains(&value),
+                    "{field} with {c:?} not written"
+                );
+            } else {
+                assert_eq!(out.code, 5, "{field} with {c:?} accepted");
+                assert!(
+                    out.last_line().contains(&format!(
+                        "the answer holds a character STS never sends in {field}"
+                    )),
+                    "{field} with {c:?}: {}",
+                    out.stderr
+                );
+                assert!(!step.secret_file.exists() && !step.vars_file.exists());
+            }
+        }
+    }
+}
