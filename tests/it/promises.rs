@@ -461,3 +461,54 @@ fn answer_allow_lists_hold_at_their_edges() {
         }
     }
 }
+
+/// Literal tokens shaped like real Harness, GitLab and Kubernetes ones
+/// (`tests/fixtures/tokens/`, encoded once outside this code) reach STS
+/// byte for byte, and the debug line reads their claims as the fixture
+/// wrote them, with the literal expiry date.
+#[test]
+fn real_shaped_tokens_are_sent_as_is_and_their_claims_read() {
+    let sts = StandIn::start();
+    for (file, iss, aud, sub) in [
+        (
+            "harness.jwt",
+            "https://app.harness.io/ng/api/oidc/account/Vb4dWtRmSe2cG0aH3pL1Qw",
+            "sts.amazonaws.com",
+            "account/Vb4dWtRmSe2cG0aH3pL1Qw:org/default:project/payments:pipeline/deploy_prod",
+        ),
+        (
+            "gitlab.jwt",
+            "https://gitlab.example.com",
+            "sts.amazonaws.com",
+            "project_path:platform/deploy:ref_type:branch:ref:main",
+        ),
+        (
+            "kubernetes.jwt",
+            "https://oidc.eks.eu-west-1.amazonaws.com/id/5C5A6E1F0B2D4E6F8A9B0C1D2E3F4A5B",
+            "sts.amazonaws.com",
+            "system:serviceaccount:ci:deployer",
+        ),
+    ] {
+        let token = String::from_utf8(crate::support::fixture(&format!("tokens/{file}"))).unwrap();
+        let token = token.trim_end();
+        let before = sts.requests().len();
+        let out = Step::harness(&sts)
+            .set("PLUGIN_OIDC_TOKEN_ID", token)
+            .set("PLUGIN_LOG_LEVEL", "debug")
+            .run(&[]);
+        out.expect(0)
+            .assert_hides(&[token, token.rsplit('.').next().unwrap()]);
+        let want =
+            format!("token claims: iss={iss} aud={aud} sub={sub} exp=2100-01-01T00:00:00Z (in ");
+        assert!(
+            out.stderr.contains(&want),
+            "{file}: want {want}\n{}",
+            out.stderr
+        );
+        assert_eq!(
+            sts.requests()[before].field("WebIdentityToken"),
+            Some(token),
+            "{file}"
+        );
+    }
+}
