@@ -136,6 +136,18 @@ impl Error {
 
 impl std::error::Error for Error {}
 
+/// A short reason for an I/O error, without the "(os error N)" tail.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_string()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
