@@ -374,8 +374,6 @@ pub(super) fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     row[b.len()]
 }
 
-/// The account id to mask from the very first line, before the settings
-
 /// All spellings of a setting, for "nothing is set" messages.
 pub(super) fn names(def: &Def) -> String {
     let mut all: Vec<String> = def.flag.map(|f| format!("--{f}")).into_iter().collect();

@@ -109,7 +109,7 @@ pub(super) fn read_token(
         let bytes = read_file(files, &f, 1 << 20)?;
         let text = String::from_utf8(bytes).map_err(|_| {
             Error::setting(
-                &f.source,
+                f.source,
                 format!(
                     "{} is not UTF-8 text; it should hold the OIDC token",
                     f.value
@@ -119,7 +119,7 @@ pub(super) fn read_token(
         let text = text.trim().to_string();
         if text.is_empty() {
             return Err(Error::setting(
-                &f.source,
+                f.source,
                 format!("{} is empty; it should hold the OIDC token", f.value),
             ));
         }
@@ -132,12 +132,12 @@ pub(super) fn read_token(
         (f.value.clone(), None, "the token".to_string())
     };
     if let Some(problem) = token_problem(&token) {
-        return Err(Error::setting(&f.source, format!("{place} {problem}")));
+        return Err(Error::setting(f.source, format!("{place} {problem}")));
     }
     let n = token.chars().count();
     if !(4..=20000).contains(&n) {
         return Err(Error::setting(
-            &f.source,
+            f.source,
             format!("the token is {n} chars; STS accepts 4-20000"),
         ));
     }
@@ -209,7 +209,7 @@ pub(super) fn looks_like_path(value: &str) -> bool {
 fn read_file(files: &mut dyn Files, f: &Sourced<String>, limit: u64) -> Result<Vec<u8>, Error> {
     if looks_like_token(&f.value) {
         return Err(Error::setting(
-            &f.source,
+            f.source,
             format!(
                 "the value ({} chars) looks like a token, not a file path; pass the token itself with PLUGIN_OIDC_TOKEN (or --token-file - on stdin), or the path of a file holding it",
                 f.value.chars().count()
@@ -228,7 +228,7 @@ fn read_file(files: &mut dyn Files, f: &Sourced<String>, limit: u64) -> Result<V
             ),
         };
         Error::setting(
-            &f.source,
+            f.source,
             format!(
                 "cannot read {what}: {}; check the path and that this step can read it",
                 io_reason(&e)
@@ -237,7 +237,7 @@ fn read_file(files: &mut dyn Files, f: &Sourced<String>, limit: u64) -> Result<V
     })?;
     if bytes.len() as u64 > limit {
         return Err(Error::setting(
-            &f.source,
+            f.source,
             format!(
                 "{} is larger than {} bytes; is it the right file?",
                 f.value, limit
@@ -297,7 +297,7 @@ pub(super) fn read_ca_bundle(
     let count = certs.len();
     if blocks == 0 {
         return Err(Error::setting(
-            &f.source,
+            f.source,
             format!(
                 "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----); point it at a PEM CA bundle",
                 f.value
@@ -306,7 +306,7 @@ pub(super) fn read_ca_bundle(
     }
     if count == 0 {
         return Err(Error::setting(
-            &f.source,
+            f.source,
             format!(
                 "{} holds {blocks} PEM certificate block{} but no usable X.509 certificate; point it at a PEM bundle of CA certificates",
                 f.value,

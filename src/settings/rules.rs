@@ -44,8 +44,6 @@ impl Format {
     }
 }
 
-/// A proxy to reach STS through.
-
 /// The account of a value shaped like an ARN: its fifth `:` field, when
 /// that is 12 digits. The ARN rule reads it here, and so does the account
 /// mask, which must hide it even when another part of the ARN is wrong.
