@@ -50,7 +50,7 @@ pub struct StsFailure {
 }
 
 impl Error {
-    /// The process exit code for this error (SPEC §4).
+    /// The process exit code for this error (`docs/reference.md` §7).
     pub fn code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Setting { .. } | Error::Conflict(_) => 2,
@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_follow_the_spec() {
+    fn exit_codes_follow_the_reference() {
         let sts = Error::Sts(StsFailure {
             status: 403,
             code: "AccessDenied".into(),

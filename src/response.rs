@@ -1,4 +1,5 @@
-//! STS's answer: XML text in, typed credentials or error out (SPEC §3).
+//! STS's answer: XML text in, typed credentials or error out
+//! (`docs/reference.md` §5).
 //! Pure; elements are found by name and namespace, in any order, with or
 //! without whitespace.
 

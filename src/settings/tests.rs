@@ -22,8 +22,9 @@ fn err(env: &[(&str, &str)], flags: &[&str]) -> String {
         .to_string()
 }
 
-/// SPEC §1's table, copied: every setting's env names in order.
-const SPEC_NAMES: &[(&str, &[&str])] = &[
+/// The reference's table (`docs/reference.md` §1.2), copied: every
+/// setting's env names in order.
+const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     (
         "role ARN",
         &[
@@ -108,11 +109,11 @@ const SPEC_NAMES: &[(&str, &[&str])] = &[
 ];
 
 #[test]
-fn every_setting_reads_the_spec_names_in_the_spec_order() {
-    assert_eq!(ALL.len(), SPEC_NAMES.len());
-    for (def, (spec_name, spec_envs)) in ALL.iter().zip(SPEC_NAMES) {
+fn every_setting_reads_the_reference_names_in_the_reference_order() {
+    assert_eq!(ALL.len(), REFERENCE_NAMES.len());
+    for (def, (ref_name, ref_envs)) in ALL.iter().zip(REFERENCE_NAMES) {
         let name = def.name;
-        assert_eq!((name, def.envs), (*spec_name, *spec_envs));
+        assert_eq!((name, def.envs), (*ref_name, *ref_envs));
         // Each spelling wins over every later one, and a blank earlier
         // one does not count.
         for (i, env) in def.envs.iter().enumerate() {
@@ -604,7 +605,7 @@ fn command_line() {
             check: false
         }
     );
-    // Every flag the spec lists exists.
+    // Every flag the reference lists exists.
     for flag in [
         "role-arn",
         "token",
