@@ -72,3 +72,24 @@ pub fn settings(env: &[(&str, &str)]) -> Settings {
     all.extend_from_slice(env);
     resolve(&inputs(&all, &[]), &mut NoFiles).unwrap()
 }
+
+/// Every `.rs` file under `src/`, as `(path, text)`.
+pub fn sources() -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                all.push((path.display().to_string(), text));
+            }
+        }
+    }
+    all
+}

@@ -972,3 +972,102 @@ fn only_usable_certificates_count_in_a_ca_bundle() {
         .to_string()
         .contains("holds no PEM certificate"));
 }
+
+/// The `--help` table as `docs/reference.md` §1.2 shows it, one row per
+/// setting, made from the code's table.
+fn reference_rows() -> Vec<String> {
+    ALL.iter()
+        .map(|d| {
+            let flag = d.flag.map_or("—".to_string(), |f| format!("`--{f}`"));
+            let envs: Vec<String> = d.envs.iter().map(|e| format!("`{e}`")).collect();
+            format!(
+                "| {} | {flag} | {} | {} | {} |",
+                d.name,
+                envs.join(", "),
+                d.default,
+                d.accepts
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_reference_table_is_the_settings_table() {
+    let reference = include_str!("../../docs/reference.md");
+    for row in reference_rows() {
+        assert!(
+            reference.contains(&format!("\n{row}\n")),
+            "docs/reference.md §1.2 lacks or differs from:\n{row}"
+        );
+    }
+    let rows = reference.lines().filter(|l| l.starts_with("| ")).count();
+    assert!(rows > ALL.len());
+}
+
+#[test]
+fn the_readme_table_names_every_spelling_in_order() {
+    let readme = include_str!("../../README.md");
+    let section =
+        &readme[readme.find("## Settings").unwrap()..readme.find("### Endpoint").unwrap()];
+    let table: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| setting"))
+        .collect();
+    assert_eq!(
+        table.len(),
+        ALL.len() + 1,
+        "one row per setting, and the proxy"
+    );
+    for d in ALL {
+        let envs: Vec<String> = d.envs.iter().map(|e| format!("`{e}`")).collect();
+        let envs = envs.join(", ");
+        let row = table
+            .iter()
+            .find(|r| r.contains(&format!("| {envs} |")))
+            .unwrap_or_else(|| {
+                panic!("README's settings table has no row listing {envs} in order")
+            });
+        let flag = d
+            .flag
+            .map_or("| — |".to_string(), |f| format!("| `--{f}` |"));
+        assert!(row.contains(&flag), "{row}: expected {flag}");
+    }
+}
+
+#[test]
+fn every_section_the_code_cites_exists_in_the_reference() {
+    let reference = include_str!("../../docs/reference.md");
+    let headings: Vec<&str> = reference
+        .lines()
+        .filter_map(|l| {
+            l.trim_start_matches('#')
+                .strip_prefix(' ')
+                .filter(|_| l.starts_with("##"))
+        })
+        .filter_map(|h| h.split(' ').next())
+        .collect();
+    let mut cited = 0;
+    for (path, text) in crate::testing::sources() {
+        for (at, _) in text.match_indices("§") {
+            let number: String = text[at + '§'.len_utf8()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let number = number.trim_end_matches('.');
+            if number.is_empty() {
+                continue;
+            }
+            assert!(
+                headings.contains(&number),
+                "{path} cites §{number}, which docs/reference.md lacks"
+            );
+            cited += 1;
+        }
+        let outside = ["SP", "EC"].concat();
+        assert!(
+            !text.contains(&outside),
+            "{path} cites {outside}, which is not in the repository"
+        );
+    }
+    assert!(cited > 20, "{cited}");
+}
