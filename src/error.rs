@@ -10,9 +10,13 @@ pub enum Error {
     /// The command line is wrong: an unknown flag, a flag without its value,
     /// a stray argument.
     Usage(String),
-    /// A setting failed its rule. `source` is the env variable or flag that
-    /// was read, `problem` says what was wrong and what is accepted.
-    Setting { source: String, problem: String },
+    /// A setting failed its rule.
+    Setting {
+        /// The env variable or flag that was read.
+        source: String,
+        /// What was wrong and what is accepted.
+        problem: String,
+    },
     /// Settings that are each valid but do not fit together (for example an
     /// endpoint together with FIPS).
     Conflict(String),
@@ -22,7 +26,12 @@ pub enum Error {
     Network(String),
     /// The TLS handshake failed, usually because the certificate is not
     /// trusted.
-    Tls { host: String, problem: String },
+    Tls {
+        /// The host whose handshake failed.
+        host: String,
+        /// What went wrong, and what to check.
+        problem: String,
+    },
     /// An answer came back but could not be understood.
     Response(String),
     /// The credentials could not be written where they were meant to go.
