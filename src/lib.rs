@@ -10,6 +10,8 @@ pub mod claims;
 pub mod diagnose;
 pub mod endpoint;
 pub mod error;
+#[cfg(test)]
+mod invariants;
 pub mod json;
 pub mod log;
 pub mod output;
