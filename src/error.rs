@@ -36,8 +36,6 @@ pub enum Error {
     Response(String),
     /// The credentials could not be written where they were meant to go.
     Output(String),
-    /// Anything else.
-    Internal(String),
     /// `--check` found what STS would refuse (a token whose `exp` has
     /// passed), so it exits as the refusal would.
     WouldBeRefused(String),
@@ -67,7 +65,6 @@ impl Error {
             Error::Network(_) | Error::Tls { .. } => 4,
             Error::Response(_) => 5,
             Error::Output(_) => 6,
-            Error::Internal(_) => 1,
         }
     }
 
@@ -137,7 +134,6 @@ impl Error {
             ),
             Error::Response(msg) => f.write_str(msg),
             Error::Output(msg) => f.write_str(msg),
-            Error::Internal(msg) => f.write_str(msg),
             Error::WouldBeRefused(msg) => f.write_str(msg),
         }
     }
@@ -185,7 +181,6 @@ mod tests {
             ),
             (Error::Response("x".into()), 5),
             (Error::Output("x".into()), 6),
-            (Error::Internal("x".into()), 1),
             (Error::WouldBeRefused("x".into()), 3),
         ];
         for (err, code) in cases {
