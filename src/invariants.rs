@@ -40,7 +40,10 @@ fn holding(needles: &[&str]) -> Vec<String> {
 
 #[test]
 fn only_main_reads_the_environment_and_arguments() {
-    assert_eq!(holding(&["std::env::", "env::var", "env::args"]), ["main.rs"]);
+    assert_eq!(
+        holding(&["std::env::", "env::var", "env::args"]),
+        ["main.rs"]
+    );
 }
 
 #[test]
@@ -62,7 +65,13 @@ fn only_output_writes_files() {
 
 #[test]
 fn only_request_touches_the_network() {
-    let network = ["ureq::Agent", "TcpStream", ".send_form(", ".post(", "Resolver for"];
+    let network = [
+        "ureq::Agent",
+        "TcpStream",
+        ".send_form(",
+        ".post(",
+        "Resolver for",
+    ];
     assert_eq!(holding(&network), ["request/mod.rs"]);
 }
 
@@ -83,7 +92,10 @@ fn no_module_calls_back_upstream() {
         "time.rs",
     ];
     for path in holding(&["crate::settings", "settings::"]) {
-        assert!(!pure.contains(&path.as_str()), "{path} knows about settings");
+        assert!(
+            !pure.contains(&path.as_str()),
+            "{path} knows about settings"
+        );
     }
     // Output does not know about HTTP, nor settings about output.
     for path in holding(&["ureq", "crate::request"]) {
@@ -96,6 +108,12 @@ fn no_module_calls_back_upstream() {
 
 #[test]
 fn only_log_and_run_print() {
-    let prints = ["println!", "eprintln!", "print!(", "io::stdout()", "io::stderr()"];
+    let prints = [
+        "println!",
+        "eprintln!",
+        "print!(",
+        "io::stdout()",
+        "io::stderr()",
+    ];
     assert_eq!(holding(&prints), ["lib.rs", "log.rs"]);
 }

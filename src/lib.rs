@@ -290,9 +290,7 @@ pub fn help() -> String {
     );
     for def in settings::ALL {
         let name = def.name;
-        let flag = def
-            .flag
-            .map_or("(env only)".to_string(), |f| format!("--{f}"));
+        let flag = def.flag.unwrap_or("(env only)");
         h.push_str(&format!("  {flag:<20} {name}\n"));
         h.push_str(&format!("  {:<20}   env: {}\n", "", def.envs.join(", ")));
         h.push_str(&format!(

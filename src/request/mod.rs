@@ -17,7 +17,7 @@ use crate::proxy::{self, Proxy};
 use crate::response::{self, Answer, Credentials};
 use crate::retry;
 use crate::secret::{Scrubber, Secret};
-use crate::settings::{Settings, Sourced};
+use crate::settings::{Settings, Source, Sourced};
 
 mod failure;
 
@@ -171,11 +171,11 @@ pub fn exchange(
                     attempt,
                     started.elapsed(),
                     waited,
-                    (s.timeout.value, &s.timeout.source.to_string()),
-                    &s.max_attempts
+                    (s.timeout.value, s.timeout.source.name()),
+                    s.max_attempts
                         .as_ref()
-                        .map_or(Default::default(), |a| a.source)
-                        .to_string(),
+                        .map_or(Source::Default, |a| a.source)
+                        .name(),
                 );
                 // A timeout's own message already names the timeout: the
                 // note says how many and how long, not the timeout again.

@@ -47,9 +47,9 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
             }
             let after_bool = i > 0
                 && matches!(arg.to_ascii_lowercase().as_str(), "true" | "false")
-                && ALL.iter().any(|d| {
-                    d.kind == Kind::Bool && d.flag.is_some_and(|f| args[i - 1] == format!("--{f}"))
-                });
+                && ALL
+                    .iter()
+                    .any(|d| d.kind == Kind::Bool && d.flag == Some(args[i - 1].as_str()));
             if after_bool {
                 return Err(Error::Usage(format!(
                     "`{} {arg}`: boolean flags take their value with =, as in {}={}",
@@ -71,19 +71,19 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
         };
         let Some((flag, def)) = ALL
             .iter()
-            .find_map(|d| d.flag.filter(|f| *f == name).map(|f| (f, *d)))
+            .find_map(|d| d.flag.filter(|f| f[2..] == *name).map(|f| (f, *d)))
         else {
             return Err(Error::Usage(unknown("flag", &format!("--{name}"))));
         };
         let value = match (def.kind, inline) {
             (_, Some(v)) if v.trim().is_empty() => {
-                return Err(Error::Usage(format!("flag `--{flag}` needs a value")))
+                return Err(Error::Usage(format!("flag `{flag}` needs a value")))
             }
             (_, Some(v)) => v,
             (Kind::Bool, None) => "true".to_string(),
             (Kind::Value, None) => match rest.next() {
                 Some((_, v)) if !v.starts_with("--") && !v.trim().is_empty() => v.clone(),
-                _ => return Err(Error::Usage(format!("flag `--{flag}` needs a value"))),
+                _ => return Err(Error::Usage(format!("flag `{flag}` needs a value"))),
             },
         };
         flags.push((flag, value));

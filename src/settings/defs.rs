@@ -25,7 +25,7 @@ pub enum Kind {
 pub struct Def {
     /// What the setting is, as `--help`, messages and the reference name it.
     pub name: &'static str,
-    /// Flag name without the leading dashes, or `None` for runner-only files.
+    /// The flag with its leading dashes, or `None` for runner-only files.
     pub flag: Option<&'static str>,
     /// Env names, first non-empty wins.
     pub envs: &'static [&'static str],
@@ -54,7 +54,7 @@ macro_rules! def {
 def!(
     ROLE_ARN,
     "role ARN",
-    Some("role-arn"),
+    Some("--role-arn"),
     [
         "PLUGIN_IAMROLEARN",
         "PLUGIN_IAM_ROLE_ARN",
@@ -69,7 +69,7 @@ def!(
 def!(
     TOKEN,
     "token",
-    Some("token"),
+    Some("--token"),
     [
         "PLUGIN_OIDC_TOKEN_ID",
         "PLUGIN_OIDCTOKENID",
@@ -82,7 +82,7 @@ def!(
 def!(
     TOKEN_FILE,
     "token file",
-    Some("token-file"),
+    Some("--token-file"),
     [
         "PLUGIN_OIDC_TOKEN_FILE",
         "PLUGIN_OIDCTOKENFILE",
@@ -95,7 +95,7 @@ def!(
 def!(
     SESSION_NAME,
     "session name",
-    Some("session-name"),
+    Some("--session-name"),
     [
         "PLUGIN_ROLE_SESSION_NAME",
         "PLUGIN_ROLESESSIONNAME",
@@ -108,7 +108,7 @@ def!(
 def!(
     DURATION,
     "duration",
-    Some("duration"),
+    Some("--duration"),
     [
         "PLUGIN_DURATION",
         "PLUGIN_DURATION_SECONDS",
@@ -121,20 +121,20 @@ def!(
 def!(
     REGION,
     "region",
-    Some("region"),
+    Some("--region"),
     ["PLUGIN_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
     Value,
     "none (global endpoint)",
     "a region such as us-east-1, or aws-global"
 );
-def!(ENDPOINT, "STS endpoint", Some("endpoint"),
+def!(ENDPOINT, "STS endpoint", Some("--endpoint"),
     ["PLUGIN_STS_ENDPOINT", "PLUGIN_ENDPOINT", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"],
     Value, "from the region",
     "https:// URL (http:// only for 127.0.0.1, ::1, localhost); AWS_* ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true");
 def!(
     FIPS,
     "FIPS endpoint",
-    Some("fips"),
+    Some("--fips"),
     ["PLUGIN_FIPS", "AWS_USE_FIPS_ENDPOINT"],
     Bool,
     "false",
@@ -143,7 +143,7 @@ def!(
 def!(
     DUALSTACK,
     "dual-stack endpoint",
-    Some("dualstack"),
+    Some("--dualstack"),
     ["PLUGIN_DUALSTACK", "AWS_USE_DUALSTACK_ENDPOINT"],
     Bool,
     "false",
@@ -161,7 +161,7 @@ def!(
 def!(
     CA_BUNDLE,
     "CA bundle",
-    Some("ca-bundle"),
+    Some("--ca-bundle"),
     ["PLUGIN_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE"],
     Value,
     "built-in Mozilla roots",
@@ -170,7 +170,7 @@ def!(
 def!(
     POLICY,
     "inline session policy",
-    Some("policy"),
+    Some("--policy"),
     ["PLUGIN_POLICY"],
     Value,
     "none",
@@ -179,7 +179,7 @@ def!(
 def!(
     POLICY_ARNS,
     "managed session policies",
-    Some("policy-arns"),
+    Some("--policy-arns"),
     ["PLUGIN_POLICY_ARNS", "PLUGIN_POLICYARNS"],
     Value,
     "none",
@@ -188,7 +188,7 @@ def!(
 def!(
     TIMEOUT,
     "timeout",
-    Some("timeout"),
+    Some("--timeout"),
     ["PLUGIN_TIMEOUT"],
     Value,
     "60s",
@@ -197,7 +197,7 @@ def!(
 def!(
     MAX_ATTEMPTS,
     "attempts",
-    Some("max-attempts"),
+    Some("--max-attempts"),
     ["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"],
     Value,
     "none: retry until the timeout",
@@ -206,7 +206,7 @@ def!(
 def!(
     LOG_LEVEL,
     "log level",
-    Some("log-level"),
+    Some("--log-level"),
     ["PLUGIN_LOG_LEVEL", "PLUGIN_LOGLEVEL"],
     Value,
     "info",
@@ -233,7 +233,7 @@ def!(
 def!(
     OUTPUT,
     "explicit output",
-    Some("output"),
+    Some("--output"),
     ["PLUGIN_OUTPUT_FILE"],
     Value,
     "HARNESS_OUTPUT_SECRET_FILE, else stdout for credential-process, else exit 6",
@@ -242,7 +242,7 @@ def!(
 def!(
     FORMAT,
     "output format",
-    Some("format"),
+    Some("--format"),
     ["PLUGIN_OUTPUT_FORMAT"],
     Value,
     "dotenv",
@@ -251,7 +251,7 @@ def!(
 def!(
     MASK_ACCOUNT,
     "mask account id",
-    Some("mask-account-id"),
+    Some("--mask-account-id"),
     ["PLUGIN_MASK_ACCOUNT_ID"],
     Bool,
     "false",
@@ -376,7 +376,7 @@ pub(super) fn edit_distance(a: &[u8], b: &[u8]) -> usize {
 
 /// All spellings of a setting, for "nothing is set" messages.
 pub(super) fn names(def: &Def) -> String {
-    let mut all: Vec<String> = def.flag.map(|f| format!("--{f}")).into_iter().collect();
+    let mut all: Vec<String> = def.flag.map(String::from).into_iter().collect();
     all.extend(def.envs.iter().map(|e| e.to_string()));
     all.join(", ")
 }

@@ -32,7 +32,7 @@ use crate::secret::Secret;
 /// for the debug listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Source {
-    /// A flag, by its name without dashes.
+    /// A flag, with its dashes: `--region`.
     Flag(&'static str),
     /// An environment variable.
     Env(&'static str),
@@ -41,25 +41,31 @@ pub enum Source {
     Default,
 }
 
+impl Source {
+    /// How messages name it: `--region`, `AWS_REGION` or `default`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Flag(name) | Source::Env(name) => name,
+            Source::Default => "default",
+        }
+    }
+}
+
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Flag(name) => write!(f, "--{name}"),
-            Source::Env(name) => f.write_str(name),
-            Source::Default => f.write_str("default"),
-        }
+        f.write_str(self.name())
     }
 }
 
 impl From<&Source> for String {
     fn from(source: &Source) -> String {
-        source.to_string()
+        source.name().into()
     }
 }
 
 impl From<Source> for String {
     fn from(source: Source) -> String {
-        source.to_string()
+        source.name().into()
     }
 }
 

@@ -545,7 +545,7 @@ fn endpoint_sources_and_ignore_switch() {
     env.push(("PLUGIN_ENDPOINT", "https://plugin"));
     assert_eq!(ok(&env, &[]).endpoint.unwrap().value, "https://plugin");
     let s = ok(&env, &["--endpoint=https://flag"]);
-    assert_eq!(s.endpoint.unwrap().source, Source::Flag("endpoint"));
+    assert_eq!(s.endpoint.unwrap().source, Source::Flag("--endpoint"));
 }
 
 #[test]
@@ -580,9 +580,9 @@ fn command_line() {
         ]),
         Ok(Command::Run {
             flags: vec![
-                ("region", "us-east-1".into()),
-                ("fips", "true".into()),
-                ("dualstack", "false".into())
+                ("--region", "us-east-1".into()),
+                ("--fips", "true".into()),
+                ("--dualstack", "false".into())
             ],
             check: true
         })
@@ -601,7 +601,7 @@ fn command_line() {
     assert_eq!(
         args(&["--token-file", "-"]).unwrap(),
         Command::Run {
-            flags: vec![("token-file", "-".into())],
+            flags: vec![("--token-file", "-".into())],
             check: false
         }
     );
@@ -978,7 +978,7 @@ fn only_usable_certificates_count_in_a_ca_bundle() {
 fn reference_rows() -> Vec<String> {
     ALL.iter()
         .map(|d| {
-            let flag = d.flag.map_or("—".to_string(), |f| format!("`--{f}`"));
+            let flag = d.flag.map_or("—".to_string(), |f| format!("`{f}`"));
             let envs: Vec<String> = d.envs.iter().map(|e| format!("`{e}`")).collect();
             format!(
                 "| {} | {flag} | {} | {} | {} |",
@@ -1027,9 +1027,7 @@ fn the_readme_table_names_every_spelling_in_order() {
             .unwrap_or_else(|| {
                 panic!("README's settings table has no row listing {envs} in order")
             });
-        let flag = d
-            .flag
-            .map_or("| — |".to_string(), |f| format!("| `--{f}` |"));
+        let flag = d.flag.map_or("| — |".to_string(), |f| format!("| `{f}` |"));
         assert!(row.contains(&flag), "{row}: expected {flag}");
     }
 }
