@@ -92,26 +92,26 @@ pub fn parse(s: &str) -> Result<Proxy, String> {
     };
     // The user name is part of the proxy's credentials too: neither is shown.
     let display = crate::secret::mask_url(&url);
-    // The client parses the URL again: it must, and reach the host shown.
-    // A `?`, `#` or space in the password would cut it or fail only at the
-    // request. Not quoted, since it holds the password.
-    let parsed = url.parse::<ureq::http::Uri>().ok();
-    let authority = parsed.as_ref().and_then(|u| u.authority());
-    // It takes `host:port` with any port text; only digits are a port.
-    let port_ok = authority.is_some_and(|a| {
-        a.port().is_some()
-            || !hostport
-                .rsplit(']')
-                .next()
-                .unwrap_or_default()
-                .contains(':')
+    // The client's own parse, done once, here: it must take the URL and
+    // reach the host shown. A `?`, `#` or space in the password would cut
+    // it or fail only at the request. Not quoted, since it holds the
+    // password.
+    let client = ureq::Proxy::new(&url).ok().filter(|c| {
+        let authority = c.uri().authority();
+        // It takes `host:port` with any port text; only digits are a port.
+        let port_ok = authority.is_some_and(|a| {
+            a.port().is_some()
+                || !hostport
+                    .rsplit(']')
+                    .next()
+                    .unwrap_or_default()
+                    .contains(':')
+        });
+        port_ok && authority.map(|a| a.as_str()) == url.get("http://".len()..)
     });
-    if !port_ok || authority.map(|a| a.as_str()) != url.get("http://".len()..) {
+    let Some(client) = client else {
         return Err("the proxy URL is not one the client can use; percent-encode any ? # / @ or space in the user or password (? is %3F), and give the port as digits".into());
-    }
-    let client = ureq::Proxy::new(&url).map_err(|_| {
-        format!("`{display}` is not a usable proxy URL; use http://[user:password@]host:port")
-    })?;
+    };
     Ok(Proxy {
         url: Secret::new(url),
         display,
