@@ -27,6 +27,7 @@ mod testing;
 pub mod time;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::error::Error;
@@ -175,12 +176,13 @@ fn report_success(
         r.creds_keys.join(", "),
     );
     if let Some(vars) = &plan.vars {
-        line.push_str(&format!(
+        let _ = write!(
+            line,
             " and {} to {} ({})",
             r.vars_keys.join(", "),
             vars.source,
             vars.value
-        ));
+        );
     }
     log.info(&line);
     // An explicit dotenv/shell output already carries the variables.
@@ -229,48 +231,55 @@ fn print_check(
         )));
     }
     let mut out = String::new();
-    out.push_str(&format!("endpoint: {}\n", endpoint.url));
+    let _ = writeln!(out, "endpoint: {}", endpoint.url);
     match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {
-        Some(p) => out.push_str(&format!("proxy: {} (from {})\n", p.display, p.source)),
+        Some(p) => _ = writeln!(out, "proxy: {} (from {})", p.display, p.source),
         None => out.push_str("proxy: none\n"),
     }
-    out.push_str(&format!(
-        "trust: {}\n",
+    let _ = writeln!(
+        out,
+        "trust: {}",
         match &s.ca_bundle {
             Some(b) => format!("{} (from {})", b.path.value, b.path.source),
             None => "built-in Mozilla roots".to_string(),
         }
-    ));
-    out.push_str(&format!(
-        "request: POST {} (User-Agent {})\n",
+    );
+    let _ = writeln!(
+        out,
+        "request: POST {} (User-Agent {})",
         endpoint.url,
         request::USER_AGENT
-    ));
+    );
     for (k, v) in request::form(s) {
-        out.push_str(&format!("  {k}={}\n", v.show()));
+        let _ = writeln!(out, "  {k}={}", v.show());
     }
-    out.push_str(&format!(
-        "token claims: {}\n",
+    let _ = writeln!(
+        out,
+        "token claims: {}",
         claims.map_or("not a JWT (sent as is)".to_string(), |c| c
             .summary(time::now()))
-    ));
+    );
     let (creds_state, vars_state) = destinations.states();
     let target = match &plan.creds {
         output::Target::Stdout => "stdout".to_string(),
         output::Target::File(p) => format!("{p}: {}", creds_state.unwrap_or_default()),
     };
-    out.push_str(&format!(
-        "credentials: {target} (from {}, {})\n",
+    let _ = writeln!(
+        out,
+        "credentials: {target} (from {}, {})",
         plan.chosen_by,
         plan.format.name()
-    ));
+    );
     match &plan.vars {
-        Some(f) => out.push_str(&format!(
-            "variables: {}: {} (from {})\n",
-            f.value,
-            vars_state.unwrap_or_default(),
-            f.source
-        )),
+        Some(f) => {
+            _ = writeln!(
+                out,
+                "variables: {}: {} (from {})",
+                f.value,
+                vars_state.unwrap_or_default(),
+                f.source
+            )
+        }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
     out.push_str("settings are valid; nothing was sent\n");
@@ -291,19 +300,21 @@ pub fn help() -> String {
     for def in settings::ALL {
         let name = def.name;
         let flag = def.flag.unwrap_or("(env only)");
-        h.push_str(&format!("  {flag:<20} {name}\n"));
-        h.push_str(&format!("  {:<20}   env: {}\n", "", def.envs.join(", ")));
-        h.push_str(&format!(
-            "  {:<20}   default: {}; accepts: {}\n",
+        let _ = writeln!(h, "  {flag:<20} {name}");
+        let _ = writeln!(h, "  {:<20}   env: {}", "", def.envs.join(", "));
+        let _ = writeln!(
+            h,
+            "  {:<20}   default: {}; accepts: {}",
             "", def.default, def.accepts
-        ));
+        );
     }
-    h.push_str(&format!(
+    let _ = write!(
+        h,
         "  {:<20} proxy: {} (http:// only; socks is refused); bypass: {}\n\n",
         "(env only)",
         settings::PROXY_ENVS.join(", "),
         settings::NO_PROXY_ENVS.join(", ")
-    ));
+    );
     h.push_str(
         "  --check              make every check a run makes before its request (settings, output\n\
          \x20                      files, token expiry); show the endpoint, the request (token and\n\
