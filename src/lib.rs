@@ -89,8 +89,8 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     for w in &s.warnings {
         log.warn(w);
     }
-    for (name, value, source) in s.listing() {
-        log.debug(&format!("setting {name} = {value} (from {source})"));
+    for line in s.listing() {
+        log.debug(&line);
     }
     let endpoint = endpoint::for_settings(s)?;
     let claims = claims::decode(s.token.expose());

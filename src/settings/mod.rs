@@ -230,74 +230,55 @@ impl Settings {
         }
     }
 
-    /// `(setting, value as safe to log, source)` for the debug log: no
-    /// secret, and URLs masked.
-    pub fn listing(&self) -> Vec<(&'static str, String, String)> {
-        fn row<T>(
-            name: &'static str,
-            v: &Sourced<T>,
-            shown: String,
-        ) -> (&'static str, String, String) {
-            (name, shown, v.source.to_string())
+    /// The debug listing, one line per setting that was read or has a
+    /// default: `setting NAME = VALUE (from SOURCE)`, no secret, URLs
+    /// masked.
+    pub fn listing(&self) -> Vec<String> {
+        fn row(name: &str, value: &dyn fmt::Display, source: &dyn fmt::Display) -> String {
+            format!("setting {name} = {value} (from {source})")
         }
         let mut rows = vec![
-            row("role ARN", &self.role, self.role.arn.clone()),
-            (
+            row("role ARN", &self.role.arn, &self.role.source),
+            row(
                 "token",
-                format!("<redacted, {} chars>", self.token.len()),
-                self.token_from(),
+                &format_args!("<redacted, {} chars>", self.token.len()),
+                &self.token_from(),
             ),
             row(
                 "session name",
-                &self.session_name,
-                self.session_name.to_string(),
+                &self.session_name.value,
+                &self.session_name.source,
             ),
         ];
-        rows.extend(
-            self.duration
-                .as_ref()
-                .map(|d| row("duration", d, format!("{}s", d.value))),
-        );
-        rows.extend(
-            self.region
-                .as_ref()
-                .map(|r| row("region", r, r.to_string())),
-        );
+        if let Some(d) = &self.duration {
+            rows.push(row("duration", &format_args!("{}s", d.value), &d.source));
+        }
+        if let Some(r) = &self.region {
+            rows.push(row("region", &r.value, &r.source));
+        }
         // A user:password in the URL is refused later; it is never logged.
-        rows.extend(
-            self.endpoint
-                .as_ref()
-                .map(|e| row("endpoint", e, crate::secret::mask_url(e))),
-        );
-        rows.extend(self.ca_bundle.as_ref().map(|b| {
-            let shown = format!("{} ({} certificates)", b.path.value, b.certs.len());
-            row("CA bundle", &b.path, shown)
-        }));
-        rows.extend(
-            self.proxy
-                .as_ref()
-                .map(|p| row("proxy", p, p.display.clone())),
-        );
-        rows.extend(self.policy.as_ref().map(|p| {
-            row(
-                "policy",
-                p,
-                format!("<redacted, {} chars>", p.expose().chars().count()),
-            )
-        }));
-        rows.extend(
-            self.policy_arns
-                .as_ref()
-                .map(|a| row("policy ARNs", a, a.join(","))),
-        );
-        rows.push(row(
-            "timeout",
-            &self.timeout,
-            format!("{}s", self.timeout.as_secs()),
-        ));
+        if let Some(e) = &self.endpoint {
+            rows.push(row("endpoint", &crate::secret::mask_url(e), &e.source));
+        }
+        if let Some(b) = &self.ca_bundle {
+            let shown = format_args!("{} ({} certificates)", b.path.value, b.certs.len());
+            rows.push(row("CA bundle", &shown, &b.path.source));
+        }
+        if let Some(p) = &self.proxy {
+            rows.push(row("proxy", &p.display, &p.source));
+        }
+        if let Some(p) = &self.policy {
+            let shown = format_args!("<redacted, {} chars>", p.expose().chars().count());
+            rows.push(row("policy", &shown, &p.source));
+        }
+        if let Some(a) = &self.policy_arns {
+            rows.push(row("policy ARNs", &a.join(","), &a.source));
+        }
+        let timeout = format_args!("{}s", self.timeout.as_secs());
+        rows.push(row("timeout", &timeout, &self.timeout.source));
         rows.push(match &self.max_attempts {
-            Some(a) => row("attempts", a, a.to_string()),
-            None => ("attempts", "none".into(), Source::Default.to_string()),
+            Some(a) => row("attempts", &a.value, &a.source),
+            None => row("attempts", &"none", &Source::Default),
         });
         rows
     }
@@ -348,7 +329,13 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
         },
         mask,
     };
-    let settings = validate(inputs, files, role, level.map(|_| ()), mask_account);
+    // The log level and mask account were read above; their errors come
+    // after the other settings' (a wrong log level is the last to report).
+    let settings = validate(inputs, files, role).and_then(|mut s| {
+        level?;
+        s.mask_account = mask_account?.value;
+        Ok(s)
+    });
     Resolved { log, settings }
 }
 
@@ -357,8 +344,6 @@ fn validate(
     inputs: &Inputs,
     files: &mut dyn Files,
     role: Option<Sourced<String>>,
-    level: Result<(), Error>,
-    mask_account: Result<Sourced<bool>, Error>,
 ) -> Result<Settings, Error> {
     let mut warnings = Vec::new();
     let role = role_arn(role)?;
@@ -374,7 +359,6 @@ fn validate(
         .parsed(&TIMEOUT, parse_timeout)?
         .unwrap_or(Sourced::default(Duration::from_secs(60)));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
-    level?;
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
     Ok(Settings {
         role,
@@ -398,7 +382,7 @@ fn validate(
         vars_file,
         output,
         format,
-        mask_account: mask_account?.value,
+        mask_account: false,
         input_files: input_files(inputs),
         warnings,
     })
