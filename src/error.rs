@@ -2,6 +2,7 @@
 //! each variant's `Display` is one line that says what went wrong and what to
 //! do about it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Everything that can stop a run.
@@ -12,8 +13,9 @@ pub enum Error {
     Usage(String),
     /// A setting failed its rule.
     Setting {
-        /// The env variable or flag that was read.
-        source: String,
+        /// The env variable or flag that was read (usually a static name,
+        /// so no copy is made).
+        source: Cow<'static, str>,
         /// What was wrong and what is accepted.
         problem: String,
     },
@@ -69,7 +71,7 @@ impl Error {
     }
 
     /// Shorthand for a setting error.
-    pub fn setting(source: impl Into<String>, problem: impl Into<String>) -> Error {
+    pub fn setting(source: impl Into<Cow<'static, str>>, problem: impl Into<String>) -> Error {
         Error::Setting {
             source: source.into(),
             problem: problem.into(),

@@ -57,14 +57,8 @@ impl fmt::Display for Source {
     }
 }
 
-impl From<&Source> for String {
-    fn from(source: &Source) -> String {
-        source.name().into()
-    }
-}
-
-impl From<Source> for String {
-    fn from(source: Source) -> String {
+impl From<Source> for std::borrow::Cow<'static, str> {
+    fn from(source: Source) -> Self {
         source.name().into()
     }
 }
