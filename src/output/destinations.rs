@@ -137,16 +137,16 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
         warnings: Vec::new(),
     };
     if let Target::File(path) = &plan.creds {
-        let source = plan.chosen_by.to_string();
+        let source = plan.chosen_by.name();
         // Only `--output` can name stdout instead, so only its refusals say so.
         let stdout_ok = plan.chosen_by == ChosenBy::Output;
-        let (dest, warning) = open_one(path, &source, stdout_ok, mode, &mut seen)?;
+        let (dest, warning) = open_one(path, source, stdout_ok, mode, &mut seen)?;
         d.creds = Some(dest);
         d.warnings.extend(warning);
     }
     if let Some(v) = &plan.vars {
         // The variables are not secret, so others reading them is no matter.
-        d.vars = Some(open_one(&v.value, &v.source.to_string(), false, mode, &mut seen)?.0);
+        d.vars = Some(open_one(&v.value, v.source.name(), false, mode, &mut seen)?.0);
     }
     Ok(d)
 }

@@ -56,13 +56,20 @@ pub enum ChosenBy {
     SecretFile,
 }
 
-impl fmt::Display for ChosenBy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ChosenBy {
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
             ChosenBy::Output => "--output / PLUGIN_OUTPUT_FILE",
             ChosenBy::CredentialProcess => "--format credential-process",
             ChosenBy::SecretFile => crate::settings::SECRET_FILE.envs[0],
-        })
+        }
+    }
+}
+
+impl fmt::Display for ChosenBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
