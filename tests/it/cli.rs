@@ -1108,9 +1108,17 @@ fn readme_troubleshooting_quotes_real_messages() {
     } else {
         eprintln!("the DNS quote is checked only under scripts/loopback-only.sh (make test-unit)");
     }
+    // src/ has folders (settings/, output/): every file under it.
     let mut code = String::new();
-    for f in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")).unwrap() {
-        code.push_str(&std::fs::read_to_string(f.unwrap().path()).unwrap());
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    while let Some(dir) = dirs.pop() {
+        for f in std::fs::read_dir(dir).unwrap() {
+            let path = f.unwrap().path();
+            match path.is_dir() {
+                true => dirs.push(path),
+                false => code.push_str(&std::fs::read_to_string(path).unwrap()),
+            }
+        }
     }
     // A network message must be one the binary printed: the code also holds
     // messages that real failures never reach (a lookup failure is an I/O
