@@ -163,7 +163,17 @@ fn with_other_secrets(case: &Case) -> Case {
             return v.to_string();
         }
         let start = v.find(core).unwrap_or(0);
-        let other: String = core.chars().map(|c| if c == 'Q' { 'R' } else { 'Q' }).collect();
+        // Letters and digits change; every other character stays, so the
+        // token keeps its shape (JWT or opaque) and the content rules see
+        // the same classes of character: only the secret itself differs.
+        let other: String = core
+            .chars()
+            .map(|c| match c {
+                'Q' => 'R',
+                c if c.is_ascii_alphanumeric() => 'Q',
+                c => c,
+            })
+            .collect();
         format!("{}{other}{}", &v[..start], &v[start + core.len()..])
     }
     let mut c = case.clone();
