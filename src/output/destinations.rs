@@ -127,7 +127,13 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
     let mut seen: Vec<(String, String, bool)> = inputs
         .iter()
         .filter_map(|f| {
-            let key = key_of(&std::fs::metadata(&f.value).ok()?, Path::new(&f.value))?;
+            // A missing input is keyed like a missing destination: a later
+            // step may create it and read what this run wrote there.
+            let path = Path::new(&f.value);
+            let key = match std::fs::metadata(path) {
+                Ok(m) => key_of(&m, path),
+                Err(_) => new_key(path).ok().flatten(),
+            }?;
             Some((key, format!("{} ({})", f.source, f.value), true))
         })
         .collect();
@@ -404,6 +410,9 @@ fn new_key(path: &Path) -> Result<Option<String>, String> {
         return Err(format!("cannot be created: {shown} is not a directory"));
     }
     let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+    // Windows names are case-insensitive, as `key_of`'s are there.
+    #[cfg(windows)]
+    let name = name.map(|n| n.to_lowercase());
     Ok(key_of(&m, dir).zip(name).map(|(k, n)| format!("{k}/{n}")))
 }
 
