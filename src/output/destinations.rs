@@ -137,6 +137,23 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
             Some((key, format!("{} ({})", f.source, f.value), true))
         })
         .collect();
+    if plan.creds == Target::Stdout {
+        let named = format!("{} (stdout)", plan.chosen_by.name());
+        let refuse = |problem: &str| Error::Output(format!("{named} {problem}; nothing was sent"));
+        match stdout_file() {
+            Stdout::Nowhere => return Err(refuse(
+                "leads nowhere: stdout is /dev/null or was closed, and the credentials would be lost; \
+                 send stdout to a pipe or a file, or name a file",
+            )),
+            Stdout::File(key) => {
+                if let Some((_, other, _)) = seen.iter().find(|s| s.0 == key) {
+                    return Err(refuse(&format!("is the same file as {other}, which is read, never written; write the credentials to another file")));
+                }
+                seen.push((key, "stdout".into(), false));
+            }
+            Stdout::Stream => {}
+        }
+    }
     let mut d = Destinations {
         creds: None,
         vars: None,
@@ -376,6 +393,39 @@ fn is_reparse_point(m: &Metadata) -> bool {
     use std::os::windows::fs::MetadataExt;
     const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
     m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
+}
+
+/// What stdout is, when it is the credentials destination.
+enum Stdout {
+    /// A pipe, a terminal or a socket: nothing to compare.
+    Stream,
+    /// A regular file, by its key, compared like a destination.
+    File(String),
+    /// /dev/null, or closed at start (Rust's runtime reopens a closed
+    /// stdout on /dev/null): the credentials would be lost.
+    Nowhere,
+}
+
+#[cfg(unix)]
+fn stdout_file() -> Stdout {
+    // SAFETY: an all-zero `stat` is a valid value, and fstat only writes
+    // into it; fd 1 is open (the runtime reopens it when it was closed).
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; a failure leaves `st` unread.
+    if unsafe { libc::fstat(1, &mut st) } != 0 {
+        return Stdout::Nowhere;
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => Stdout::File(format!("{}:{}", st.st_dev, st.st_ino)),
+        libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => Stdout::Nowhere,
+        _ => Stdout::Stream,
+    }
+}
+
+/// On Windows stdout is not compared (`docs/reference.md` §6.4).
+#[cfg(not(unix))]
+fn stdout_file() -> Stdout {
+    Stdout::Stream
 }
 
 /// Which file a name is, so that two names for one file are caught: device

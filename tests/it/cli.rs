@@ -1151,3 +1151,76 @@ fn readme_troubleshooting_quotes_real_messages() {
         );
     }
 }
+
+/// Runs the step with stdout sent wherever `shell` redirects it (`sh -c`,
+/// the binary as `$0`), so a test can append it to a file, point it at
+/// /dev/null or close it.
+fn run_redirected(step: &Step, shell: &str) -> Output {
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("exec \"$0\" {shell}"))
+        .arg(bin())
+        .env_clear()
+        .envs(step.env.iter())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run sh");
+    Output::from(out)
+}
+
+/// Stdout as the destination is compared with the other files like any
+/// destination: appended to the variables file or the token file it is
+/// refused, and a stdout that leads nowhere (/dev/null, or closed at start,
+/// which Rust reopens on /dev/null) is refused too, before the request
+/// (attack finding 7).
+#[test]
+fn stdout_that_is_another_file_or_nowhere_is_refused() {
+    let sts = StandIn::start();
+    let base = |sts: &StandIn| {
+        Step::harness(sts)
+            .set("PLUGIN_OUTPUT_FILE", "-")
+            .unset("HARNESS_OUTPUT_SECRET_FILE")
+    };
+    let step = base(&sts);
+    let vars = step.vars_file.display().to_string();
+    std::fs::write(&vars, "A=1\n").unwrap();
+    let out = run_redirected(&step, &format!(">> '{vars}'"));
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert!(
+        out.last_line()
+            .contains(&format!("DRONE_OUTPUT ({vars}) is the same file as stdout")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&vars).unwrap(), "A=1\n");
+
+    let step = base(&sts);
+    let token = write_file(&step.dir, "token", &step.token.clone());
+    let token = token.display().to_string();
+    let step = step
+        .unset("PLUGIN_OIDC_TOKEN_ID")
+        .set("PLUGIN_OIDC_TOKEN_FILE", &token)
+        .unset("DRONE_OUTPUT");
+    let out = run_redirected(&step, &format!(">> '{token}'"));
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert!(
+        out.last_line()
+            .contains("is the same file as PLUGIN_OIDC_TOKEN_FILE"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&token).unwrap(), step.token);
+
+    for shell in [">/dev/null", ">&-"] {
+        let step = base(&sts);
+        let out = run_redirected(&step, shell);
+        assert_eq!(out.code, 6, "{shell}: {}", out.stderr);
+        assert!(
+            out.last_line()
+                .contains("(stdout) leads nowhere: stdout is /dev/null or was closed"),
+            "{shell}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(sts.requests().len(), 0);
+}
