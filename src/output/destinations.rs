@@ -186,6 +186,11 @@ fn open_one(
 ) -> Result<(Destination, Option<String>), Error> {
     let named = format!("{source} ({path})");
     let refuse = |problem: String| Error::Output(format!("{named} {problem}; nothing was sent"));
+    // Said here, once, for the run and `--check` alike: the system's own
+    // words for such a name ("is a directory", "not a directory") mislead.
+    if path.ends_with('/') || (cfg!(windows) && path.ends_with('\\')) {
+        return Err(refuse("ends in a slash; name a file, not a folder".into()));
+    }
     let existing = match std::fs::symlink_metadata(path) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -220,6 +225,10 @@ fn open_one(
         done: false,
     };
     if mode == Mode::Inspect {
+        // What the open would say, without opening: `--check` exits as
+        // the run would.
+        may_write(path, d.new)
+            .map_err(|e| refuse(cannot(if d.new { "created" } else { "opened" }, &e)))?;
         #[cfg(windows)]
         if existing.is_some() {
             owner_only::check(&inspect_handle(path).map_err(|e| refuse(cannot("opened", &e)))?)
@@ -442,13 +451,43 @@ fn key_of(_: &Metadata, path: &Path) -> Option<String> {
     Some(full.to_string_lossy().to_lowercase())
 }
 
+/// The directory a file is (or would be) in.
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Whether this process may create the file (write and search its
+/// directory) or append to it, by its effective ids, read-only file systems
+/// included.
+#[cfg(unix)]
+fn may_write(path: &str, new: bool) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let (target, how) = match new {
+        true => (dir_of(Path::new(path)).as_os_str(), libc::W_OK | libc::X_OK),
+        false => (Path::new(path).as_os_str(), libc::W_OK),
+    };
+    let c = std::ffi::CString::new(target.as_bytes())?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call, and
+    // faccessat only reads it.
+    match unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), how, libc::AT_EACCESS) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// On Windows the access list is judged on the handle instead.
+#[cfg(not(unix))]
+fn may_write(_: &str, _: bool) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// The key of a file not there yet: its directory's key and its name. A
 /// missing directory is refused here, before any request.
 fn new_key(path: &Path) -> Result<Option<String>, String> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let shown = dir.display();
     let m = std::fs::metadata(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
