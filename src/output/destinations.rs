@@ -40,6 +40,10 @@ struct Destination {
     written: bool,
     /// The whole run succeeded: keep what was written.
     done: bool,
+    /// A file this run created, which a signal's handler removes until the
+    /// run is done with it.
+    #[cfg(unix)]
+    created: Option<super::signals::Created>,
 }
 
 impl Destination {
@@ -85,6 +89,8 @@ impl Drop for Destination {
         };
         // Best effort: the error that failed the run is the one to report.
         if self.new {
+            #[cfg(unix)]
+            self.created.take();
             drop(file);
             let _ = std::fs::remove_file(&self.path);
         } else if self.written {
@@ -223,6 +229,8 @@ fn open_one(
         needs_newline: false,
         written: false,
         done: false,
+        #[cfg(unix)]
+        created: None,
     };
     if mode == Mode::Inspect {
         // What the open would say, without opening: `--check` exits as
@@ -249,6 +257,10 @@ fn open_one(
         })?,
         false => open_existing(path).map_err(|e| refuse(cannot("opened", &e)))?,
     });
+    #[cfg(unix)]
+    if d.new {
+        d.created = super::signals::remember(path);
+    }
     // The checks again, on what was opened: the name could have been
     // swapped between the look and the open.
     let m = file.metadata().map_err(|e| refuse(cannot("checked", &e)))?;
@@ -587,6 +599,8 @@ pub fn write(
     }
     for d in [&mut dest.creds, &mut dest.vars].into_iter().flatten() {
         d.done = true;
+        #[cfg(unix)]
+        d.created.take();
     }
     Ok(())
 }

@@ -1368,3 +1368,46 @@ fn check_exits_as_the_run_would() {
     }
     assert_eq!(sts.requests().len(), 0);
 }
+
+/// A runner's timeout or cancel (SIGTERM, SIGINT, SIGHUP) during the
+/// request ends the run by that signal and leaves no file it created
+/// (attack finding 6).
+#[test]
+fn a_signal_during_the_request_removes_the_created_file() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let sts = StandIn::start();
+        sts.script(vec![Reply::Stall]);
+        let step = Step::harness(&sts).set("PLUGIN_TIMEOUT", "60s");
+        let mut child = Command::new(bin())
+            .env_clear()
+            .envs(step.env.iter())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run the binary");
+        // Bounded poll until the stand-in holds the request: the secret
+        // file was created before it was sent.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while sts.requests().is_empty() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            sts.requests().len(),
+            1,
+            "signal {sig}: the request never came"
+        );
+        assert!(
+            step.secret_file.exists(),
+            "signal {sig}: not created before the request"
+        );
+        // SAFETY: kill only sends a signal to the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+        let status = child.wait().expect("wait for the binary");
+        assert_eq!(status.signal(), Some(sig), "signal {sig}: {status:?}");
+        assert!(
+            !step.secret_file.exists(),
+            "signal {sig}: the created file was left behind"
+        );
+    }
+}
