@@ -143,6 +143,8 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
             Some((key, format!("{} ({})", f.source, f.value), true))
         })
         .collect();
+    // Windows: stdout is not compared (`docs/reference.md` §6.4).
+    #[cfg(unix)]
     if plan.creds == Target::Stdout {
         let named = format!("{} (stdout)", plan.chosen_by.name());
         let refuse = |problem: &str| Error::Output(format!("{named} {problem}; nothing was sent"));
@@ -266,9 +268,10 @@ fn open_one(
     let m = file.metadata().map_err(|e| refuse(cannot("checked", &e)))?;
     if !d.new {
         check_existing(&m, path, stdout_ok).map_err(refuse)?;
-        #[cfg(windows)]
-        owner_only::check(file).map_err(refuse)?;
     }
+    // A created file too, on the handle it was created with.
+    #[cfg(windows)]
+    owner_only::check(file).map_err(refuse)?;
     let opened = key_of(&m, Path::new(path));
     if !d.new && opened.as_ref() != Some(&key) {
         return Err(refuse(
@@ -417,6 +420,7 @@ fn is_reparse_point(m: &Metadata) -> bool {
 }
 
 /// What stdout is, when it is the credentials destination.
+#[cfg(unix)]
 enum Stdout {
     /// A pipe, a terminal or a socket: nothing to compare.
     Stream,
@@ -441,12 +445,6 @@ fn stdout_file() -> Stdout {
         libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => Stdout::Nowhere,
         _ => Stdout::Stream,
     }
-}
-
-/// On Windows stdout is not compared (`docs/reference.md` §6.4).
-#[cfg(not(unix))]
-fn stdout_file() -> Stdout {
-    Stdout::Stream
 }
 
 /// Which file a name is, so that two names for one file are caught: device
@@ -520,25 +518,21 @@ fn new_key(path: &Path) -> Result<Option<String>, String> {
 /// Creates a file that must not exist yet (`O_EXCL`, so no link is
 /// followed), readable and writable by this user only: mode 0600 on Unix;
 /// on Windows a protected DACL that grants access to the file's owner alone
-/// (see [`owner_only`]).
+/// ([`owner_only::create_new`], which keeps the handle it created).
+#[cfg(unix)]
 fn create_new(path: &str) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.read(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY);
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::OpenOptionsExt;
-        owner_only::create_new(path)?;
-        o.custom_flags(owner_only::FILE_FLAG_OPEN_REPARSE_POINT);
-    }
-    o.open(path)
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(path)
 }
+
+#[cfg(windows)]
+use owner_only::create_new;
 
 /// Opens an existing file for appending without following a link at the
 /// last component, and without blocking on a FIFO that slipped in.
