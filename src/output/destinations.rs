@@ -154,8 +154,8 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
                  send stdout to a pipe or a file, or name a file",
             )),
             Stdout::File(key) => {
-                if let Some((_, other, _)) = seen.iter().find(|s| s.0 == key) {
-                    return Err(refuse(&format!("is the same file as {other}, which is read, never written; write the credentials to another file")));
+                if let Some(problem) = same_file(&seen, &key) {
+                    return Err(refuse(&problem));
                 }
                 seen.push((key, "stdout".into(), false));
             }
@@ -212,11 +212,8 @@ fn open_one(
         None => new_key(Path::new(path)).map_err(refuse)?,
     }
     .ok_or_else(|| refuse("cannot be identified".into()))?;
-    if let Some((_, other, input)) = seen.iter().find(|s| s.0 == key) {
-        return Err(refuse(match input {
-            true => format!("is the same file as {other}, which is read, never written; write the credentials to another file"),
-            false => format!("is the same file as {other}; each output needs its own file (the credentials must never reach the variables file)"),
-        }));
+    if let Some(problem) = same_file(seen, &key) {
+        return Err(refuse(problem));
     }
     let warning = existing
         .as_ref()
@@ -290,6 +287,16 @@ fn open_one(
         d.needs_newline = last[0] != b'\n';
     }
     Ok((d, warning))
+}
+
+/// Why a destination with this key is refused, when a file in `seen`
+/// (an input, `true`, or an earlier destination) has it.
+fn same_file(seen: &[(String, String, bool)], key: &str) -> Option<String> {
+    let (_, other, input) = seen.iter().find(|s| s.0 == key)?;
+    Some(match input {
+        true => format!("is the same file as {other}, which is read, never written; write the credentials to another file"),
+        false => format!("is the same file as {other}; each output needs its own file (the credentials must never reach the variables file)"),
+    })
 }
 
 fn cannot(what: &str, e: &std::io::Error) -> String {

@@ -1181,17 +1181,17 @@ fn stdout_that_is_another_file_or_nowhere_is_refused() {
             .set("PLUGIN_OUTPUT_FILE", "-")
             .unset("HARNESS_OUTPUT_SECRET_FILE")
     };
+    // Refused before the request, with `says` in the error line.
+    let refused = |step: &Step, shell: &str, says: &str| {
+        let out = run_redirected(step, shell);
+        assert_eq!(out.code, 6, "{shell}: {}", out.stderr);
+        assert!(out.last_line().contains(says), "{shell}: {}", out.stderr);
+    };
     let step = base(&sts);
     let vars = step.vars_file.display().to_string();
     std::fs::write(&vars, "A=1\n").unwrap();
-    let out = run_redirected(&step, &format!(">> '{vars}'"));
-    assert_eq!(out.code, 6, "{}", out.stderr);
-    assert!(
-        out.last_line()
-            .contains(&format!("DRONE_OUTPUT ({vars}) is the same file as stdout")),
-        "{}",
-        out.stderr
-    );
+    let said = format!("DRONE_OUTPUT ({vars}) is the same file as stdout");
+    refused(&step, &format!(">> '{vars}'"), &said);
     assert_eq!(std::fs::read_to_string(&vars).unwrap(), "A=1\n");
 
     let step = base(&sts);
@@ -1201,26 +1201,13 @@ fn stdout_that_is_another_file_or_nowhere_is_refused() {
         .unset("PLUGIN_OIDC_TOKEN_ID")
         .set("PLUGIN_OIDC_TOKEN_FILE", &token)
         .unset("DRONE_OUTPUT");
-    let out = run_redirected(&step, &format!(">> '{token}'"));
-    assert_eq!(out.code, 6, "{}", out.stderr);
-    assert!(
-        out.last_line()
-            .contains("is the same file as PLUGIN_OIDC_TOKEN_FILE"),
-        "{}",
-        out.stderr
-    );
+    let said = "is the same file as PLUGIN_OIDC_TOKEN_FILE";
+    refused(&step, &format!(">> '{token}'"), said);
     assert_eq!(std::fs::read_to_string(&token).unwrap(), step.token);
 
     for shell in [">/dev/null", ">&-"] {
-        let step = base(&sts);
-        let out = run_redirected(&step, shell);
-        assert_eq!(out.code, 6, "{shell}: {}", out.stderr);
-        assert!(
-            out.last_line()
-                .contains("(stdout) leads nowhere: stdout is /dev/null or was closed"),
-            "{shell}: {}",
-            out.stderr
-        );
+        let said = "(stdout) leads nowhere: stdout is /dev/null or was closed";
+        refused(&base(&sts), shell, said);
     }
     assert_eq!(sts.requests().len(), 0);
 }
