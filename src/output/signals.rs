@@ -7,7 +7,6 @@
 use std::ffi::{c_char, CString};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Once;
 
 /// The paths this run created and has not finished, as C strings the
 /// handler can pass to `unlink` (async-signal-safe) without allocating.
@@ -17,12 +16,11 @@ static CREATED: [AtomicPtr<c_char>; 2] = [AtomicPtr::new(null_mut()), AtomicPtr:
 #[derive(Debug)]
 pub(super) struct Created(usize);
 
-/// Remembers a path this run just created, installing the handlers on
-/// first use. `None` when there is no free slot (there is one per
-/// destination, so never).
+/// Remembers a path this run just created, installing the handlers (again
+/// for a second file, which changes nothing). `None` when there is no free
+/// slot (there is one per destination, so never).
 pub(super) fn remember(path: &str) -> Option<Created> {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(install);
+    install();
     let c = CString::new(path).ok()?.into_raw();
     let slot = CREATED.iter().position(|s| {
         s.compare_exchange(null_mut(), c, Ordering::SeqCst, Ordering::SeqCst)
