@@ -40,6 +40,10 @@ struct Destination {
     written: bool,
     /// The whole run succeeded: keep what was written.
     done: bool,
+    /// A file this run created, which a signal's handler removes until the
+    /// run is done with it.
+    #[cfg(unix)]
+    created: Option<super::signals::Created>,
 }
 
 impl Destination {
@@ -85,6 +89,8 @@ impl Drop for Destination {
         };
         // Best effort: the error that failed the run is the one to report.
         if self.new {
+            #[cfg(unix)]
+            self.created.take();
             drop(file);
             let _ = std::fs::remove_file(&self.path);
         } else if self.written {
@@ -127,10 +133,35 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
     let mut seen: Vec<(String, String, bool)> = inputs
         .iter()
         .filter_map(|f| {
-            let key = key_of(&std::fs::metadata(&f.value).ok()?, Path::new(&f.value))?;
+            // A missing input is keyed like a missing destination: a later
+            // step may create it and read what this run wrote there.
+            let path = Path::new(&f.value);
+            let key = match std::fs::metadata(path) {
+                Ok(m) => key_of(&m, path),
+                Err(_) => new_key(path).ok().flatten(),
+            }?;
             Some((key, format!("{} ({})", f.source, f.value), true))
         })
         .collect();
+    // Windows: stdout is not compared (`docs/reference.md` §6.4).
+    #[cfg(unix)]
+    if plan.creds == Target::Stdout {
+        let named = format!("{} (stdout)", plan.chosen_by.name());
+        let refuse = |problem: &str| Error::Output(format!("{named} {problem}; nothing was sent"));
+        match stdout_file() {
+            Stdout::Nowhere => return Err(refuse(
+                "leads nowhere: stdout is /dev/null or was closed, and the credentials would be lost; \
+                 send stdout to a pipe or a file, or name a file",
+            )),
+            Stdout::File(key) => {
+                if let Some(problem) = same_file(&seen, &key) {
+                    return Err(refuse(&problem));
+                }
+                seen.push((key, "stdout".into(), false));
+            }
+            Stdout::Stream => {}
+        }
+    }
     let mut d = Destinations {
         creds: None,
         vars: None,
@@ -163,6 +194,11 @@ fn open_one(
 ) -> Result<(Destination, Option<String>), Error> {
     let named = format!("{source} ({path})");
     let refuse = |problem: String| Error::Output(format!("{named} {problem}; nothing was sent"));
+    // Said here, once, for the run and `--check` alike: the system's own
+    // words for such a name ("is a directory", "not a directory") mislead.
+    if path.ends_with('/') || (cfg!(windows) && path.ends_with('\\')) {
+        return Err(refuse("ends in a slash; name a file, not a folder".into()));
+    }
     let existing = match std::fs::symlink_metadata(path) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -176,11 +212,8 @@ fn open_one(
         None => new_key(Path::new(path)).map_err(refuse)?,
     }
     .ok_or_else(|| refuse("cannot be identified".into()))?;
-    if let Some((_, other, input)) = seen.iter().find(|s| s.0 == key) {
-        return Err(refuse(match input {
-            true => format!("is the same file as {other}, which is read, never written; write the credentials to another file"),
-            false => format!("is the same file as {other}; each output needs its own file (the credentials must never reach the variables file)"),
-        }));
+    if let Some(problem) = same_file(seen, &key) {
+        return Err(refuse(problem));
     }
     let warning = existing
         .as_ref()
@@ -195,8 +228,14 @@ fn open_one(
         needs_newline: false,
         written: false,
         done: false,
+        #[cfg(unix)]
+        created: None,
     };
     if mode == Mode::Inspect {
+        // What the open would say, without opening: `--check` exits as
+        // the run would.
+        may_write(path, d.new)
+            .map_err(|e| refuse(cannot(if d.new { "created" } else { "opened" }, &e)))?;
         #[cfg(windows)]
         if existing.is_some() {
             owner_only::check(&inspect_handle(path).map_err(|e| refuse(cannot("opened", &e)))?)
@@ -217,14 +256,19 @@ fn open_one(
         })?,
         false => open_existing(path).map_err(|e| refuse(cannot("opened", &e)))?,
     });
+    #[cfg(unix)]
+    if d.new {
+        d.created = super::signals::remember(path);
+    }
     // The checks again, on what was opened: the name could have been
     // swapped between the look and the open.
     let m = file.metadata().map_err(|e| refuse(cannot("checked", &e)))?;
     if !d.new {
         check_existing(&m, path, stdout_ok).map_err(refuse)?;
-        #[cfg(windows)]
-        owner_only::check(file).map_err(refuse)?;
     }
+    // A created file too, on the handle it was created with.
+    #[cfg(windows)]
+    owner_only::check(file).map_err(refuse)?;
     let opened = key_of(&m, Path::new(path));
     if !d.new && opened.as_ref() != Some(&key) {
         return Err(refuse(
@@ -243,6 +287,16 @@ fn open_one(
         d.needs_newline = last[0] != b'\n';
     }
     Ok((d, warning))
+}
+
+/// Why a destination with this key is refused, when a file in `seen`
+/// (an input, `true`, or an earlier destination) has it.
+fn same_file(seen: &[(String, String, bool)], key: &str) -> Option<String> {
+    let (_, other, input) = seen.iter().find(|s| s.0 == key)?;
+    Some(match input {
+        true => format!("is the same file as {other}, which is read, never written; write the credentials to another file"),
+        false => format!("is the same file as {other}; each output needs its own file (the credentials must never reach the variables file)"),
+    })
 }
 
 fn cannot(what: &str, e: &std::io::Error) -> String {
@@ -372,6 +426,34 @@ fn is_reparse_point(m: &Metadata) -> bool {
     m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
 }
 
+/// What stdout is, when it is the credentials destination.
+#[cfg(unix)]
+enum Stdout {
+    /// A pipe, a terminal or a socket: nothing to compare.
+    Stream,
+    /// A regular file, by its key, compared like a destination.
+    File(String),
+    /// /dev/null, or closed at start (Rust's runtime reopens a closed
+    /// stdout on /dev/null): the credentials would be lost.
+    Nowhere,
+}
+
+#[cfg(unix)]
+fn stdout_file() -> Stdout {
+    // SAFETY: an all-zero `stat` is a valid value, and fstat only writes
+    // into it; fd 1 is open (the runtime reopens it when it was closed).
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; a failure leaves `st` unread.
+    if unsafe { libc::fstat(1, &mut st) } != 0 {
+        return Stdout::Nowhere;
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => Stdout::File(format!("{}:{}", st.st_dev, st.st_ino)),
+        libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => Stdout::Nowhere,
+        _ => Stdout::Stream,
+    }
+}
+
 /// Which file a name is, so that two names for one file are caught: device
 /// and inode on Unix; on Windows the full path with links resolved.
 #[cfg(unix)]
@@ -386,13 +468,43 @@ fn key_of(_: &Metadata, path: &Path) -> Option<String> {
     Some(full.to_string_lossy().to_lowercase())
 }
 
+/// The directory a file is (or would be) in.
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Whether this process may create the file (write and search its
+/// directory) or append to it, by its effective ids, read-only file systems
+/// included.
+#[cfg(unix)]
+fn may_write(path: &str, new: bool) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let (target, how) = match new {
+        true => (dir_of(Path::new(path)).as_os_str(), libc::W_OK | libc::X_OK),
+        false => (Path::new(path).as_os_str(), libc::W_OK),
+    };
+    let c = std::ffi::CString::new(target.as_bytes())?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call, and
+    // faccessat only reads it.
+    match unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), how, libc::AT_EACCESS) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// On Windows the access list is judged on the handle instead.
+#[cfg(not(unix))]
+fn may_write(_: &str, _: bool) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// The key of a file not there yet: its directory's key and its name. A
 /// missing directory is refused here, before any request.
 fn new_key(path: &Path) -> Result<Option<String>, String> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let shown = dir.display();
     let m = std::fs::metadata(dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
@@ -404,31 +516,30 @@ fn new_key(path: &Path) -> Result<Option<String>, String> {
         return Err(format!("cannot be created: {shown} is not a directory"));
     }
     let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+    // Windows names are case-insensitive, as `key_of`'s are there.
+    #[cfg(windows)]
+    let name = name.map(|n| n.to_lowercase());
     Ok(key_of(&m, dir).zip(name).map(|(k, n)| format!("{k}/{n}")))
 }
 
 /// Creates a file that must not exist yet (`O_EXCL`, so no link is
 /// followed), readable and writable by this user only: mode 0600 on Unix;
 /// on Windows a protected DACL that grants access to the file's owner alone
-/// (see [`owner_only`]).
+/// ([`owner_only::create_new`], which keeps the handle it created).
+#[cfg(unix)]
 fn create_new(path: &str) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.read(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY);
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::OpenOptionsExt;
-        owner_only::create_new(path)?;
-        o.custom_flags(owner_only::FILE_FLAG_OPEN_REPARSE_POINT);
-    }
-    o.open(path)
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(path)
 }
+
+#[cfg(windows)]
+use owner_only::create_new;
 
 /// Opens an existing file for appending without following a link at the
 /// last component, and without blocking on a FIFO that slipped in.
@@ -489,6 +600,8 @@ pub fn write(
     }
     for d in [&mut dest.creds, &mut dest.vars].into_iter().flatten() {
         d.done = true;
+        #[cfg(unix)]
+        d.created.take();
     }
     Ok(())
 }

@@ -7,6 +7,8 @@
 //! old length and removes the files it created.
 
 mod destinations;
+#[cfg(unix)]
+mod signals;
 #[cfg(test)]
 mod tests;
 #[cfg(windows)]

@@ -7,7 +7,7 @@
 //! so it costs no crate.
 
 use std::ffi::c_void;
-use std::os::windows::io::AsRawHandle;
+use std::os::windows::io::{AsRawHandle, FromRawHandle};
 
 /// Open the link or junction itself rather than its target, so that a
 /// reparse point is seen (and refused) instead of followed.
@@ -15,7 +15,16 @@ pub const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
 const SE_FILE_OBJECT: u32 = 1;
 const OWNER_SECURITY_INFORMATION: u32 = 0x1;
 const DACL_SECURITY_INFORMATION: u32 = 0x4;
+/// The allow entries, whose SID is weighed: plain and callback
+/// (conditional) entries, with the SID at offset 8, and object entries
+/// (plain and callback), with it after the object flags and GUIDs.
 const ACCESS_ALLOWED_ACE_TYPE: u8 = 0;
+const ACCESS_ALLOWED_CALLBACK_ACE_TYPE: u8 = 9;
+const ACCESS_ALLOWED_OBJECT_ACE_TYPE: u8 = 5;
+const ACCESS_ALLOWED_CALLBACK_OBJECT_ACE_TYPE: u8 = 11;
+/// The deny entries (plain, object, callback, callback object), which
+/// can only take rights away and are not weighed.
+const DENY_ACE_TYPES: [u8; 4] = [1, 6, 10, 12];
 const INHERIT_ONLY_ACE: u8 = 0x8;
 /// FILE_WRITE_DATA, FILE_APPEND_DATA, WRITE_DAC, WRITE_OWNER,
 /// GENERIC_ALL and GENERIC_WRITE: any right that can change the text or
@@ -28,7 +37,11 @@ const TRUSTED: [&str; 3] = ["S-1-5-18", "S-1-5-32-544", "S-1-3-4"];
 const SDDL_REVISION_1: u32 = 1;
 const TOKEN_QUERY: u32 = 0x0008;
 const TOKEN_USER_CLASS: u32 = 1;
-const GENERIC_WRITE: u32 = 0x4000_0000;
+/// What std asks for with `read(true).append(true)`: GENERIC_READ and
+/// FILE_GENERIC_WRITE without FILE_WRITE_DATA (READ_CONTROL,
+/// FILE_APPEND_DATA, FILE_WRITE_EA, FILE_WRITE_ATTRIBUTES, SYNCHRONIZE),
+/// so every write lands at the end.
+const READ_APPEND: u32 = 0x8000_0000 | 0x0012_0114;
 const FILE_SHARE_READ_WRITE: u32 = 0x1 | 0x2;
 const CREATE_NEW: u32 = 1;
 const FILE_ATTRIBUTE_NORMAL: u32 = 0x80;
@@ -144,11 +157,14 @@ fn sid_text(sid: *mut c_void) -> std::io::Result<String> {
     Ok(s)
 }
 
-/// Creates the file with the owner-only descriptor; an existing file is
-/// an `AlreadyExists` error, as with `O_EXCL`. std's
+/// Creates the file with the owner-only descriptor and returns the handle
+/// it was created with, open to read and append; an existing file is an
+/// `AlreadyExists` error, as with `O_EXCL`. std's
 /// `OpenOptionsExt::security_attributes` is not stable, so the create is
-/// done here and the append through std.
-pub fn create_new(path: &str) -> std::io::Result<()> {
+/// done here. The file is never opened again by name: between a close
+/// and a reopen, anyone who may rename in the directory could put their
+/// own file there.
+pub fn create_new(path: &str) -> std::io::Result<std::fs::File> {
     // Protected DACL: allow FILE_ALL_ACCESS to this user only.
     let sddl: Vec<u16> = format!("D:P(A;;FA;;;{})", user_sid()?)
         .encode_utf16()
@@ -179,11 +195,11 @@ pub fn create_new(path: &str) -> std::io::Result<()> {
     let handle = unsafe {
         CreateFileW(
             wide.as_ptr(),
-            GENERIC_WRITE,
+            READ_APPEND,
             FILE_SHARE_READ_WRITE,
             &mut attrs,
             CREATE_NEW,
-            FILE_ATTRIBUTE_NORMAL,
+            FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT,
             std::ptr::null_mut(),
         )
     };
@@ -196,9 +212,9 @@ pub fn create_new(path: &str) -> std::io::Result<()> {
             _ => Err(err),
         };
     }
-    // SAFETY: a valid handle from CreateFileW, closed once.
-    unsafe { CloseHandle(handle) };
-    Ok(())
+    // SAFETY: a valid handle from CreateFileW that nothing else owns; the
+    // File closes it once.
+    Ok(unsafe { std::fs::File::from_raw_handle(handle) })
 }
 
 /// The owner and write rules for an existing destination, on its open
@@ -206,7 +222,8 @@ pub fn create_new(path: &str) -> std::io::Result<()> {
 /// own what elevated runs create), and no allow entry of the DACL that
 /// gives write access to anyone but this user, SYSTEM, Administrators
 /// or the owner. A missing DACL grants everyone everything, and is
-/// refused. Deny entries are not weighed.
+/// refused. Deny entries are not weighed; an entry of a type not known
+/// here is refused.
 pub fn check(file: &std::fs::File) -> Result<(), String> {
     let me = user_sid().map_err(|e| format!("cannot be checked: {e}"))?;
     let mut owner = std::ptr::null_mut();
@@ -262,18 +279,31 @@ fn judge(me: &str, owner: *mut c_void, dacl: *mut c_void) -> Result<(), String> 
         }
         let ace = ace.cast::<u8>();
         // SAFETY: an ACE starts with its type (u8) and flags (u8), then
-        // its size (u16); an ACCESS_ALLOWED_ACE follows with the mask
-        // (u32) at offset 4 and the SID at offset 8.
+        // its size (u16); every allow and deny entry follows with the mask
+        // (u32) at offset 4.
         let (kind, flags, mask) =
             unsafe { (*ace, *ace.add(1), ace.add(4).cast::<u32>().read_unaligned()) };
-        if kind != ACCESS_ALLOWED_ACE_TYPE
-            || flags & INHERIT_ONLY_ACE != 0
-            || mask & WRITE_RIGHTS == 0
-        {
+        let sid_at = match kind {
+            ACCESS_ALLOWED_ACE_TYPE | ACCESS_ALLOWED_CALLBACK_ACE_TYPE => 8,
+            ACCESS_ALLOWED_OBJECT_ACE_TYPE | ACCESS_ALLOWED_CALLBACK_OBJECT_ACE_TYPE => {
+                // SAFETY: an object entry has its object flags (u32) at
+                // offset 8, then a GUID (16 bytes) for each of the two
+                // flags set, then the SID.
+                let object = unsafe { ace.add(8).cast::<u32>().read_unaligned() };
+                12 + 16 * (object & 1 != 0) as usize + 16 * (object & 2 != 0) as usize
+            }
+            k if DENY_ACE_TYPES.contains(&k) => continue,
+            k => {
+                return Err(format!(
+                    "has an access entry of a type aws-oidc cannot weigh (type {k}); remove it or choose another path"
+                ))
+            }
+        };
+        if flags & INHERIT_ONLY_ACE != 0 || mask & WRITE_RIGHTS == 0 {
             continue;
         }
-        // SAFETY: as above, the SID of an allow entry is at offset 8.
-        let who = sid_text(unsafe { ace.add(8) }.cast())
+        // SAFETY: as above, the SID of an allow entry is at `sid_at`.
+        let who = sid_text(unsafe { ace.add(sid_at) }.cast())
             .map_err(|e| format!("cannot be checked: {e}"))?;
         if who != me && !TRUSTED.contains(&who.as_str()) {
             return Err(format!(
