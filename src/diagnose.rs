@@ -1,4 +1,4 @@
-//! Hints: what to check when STS says no (SPEC §4). Pure.
+//! Hints: what to check when STS says no (`docs/reference.md` §5.4). Pure.
 
 use crate::claims::Claims;
 use crate::time::human;

@@ -1,9 +1,11 @@
-//! Which STS endpoint to call (SPEC §2). Pure: settings in, URL out.
+//! Which STS endpoint to call (`docs/reference.md` §2). Pure: settings in,
+//! URL out.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::error::Error;
-use crate::settings::{Found, Settings};
+use crate::partition;
+use crate::settings::{Settings, Source, Sourced};
 
 /// The global endpoint, which serves only the `aws` partition.
 pub const GLOBAL: &str = "https://sts.amazonaws.com";
@@ -28,105 +30,11 @@ pub const LEGACY_REGIONS: &[&str] = &[
     "us-west-2",
 ];
 
-/// A partition's DNS names.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Partition {
-    /// `aws`, `aws-cn`, ...
-    pub name: &'static str,
-    /// Region prefix that selects it; empty for `aws`, the fallback.
-    prefix: &'static str,
-    /// DNS suffix.
-    dns: &'static str,
-    /// Dual-stack DNS suffix, where there is one.
-    dual_dns: Option<&'static str>,
-    /// A region to suggest in messages.
-    pub example_region: &'static str,
-}
-
-/// Partitions, most specific prefix first.
-const PARTITIONS: &[Partition] = &[
-    Partition {
-        name: "aws-cn",
-        prefix: "cn-",
-        dns: "amazonaws.com.cn",
-        dual_dns: Some("api.amazonwebservices.com.cn"),
-        example_region: "cn-north-1",
-    },
-    Partition {
-        name: "aws-us-gov",
-        prefix: "us-gov-",
-        dns: "amazonaws.com",
-        dual_dns: Some("api.aws"),
-        example_region: "us-gov-west-1",
-    },
-    Partition {
-        name: "aws-iso",
-        prefix: "us-iso-",
-        dns: "c2s.ic.gov",
-        dual_dns: None,
-        example_region: "us-iso-east-1",
-    },
-    Partition {
-        name: "aws-iso-b",
-        prefix: "us-isob-",
-        dns: "sc2s.sgov.gov",
-        dual_dns: None,
-        example_region: "us-isob-east-1",
-    },
-    Partition {
-        name: "aws-iso-e",
-        prefix: "eu-isoe-",
-        dns: "cloud.adc-e.uk",
-        dual_dns: None,
-        example_region: "eu-isoe-west-1",
-    },
-    Partition {
-        name: "aws-iso-f",
-        prefix: "us-isof-",
-        dns: "csp.hci.ic.gov",
-        dual_dns: None,
-        example_region: "us-isof-south-1",
-    },
-    Partition {
-        name: "aws-eusc",
-        prefix: "eusc-",
-        dns: "amazonaws.eu",
-        dual_dns: None,
-        example_region: "eusc-de-east-1",
-    },
-    Partition {
-        name: "aws",
-        prefix: "",
-        dns: "amazonaws.com",
-        dual_dns: Some("api.aws"),
-        example_region: "us-east-1",
-    },
-];
-
-/// The partition a region belongs to, by its name.
-pub fn partition_of_region(region: &str) -> &'static Partition {
-    if region == "aws-global" {
-        return partition("aws");
-    }
-    PARTITIONS
-        .iter()
-        .find(|p| region.starts_with(p.prefix))
-        .expect("the last partition has an empty prefix, which every region starts with")
-}
-
-/// A partition by name; unknown names fall back to `aws`.
-pub fn partition(name: &str) -> &'static Partition {
-    PARTITIONS
-        .iter()
-        .find(|p| p.name == name)
-        .unwrap_or(&PARTITIONS[PARTITIONS.len() - 1])
-}
-
 /// What the endpoint is chosen from.
 #[derive(Debug, Default)]
 pub struct Input<'a> {
     /// An explicit endpoint and where it came from.
-    pub explicit: Option<&'a Found>,
+    pub explicit: Option<&'a Sourced<String>>,
     /// The region, if set.
     pub region: Option<&'a str>,
     /// FIPS endpoint wanted.
@@ -138,17 +46,17 @@ pub struct Input<'a> {
     /// The role ARN's partition.
     pub role_partition: &'a str,
     /// Where the region came from, for messages (empty: not shown).
-    pub region_source: &'a str,
+    pub region_source: Source,
     /// Where FIPS came from.
-    pub fips_source: &'a str,
+    pub fips_source: Source,
     /// Where dual-stack came from.
-    pub dualstack_source: &'a str,
+    pub dualstack_source: Source,
 }
 
 /// ` (from X)` when the source is known.
-fn from(source: &str) -> String {
+fn from(source: Source) -> String {
     match source {
-        "" | "default" => String::new(),
+        Source::Default => String::new(),
         s => format!(" (from {s})"),
     }
 }
@@ -169,14 +77,14 @@ pub struct Endpoint {
 pub fn for_settings(s: &Settings) -> Result<Endpoint, Error> {
     resolve(&Input {
         explicit: s.endpoint.as_ref(),
-        region: s.region.as_deref(),
-        fips: s.fips,
-        dualstack: s.dualstack,
+        region: s.region.as_ref().map(|r| r.value.as_str()),
+        fips: s.fips.value,
+        dualstack: s.dualstack.value,
         legacy_global: s.legacy_global,
         role_partition: &s.role.partition,
-        region_source: &s.sources.region,
-        fips_source: &s.sources.fips,
-        dualstack_source: &s.sources.dualstack,
+        region_source: s.region.as_ref().map_or(Source::Default, |r| r.source),
+        fips_source: s.fips.source,
+        dualstack_source: s.dualstack.source,
     })
 }
 
@@ -192,9 +100,9 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
         (true, false) => format!("FIPS{}", from(input.fips_source)),
         _ => format!("dual-stack{}", from(input.dualstack_source)),
     };
-    let role_p = partition(input.role_partition);
+    let role_p = partition::named(input.role_partition);
     if let Some(region) = input.region {
-        let region_p = partition_of_region(region);
+        let region_p = partition::of_region(region);
         if region_p.name != role_p.name {
             return Err(Error::Conflict(format!(
                 "the role ARN is in partition {} but region {region}{} is in {}; set a region of the role's partition (for example {}) or fix the role ARN",
@@ -209,7 +117,7 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
                 found.source
             )));
         }
-        return parse_url(&found.value).map_err(|p| Error::setting(&found.source, p));
+        return parse_url(&found.value).map_err(|p| Error::setting(found.source, p));
     }
     let Some(region) = input.region else {
         if input.fips || input.dualstack {
@@ -235,7 +143,7 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
         }
         return Ok(global());
     }
-    let p = partition_of_region(region);
+    let p = partition::of_region(region);
     if input.legacy_global && !input.fips && !input.dualstack && LEGACY_REGIONS.contains(&region) {
         return Ok(global());
     }
@@ -276,7 +184,7 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     const WANT: &str = "use an https:// URL such as https://sts.us-east-1.amazonaws.com";
     // Messages quote the value with control characters escaped, so they
     // stay one line, and with any user:password masked.
-    let shown = crate::settings::shown(&crate::secret::mask_url(s));
+    let shown = crate::error::shown(&crate::secret::mask_url(s));
     // Any `@` is refused: a password may hold an unencoded `/`, `?` or `#`,
     // so only "no @ at all" proves that no credentials are in the URL.
     if s.contains('@') {
@@ -334,13 +242,13 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
         "http" => {
             return Err(format!(
                 "plain http:// is allowed only for 127.0.0.1, ::1 or localhost, not {}; {WANT}",
-                crate::settings::shown(&host)
+                crate::error::shown(&host)
             ))
         }
         _ => {
             return Err(format!(
                 "scheme `{}` is not accepted; {WANT}",
-                crate::settings::shown(&scheme)
+                crate::error::shown(&scheme)
             ))
         }
     }
@@ -663,9 +571,9 @@ mod tests {
 
     #[test]
     fn conflicts_name_what_to_set() {
-        let explicit = Found {
+        let explicit = Sourced {
             value: "https://x.example".into(),
-            source: "PLUGIN_STS_ENDPOINT".into(),
+            source: Source::Env("PLUGIN_STS_ENDPOINT"),
         };
         let rows: &[(Input, &str)] = &[
             (Input { explicit: Some(&explicit), fips: true, role_partition: "aws", ..Default::default() }, "PLUGIN_STS_ENDPOINT sets an explicit endpoint"),
@@ -696,10 +604,11 @@ mod tests {
         // Found by fuzzing (fuzz/fuzz_targets/settings.rs): a URL with a
         // character no URI holds passed the checks, and only the request
         // failed (exit 4, after --check had said the settings were valid).
-        let value = &fuzz_fixture_value("settings-endpoint-unparsable", "PLUGIN_STS_ENDPOINT");
-        let found = Found {
+        let value =
+            &crate::testing::fuzz_value("settings-endpoint-unparsable", "PLUGIN_STS_ENDPOINT");
+        let found = Sourced {
             value: value.into(),
-            source: "PLUGIN_STS_ENDPOINT".into(),
+            source: Source::Env("PLUGIN_STS_ENDPOINT"),
         };
         let e = resolve(&Input {
             explicit: Some(&found),
@@ -723,22 +632,11 @@ mod tests {
         }
     }
 
-    /// The value of `KEY=` in a saved fuzz input (tests/fixtures/fuzz/).
-    fn fuzz_fixture_value(name: &str, key: &str) -> String {
-        let path = format!("{}/tests/fixtures/fuzz/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let prefix = format!("{key}=");
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .unwrap_or_else(|| panic!("{path} has no {key}="))
-            .to_string()
-    }
-
     #[test]
     fn host_names_have_no_empty_parts() {
         // Found by fuzzing (fuzz/fuzz_targets/settings.rs): the host `.` was
         // accepted (and no NO_PROXY entry could name it).
-        let value = &fuzz_fixture_value("settings-endpoint-dot-host", "PLUGIN_ENDPOINT");
+        let value = &crate::testing::fuzz_value("settings-endpoint-dot-host", "PLUGIN_ENDPOINT");
         let e = parse_url(value).unwrap_err();
         assert!(e.contains("has an empty part in its host name"), "{e}");
         for bad in [
@@ -758,7 +656,8 @@ mod tests {
     fn brackets_hold_an_ipv6_address() {
         // Found by fuzzing (fuzz/fuzz_targets/settings.rs): any text in [ ]
         // was taken as the host, kept in upper case unlike a name.
-        let value = &fuzz_fixture_value("settings-endpoint-brackets", "PLUGIN_STS_ENDPOINT");
+        let value =
+            &crate::testing::fuzz_value("settings-endpoint-brackets", "PLUGIN_STS_ENDPOINT");
         let e = parse_url(value).unwrap_err();
         assert!(e.contains("has no IPv6 address in its [ ]"), "{e}");
         let e = parse_url("https://[2001:DB8::1]:8443").unwrap();
@@ -854,9 +753,9 @@ mod tests {
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
-        let found = Found {
+        let found = Sourced {
             value: "http://sts.example.com".into(),
-            source: "AWS_ENDPOINT_URL_STS".into(),
+            source: Source::Env("AWS_ENDPOINT_URL_STS"),
         };
         let e = resolve(&Input {
             explicit: Some(&found),

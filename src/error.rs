@@ -2,6 +2,7 @@
 //! each variant's `Display` is one line that says what went wrong and what to
 //! do about it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Everything that can stop a run.
@@ -10,9 +11,14 @@ pub enum Error {
     /// The command line is wrong: an unknown flag, a flag without its value,
     /// a stray argument.
     Usage(String),
-    /// A setting failed its rule. `source` is the env variable or flag that
-    /// was read, `problem` says what was wrong and what is accepted.
-    Setting { source: String, problem: String },
+    /// A setting failed its rule.
+    Setting {
+        /// The env variable or flag that was read (usually a static name,
+        /// so no copy is made).
+        source: Cow<'static, str>,
+        /// What was wrong and what is accepted.
+        problem: String,
+    },
     /// Settings that are each valid but do not fit together (for example an
     /// endpoint together with FIPS).
     Conflict(String),
@@ -22,13 +28,16 @@ pub enum Error {
     Network(String),
     /// The TLS handshake failed, usually because the certificate is not
     /// trusted.
-    Tls { host: String, problem: String },
+    Tls {
+        /// The host whose handshake failed.
+        host: String,
+        /// What went wrong, and what to check.
+        problem: String,
+    },
     /// An answer came back but could not be understood.
     Response(String),
     /// The credentials could not be written where they were meant to go.
     Output(String),
-    /// Anything else.
-    Internal(String),
     /// `--check` found what STS would refuse (a token whose `exp` has
     /// passed), so it exits as the refusal would.
     WouldBeRefused(String),
@@ -50,7 +59,7 @@ pub struct StsFailure {
 }
 
 impl Error {
-    /// The process exit code for this error (SPEC §4).
+    /// The process exit code for this error (`docs/reference.md` §7).
     pub fn code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Setting { .. } | Error::Conflict(_) => 2,
@@ -58,12 +67,11 @@ impl Error {
             Error::Network(_) | Error::Tls { .. } => 4,
             Error::Response(_) => 5,
             Error::Output(_) => 6,
-            Error::Internal(_) => 1,
         }
     }
 
     /// Shorthand for a setting error.
-    pub fn setting(source: impl Into<String>, problem: impl Into<String>) -> Error {
+    pub fn setting(source: impl Into<Cow<'static, str>>, problem: impl Into<String>) -> Error {
         Error::Setting {
             source: source.into(),
             problem: problem.into(),
@@ -128,7 +136,6 @@ impl Error {
             ),
             Error::Response(msg) => f.write_str(msg),
             Error::Output(msg) => f.write_str(msg),
-            Error::Internal(msg) => f.write_str(msg),
             Error::WouldBeRefused(msg) => f.write_str(msg),
         }
     }
@@ -136,12 +143,24 @@ impl Error {
 
 impl std::error::Error for Error {}
 
+/// A short reason for an I/O error, without the "(os error N)" tail.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_string()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_follow_the_spec() {
+    fn exit_codes_follow_the_reference() {
         let sts = Error::Sts(StsFailure {
             status: 403,
             code: "AccessDenied".into(),
@@ -164,7 +183,6 @@ mod tests {
             ),
             (Error::Response("x".into()), 5),
             (Error::Output("x".into()), 6),
-            (Error::Internal("x".into()), 1),
             (Error::WouldBeRefused("x".into()), 3),
         ];
         for (err, code) in cases {

@@ -10,22 +10,30 @@ pub mod claims;
 pub mod diagnose;
 pub mod endpoint;
 pub mod error;
+#[cfg(test)]
+mod invariants;
+pub mod json;
 pub mod log;
 pub mod output;
+pub mod partition;
+pub mod proxy;
 pub mod request;
 pub mod response;
 pub mod retry;
 pub mod secret;
 pub mod settings;
 pub mod sigv4;
+#[cfg(test)]
+mod testing;
 pub mod time;
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use crate::error::Error;
 use crate::log::{Level, Log};
-use crate::settings::{Command, Files, Inputs, Settings};
+use crate::settings::{Command, DiskFiles, Inputs, Settings};
 
 /// The version printed by `--version` and sent in `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -48,17 +56,21 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
         Command::Run { flags, check } => (flags, check),
     };
     let inputs = Inputs { flags, env };
-    // A bad log level is reported by `resolve` below; until then, info.
-    let mut log = Log::stderr(settings::log_level(&inputs).unwrap_or(Level::Info));
-    if let Some(account) = settings::early_mask(&inputs) {
-        log.mask_account(&account);
+    let resolved = settings::resolve(&inputs, &mut DiskFiles);
+    // A bad log level is the settings' error below; until then, info.
+    let mut log = Log::stderr(resolved.log.level);
+    if let Some(account) = &resolved.log.mask {
+        log.mask_account(account);
     }
     // Before anything can fail: a misspelt PLUGIN_ROLE_ARM is the reason
     // the role is missing, so its hint must come before that error.
     for w in settings::unknown_plugin_settings(&inputs) {
         log.warn(&w);
     }
-    match execute(&inputs, check, &mut log, &mut stdout) {
+    match resolved
+        .settings
+        .and_then(|s| execute(&s, check, &mut log, &mut stdout))
+    {
         Ok(()) => 0,
         Err(e) => {
             log.error(&e.to_string());
@@ -74,79 +86,14 @@ fn print(out: &mut dyn Write, text: &str) -> i32 {
     }
 }
 
-/// Reads files from disk; `-` is standard input.
-struct DiskFiles;
-
-impl Files for DiskFiles {
-    fn read(&mut self, path: &str, limit: u64) -> io::Result<Vec<u8>> {
-        let mut buf = Vec::new();
-        if path == "-" {
-            io::stdin().lock().take(limit).read_to_end(&mut buf)?;
-            return Ok(buf);
-        }
-        // Symlinks are followed (Kubernetes' projected token is a chain of
-        // them), but only a regular file is read: opening a FIFO with no
-        // writer blocks whatever the timeout says, and a device never ends.
-        // Checked before the open, so a device is never opened, and again
-        // on what was opened, in case the path changed in between; the open
-        // itself does not wait (O_NONBLOCK, which a regular file ignores).
-        regular_file(&std::fs::metadata(path)?)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-        let file = options.open(path)?;
-        regular_file(&file.metadata()?)?;
-        file.take(limit).read_to_end(&mut buf)?;
-        Ok(buf)
-    }
-}
-
-/// An error naming what the path is, unless it is a regular file.
-fn regular_file(meta: &std::fs::Metadata) -> io::Result<()> {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        return Ok(());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Err(settings::not_a_regular_file("a FIFO (named pipe)"));
-        }
-        if kind.is_char_device() {
-            return Err(settings::not_a_regular_file("a character device"));
-        }
-        if kind.is_block_device() {
-            return Err(settings::not_a_regular_file("a block device"));
-        }
-        if kind.is_socket() {
-            return Err(settings::not_a_regular_file("a socket"));
-        }
-    }
-    Err(settings::not_a_regular_file(match kind.is_dir() {
-        true => "a directory",
-        false => "something else",
-    }))
-}
-
-fn execute(
-    inputs: &Inputs,
-    check: bool,
-    log: &mut Log,
-    stdout: &mut dyn Write,
-) -> Result<(), Error> {
-    let s = settings::resolve(inputs, &mut DiskFiles)?;
-    if s.mask_account {
-        log.mask_account(&s.role.account);
-    }
+fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> Result<(), Error> {
     for w in &s.warnings {
         log.warn(w);
     }
-    for (name, value, source) in &s.resolved {
-        log.debug(&format!("setting {name} = {value} (from {source})"));
+    for line in s.listing() {
+        log.debug(&line);
     }
-    let endpoint = endpoint::for_settings(&s)?;
+    let endpoint = endpoint::for_settings(s)?;
     let claims = claims::decode(s.token.expose());
     match &claims {
         Some(c) => log.debug(&format!("token claims: {}", c.summary(time::now()))),
@@ -156,18 +103,18 @@ fn execute(
     }
     // Every destination is checked, and for a run opened, before STS is
     // asked; `--check` makes the same checks and changes nothing.
-    let plan = output::plan(&s)?;
+    let plan = output::plan(s)?;
     let mode = match check {
         true => output::Mode::Inspect,
         false => output::Mode::Open,
     };
-    let destinations = output::open(&plan, &settings::input_files(inputs), mode)?;
+    let destinations = output::open(&plan, &s.input_files, mode)?;
     for w in &destinations.warnings {
         log.warn(w);
     }
     if check {
         return print_check(
-            &s,
+            s,
             &endpoint,
             claims.as_ref(),
             &plan,
@@ -181,13 +128,13 @@ fn execute(
         s.role.arn,
         s.session_name,
         endpoint.url,
-        s.duration.map_or(
+        s.duration.as_ref().map_or(
             "the role's default duration (STS: 3600s)".to_string(),
             |d| format!("{d}s")
         ),
     ));
     let creds = request::exchange(
-        &s,
+        s,
         &endpoint,
         &request::Context {
             claims: claims.as_ref(),
@@ -204,9 +151,9 @@ fn execute(
             if left < 0 { format!("already {} in the past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
         ));
     }
-    let rendered = output::render(&plan, &s, &creds)?;
+    let rendered = output::render(&plan, s, &creds)?;
     output::write(destinations, &plan, &rendered, stdout)?;
-    report_success(&s, &plan, &rendered, &creds, log);
+    report_success(s, &plan, &rendered, &creds, log);
     Ok(())
 }
 
@@ -220,7 +167,7 @@ fn report_success(
     let now = time::now();
     let target = match &plan.creds {
         output::Target::Stdout => "stdout".to_string(),
-        output::Target::File(p) => format!("{} ({p})", plan.creds_source),
+        output::Target::File(p) => format!("{} ({p})", plan.chosen_by),
     };
     let mut line = format!(
         "assumed {} until {} ({}); wrote {} to {target}",
@@ -230,12 +177,13 @@ fn report_success(
         r.creds_keys.join(", "),
     );
     if let Some(vars) = &plan.vars {
-        line.push_str(&format!(
+        let _ = write!(
+            line,
             " and {} to {} ({})",
             r.vars_keys.join(", "),
             vars.source,
             vars.value
-        ));
+        );
     }
     log.info(&line);
     // An explicit dotenv/shell output already carries the variables.
@@ -284,48 +232,55 @@ fn print_check(
         )));
     }
     let mut out = String::new();
-    out.push_str(&format!("endpoint: {}\n", endpoint.url));
-    match request::choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint) {
-        Some(p) => out.push_str(&format!("proxy: {} (from {})\n", p.display, p.source)),
+    let _ = writeln!(out, "endpoint: {}", endpoint.url);
+    match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {
+        Some(p) => _ = writeln!(out, "proxy: {} (from {})", p.display, p.source),
         None => out.push_str("proxy: none\n"),
     }
-    out.push_str(&format!(
-        "trust: {}\n",
+    let _ = writeln!(
+        out,
+        "trust: {}",
         match &s.ca_bundle {
-            Some((f, _)) => format!("{} (from {})", f.value, f.source),
+            Some(b) => format!("{} (from {})", b.path.value, b.path.source),
             None => "built-in Mozilla roots".to_string(),
         }
-    ));
-    out.push_str(&format!(
-        "request: POST {} (User-Agent {})\n",
+    );
+    let _ = writeln!(
+        out,
+        "request: POST {} (User-Agent {})",
         endpoint.url,
         request::USER_AGENT
-    ));
+    );
     for (k, v) in request::form(s) {
-        out.push_str(&format!("  {k}={}\n", v.show()));
+        let _ = writeln!(out, "  {k}={}", v.show());
     }
-    out.push_str(&format!(
-        "token claims: {}\n",
+    let _ = writeln!(
+        out,
+        "token claims: {}",
         claims.map_or("not a JWT (sent as is)".to_string(), |c| c
             .summary(time::now()))
-    ));
+    );
     let (creds_state, vars_state) = destinations.states();
     let target = match &plan.creds {
         output::Target::Stdout => "stdout".to_string(),
         output::Target::File(p) => format!("{p}: {}", creds_state.unwrap_or_default()),
     };
-    out.push_str(&format!(
-        "credentials: {target} (from {}, {})\n",
-        plan.creds_source,
+    let _ = writeln!(
+        out,
+        "credentials: {target} (from {}, {})",
+        plan.chosen_by,
         plan.format.name()
-    ));
+    );
     match &plan.vars {
-        Some(f) => out.push_str(&format!(
-            "variables: {}: {} (from {})\n",
-            f.value,
-            vars_state.unwrap_or_default(),
-            f.source
-        )),
+        Some(f) => {
+            _ = writeln!(
+                out,
+                "variables: {}: {} (from {})",
+                f.value,
+                vars_state.unwrap_or_default(),
+                f.source
+            )
+        }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
     out.push_str("settings are valid; nothing was sent\n");
@@ -343,23 +298,24 @@ pub fn help() -> String {
          Every setting is read from its flag, else from the first non-empty env name listed.\n\
          In a Harness or Drone plugin step, settings: {{iamRoleArn: ...}} arrives as PLUGIN_IAMROLEARN.\n\n"
     );
-    for (name, def) in settings::ALL {
-        let flag = def
-            .flag
-            .map_or("(env only)".to_string(), |f| format!("--{f}"));
-        h.push_str(&format!("  {flag:<20} {name}\n"));
-        h.push_str(&format!("  {:<20}   env: {}\n", "", def.envs.join(", ")));
-        h.push_str(&format!(
-            "  {:<20}   default: {}; accepts: {}\n",
+    for def in settings::ALL {
+        let name = def.name;
+        let flag = def.flag.unwrap_or("(env only)");
+        let _ = writeln!(h, "  {flag:<20} {name}");
+        let _ = writeln!(h, "  {:<20}   env: {}", "", def.envs.join(", "));
+        let _ = writeln!(
+            h,
+            "  {:<20}   default: {}; accepts: {}",
             "", def.default, def.accepts
-        ));
+        );
     }
-    h.push_str(&format!(
+    let _ = write!(
+        h,
         "  {:<20} proxy: {} (http:// only; socks is refused); bypass: {}\n\n",
         "(env only)",
         settings::PROXY_ENVS.join(", "),
         settings::NO_PROXY_ENVS.join(", ")
-    ));
+    );
     h.push_str(
         "  --check              make every check a run makes before its request (settings, output\n\
          \x20                      files, token expiry); show the endpoint, the request (token and\n\

@@ -1,4 +1,4 @@
-//! Logging to stderr (SPEC §5). Every line goes through [`Log::emit`], which
+//! Logging to stderr (`docs/reference.md` §8). Every line goes through [`Log::emit`], which
 //! keeps it on one line of at most [`LINE_CAP`] characters and, with mask
 //! account, hides the account id.
 

@@ -1,4 +1,5 @@
-//! STS's answer: XML text in, typed credentials or error out (SPEC §3).
+//! STS's answer: XML text in, typed credentials or error out
+//! (`docs/reference.md` §5).
 //! Pure; elements are found by name and namespace, in any order, with or
 //! without whitespace.
 
@@ -237,7 +238,7 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
         roxmltree::Error::DtdDetected => Malformed::Dtd,
         // roxmltree quotes the offending character raw: a CR or a terminal
         // escape from the body must not reach the one-line error.
-        e => Malformed::NotXml(crate::settings::shown(&e.to_string())),
+        e => Malformed::NotXml(crate::error::shown(&e.to_string())),
     })?;
     let root = doc.root_element();
     if is_sts(&root, "ErrorResponse") {
@@ -300,11 +301,7 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> String {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::testing::fixture;
 
     fn success(body: &str) -> Credentials {
         match parse(body) {

@@ -1,4 +1,4 @@
-//! The retry policy (SPEC §4, amended by issue 12): which answers are worth
+//! The retry policy (`docs/reference.md` §4): which answers are worth
 //! another attempt, how long to wait, and when to stop. Pure: the time left
 //! and the random number come in as arguments, so a simulated clock can
 //! drive it.

@@ -488,11 +488,11 @@ mod tests {
     /// the suffix list cannot drift from the partition table.
     #[test]
     fn every_host_the_endpoint_stage_builds_signs_for_its_region() {
-        let partitions = crate::settings::PARTITIONS;
+        let partitions = crate::partition::PARTITIONS;
         let mut checked = 0;
-        for &name in partitions {
-            let region = endpoint::partition(name).example_region;
-            assert_eq!(endpoint::partition_of_region(region).name, name);
+        for p in partitions {
+            let (name, region) = (p.name, p.example_region);
+            assert_eq!(crate::partition::of_region(region).name, name);
             for (fips, dualstack) in [(false, false), (true, false), (false, true), (true, true)] {
                 let input = endpoint::Input {
                     region: Some(region),

@@ -148,11 +148,7 @@ mod tests {
     fn days_past_the_month_end_are_refused() {
         // Found by fuzzing (fuzz/fuzz_targets/claims.rs): June 31 was read
         // as July 1.
-        let found = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/claims-june-31"
-        ))
-        .unwrap();
+        let found = crate::testing::fixture("fuzz/claims-june-31");
         assert_eq!(parse_utc(&found), None, "{found}");
         assert_eq!(parse_utc("2026-02-29T00:00:00Z"), None);
         assert_eq!(parse_utc("2100-02-29T00:00:00Z"), None);

@@ -1,10 +1,11 @@
 //! The token-claims decoder: `claims::decode`, the small JSON parser under
-//! it, `claims::quote`, and the time helpers the claims summary uses.
+//! it (`json::parse`), `json::quote`, and the time helpers the claims summary uses.
 //! Input: any text, tried as a token, as a JWT payload, as JSON and as a
 //! timestamp.
 #![no_main]
 
-use aws_oidc::claims::{self, Json};
+use aws_oidc::claims;
+use aws_oidc::json::{self, Json};
 use aws_oidc::time;
 use libfuzzer_sys::fuzz_target;
 
@@ -21,7 +22,7 @@ fn write(v: &Json, out: &mut String) -> bool {
         Json::Number(Some(n)) => out.push_str(&n.to_string()),
         // A number kept as no whole value (an exponent, out of range).
         Json::Number(None) => out.push_str("1e0"),
-        Json::String(s) => out.push_str(&claims::quote(s)),
+        Json::String(s) => out.push_str(&json::quote(s)),
         Json::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -40,7 +41,7 @@ fn write(v: &Json, out: &mut String) -> bool {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&claims::quote(k));
+                out.push_str(&json::quote(k));
                 out.push(':');
                 if !write(item, out) {
                     return false;
@@ -90,11 +91,11 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // As JSON: whatever parses writes back to the same value.
-    let json = claims::parse_json(text);
+    let json = json::parse(text);
     if let Some(v) = &json {
         let mut again = String::new();
         if write(v, &mut again) {
-            assert_eq!(claims::parse_json(&again).as_ref(), Some(v), "{again}");
+            assert_eq!(json::parse(&again).as_ref(), Some(v), "{again}");
         }
     }
 
@@ -118,7 +119,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // As a string: quote then parse gives it back.
-    assert_eq!(claims::parse_json(&claims::quote(text)), Some(Json::String(text.to_string())));
+    assert_eq!(json::parse(&json::quote(text)), Some(Json::String(text.to_string())));
 
     // As a timestamp: what parses formats back to the same instant, and a
     // date that parses is a real date (format gives the same fields back).

@@ -130,7 +130,7 @@ fn check_rendered(c: &Credentials) {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let s = settings::resolve(&Inputs { flags: vec![], env }, &mut NoFiles).expect("valid settings");
+        let s = settings::resolve(&Inputs { flags: vec![], env }, &mut NoFiles).settings.expect("valid settings");
         let plan = output::plan(&s).expect("stdout is a destination");
         let r = output::render(&plan, &s, c).unwrap_or_else(|e| panic!("{format}: an accepted answer was refused: {e}"));
         for line in r.creds.expose().lines() {

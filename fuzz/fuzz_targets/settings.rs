@@ -16,12 +16,17 @@ use std::collections::BTreeMap;
 use std::io;
 
 use aws_oidc::settings::{self, Command, Files, Inputs, Settings};
-use aws_oidc::{endpoint, request};
+use aws_oidc::{endpoint, proxy, request};
 use libfuzzer_sys::fuzz_target;
+
+/// A proxy URL as the client takes it and as logs show it.
+fn parse_proxy(v: &str) -> Result<(String, String), String> {
+    proxy::parse(v).map(|p| (p.url.expose().to_string(), p.display))
+}
 
 /// Every env name the settings read, in table order.
 fn env_names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = settings::ALL.iter().flat_map(|(_, d)| d.envs.iter().copied()).collect();
+    let mut names: Vec<&'static str> = settings::ALL.iter().flat_map(|d| d.envs.iter().copied()).collect();
     names.extend(settings::PROXY_ENVS);
     names.extend(settings::NO_PROXY_ENVS);
     names.push(settings::IGNORE_ENDPOINT_URLS);
@@ -158,7 +163,17 @@ fn with_other_secrets(case: &Case) -> Case {
             return v.to_string();
         }
         let start = v.find(core).unwrap_or(0);
-        let other: String = core.chars().map(|c| if c == 'Q' { 'R' } else { 'Q' }).collect();
+        // Letters and digits change; every other character stays, so the
+        // token keeps its shape (JWT or opaque) and the content rules see
+        // the same classes of character: only the secret itself differs.
+        let other: String = core
+            .chars()
+            .map(|c| match c {
+                'Q' => 'R',
+                c if c.is_ascii_alphanumeric() => 'Q',
+                c => c,
+            })
+            .collect();
         format!("{}{other}{}", &v[..start], &v[start + core.len()..])
     }
     let mut c = case.clone();
@@ -214,7 +229,7 @@ fn visible(case: &Case) -> Option<String> {
         return None;
     };
     let inputs = Inputs { flags, env: case.env.clone() };
-    let s = settings::resolve(&inputs, &mut FakeFiles(&case.files));
+    let s = settings::resolve(&inputs, &mut FakeFiles(&case.files)).settings;
     Some(match s {
         Err(e) => format!("error: {e}"),
         Ok(s) => {
@@ -230,14 +245,14 @@ fn check_settings(s: &Settings) {
     assert!((4..=20000).contains(&token.chars().count()) && token.trim() == token, "token of {} chars", token.len());
     let ok_name = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
     assert!((2..=64).contains(&s.session_name.len()) && s.session_name.chars().all(ok_name), "{:?}", s.session_name);
-    assert!(s.duration.is_none_or(|d| (900..=43200).contains(&d)));
+    assert!(s.duration.as_ref().is_none_or(|d| (900..=43200).contains(&d.value)));
     if let Some(r) = &s.region {
-        assert_eq!(settings::parse_region(r).as_ref(), Ok(r));
+        assert_eq!(settings::parse_region(r).as_ref(), Ok(&r.value));
     }
-    assert!((1..=3600).contains(&s.timeout.as_secs()) && s.max_attempts.is_none_or(|n| (1..=1000).contains(&n)));
+    assert!((1..=3600).contains(&s.timeout.as_secs()) && s.max_attempts.as_ref().is_none_or(|n| (1..=1000).contains(&n.value)));
     assert!(s.policy.as_ref().is_none_or(|p| (1..=2048).contains(&p.len())));
-    assert!(s.policy_arns.len() <= 10);
-    assert_eq!(settings::parse_role_arn(&s.role.arn).as_ref(), Ok(&s.role));
+    assert!(s.policy_arns().len() <= 10);
+    assert_eq!(settings::parse_role_arn(&s.role.arn).as_ref(), Ok(&s.role.value));
     for w in &s.warnings {
         one_line("a warning", w);
     }
@@ -248,7 +263,7 @@ fn check_settings(s: &Settings) {
             if s.endpoint.is_none() {
                 assert!(e.url.starts_with("https://sts") && e.url.ends_with('/'), "{}", e.url);
             }
-            let proxy = request::choose_proxy(s.proxy.as_ref(), &s.no_proxy, &e);
+            let proxy = proxy::choose(s.proxy.as_ref(), &s.no_proxy, &e);
             assert!(!(e.loopback && proxy.is_some()), "a loopback endpoint goes through a proxy");
         }
         Err(e) => one_line("an endpoint error", &e.to_string()),
@@ -272,7 +287,7 @@ fn check_endpoint(e: &endpoint::Endpoint) {
     // case) bypasses the proxy.
     let named = if e.host.contains(':') { format!("[{}]", e.host) } else { e.host.clone() };
     for entry in [e.host.clone(), named.to_ascii_uppercase(), format!("{named}:443"), format!(".{named}"), "*".into()] {
-        assert!(request::no_proxy_matches(&entry, &e.host), "NO_PROXY={entry} does not match {}", e.host);
+        assert!(proxy::no_proxy_matches(&entry, &e.host), "NO_PROXY={entry} does not match {}", e.host);
     }
 }
 
@@ -285,9 +300,9 @@ fn check_rules(v: &str) {
         }
         Err(p) => one_line("a parse_url error", &p),
     }
-    match settings::parse_proxy(v) {
+    match parse_proxy(v) {
         Ok((url, display)) => {
-            assert_eq!(settings::parse_proxy(&url), Ok((url.clone(), display.clone())), "{v:?}");
+            assert_eq!(parse_proxy(&url), Ok((url.clone(), display.clone())), "{v:?}");
             // The client (ureq::Proxy::new) parses the URL with http::Uri:
             // it must, and must reach the host the logs name.
             let uri: http::Uri = url.parse().unwrap_or_else(|e| panic!("proxy {v:?} accepted as {url:?}, which the client cannot parse: {e}"));
@@ -336,7 +351,7 @@ fn check_rules(v: &str) {
         Err(p) => one_line("a session name error", &p),
     }
     for host in ["sts.amazonaws.com", "127.0.0.1", "::1", v] {
-        let _ = request::no_proxy_matches(v, host);
+        let _ = proxy::no_proxy_matches(v, host);
     }
 }
 
@@ -355,7 +370,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let Command::Run { flags, .. } = command else { return };
     let inputs = Inputs { flags, env: case.env.clone() };
-    match settings::resolve(&inputs, &mut FakeFiles(&case.files)) {
+    match settings::resolve(&inputs, &mut FakeFiles(&case.files)).settings {
         Ok(s) => check_settings(&s),
         Err(e) => one_line("a settings error", &e.to_string()),
     }

@@ -1104,9 +1104,17 @@ fn readme_troubleshooting_quotes_real_messages() {
     } else {
         eprintln!("the DNS quote is checked only under scripts/loopback-only.sh (make test-unit)");
     }
+    // src/ has folders (settings/, output/): every file under it.
     let mut code = String::new();
-    for f in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")).unwrap() {
-        code.push_str(&std::fs::read_to_string(f.unwrap().path()).unwrap());
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    while let Some(dir) = dirs.pop() {
+        for f in std::fs::read_dir(dir).unwrap() {
+            let path = f.unwrap().path();
+            match path.is_dir() {
+                true => dirs.push(path),
+                false => code.push_str(&std::fs::read_to_string(path).unwrap()),
+            }
+        }
     }
     // A network message must be one the binary printed: the code also holds
     // messages that real failures never reach (a lookup failure is an I/O
@@ -1136,6 +1144,253 @@ fn readme_troubleshooting_quotes_real_messages() {
         assert!(
             from.iter().any(|l| in_order(l, &parts)),
             "README quotes `{quote}`: no line the binary printed (nor, unless it names HOST, of the code) matches it:\n{printed}"
+        );
+    }
+}
+
+/// Runs the step with stdout sent wherever `shell` redirects it (`sh -c`,
+/// the binary as `$0`), so a test can append it to a file, point it at
+/// /dev/null or close it.
+fn run_redirected(step: &Step, shell: &str) -> Output {
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("exec \"$0\" {shell}"))
+        .arg(bin())
+        .env_clear()
+        .envs(step.env.iter())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run sh");
+    Output::from(out)
+}
+
+/// Stdout as the destination is compared with the other files like any
+/// destination: appended to the variables file or the token file it is
+/// refused, and a stdout that leads nowhere (/dev/null, or closed at start,
+/// which Rust reopens on /dev/null) is refused too, before the request
+/// (attack finding 7).
+#[test]
+fn stdout_that_is_another_file_or_nowhere_is_refused() {
+    let sts = StandIn::start();
+    let base = |sts: &StandIn| {
+        Step::harness(sts)
+            .set("PLUGIN_OUTPUT_FILE", "-")
+            .unset("HARNESS_OUTPUT_SECRET_FILE")
+    };
+    // Refused before the request, with `says` in the error line.
+    let refused = |step: &Step, shell: &str, says: &str| {
+        let out = run_redirected(step, shell);
+        assert_eq!(out.code, 6, "{shell}: {}", out.stderr);
+        assert!(out.last_line().contains(says), "{shell}: {}", out.stderr);
+    };
+    let step = base(&sts);
+    let vars = step.vars_file.display().to_string();
+    std::fs::write(&vars, "A=1\n").unwrap();
+    let said = format!("DRONE_OUTPUT ({vars}) is the same file as stdout");
+    refused(&step, &format!(">> '{vars}'"), &said);
+    assert_eq!(std::fs::read_to_string(&vars).unwrap(), "A=1\n");
+
+    let step = base(&sts);
+    let token = write_file(&step.dir, "token", &step.token.clone());
+    let token = token.display().to_string();
+    let step = step
+        .unset("PLUGIN_OIDC_TOKEN_ID")
+        .set("PLUGIN_OIDC_TOKEN_FILE", &token)
+        .unset("DRONE_OUTPUT");
+    let said = "is the same file as PLUGIN_OIDC_TOKEN_FILE";
+    refused(&step, &format!(">> '{token}'"), said);
+    assert_eq!(std::fs::read_to_string(&token).unwrap(), step.token);
+
+    for shell in [">/dev/null", ">&-"] {
+        let said = "(stdout) leads nowhere: stdout is /dev/null or was closed";
+        refused(&base(&sts), shell, said);
+    }
+    assert_eq!(sts.requests().len(), 0);
+}
+
+/// Runs the binary as user nobody when the tests run as root (so that
+/// permissions bite), else as this user.
+fn run_as_other(step: &Step, args: &[&str]) -> Output {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = match root {
+        true => {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(bin());
+            c
+        }
+        false => Command::new(bin()),
+    };
+    let out = cmd
+        .args(args)
+        .env_clear()
+        .envs(step.env.iter())
+        .output()
+        .expect("run the binary");
+    Output::from(out)
+}
+
+/// `--check` exits with the code the run would have (attack finding 5):
+/// each row runs both and compares.
+#[test]
+fn check_exits_as_the_run_would() {
+    use std::os::unix::fs::PermissionsExt;
+    let sts = StandIn::start();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let step = || {
+        let s = Step::harness(&sts)
+            .unset("HARNESS_OUTPUT_SECRET_FILE")
+            .unset("DRONE_OUTPUT");
+        // Readable by nobody too.
+        let ca = write_file(
+            &s.dir,
+            "ca.pem",
+            &std::fs::read_to_string(sts.ca()).unwrap(),
+        );
+        std::fs::set_permissions(&s.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&ca, std::fs::Permissions::from_mode(0o644)).unwrap();
+        if root {
+            // Nobody may create files in the folder, as this user would.
+            std::os::unix::fs::chown(&s.dir, Some(65534), Some(65534)).unwrap();
+        }
+        let ca = ca.display().to_string();
+        s.set("PLUGIN_CA_BUNDLE", &ca)
+    };
+    fn at(s: &Step, name: &str) -> String {
+        s.dir.join(name).display().to_string()
+    }
+    type Row = (&'static str, i32, Box<dyn Fn(Step) -> Step>);
+    let rows: Vec<Row> = vec![
+        (
+            "a directory this user cannot write",
+            6,
+            Box::new(|s| {
+                let ro = s.dir.join("ro");
+                std::fs::create_dir(&ro).unwrap();
+                std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+                let out = at(&s, "ro/o");
+                s.set("PLUGIN_OUTPUT_FILE", &out)
+            }),
+        ),
+        (
+            "an own file this user cannot write",
+            6,
+            Box::new(move |s| {
+                let f = write_file(&s.dir, "mine", "");
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o400)).unwrap();
+                if root {
+                    std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
+                }
+                let out = f.display().to_string();
+                s.set("PLUGIN_OUTPUT_FILE", &out)
+            }),
+        ),
+        (
+            "a new name ending in /",
+            6,
+            Box::new(|s| {
+                let out = at(&s, "new/");
+                s.set("PLUGIN_OUTPUT_FILE", &out)
+            }),
+        ),
+        (
+            "a file named with a trailing /",
+            6,
+            Box::new(|s| {
+                let out = format!("{}/", write_file(&s.dir, "f", "").display());
+                s.set("PLUGIN_OUTPUT_FILE", &out)
+            }),
+        ),
+        (
+            "the token file, not there yet",
+            6,
+            Box::new(|s| {
+                let out = at(&s, "token");
+                s.set("AWS_WEB_IDENTITY_TOKEN_FILE", &out)
+                    .set("PLUGIN_OUTPUT_FILE", &out)
+            }),
+        ),
+        (
+            "a proxy password that is not UTF-8",
+            2,
+            Box::new(|s| {
+                let out = at(&s, "out.env");
+                s.set(
+                    "HTTPS_PROXY",
+                    &format!("http://u:%ff@127.0.0.1:{}", closed_port()),
+                )
+                .set(
+                    "PLUGIN_STS_ENDPOINT",
+                    &format!("https://{}:1", standin::PROXY_ONLY_HOST),
+                )
+                .set("PLUGIN_OUTPUT_FILE", &out)
+            }),
+        ),
+    ];
+    if !root {
+        println!("not root: the permission rows run as this user, not as nobody");
+    }
+    for (name, code, setup) in &rows {
+        let check = run_as_other(&setup(step()), &["--check"]);
+        let s = setup(step());
+        let run = run_as_other(&s, &[]);
+        assert_eq!(
+            (check.code, run.code),
+            (*code, *code),
+            "{name}\n--check: {}\nrun: {}",
+            check.stderr,
+            run.stderr
+        );
+        assert!(
+            check.last_line().starts_with("aws-oidc: error: "),
+            "{name}: {}",
+            check.stderr
+        );
+    }
+    assert_eq!(sts.requests().len(), 0);
+}
+
+/// A runner's timeout or cancel (SIGTERM, SIGINT, SIGHUP) during the
+/// request ends the run by that signal and leaves no file it created
+/// (attack finding 6).
+#[test]
+fn a_signal_during_the_request_removes_the_created_file() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let sts = StandIn::start();
+        sts.script(vec![Reply::Stall]);
+        let step = Step::harness(&sts).set("PLUGIN_TIMEOUT", "60s");
+        let mut child = Command::new(bin())
+            .env_clear()
+            .envs(step.env.iter())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run the binary");
+        // Bounded poll until the stand-in holds the request: the secret
+        // file was created before it was sent.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while sts.requests().is_empty() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            sts.requests().len(),
+            1,
+            "signal {sig}: the request never came"
+        );
+        assert!(
+            step.secret_file.exists(),
+            "signal {sig}: not created before the request"
+        );
+        // SAFETY: kill only sends a signal to the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+        let status = child.wait().expect("wait for the binary");
+        assert_eq!(status.signal(), Some(sig), "signal {sig}: {status:?}");
+        assert!(
+            !step.secret_file.exists(),
+            "signal {sig}: the created file was left behind"
         );
     }
 }

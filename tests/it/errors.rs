@@ -572,6 +572,16 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::RetryAfter("3600".into())]),
         case("a Retry-After date past the timeout", 3, "past the 20s timeout (from PLUGIN_TIMEOUT)", 1)
             .replies(vec![Reply::RetryAfter("Fri, 01 Jan 2100 00:00:00 GMT".into())]),
+        // An input that does not exist yet is still an input: a later step's
+        // SDK reads it (attack finding 2).
+        case("secret file is the token file, not there yet", 6, "is the same file as AWS_WEB_IDENTITY_TOKEN_FILE", 0).with(|_, s| {
+            let path = s.dir.join("token").display().to_string();
+            s.set("AWS_WEB_IDENTITY_TOKEN_FILE", &path).set("HARNESS_OUTPUT_SECRET_FILE", &path)
+        }),
+        case("secret file is SSL_CERT_FILE, not there yet", 6, "is the same file as SSL_CERT_FILE", 0).with(|_, s| {
+            let path = s.dir.join("ca.pem").display().to_string();
+            s.set("SSL_CERT_FILE", &path).set("HARNESS_OUTPUT_SECRET_FILE", &path)
+        }),
     ]
 }
 

@@ -95,7 +95,12 @@ pub enum Mode {
     Sts,
     /// A token bucket: `rate` requests a second, `burst` at once; beyond
     /// that, HTTP 400 `Throttling`, as STS throttles. Rate 0 never stops.
-    Throttle { rate: f64, burst: f64 },
+    Throttle {
+        /// Requests a second the bucket refills with.
+        rate: f64,
+        /// Requests the bucket holds at most.
+        burst: f64,
+    },
     /// HTTP 503 `ServiceUnavailable` until this instant, then like STS.
     OutageUntil(Instant),
     /// HTTP 403 `AccessDenied` to every request.

@@ -1,7 +1,7 @@
-//! The exchange: one `AssumeRoleWithWebIdentity` POST, retried as SPEC §4
-//! says. The only module that touches the network.
+//! The exchange: one `AssumeRoleWithWebIdentity` POST (`docs/reference.md`
+//! §3), retried as §4 says. The only module that touches the network.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -11,17 +11,23 @@ use ureq::unversioned::transport::NextTimeout;
 
 use crate::claims::Claims;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, StsFailure};
+use crate::error::Error;
 use crate::log::{Level, Log};
-use crate::response::{self, Answer, Credentials, StsError};
+use crate::proxy::{self, Proxy};
+use crate::response::{self, Answer, Credentials};
 use crate::retry;
 use crate::secret::{Scrubber, Secret};
-use crate::settings::{Proxy, Settings};
+use crate::settings::{Settings, Source, Sourced};
+
+mod failure;
+
+pub use failure::preview;
+use failure::{sts_failure, transport_failure};
 
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("aws-oidc/", env!("CARGO_PKG_VERSION"));
 
-/// Largest response body read (SPEC §4).
+/// Largest response body read (`docs/reference.md` §3.4).
 pub const BODY_LIMIT: u64 = 1 << 20;
 
 /// Largest response header block read, status line included: STS sends
@@ -55,7 +61,8 @@ impl Field<'_> {
     }
 }
 
-/// The form body (SPEC §3). The token goes only here, never into a URL.
+/// The form body (`docs/reference.md` §3.1). The token goes only here,
+/// never into a URL.
 pub fn form(s: &Settings) -> Vec<(String, Field<'_>)> {
     let mut f = vec![
         (
@@ -66,82 +73,23 @@ pub fn form(s: &Settings) -> Vec<(String, Field<'_>)> {
         ("RoleArn".to_string(), Field::Plain(s.role.arn.clone())),
         (
             "RoleSessionName".to_string(),
-            Field::Plain(s.session_name.clone()),
+            Field::Plain(s.session_name.value.clone()),
         ),
         ("WebIdentityToken".to_string(), Field::Secret(&s.token)),
     ];
-    if let Some(d) = s.duration {
+    if let Some(d) = &s.duration {
         f.push(("DurationSeconds".into(), Field::Plain(d.to_string())));
     }
     if let Some(p) = &s.policy {
-        f.push(("Policy".into(), Field::Secret(p)));
+        f.push(("Policy".into(), Field::Secret(&p.value)));
     }
-    for (i, arn) in s.policy_arns.iter().enumerate() {
+    for (i, arn) in s.policy_arns().iter().enumerate() {
         f.push((
             format!("PolicyArns.member.{}.arn", i + 1),
             Field::Plain(arn.clone()),
         ));
     }
     f
-}
-
-/// The proxy to use for this endpoint: none for loopback or a NO_PROXY
-/// match, as curl does.
-pub fn choose_proxy<'a>(
-    proxy: Option<&'a Proxy>,
-    no_proxy: &[String],
-    endpoint: &Endpoint,
-) -> Option<&'a Proxy> {
-    let proxy = proxy?;
-    if endpoint.loopback
-        || no_proxy
-            .iter()
-            .any(|entry| no_proxy_matches(entry, &endpoint.host))
-    {
-        return None;
-    }
-    Some(proxy)
-}
-
-/// One NO_PROXY entry against a host: `*`, an exact name, a domain suffix
-/// (`example.com` or `.example.com` matches `sts.example.com`), or an IPv4
-/// CIDR block. A `:port` on the entry is ignored.
-pub fn no_proxy_matches(entry: &str, host: &str) -> bool {
-    let entry = entry.trim().to_ascii_lowercase();
-    if entry == "*" {
-        return true;
-    }
-    let host = host.to_ascii_lowercase();
-    if let Some((net, bits)) = entry.split_once('/') {
-        let (Ok(net), Ok(bits), Ok(ip)) = (
-            net.parse::<Ipv4Addr>(),
-            bits.parse::<u32>(),
-            host.parse::<Ipv4Addr>(),
-        ) else {
-            return false;
-        };
-        if bits > 32 {
-            return false;
-        }
-        let mask = if bits == 0 {
-            0
-        } else {
-            u32::MAX << (32 - bits)
-        };
-        return u32::from(net) & mask == u32::from(ip) & mask;
-    }
-    let entry = entry.trim_start_matches("*.").trim_start_matches('.');
-    let entry = match entry.rsplit_once(':') {
-        // `host:port` or `[v6]:port`; a bare IPv6 address ends in digits too.
-        Some((h, p))
-            if p.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')) =>
-        {
-            h
-        }
-        _ => entry,
-    };
-    let entry = entry.trim_start_matches('[').trim_end_matches(']');
-    !entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}")))
 }
 
 /// What one attempt came to.
@@ -171,12 +119,13 @@ pub fn exchange(
     log: &mut Log,
 ) -> Result<Credentials, Error> {
     let started = Instant::now();
-    let deadline = started + s.timeout;
+    let deadline = started + s.timeout.value;
     let agent = agent(s, endpoint, log)?;
     let fields = form(s);
     let scrubber = scrubber(s);
     let host = host_header(&endpoint.url);
-    let of = s.max_attempts.map_or(String::new(), |m| format!(" of {m}"));
+    let max_attempts = s.max_attempts.as_ref().map(|m| m.value);
+    let of = max_attempts.map_or(String::new(), |m| format!(" of {m}"));
     let (mut attempt, mut waited) = (0u32, Duration::ZERO);
     loop {
         attempt += 1;
@@ -197,7 +146,7 @@ pub fn exchange(
             agent: &agent,
             host: &host,
             scrubber: &scrubber,
-            proxy: choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint),
+            proxy: proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint),
         };
         let outcome = attempt_once(&wire, s, endpoint, &fields, remaining, ctx, log);
         log.debug(&format!(
@@ -214,7 +163,7 @@ pub fn exchange(
             } => (why, failure, error),
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        let wait = match retry::next(failure, attempt, left, s.max_attempts, retry::random()) {
+        let wait = match retry::next(failure, attempt, left, max_attempts, retry::random()) {
             retry::Next::Wait(wait) => wait,
             retry::Next::Stop(stop) => {
                 let mut note = retry::note(
@@ -222,8 +171,11 @@ pub fn exchange(
                     attempt,
                     started.elapsed(),
                     waited,
-                    (s.timeout, &s.sources.timeout),
-                    &s.sources.attempts,
+                    (s.timeout.value, s.timeout.source.name()),
+                    s.max_attempts
+                        .as_ref()
+                        .map_or(Source::Default, |a| a.source)
+                        .name(),
                 );
                 // A timeout's own message already names the timeout: the
                 // note says how many and how long, not the timeout again.
@@ -329,7 +281,7 @@ struct Wire<'a> {
     /// Cleans what the network says before it is shown.
     scrubber: &'a Scrubber,
     /// The proxy in use, if any, to name when it fails.
-    proxy: Option<&'a Proxy>,
+    proxy: Option<&'a Sourced<Proxy>>,
 }
 
 impl Wire<'_> {
@@ -374,25 +326,17 @@ impl Resolver for LoopbackFirst {
 fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent, Error> {
     let roots = match &s.ca_bundle {
         None => RootCerts::WebPki,
-        Some((_, certs)) => RootCerts::new_with_certs(certs),
+        Some(bundle) => RootCerts::new_with_certs(&bundle.certs),
     };
     let tls = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
         .root_certs(roots)
         .build();
-    let proxy = match choose_proxy(s.proxy.as_ref(), &s.no_proxy, endpoint) {
+    let proxy = match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {
         None => None,
         Some(p) => {
             log.debug(&format!("using proxy {} (from {})", p.display, p.source));
-            Some(ureq::Proxy::new(p.url.expose()).map_err(|_| {
-                Error::setting(
-                    &p.source,
-                    format!(
-                        "`{}` is not a usable proxy URL; use http://[user:password@]host:port",
-                        p.display
-                    ),
-                )
-            })?)
+            Some(p.client.clone())
         }
     };
     if proxy.is_none() && s.proxy.is_some() {
@@ -409,7 +353,7 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
         .max_redirects(0)
         .max_redirects_will_error(false)
         .max_response_header_size(HEADER_LIMIT)
-        .timeout_connect(Some(s.timeout.min(Duration::from_secs(10))))
+        .timeout_connect(Some(s.timeout.value.min(Duration::from_secs(10))))
         .tls_config(tls)
         .build();
     Ok(ureq::Agent::with_parts(
@@ -440,27 +384,8 @@ fn attempt_once(
         Ok(r) => r,
         Err(e) => return transport_failure(e, endpoint, s, wire),
     };
-    let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get(ureq::http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| retry::retry_after(v, crate::time::now()));
+    let (status, retry_after, content_type) = head(&resp, wire, log);
     let later = retry::Failure::Later(retry_after);
-    let content_type = resp
-        .headers()
-        .get(ureq::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map_or("no content type".to_string(), |v| wire.heard(v));
-    log.debug(&format!("HTTP {status} {content_type}"));
-    if log.enabled(Level::Trace) {
-        let headers: Vec<String> = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", wire.heard(v.to_str().unwrap_or("<binary>"))))
-            .collect();
-        log.trace(&format!("response headers: {}", headers.join("; ")));
-    }
     let body = match resp
         .body_mut()
         .with_config()
@@ -528,6 +453,36 @@ fn attempt_once(
     }
 }
 
+/// An answer's status, its `Retry-After` if any, and its content type as
+/// safe to show; logged at debug, with every header at trace.
+fn head(
+    resp: &ureq::http::Response<ureq::Body>,
+    wire: &Wire,
+    log: &mut Log,
+) -> (u16, Option<Duration>, String) {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(ureq::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::retry_after(v, crate::time::now()));
+    let content_type = resp
+        .headers()
+        .get(ureq::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map_or("no content type".to_string(), |v| wire.heard(v));
+    log.debug(&format!("HTTP {status} {content_type}"));
+    if log.enabled(Level::Trace) {
+        let headers: Vec<String> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", wire.heard(v.to_str().unwrap_or("<binary>"))))
+            .collect();
+        log.trace(&format!("response headers: {}", headers.join("; ")));
+    }
+    (status, retry_after, content_type)
+}
+
 /// A retry of this kind of failure, or, with none, a final failure.
 fn retry_if(failure: Option<retry::Failure>, why: String, error: Error) -> Outcome {
     match failure {
@@ -540,269 +495,13 @@ fn retry_if(failure: Option<retry::Failure>, why: String, error: Error) -> Outco
     }
 }
 
-/// The longest STS `Message` quoted, in characters, so that the hint after
-/// it still fits on the line.
-const MESSAGE_CAP: usize = 400;
-
-fn sts_failure(status: u16, e: StsError, s: &Settings, ctx: &Context, wire: &Wire) -> Error {
-    // STS's validation messages can quote what was sent; the token and the
-    // policy must not come back out through them.
-    let message = crate::log::capped(&wire.heard(&e.message), MESSAGE_CAP).into_owned();
-    let hint = crate::diagnose::hint(
-        &e.code,
-        &e.message,
-        ctx.claims,
-        &s.role.partition,
-        &s.role.account,
-        crate::time::now(),
-    );
-    Error::Sts(StsFailure {
-        status,
-        code: wire.heard(&e.code),
-        message,
-        request_id: e.request_id.map(|id| wire.heard(&id)),
-        hint,
-    })
-}
-
-fn transport_failure(e: ureq::Error, endpoint: &Endpoint, s: &Settings, wire: &Wire) -> Outcome {
-    let host = endpoint.host.clone();
-    if let Some(problem) = tls_problem(&e) {
-        return Outcome::Fail(Error::Tls { host, problem });
-    }
-    // Through a proxy, the connection is to the proxy: when it cannot be
-    // made, or is refused or dropped, the proxy is what to check.
-    if let Some(p) = wire.proxy {
-        let why = match &e {
-            ureq::Error::HostNotFound => Some("the proxy's host name does not resolve".to_string()),
-            ureq::Error::Io(io) => Some(io_kind(io)),
-            ureq::Error::ConnectionFailed => Some("connection failed".to_string()),
-            _ => None,
-        };
-        if let Some(why) = why {
-            let msg = format!(
-                "cannot reach {host} through the proxy {} (from {}): {why}; check that the proxy runs and that this runner can reach it, or set NO_PROXY to bypass it",
-                p.display, p.source
-            );
-            return retry_if(
-                Some(retry::Failure::Unreachable),
-                format!("proxy: {why}"),
-                Error::Network(msg),
-            );
-        }
-    }
-    let (why, msg, retry) = match &e {
-        ureq::Error::Timeout(_) => (
-            "timed out".to_string(),
-            format!(
-                "no answer from {host}{} within the {}s timeout (from {}); check that this runner can reach it (firewall, proxy: HTTPS_PROXY)",
-                wire.proxy.map_or(String::new(), |p| format!(" through the proxy {} (from {})", p.display, p.source)),
-                s.timeout.as_secs(),
-                s.sources.timeout
-            ),
-            true,
-        ),
-        ureq::Error::HostNotFound => (
-            "host not found".into(),
-            format!("cannot resolve {host}; check DNS on the runner, the region and the endpoint setting"),
-            true,
-        ),
-        ureq::Error::Io(io) => (
-            io_kind(io),
-            format!("cannot reach {host}: {}; check that this runner can reach it (firewall, proxy: HTTPS_PROXY, NO_PROXY)", io_kind(io)),
-            true,
-        ),
-        ureq::Error::ConnectionFailed => (
-            "connection failed".into(),
-            format!("cannot connect to {host}; check that this runner can reach it (firewall, proxy: HTTPS_PROXY)"),
-            true,
-        ),
-        ureq::Error::ConnectProxyFailed(m) => {
-            let proxy = wire.proxy.map_or(String::new(), |p| format!(" {} (from {})", p.display, p.source));
-            (
-                "proxy refused".into(),
-                format!("the proxy{proxy} refused to connect to {host}: {}; check HTTPS_PROXY and its credentials", wire.heard(m)),
-                false,
-            )
-        }
-        ureq::Error::LargeResponseHeader(..) => {
-            return Outcome::Fail(Error::Response(format!(
-                "{host} answered with response headers over {} KiB, which is not an STS answer; check the endpoint and any proxy in between",
-                HEADER_LIMIT >> 10
-            )))
-        }
-        ureq::Error::Protocol(p) => {
-            let msg = format!("{host} did not answer with HTTP ({}); check that the endpoint is STS", wire.heard(&p.to_string()));
-            return Outcome::Fail(Error::Response(msg));
-        }
-        other => (
-            "request failed".into(),
-            format!("the request to {host} failed: {}", wire.heard(&other.to_string())),
-            false,
-        ),
-    };
-    // Not reaching the server usually means a wrong endpoint or proxy: a
-    // few attempts, not the whole timeout (retry::UNREACHABLE_ATTEMPTS).
-    retry_if(
-        retry.then_some(retry::Failure::Unreachable),
-        why,
-        Error::Network(msg),
-    )
-}
-
-fn io_kind(e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        ConnectionRefused => "connection refused".into(),
-        ConnectionReset => "connection reset".into(),
-        ConnectionAborted => "connection aborted".into(),
-        UnexpectedEof => "connection closed before an answer".into(),
-        TimedOut => "timed out".into(),
-        _ => crate::settings::io_reason(e),
-    }
-}
-
-/// The certificate or handshake problem, if that is what failed.
-fn tls_problem(e: &ureq::Error) -> Option<String> {
-    let rustls_err = match e {
-        ureq::Error::Rustls(r) => Some(r),
-        ureq::Error::Io(io) => io
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
-        ureq::Error::Tls(m) => return Some(format!("TLS error: {m}")),
-        _ => None,
-    }?;
-    use rustls::CertificateError as C;
-    Some(match rustls_err {
-        rustls::Error::InvalidCertificate(c) => match c {
-            C::UnknownIssuer => "the server's certificate is not trusted (unknown issuer)".into(),
-            C::BadSignature => "the server's certificate is not trusted (bad signature)".into(),
-            C::Expired | C::ExpiredContext { .. } => {
-                "the server's certificate has expired (or this machine's clock is wrong)".into()
-            }
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the server's certificate is not valid yet (check this machine's clock)".into()
-            }
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "the server's certificate is not valid for this host name".into()
-            }
-            C::Revoked => "the server's certificate is revoked".into(),
-            other => format!("the server's certificate is not trusted ({other:?})"),
-        },
-        other => format!("the TLS handshake failed ({other})"),
-    })
-}
-
-/// A body preview safe to print: one line, at most 160 chars, with every
-/// long token-like run (keys, JWT parts, session ids) replaced.
-pub fn preview(body: &str) -> String {
-    let head: String = body.chars().take(4096).collect();
-    let mut out = String::new();
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.chars().count() >= 20 {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in head.chars() {
-        if c.is_ascii_alphanumeric() || "+/=_-.%".contains(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(if c.is_control() || c == '`' { ' ' } else { c });
-        }
-    }
-    flush(&mut run, &mut out);
-    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut shown: String = collapsed.chars().take(160).collect();
-    if collapsed.chars().count() > 160 {
-        shown.push('…');
-    }
-    shown
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn no_proxy_rules() {
-        let rows = [
-            ("*", "sts.amazonaws.com", true),
-            ("amazonaws.com", "sts.amazonaws.com", true),
-            (".amazonaws.com", "sts.amazonaws.com", true),
-            ("*.amazonaws.com", "sts.amazonaws.com", true),
-            ("sts.amazonaws.com", "sts.amazonaws.com", true),
-            ("STS.AMAZONAWS.COM:443", "sts.amazonaws.com", true),
-            ("amazonaws.com", "notamazonaws.com", false),
-            ("example.com", "sts.amazonaws.com", false),
-            ("10.0.0.0/8", "10.1.2.3", true),
-            ("10.0.0.0/8", "11.1.2.3", false),
-            ("10.0.0.0/8", "sts.amazonaws.com", false),
-            ("[::1]", "::1", true),
-            ("", "x", false),
-        ];
-        for (entry, host, want) in rows {
-            assert_eq!(no_proxy_matches(entry, host), want, "{entry} vs {host}");
-        }
-    }
-
-    #[test]
-    fn no_proxy_ipv6_with_port() {
-        // Found by fuzzing (fuzz/fuzz_targets/settings.rs): `[v6]:port` kept
-        // its port, so it never matched and the proxy was used.
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/settings-no-proxy-ipv6-port"
-        ))
-        .unwrap();
-        let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).unwrap();
-        let endpoint = crate::endpoint::parse_url(get("PLUGIN_STS_ENDPOINT=")).unwrap();
-        assert!(no_proxy_matches(get("NO_PROXY="), &endpoint.host));
-        assert!(no_proxy_matches("[::1]:443", "::1"));
-        assert!(!no_proxy_matches("[::1]:443", "::2"));
-    }
-
-    #[test]
-    fn proxy_choice() {
-        let proxy = Proxy {
-            url: Secret::new("http://p:3128"),
-            display: "http://p:3128".into(),
-            source: "HTTPS_PROXY".into(),
-        };
-        let remote = Endpoint {
-            url: "https://sts.amazonaws.com/".into(),
-            host: "sts.amazonaws.com".into(),
-            loopback: false,
-        };
-        let local = Endpoint {
-            url: "http://127.0.0.1:1/".into(),
-            host: "127.0.0.1".into(),
-            loopback: true,
-        };
-        assert!(choose_proxy(Some(&proxy), &[], &remote).is_some());
-        assert!(choose_proxy(Some(&proxy), &[], &local).is_none());
-        assert!(choose_proxy(
-            Some(&proxy),
-            &["example.com".into(), ".amazonaws.com".into()],
-            &remote
-        )
-        .is_none());
-        assert!(choose_proxy(None, &[], &remote).is_none());
-    }
-
-    #[test]
     fn previews_hide_secret_looking_runs() {
-        let p = preview(
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/proxy-page.html"
-            ))
-            .unwrap(),
-        );
+        let p = preview(&crate::testing::fixture("proxy-page.html"));
         assert!(
             p.starts_with("<!DOCTYPE html> <html><head><title>Access blocked</title>"),
             "{p}"

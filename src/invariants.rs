@@ -1,0 +1,119 @@
+//! The invariants ARCHITECTURE.md states as absences, checked on the
+//! source text: where a call may appear at all. Comments and test code are
+//! left out.
+
+use crate::testing::sources;
+
+/// Every non-test source file, as `(path under src/, code)`: comments,
+/// unit-test files and `mod tests` blocks removed.
+fn code() -> Vec<(String, String)> {
+    sources()
+        .into_iter()
+        .filter_map(|(path, text)| {
+            let path = path.split("/src/").last()?.to_string();
+            if path.ends_with("tests.rs") || path == "testing.rs" || path == "invariants.rs" {
+                return None;
+            }
+            let text = match text.find("#[cfg(test)]\nmod tests") {
+                Some(at) => &text[..at],
+                None => &text[..],
+            };
+            let code: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect();
+            Some((path, code.join("\n")))
+        })
+        .collect()
+}
+
+/// The files holding any of `needles`.
+fn holding(needles: &[&str]) -> Vec<String> {
+    let mut files: Vec<String> = code()
+        .into_iter()
+        .filter(|(_, text)| needles.iter().any(|n| text.contains(n)))
+        .map(|(path, _)| path)
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn only_main_reads_the_environment_and_arguments() {
+    assert_eq!(
+        holding(&["std::env::", "env::var", "env::args"]),
+        ["main.rs"]
+    );
+}
+
+#[test]
+fn only_output_writes_files() {
+    let writes = [
+        ".append(true)",
+        ".write(true)",
+        "create_new(",
+        "File::create",
+        "fs::write",
+        "set_len(",
+        "remove_file(",
+        "CreateFileW",
+    ];
+    for path in holding(&writes) {
+        assert!(path.starts_with("output/"), "{path} writes files");
+    }
+}
+
+#[test]
+fn only_request_touches_the_network() {
+    let network = [
+        "ureq::Agent",
+        "TcpStream",
+        ".send_form(",
+        ".post(",
+        "Resolver for",
+    ];
+    assert_eq!(holding(&network), ["request/mod.rs"]);
+}
+
+#[test]
+fn no_module_calls_back_upstream() {
+    // Downstream of settings, these know nothing of it.
+    let pure = [
+        "claims.rs",
+        "diagnose.rs",
+        "error.rs",
+        "json.rs",
+        "log.rs",
+        "partition.rs",
+        "proxy.rs",
+        "response.rs",
+        "retry.rs",
+        "secret.rs",
+        "time.rs",
+    ];
+    for path in holding(&["crate::settings", "settings::"]) {
+        assert!(
+            !pure.contains(&path.as_str()),
+            "{path} knows about settings"
+        );
+    }
+    // Output does not know about HTTP, nor settings about output.
+    for path in holding(&["ureq", "crate::request"]) {
+        assert!(!path.starts_with("output/"), "{path} knows about HTTP");
+    }
+    for path in holding(&["crate::output", "crate::request", "crate::response"]) {
+        assert!(!path.starts_with("settings/"), "{path} reaches downstream");
+    }
+}
+
+#[test]
+fn only_log_and_run_print() {
+    let prints = [
+        "println!",
+        "eprintln!",
+        "print!(",
+        "io::stdout()",
+        "io::stderr()",
+    ];
+    assert_eq!(holding(&prints), ["lib.rs", "log.rs"]);
+}

@@ -1,0 +1,249 @@
+//! Unit tests of the outputs: the plan, the renderings, and writes with
+//! their rollback.
+
+use super::*;
+use std::io::Write;
+
+use crate::testing::settings;
+
+fn creds() -> Credentials {
+    Credentials {
+        access_key_id: "ASIAEXAMPLE".into(),
+        secret_access_key: Secret::new("sec/ret+key"),
+        session_token: Secret::new("sess+ion/token=="),
+        expiration: "2026-11-25T18:00:00.5Z".into(),
+        expires_at: 1795629600,
+        assumed_role_arn: Some("arn:aws:sts::123456789012:assumed-role/ci/s".into()),
+        subject: None,
+        audience: None,
+        provider: None,
+        request_id: None,
+    }
+}
+
+#[test]
+fn destination_order() {
+    let p = |env: &[(&str, &str)]| plan(&settings(env));
+    assert_eq!(
+        p(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+            ("PLUGIN_OUTPUT_FILE", "/o")
+        ])
+        .unwrap()
+        .creds,
+        Target::File("/o".into())
+    );
+    assert_eq!(
+        p(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+            ("PLUGIN_OUTPUT_FILE", "-")
+        ])
+        .unwrap()
+        .creds,
+        Target::Stdout
+    );
+    assert_eq!(
+        p(&[
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+            ("PLUGIN_OUTPUT_FORMAT", "credential-process")
+        ])
+        .unwrap()
+        .creds,
+        Target::Stdout
+    );
+    let secret = p(&[
+        ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+        ("PLUGIN_OUTPUT_FORMAT", "json"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (secret.creds, secret.format),
+        (Target::File("/s".into()), Format::Dotenv)
+    );
+    let e = p(&[("DRONE_OUTPUT", "/v")]).unwrap_err();
+    assert_eq!(e.code(), 6);
+    assert!(e.to_string().contains("CI_ENABLE_OUTPUT_SECRETS"));
+    assert_eq!(
+        p(&[
+            ("DRONE_OUTPUT", "/d"),
+            ("HARNESS_OUTPUT_FILE", "/h"),
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s")
+        ])
+        .unwrap()
+        .vars
+        .unwrap()
+        .value,
+        "/d"
+    );
+}
+
+fn rendered(env: &[(&str, &str)]) -> (String, Option<String>) {
+    let s = settings(env);
+    let r = render(&plan(&s).unwrap(), &s, &creds()).unwrap();
+    (r.creds.expose().to_string(), r.vars)
+}
+
+#[test]
+fn renderings() {
+    let (c, v) = rendered(&[
+        ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+        ("DRONE_OUTPUT", "/v"),
+        ("PLUGIN_REGION", "eu-west-1"),
+    ]);
+    assert_eq!(c, "AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=sec/ret+key\nAWS_SESSION_TOKEN=sess+ion/token==\n");
+    assert_eq!(
+        v.unwrap(),
+        "AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\nAWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n\
+         AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"
+    );
+    let (c, v) = rendered(&[
+        ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+        ("DRONE_OUTPUT", "/v"),
+        ("PLUGIN_MASK_ACCOUNT_ID", "true"),
+    ]);
+    assert!(c.ends_with("AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"), "{c}");
+    assert_eq!(
+        v.unwrap(),
+        "AWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n"
+    );
+    let (c, _) = rendered(&[
+        ("PLUGIN_OUTPUT_FILE", "/o"),
+        ("PLUGIN_OUTPUT_FORMAT", "shell"),
+        ("PLUGIN_REGION", "aws-global"),
+    ]);
+    assert!(
+        c.starts_with(
+            "export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'\nexport AWS_SECRET_ACCESS_KEY='sec/ret+key'\n"
+        ),
+        "{c}"
+    );
+    assert!(
+        c.contains("export AWS_CREDENTIAL_EXPIRATION='2026-11-25T18:00:00.5Z'\n")
+            && !c.contains("AWS_REGION"),
+        "{c}"
+    );
+    let (c, _) = rendered(&[
+        ("PLUGIN_OUTPUT_FILE", "-"),
+        ("PLUGIN_OUTPUT_FORMAT", "json"),
+    ]);
+    assert_eq!(c, "{\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sec/ret+key\",\"SessionToken\":\"sess+ion/token==\",\"Expiration\":\"2026-11-25T18:00:00.5Z\",\"AssumedRoleArn\":\"arn:aws:sts::123456789012:assumed-role/ci/s\"}\n");
+    let (c, _) = rendered(&[("PLUGIN_OUTPUT_FORMAT", "credential-process")]);
+    assert_eq!(c, "{\"Version\":1,\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sec/ret+key\",\"SessionToken\":\"sess+ion/token==\",\"Expiration\":\"2026-11-25T18:00:00Z\"}\n");
+}
+
+#[test]
+fn values_outside_the_allow_list_are_refused_without_showing_them() {
+    for bad in [
+        "a b",
+        "a\nb",
+        "a$b",
+        "a#b",
+        "a'b",
+        "a\"b",
+        "a;b",
+        "a`b",
+        "a\\b",
+        "a{b",
+        "a>b",
+        "a\u{1}b",
+        "a\u{fffd}b",
+    ] {
+        let e = check_value("AWS_SESSION_TOKEN", bad).unwrap_err();
+        assert_eq!(e.code(), 6);
+        assert!(
+            e.to_string()
+                .starts_with("AWS_SESSION_TOKEN holds a character outside A-Z a-z 0-9"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains(bad), "{e}");
+    }
+    assert!(check_value("K", "")
+        .unwrap_err()
+        .to_string()
+        .contains("is empty"));
+    assert!(check_value("K", "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE/=").is_ok());
+    assert!(check_value(
+        "K",
+        "arn:aws:sts::123456789012:assumed-role/a_b+c=d,e.f@g-h/s"
+    )
+    .is_ok());
+    // Every answer field's alphabet fits inside the guard's.
+    for (field, char_ok) in crate::response::ALPHABETS {
+        for c in (0..0x3000)
+            .filter_map(char::from_u32)
+            .filter(|c| char_ok(*c))
+        {
+            assert!(crate::response::arn_char(c), "{field}: {c:?}");
+        }
+    }
+}
+
+#[test]
+fn writes_append_create_0600_and_roll_back() {
+    let dir = std::env::temp_dir().join(format!("aws-oidc-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("secret");
+    let vars = dir.join("vars");
+    std::fs::write(&vars, "EXISTING=1\n").unwrap();
+    let s = settings(&[
+        ("HARNESS_OUTPUT_SECRET_FILE", secret.to_str().unwrap()),
+        ("DRONE_OUTPUT", vars.to_str().unwrap()),
+    ]);
+    let p = plan(&s).unwrap();
+    let r = render(&p, &s, &creds()).unwrap();
+    let d = open(&p, &[], Mode::Open).unwrap();
+    write(d, &p, &r, &mut Vec::new()).unwrap();
+    assert!(std::fs::read_to_string(&secret)
+        .unwrap()
+        .starts_with("AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n"));
+    assert!(std::fs::read_to_string(&vars)
+        .unwrap()
+        .starts_with("EXISTING=1\nAWS_CREDENTIAL_EXPIRATION="));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // A variables file in a missing directory: refused when opening,
+    // and the secret file this attempt created is removed again.
+    let new_secret = dir.join("new-secret");
+    let s = settings(&[
+        ("HARNESS_OUTPUT_SECRET_FILE", new_secret.to_str().unwrap()),
+        ("DRONE_OUTPUT", "/nonexistent/dir/vars"),
+    ]);
+    let e = open(&plan(&s).unwrap(), &[], Mode::Open).unwrap_err();
+    assert_eq!(e.code(), 6);
+    assert!(
+        e.to_string().contains("/nonexistent/dir does not exist"),
+        "{e}"
+    );
+    assert!(!new_secret.exists());
+    // Stdout failing after the files were written: they are cut back.
+    struct Broken;
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let s = settings(&[
+        ("PLUGIN_OUTPUT_FILE", "-"),
+        ("DRONE_OUTPUT", vars.to_str().unwrap()),
+    ]);
+    let p = plan(&s).unwrap();
+    let before = std::fs::read_to_string(&vars).unwrap();
+    let d = open(&p, &[], Mode::Open).unwrap();
+    assert_eq!(
+        write(d, &p, &render(&p, &s, &creds()).unwrap(), &mut Broken)
+            .unwrap_err()
+            .code(),
+        6
+    );
+    assert_eq!(std::fs::read_to_string(&vars).unwrap(), before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

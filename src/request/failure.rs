@@ -1,0 +1,206 @@
+//! What a failed attempt means: STS's refusals with their hints, and
+//! transport failures (TLS, proxy, timeout, connection) sorted into "retry
+//! later", "unreachable" or final (`docs/reference.md` §4.1 and §5.4). Every
+//! piece of network text shown passes through the run's scrubber.
+
+use super::{retry_if, Context, Outcome, Wire, HEADER_LIMIT};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, StsFailure};
+use crate::response::StsError;
+use crate::retry;
+use crate::settings::Settings;
+
+/// The longest STS `Message` quoted, in characters, so that the hint after
+/// it still fits on the line.
+const MESSAGE_CAP: usize = 400;
+
+pub(super) fn sts_failure(
+    status: u16,
+    e: StsError,
+    s: &Settings,
+    ctx: &Context,
+    wire: &Wire,
+) -> Error {
+    // STS's validation messages can quote what was sent; the token and the
+    // policy must not come back out through them.
+    let message = crate::log::capped(&wire.heard(&e.message), MESSAGE_CAP).into_owned();
+    let hint = crate::diagnose::hint(
+        &e.code,
+        &e.message,
+        ctx.claims,
+        &s.role.partition,
+        &s.role.account,
+        crate::time::now(),
+    );
+    Error::Sts(StsFailure {
+        status,
+        code: wire.heard(&e.code),
+        message,
+        request_id: e.request_id.map(|id| wire.heard(&id)),
+        hint,
+    })
+}
+
+pub(super) fn transport_failure(
+    e: ureq::Error,
+    endpoint: &Endpoint,
+    s: &Settings,
+    wire: &Wire,
+) -> Outcome {
+    let host = endpoint.host.clone();
+    if let Some(problem) = tls_problem(&e) {
+        return Outcome::Fail(Error::Tls { host, problem });
+    }
+    // Through a proxy, the connection is to the proxy: when it cannot be
+    // made, or is refused or dropped, the proxy is what to check.
+    if let Some(p) = wire.proxy {
+        let why = match &e {
+            ureq::Error::HostNotFound => Some("the proxy's host name does not resolve".to_string()),
+            ureq::Error::Io(io) => Some(io_kind(io)),
+            ureq::Error::ConnectionFailed => Some("connection failed".to_string()),
+            _ => None,
+        };
+        if let Some(why) = why {
+            let msg = format!(
+                "cannot reach {host} through the proxy {} (from {}): {why}; check that the proxy runs and that this runner can reach it, or set NO_PROXY to bypass it",
+                p.display, p.source
+            );
+            return retry_if(
+                Some(retry::Failure::Unreachable),
+                format!("proxy: {why}"),
+                Error::Network(msg),
+            );
+        }
+    }
+    let (why, msg, retry) = match &e {
+        ureq::Error::Timeout(_) => (
+            "timed out".to_string(),
+            format!(
+                "no answer from {host}{} within the {}s timeout (from {}); check that this runner can reach it (firewall, proxy: HTTPS_PROXY)",
+                wire.proxy.map_or(String::new(), |p| format!(" through the proxy {} (from {})", p.display, p.source)),
+                s.timeout.as_secs(),
+                s.timeout.source
+            ),
+            true,
+        ),
+        ureq::Error::HostNotFound => (
+            "host not found".into(),
+            format!("cannot resolve {host}; check DNS on the runner, the region and the endpoint setting"),
+            true,
+        ),
+        ureq::Error::Io(io) => (
+            io_kind(io),
+            format!("cannot reach {host}: {}; check that this runner can reach it (firewall, proxy: HTTPS_PROXY, NO_PROXY)", io_kind(io)),
+            true,
+        ),
+        ureq::Error::ConnectionFailed => (
+            "connection failed".into(),
+            format!("cannot connect to {host}; check that this runner can reach it (firewall, proxy: HTTPS_PROXY)"),
+            true,
+        ),
+        ureq::Error::ConnectProxyFailed(m) => {
+            let proxy = wire.proxy.map_or(String::new(), |p| format!(" {} (from {})", p.display, p.source));
+            (
+                "proxy refused".into(),
+                format!("the proxy{proxy} refused to connect to {host}: {}; check HTTPS_PROXY and its credentials", wire.heard(m)),
+                false,
+            )
+        }
+        ureq::Error::LargeResponseHeader(..) => {
+            return Outcome::Fail(Error::Response(format!(
+                "{host} answered with response headers over {} KiB, which is not an STS answer; check the endpoint and any proxy in between",
+                HEADER_LIMIT >> 10
+            )))
+        }
+        ureq::Error::Protocol(p) => {
+            let msg = format!("{host} did not answer with HTTP ({}); check that the endpoint is STS", wire.heard(&p.to_string()));
+            return Outcome::Fail(Error::Response(msg));
+        }
+        other => (
+            "request failed".into(),
+            format!("the request to {host} failed: {}", wire.heard(&other.to_string())),
+            false,
+        ),
+    };
+    // Not reaching the server usually means a wrong endpoint or proxy: a
+    // few attempts, not the whole timeout (retry::UNREACHABLE_ATTEMPTS).
+    retry_if(
+        retry.then_some(retry::Failure::Unreachable),
+        why,
+        Error::Network(msg),
+    )
+}
+
+fn io_kind(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "connection refused".into(),
+        ConnectionReset => "connection reset".into(),
+        ConnectionAborted => "connection aborted".into(),
+        UnexpectedEof => "connection closed before an answer".into(),
+        TimedOut => "timed out".into(),
+        _ => crate::error::io_reason(e),
+    }
+}
+
+/// The certificate or handshake problem, if that is what failed.
+fn tls_problem(e: &ureq::Error) -> Option<String> {
+    let rustls_err = match e {
+        ureq::Error::Rustls(r) => Some(r),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        ureq::Error::Tls(m) => return Some(format!("TLS error: {m}")),
+        _ => None,
+    }?;
+    use rustls::CertificateError as C;
+    Some(match rustls_err {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "the server's certificate is not trusted (unknown issuer)".into(),
+            C::BadSignature => "the server's certificate is not trusted (bad signature)".into(),
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server's certificate has expired (or this machine's clock is wrong)".into()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (check this machine's clock)".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the server's certificate is not valid for this host name".into()
+            }
+            C::Revoked => "the server's certificate is revoked".into(),
+            other => format!("the server's certificate is not trusted ({other:?})"),
+        },
+        other => format!("the TLS handshake failed ({other})"),
+    })
+}
+
+/// A body preview safe to print: one line, at most 160 chars, with every
+/// long token-like run (keys, JWT parts, session ids) replaced.
+pub fn preview(body: &str) -> String {
+    let head: String = body.chars().take(4096).collect();
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 20 {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in head.chars() {
+        if c.is_ascii_alphanumeric() || "+/=_-.%".contains(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(if c.is_control() || c == '`' { ' ' } else { c });
+        }
+    }
+    flush(&mut run, &mut out);
+    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut shown: String = collapsed.chars().take(160).collect();
+    if collapsed.chars().count() > 160 {
+        shown.push('…');
+    }
+    shown
+}

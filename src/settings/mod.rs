@@ -1,0 +1,543 @@
+//! Settings: command-line flags and environment in, a validated [`Settings`]
+//! out (`docs/reference.md` §1).
+//!
+//! Every setting is read under each of its spellings; a flag wins over env and
+//! the first non-empty env name wins after that. A value that fails its rule
+//! stops the run here, before any network traffic, with an error naming the
+//! flag or env variable that was read. Each raw input is read once, by
+//! [`resolve`]; the rest of the program sees only what it returns.
+
+mod args;
+mod defs;
+mod files;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+pub use args::{parse_args, Command};
+pub use defs::*;
+pub use files::{not_a_regular_file, CaBundle, DiskFiles, Files};
+pub use rules::*;
+
+use crate::error::Error;
+use crate::log::Level;
+use crate::proxy::{self, Proxy};
+use crate::secret::Secret;
+
+/// Where a value came from, for messages that must name what to change and
+/// for the debug listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// A flag, with its dashes: `--region`.
+    Flag(&'static str),
+    /// An environment variable.
+    Env(&'static str),
+    /// Nothing was set: the default applies.
+    #[default]
+    Default,
+}
+
+impl Source {
+    /// How messages name it: `--region`, `AWS_REGION` or `default`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Flag(name) | Source::Env(name) => name,
+            Source::Default => "default",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<Source> for std::borrow::Cow<'static, str> {
+    fn from(source: Source) -> Self {
+        source.name().into()
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    /// The value: the trimmed text as read, or what a rule made of it.
+    pub value: T,
+    /// The flag or env name it was read from.
+    pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    /// A value no flag or env name set.
+    pub fn default(value: T) -> Sourced<T> {
+        Sourced {
+            value,
+            source: Source::Default,
+        }
+    }
+}
+
+/// Shows the value, not where it came from.
+impl<T: fmt::Display> fmt::Display for Sourced<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// Lets a sourced value be used as the value itself.
+impl<T> std::ops::Deref for Sourced<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// Flags and environment, read once at the edge.
+#[derive(Debug, Default, Clone)]
+pub struct Inputs {
+    /// `(flag name, value)` as given on the command line.
+    pub flags: Vec<(&'static str, String)>,
+    /// The process environment.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Inputs {
+    /// The first non-empty value among the env names, trimmed.
+    pub fn env_first(&self, names: &[&'static str]) -> Option<Sourced<String>> {
+        names.iter().find_map(|name| {
+            let v = self.env.get(*name)?.trim();
+            (!v.is_empty()).then(|| Sourced {
+                value: v.to_string(),
+                source: Source::Env(name),
+            })
+        })
+    }
+
+    /// The flag's value if given, else the first non-empty env name.
+    pub fn get(&self, def: &Def) -> Option<Sourced<String>> {
+        self.flag(def).or_else(|| self.env_first(def.envs))
+    }
+
+    fn flag(&self, def: &Def) -> Option<Sourced<String>> {
+        let flag = def.flag?;
+        self.flags.iter().rev().find_map(|(f, v)| {
+            let v = v.trim();
+            (*f == flag && !v.is_empty()).then(|| Sourced {
+                value: v.to_string(),
+                source: Source::Flag(flag),
+            })
+        })
+    }
+
+    /// The setting parsed by its rule, with errors naming where it came from.
+    fn parsed<T>(
+        &self,
+        def: &Def,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Result<Option<Sourced<T>>, Error> {
+        let Some(f) = self.get(def) else {
+            return Ok(None);
+        };
+        match parse(&f.value) {
+            Ok(value) => Ok(Some(Sourced {
+                value,
+                source: f.source,
+            })),
+            Err(p) => Err(Error::setting(f.source, p)),
+        }
+    }
+
+    /// A boolean setting, false by default.
+    fn boolean(&self, def: &Def) -> Result<Sourced<bool>, Error> {
+        Ok(self
+            .parsed(def, parse_bool)?
+            .unwrap_or(Sourced::default(false)))
+    }
+}
+
+/// Every setting, validated. Built only by [`resolve`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The role to assume.
+    pub role: Sourced<RoleArn>,
+    /// The OIDC token.
+    pub token: Sourced<Secret>,
+    /// The file the token was read from, if it was.
+    pub token_file: Option<String>,
+    /// `RoleSessionName`, sanitised.
+    pub session_name: Sourced<String>,
+    /// `DurationSeconds`, if set.
+    pub duration: Option<Sourced<u32>>,
+    /// The region, if set.
+    pub region: Option<Sourced<String>>,
+    /// An explicit endpoint URL.
+    pub endpoint: Option<Sourced<String>>,
+    /// FIPS endpoint.
+    pub fips: Sourced<bool>,
+    /// Dual-stack endpoint.
+    pub dualstack: Sourced<bool>,
+    /// `AWS_STS_REGIONAL_ENDPOINTS=legacy`.
+    pub legacy_global: bool,
+    /// A CA bundle's certificates, which replace the built-in roots.
+    pub ca_bundle: Option<CaBundle>,
+    /// The proxy from the environment, before NO_PROXY and loopback rules.
+    pub proxy: Option<Sourced<Proxy>>,
+    /// NO_PROXY entries.
+    pub no_proxy: Vec<String>,
+    /// Inline session policy.
+    pub policy: Option<Sourced<Secret>>,
+    /// Managed session policy ARNs.
+    pub policy_arns: Option<Sourced<Vec<String>>>,
+    /// Whole-run deadline.
+    pub timeout: Sourced<Duration>,
+    /// The attempt cap the user chose, 1 means no retry; without one, the
+    /// timeout alone bounds the retries of "later" answers.
+    pub max_attempts: Option<Sourced<u32>>,
+    /// HARNESS_OUTPUT_SECRET_FILE.
+    pub secret_file: Option<String>,
+    /// DRONE_OUTPUT or HARNESS_OUTPUT_FILE.
+    pub vars_file: Option<Sourced<String>>,
+    /// `--output` / PLUGIN_OUTPUT_FILE.
+    pub output: Option<String>,
+    /// Output format.
+    pub format: Format,
+    /// Keep the account id out of logs and the variables file.
+    pub mask_account: bool,
+    /// Every file named as an input (token file, CA bundle), which no
+    /// output may be.
+    pub input_files: Vec<Sourced<String>>,
+    /// Warnings found while resolving, logged once the logger exists.
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Where the token came from: the setting, and the file when there is one.
+    pub fn token_from(&self) -> String {
+        match &self.token_file {
+            Some(path) => format!("{} ({path})", self.token.source),
+            None => self.token.source.to_string(),
+        }
+    }
+
+    /// The debug listing, one line per setting that was read or has a
+    /// default: `setting NAME = VALUE (from SOURCE)`, no secret, URLs
+    /// masked.
+    pub fn listing(&self) -> Vec<String> {
+        fn row(name: &str, value: &dyn fmt::Display, source: &dyn fmt::Display) -> String {
+            format!("setting {name} = {value} (from {source})")
+        }
+        let mut rows = vec![
+            row("role ARN", &self.role.arn, &self.role.source),
+            row(
+                "token",
+                &format_args!("<redacted, {} chars>", self.token.len()),
+                &self.token_from(),
+            ),
+            row(
+                "session name",
+                &self.session_name.value,
+                &self.session_name.source,
+            ),
+        ];
+        if let Some(d) = &self.duration {
+            rows.push(row("duration", &format_args!("{}s", d.value), &d.source));
+        }
+        if let Some(r) = &self.region {
+            rows.push(row("region", &r.value, &r.source));
+        }
+        // A user:password in the URL is refused later; it is never logged.
+        if let Some(e) = &self.endpoint {
+            rows.push(row("endpoint", &crate::secret::mask_url(e), &e.source));
+        }
+        if let Some(b) = &self.ca_bundle {
+            let shown = format_args!("{} ({} certificates)", b.path.value, b.certs.len());
+            rows.push(row("CA bundle", &shown, &b.path.source));
+        }
+        if let Some(p) = &self.proxy {
+            rows.push(row("proxy", &p.display, &p.source));
+        }
+        if let Some(p) = &self.policy {
+            let shown = format_args!("<redacted, {} chars>", p.expose().chars().count());
+            rows.push(row("policy", &shown, &p.source));
+        }
+        if let Some(a) = &self.policy_arns {
+            rows.push(row("policy ARNs", &a.join(","), &a.source));
+        }
+        let timeout = format_args!("{}s", self.timeout.as_secs());
+        rows.push(row("timeout", &timeout, &self.timeout.source));
+        rows.push(match &self.max_attempts {
+            Some(a) => row("attempts", &a.value, &a.source),
+            None => row("attempts", &"none", &Source::Default),
+        });
+        rows
+    }
+
+    /// The managed policy ARNs, none when unset.
+    pub fn policy_arns(&self) -> &[String] {
+        self.policy_arns.as_ref().map_or(&[], |a| &a.value)
+    }
+}
+
+/// What the log needs, settled before anything else so that every line,
+/// even a settings error, is printed at the chosen level with the account
+/// masked (`docs/reference.md` §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// The level, info when unset or not valid (the error follows).
+    pub level: Level,
+    /// The account to mask: set when mask account is on and the role ARN
+    /// holds a 12-digit account, even if the ARN is otherwise wrong.
+    pub mask: Option<String>,
+}
+
+/// What [`resolve`] gives: the log's settings always, the rest if valid.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The log level and the account mask.
+    pub log: LogSettings,
+    /// Every setting, or the first that is wrong.
+    pub settings: Result<Settings, Error>,
+}
+
+/// Reads and validates every setting, each raw input once.
+pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
+    let role = inputs.get(&ROLE_ARN);
+    let level = inputs.parsed(&LOG_LEVEL, parse_level);
+    let mask_account = inputs.boolean(&MASK_ACCOUNT);
+    let mask = match &mask_account {
+        Ok(m) if m.value => role
+            .as_ref()
+            .and_then(|r| account_of(&r.value))
+            .map(String::from),
+        _ => None,
+    };
+    let log = LogSettings {
+        level: match &level {
+            Ok(l) => l.as_ref().map_or(Level::Info, |l| l.value),
+            Err(_) => Level::Info,
+        },
+        mask,
+    };
+    // The log level and mask account were read above; their errors come
+    // after the other settings' (a wrong log level is the last to report).
+    let settings = validate(inputs, files, role).and_then(|mut s| {
+        level?;
+        s.mask_account = mask_account?.value;
+        Ok(s)
+    });
+    Resolved { log, settings }
+}
+
+/// Every group of settings in turn; the first error stops the run.
+fn validate(
+    inputs: &Inputs,
+    files: &mut dyn Files,
+    role: Option<Sourced<String>>,
+) -> Result<Settings, Error> {
+    let mut warnings = Vec::new();
+    let role = role_arn(role)?;
+    let (token, token_file) = token(inputs, files, &mut warnings)?;
+    let session_name = session(inputs, &mut warnings)?;
+    let duration = inputs.parsed(&DURATION, parse_duration)?;
+    let region = inputs.parsed(&REGION, parse_region)?;
+    let (endpoint, fips, dualstack, legacy_global) = endpoint_inputs(inputs)?;
+    let ca_bundle = files::read_ca_bundle(inputs, files, &mut warnings)?;
+    let (proxy, no_proxy) = proxy(inputs)?;
+    let (policy, policy_arns) = policies(inputs)?;
+    let timeout = inputs
+        .parsed(&TIMEOUT, parse_timeout)?
+        .unwrap_or(Sourced::default(Duration::from_secs(60)));
+    let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
+    let (secret_file, vars_file, output, format) = outputs(inputs)?;
+    Ok(Settings {
+        role,
+        token,
+        token_file,
+        session_name,
+        duration,
+        region,
+        endpoint,
+        fips,
+        dualstack,
+        legacy_global,
+        ca_bundle,
+        proxy,
+        no_proxy,
+        policy,
+        policy_arns,
+        timeout,
+        max_attempts,
+        secret_file,
+        vars_file,
+        output,
+        format,
+        mask_account: false,
+        input_files: input_files(inputs),
+        warnings,
+    })
+}
+
+/// The role ARN, required.
+fn role_arn(role: Option<Sourced<String>>) -> Result<Sourced<RoleArn>, Error> {
+    let Some(f) = role else {
+        return Err(Error::setting(
+            defs::names(&ROLE_ARN),
+            "no role ARN is set; set iamRoleArn in the step's settings \
+             (PLUGIN_IAMROLEARN) or --role-arn to arn:aws:iam::ACCOUNT:role/NAME",
+        ));
+    };
+    let value = parse_role_arn(&f.value).map_err(|p| Error::setting(f.source, p))?;
+    Ok(Sourced {
+        value,
+        source: f.source,
+    })
+}
+
+/// The token, from a value or a file, with a warning when it is not a JWT.
+fn token(
+    inputs: &Inputs,
+    files: &mut dyn Files,
+    warnings: &mut Vec<String>,
+) -> Result<(Sourced<Secret>, Option<String>), Error> {
+    let (token, path) = files::read_token(inputs, files)?;
+    if !files::jwt_shaped(token.expose()) {
+        let from = match &path {
+            Some(p) => format!("{} ({p})", token.source),
+            None => token.source.to_string(),
+        };
+        warnings.push(format!(
+            "{from}: the token is not a JWT (three base64url parts joined by dots); it is sent as is, since some providers issue opaque tokens, but check that it is the OIDC ID token"
+        ));
+    }
+    Ok((token, path))
+}
+
+/// The session name, sanitised, with a warning when that changed it.
+fn session(inputs: &Inputs, warnings: &mut Vec<String>) -> Result<Sourced<String>, Error> {
+    let Some(f) = inputs.get(&SESSION_NAME) else {
+        return Ok(Sourced::default(DEFAULT_SESSION_NAME.to_string()));
+    };
+    let (name, changed) =
+        sanitize_session_name(&f.value).map_err(|p| Error::setting(f.source, p))?;
+    if changed {
+        warnings.push(format!(
+            "{}: the session name has characters STS does not allow or is longer than 64; using `{name}`",
+            f.source
+        ));
+    }
+    Ok(Sourced {
+        value: name,
+        source: f.source,
+    })
+}
+
+/// The explicit endpoint, FIPS, dual-stack and legacy mode
+/// (`docs/reference.md` §2).
+#[allow(clippy::type_complexity)]
+fn endpoint_inputs(
+    inputs: &Inputs,
+) -> Result<(Option<Sourced<String>>, Sourced<bool>, Sourced<bool>, bool), Error> {
+    let ignore_aws = match inputs.env_first(&[IGNORE_ENDPOINT_URLS]) {
+        Some(f) => parse_bool(&f.value).map_err(|p| Error::setting(f.source, p))?,
+        None => false,
+    };
+    let endpoint_envs: &[&str] = match ignore_aws {
+        true => &ENDPOINT.envs[..2],
+        false => ENDPOINT.envs,
+    };
+    let endpoint = inputs
+        .flag(&ENDPOINT)
+        .or_else(|| inputs.env_first(endpoint_envs));
+    let fips = inputs.boolean(&FIPS)?;
+    let dualstack = inputs.boolean(&DUALSTACK)?;
+    let legacy_global = match inputs.get(&REGIONAL_ENDPOINTS) {
+        None => false,
+        Some(f) => match f.value.to_ascii_lowercase().as_str() {
+            "regional" => false,
+            "legacy" => true,
+            _ => {
+                return Err(Error::setting(
+                    f.source,
+                    format!("`{}` is not accepted; use regional or legacy", f.value),
+                ))
+            }
+        },
+    };
+    Ok((endpoint, fips, dualstack, legacy_global))
+}
+
+/// The proxy and the NO_PROXY entries (`docs/reference.md` §1.5).
+fn proxy(inputs: &Inputs) -> Result<(Option<Sourced<Proxy>>, Vec<String>), Error> {
+    let proxy = match inputs.env_first(PROXY_ENVS) {
+        None => None,
+        Some(f) => Some(Sourced {
+            value: proxy::parse(&f.value).map_err(|p| Error::setting(f.source, p))?,
+            source: f.source,
+        }),
+    };
+    let no_proxy = inputs
+        .env_first(NO_PROXY_ENVS)
+        .map(|f| proxy::no_proxy_list(&f.value))
+        .unwrap_or_default();
+    Ok((proxy, no_proxy))
+}
+
+/// The inline session policy and the managed policy ARNs.
+#[allow(clippy::type_complexity)]
+fn policies(
+    inputs: &Inputs,
+) -> Result<(Option<Sourced<Secret>>, Option<Sourced<Vec<String>>>), Error> {
+    let policy = match inputs.get(&POLICY) {
+        None => None,
+        Some(f) => {
+            check_policy(&f.value).map_err(|p| Error::setting(f.source, p))?;
+            Some(Sourced {
+                value: Secret::new(f.value),
+                source: f.source,
+            })
+        }
+    };
+    Ok((policy, inputs.parsed(&POLICY_ARNS, parse_policy_arns)?))
+}
+
+/// Where the outputs go and in what format (`docs/reference.md` §6.1).
+#[allow(clippy::type_complexity)]
+fn outputs(
+    inputs: &Inputs,
+) -> Result<
+    (
+        Option<String>,
+        Option<Sourced<String>>,
+        Option<String>,
+        Format,
+    ),
+    Error,
+> {
+    let secret_file = inputs.get(&SECRET_FILE).map(|f| f.value);
+    let vars_file = inputs.get(&VARS_FILE);
+    let output = inputs.get(&OUTPUT).map(|f| f.value);
+    let format = inputs
+        .parsed(&FORMAT, parse_format)?
+        .map_or(Format::Dotenv, |f| f.value);
+    Ok((secret_file, vars_file, output, format))
+}
+
+/// Every file named as an input: the token file under each of its
+/// spellings and the CA bundle, whether or not it is the one read. No output
+/// may be one of them: a later step's SDK may read
+/// AWS_WEB_IDENTITY_TOKEN_FILE as well, and would send the credentials as
+/// its token. `-` (stdin) names no file.
+fn input_files(inputs: &Inputs) -> Vec<Sourced<String>> {
+    let mut all = Vec::new();
+    for def in [&TOKEN_FILE, &CA_BUNDLE] {
+        all.extend(inputs.flag(def));
+        all.extend(def.envs.iter().filter_map(|e| inputs.env_first(&[e])));
+    }
+    all.retain(|f| f.value != "-");
+    all
+}
