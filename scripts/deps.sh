@@ -9,7 +9,7 @@
 #   scripts/deps.sh              all of it: the toolchains, plus qemu for the
 #                                arm64 binary, Wine for the Windows exe,
 #                                buildah/skopeo for the image, curl for the
-#                                bench, and the Python modules the tests use
+#                                bench, strace for the fsync test, and the Python modules the tests use
 set -euo pipefail
 
 group=${1:-all}
@@ -28,6 +28,8 @@ if [ "$group" = all ]; then
   command -v buildah >/dev/null || need+=(buildah)
   command -v skopeo >/dev/null || need+=(skopeo)
   command -v curl >/dev/null || need+=(curl)
+  # tests/it/promises.rs watches the binary's fsync calls.
+  command -v strace >/dev/null || need+=(strace)
   command -v wine >/dev/null || need+=(wine wine64)
   command -v python3 >/dev/null || need+=(python3)
   python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)

@@ -1063,12 +1063,8 @@ fn readme_troubleshooting_quotes_real_messages() {
             .set("PLUGIN_MAX_ATTEMPTS", "1")
             .run(&[]),
     );
-    // Nothing listening: bind a port, then free it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listening, and nothing can start to.
+    let port = crate::support::closed_port();
     let closed = format!("https://127.0.0.1:{port}");
     keep(
         Step::harness(&sts)

@@ -542,9 +542,8 @@ fn answer_cases() -> Vec<Case> {
         case("silent server, the timeout said once", 4, "s of it waiting; check that this runner can reach it", 1)
             .set("PLUGIN_TIMEOUT", "2s")
             .replies(vec![Reply::Stall]),
-        case("proxy refusing the connection", 4, "cannot reach sts.stand-in.test through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
-            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            through_proxy(sts, s, closed)
+        case("proxy refusing the connection", 4, "cannot reach sts.stand-in.invalid through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
+            through_proxy(sts, s, closed_port())
         }),
         case("proxy dropping the connection", 4, "through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -625,7 +624,52 @@ fn check(c: &Case) {
         }
         if c.code == 0 {
             assert!(out.stderr.contains(c.says), "{ctx}\nwanted: {}", c.says);
-            assert_eq!(step.secrets().lines().count(), 3, "{ctx}");
+            // The outcome itself, not just the word "assumed": the issued
+            // credentials in the secret file, the rest in the variables
+            // file, key by key (an answer the case wrote by hand is checked
+            // by its keys).
+            match sts.issued().last() {
+                Some(i) => {
+                    assert_lines(
+                        &step.secrets(),
+                        &[
+                            ("AWS_ACCESS_KEY_ID", &i.access_key_id),
+                            ("AWS_SECRET_ACCESS_KEY", &i.secret_access_key),
+                            ("AWS_SESSION_TOKEN", &i.session_token),
+                        ],
+                    );
+                    assert_lines(
+                        &step.vars(),
+                        &[
+                            ("AWS_CREDENTIAL_EXPIRATION", &i.expiration),
+                            ("AWS_ACCOUNT_ID", ACCOUNT),
+                            ("AWS_ASSUMED_ROLE_ARN", &i.assumed_role_arn),
+                            ("AWS_ROLE_ARN", ROLE),
+                        ],
+                    );
+                }
+                None => {
+                    let keys = |text: String| -> Vec<String> {
+                        text.lines()
+                            .filter_map(|l| l.split_once('='))
+                            .map(|(k, _)| k.to_string())
+                            .collect()
+                    };
+                    assert_eq!(
+                        keys(step.secrets()),
+                        [
+                            "AWS_ACCESS_KEY_ID",
+                            "AWS_SECRET_ACCESS_KEY",
+                            "AWS_SESSION_TOKEN"
+                        ],
+                        "{ctx}"
+                    );
+                    assert!(
+                        keys(step.vars()).contains(&"AWS_CREDENTIAL_EXPIRATION".to_string()),
+                        "{ctx}"
+                    );
+                }
+            }
         } else {
             assert!(out.last_line().starts_with("aws-oidc: error: "), "{ctx}");
             assert!(

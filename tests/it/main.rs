@@ -13,6 +13,7 @@ mod cli;
 mod errors;
 mod fleet;
 mod plugin;
+mod promises;
 mod release;
 mod sigv4;
 mod windows;

@@ -245,13 +245,33 @@ pub fn assert_lines(text: &str, want: &[(&str, &str)]) {
     assert_eq!(got, want);
 }
 
-/// A port on 127.0.0.1 that nothing listens on (it was just free), for
-/// connection-refused cases.
+/// A port on 127.0.0.1 that refuses connections for the rest of the test
+/// run: a TCP socket bound to it that never listens, kept open, so nothing
+/// else can take the port (a port merely found free could be taken by
+/// another test between the check and the connect).
 pub fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1")
-        .port()
+    // SAFETY: socket() has no preconditions; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    let mut addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: `addr` is a valid sockaddr_in and `len` its size; bind reads
+    // it, getsockname writes at most `len` bytes into it.
+    let bound = unsafe {
+        libc::bind(fd, std::ptr::addr_of!(addr).cast(), len) == 0
+            && libc::getsockname(fd, std::ptr::addr_of_mut!(addr).cast(), &mut len) == 0
+    };
+    assert!(bound, "bind 127.0.0.1: {}", std::io::Error::last_os_error());
+    // The descriptor is never closed: the port stays bound and refusing
+    // until the test process ends.
+    u16::from_be(addr.sin_port)
 }
 
 /// Writes `text` to `dir/name` and returns the path.

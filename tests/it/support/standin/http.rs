@@ -14,6 +14,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The body, form-decoded.
     pub form: Vec<(String, String)>,
+    /// The body as it arrived, before decoding (lossy UTF-8).
+    pub body: String,
 }
 
 impl Recorded {
@@ -60,6 +62,7 @@ pub fn read_head(reader: &mut impl BufRead) -> Option<Recorded> {
         path,
         headers,
         form: Vec::new(),
+        body: String::new(),
     })
 }
 
@@ -74,7 +77,7 @@ pub fn read_request(reader: &mut impl BufRead) -> Option<Recorded> {
         .min(1 << 20);
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body).ok()?;
-    let body = String::from_utf8_lossy(&body);
+    let body = String::from_utf8_lossy(&body).into_owned();
     req.form = body
         .split('&')
         .filter(|p| !p.is_empty())
@@ -83,6 +86,7 @@ pub fn read_request(reader: &mut impl BufRead) -> Option<Recorded> {
             (form_decode(k), form_decode(v))
         })
         .collect();
+    req.body = body;
     Some(req)
 }
 
@@ -143,4 +147,39 @@ pub fn form_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where a raw form body breaks `application/x-www-form-urlencoded`: pairs
+/// joined by `&`, one `=` in each, and nothing but letters, digits,
+/// `!()*-._~`, `+` (a space) and `%` with two hex digits. Checked on the
+/// bytes as they arrived, so a client that forgets to encode is refused
+/// here instead of being decoded into the values the test expects.
+pub fn form_encoding_error(body: &str) -> Option<String> {
+    // Values are not quoted: they may be secrets.
+    for (n, pair) in body.split('&').enumerate().map(|(n, p)| (n + 1, p)) {
+        if pair.matches('=').count() != 1 {
+            return Some(format!("pair {n} is not one name=value"));
+        }
+        let b = pair.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let ok = match b[i] {
+                b'%' => {
+                    let hex = b
+                        .get(i + 1..i + 3)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+                    i += 2;
+                    hex
+                }
+                c => c.is_ascii_alphanumeric() || b"!()*-._~+=".contains(&c),
+            };
+            if !ok {
+                return Some(format!(
+                    "pair {n} holds a byte that must be percent-encoded"
+                ));
+            }
+            i += 1;
+        }
+    }
+    None
 }

@@ -26,11 +26,13 @@ use std::time::{Duration, Instant};
 pub use http::Recorded;
 pub use proxy::Proxy;
 pub use scratch::{temp_dir, TempDir};
-pub use sts::{success_xml, Issued, NS};
+pub use sts::{iso, success_xml, Issued, NS};
 
 /// A host name the stand-in's certificate is valid for that does not
-/// resolve: reachable only through the test proxy.
-pub const PROXY_ONLY_HOST: &str = "sts.stand-in.test";
+/// resolve: reachable only through the test proxy. Under `.invalid`, which
+/// RFC 6761 reserves so that every resolver fails it, whatever the
+/// machine's DNS says about other names.
+pub const PROXY_ONLY_HOST: &str = "sts.stand-in.invalid";
 
 /// What the stand-in answers with.
 #[derive(Clone, Debug)]
@@ -56,6 +58,9 @@ pub enum Reply {
     StsWithHeaders(usize),
     /// HTTP 503 `ServiceUnavailable` with this `Retry-After` value.
     RetryAfter(String),
+    /// A redirect with this status to this `Location` (an HTML body, as
+    /// a captive portal sends).
+    Redirect(u16, String),
 }
 
 /// How the stand-in presents itself.
@@ -314,6 +319,10 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
             extra_headers = format!("Retry-After: {value}\r\n");
             let xml = sts::error_xml(503, "ServiceUnavailable", "Service unavailable");
             (503, "text/xml", xml.into_bytes())
+        }
+        Reply::Redirect(status, location) => {
+            extra_headers = format!("Location: {location}\r\n");
+            (status, "text/html", b"<html>moved</html>".to_vec())
         }
     };
     let id = sts::request_id();

@@ -19,6 +19,18 @@ pub struct Proxy {
 impl Proxy {
     /// Starts a proxy that tunnels to `127.0.0.1:target`.
     pub fn start(target: u16) -> Proxy {
+        Proxy::serve(move |conn, shared| tunnel(conn, target, shared))
+    }
+
+    /// Starts a proxy that answers every CONNECT with `407 Proxy
+    /// Authentication Required`, as a proxy does to wrong credentials.
+    pub fn refusing() -> Proxy {
+        Proxy::serve(refuse)
+    }
+
+    fn serve(
+        handle: impl Fn(TcpStream, Arc<Mutex<Vec<Recorded>>>) + Copy + Send + 'static,
+    ) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("bound").port();
         let connects = Arc::new(Mutex::new(Vec::new()));
@@ -27,7 +39,7 @@ impl Proxy {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
                 let shared = shared.clone();
-                thread::spawn(move || tunnel(conn, target, shared));
+                thread::spawn(move || handle(conn, shared));
             }
         });
         Proxy { port, connects }
@@ -74,4 +86,20 @@ fn tunnel(client: TcpStream, target: u16, connects: Arc<Mutex<Vec<Recorded>>>) {
     });
     let _ = std::io::copy(reader.get_mut(), &mut up_w);
     let _ = up_w.shutdown(Shutdown::Write);
+}
+
+fn refuse(client: TcpStream, connects: Arc<Mutex<Vec<Recorded>>>) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
+    let Ok(reader_side) = client.try_clone() else {
+        return;
+    };
+    let Some(rec) = read_head(&mut BufReader::new(reader_side)) else {
+        return;
+    };
+    connects.lock().unwrap().push(rec);
+    let mut client = client;
+    let _ = client.write_all(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"ci\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let _ = client.shutdown(Shutdown::Write);
 }

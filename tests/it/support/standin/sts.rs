@@ -32,21 +32,29 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Unix seconds (from 1970 on) as `YYYY-MM-DDTHH:MM:SSZ`. Counted year by
+/// year and month by month, not with the binary's day-number formula
+/// (`src/time.rs`), so the two do not share a mistake.
 pub fn iso(t: i64) -> String {
-    let days = t.div_euclid(86400);
-    let secs = t.rem_euclid(86400);
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let (mut days, secs) = (t.div_euclid(86400), t.rem_euclid(86400));
+    let mut year = 1970;
+    while days >= if leap(year) { 366 } else { 365 } {
+        days -= if leap(year) { 366 } else { 365 };
+        year += 1;
+    }
+    let feb = if leap(year) { 29 } else { 28 };
+    let mut month = 1;
+    for len in [31, feb, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] {
+        if days < len {
+            break;
+        }
+        days -= len;
+        month += 1;
+    }
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}Z",
+        days + 1,
         secs / 3600,
         secs / 60 % 60,
         secs % 60
@@ -157,6 +165,9 @@ pub fn answer(
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
     {
         return validation("Content-Type must be application/x-www-form-urlencoded".into());
+    }
+    if let Some(why) = super::http::form_encoding_error(&req.body) {
+        return validation(format!("the form is not URL-encoded: {why}"));
     }
     if req.field("Action") != Some("AssumeRoleWithWebIdentity") {
         return (
