@@ -91,6 +91,33 @@ pub fn shown(s: &str) -> String {
         .collect()
 }
 
+/// A value as a setting's error quotes it: in backticks, control
+/// characters escaped; but a JWT-shaped value is a token pasted into the
+/// wrong setting, and is described by its length instead.
+pub fn quoted(s: &str) -> String {
+    match a_jwt(s) {
+        true => format!("a JWT-shaped value ({} chars, not shown)", s.len()),
+        false => format!("`{}`", shown(s)),
+    }
+}
+
+/// Whether a text is a JWT: shaped like one, and starting as a JSON
+/// header's base64url does (`eyJ`), so a host name such as
+/// `sts.example.com` is not taken for one.
+pub fn a_jwt(text: &str) -> bool {
+    text.starts_with("ey") && jwt_shaped(text)
+}
+
+/// Whether a text is shaped like a JWT: three base64url parts joined by dots.
+pub fn jwt_shaped(text: &str) -> bool {
+    let base64url = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+    };
+    text.split('.').count() == 3 && text.split('.').all(base64url)
+}
+
 impl fmt::Display for Error {
     /// Every message is one line: whatever a variant quotes, control
     /// characters in it are escaped here, once for all.

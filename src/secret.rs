@@ -107,6 +107,18 @@ impl Scrubber {
     /// taken percent-decoded, since a proxy password is written encoded,
     /// and with its whitespace collapsed as [`Scrubber::heard`] does.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
+        Scrubber::build(secrets, Self::RUN)
+    }
+
+    /// A scrubber that removes only whole secrets (as written, encoded or
+    /// escaped), never a shared run: for the program's own lines, where a
+    /// role or policy ARN that a policy also names must stay readable
+    /// (`docs/reference.md` §8).
+    pub fn whole<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
+        Scrubber::build(secrets, usize::MAX)
+    }
+
+    fn build<'a>(secrets: impl IntoIterator<Item = &'a str>, run: usize) -> Scrubber {
         let mut scrubber = Scrubber {
             windows: Default::default(),
             short: Vec::new(),
@@ -115,8 +127,10 @@ impl Scrubber {
             let raw = secret.as_bytes().to_vec();
             let plain = decode(&raw, true).0;
             let collapsed = one_line(secret).into_bytes();
-            for s in [raw, plain, collapsed] {
-                if s.len() >= Self::RUN {
+            // As an error message quotes it: control characters escaped.
+            let escaped = crate::error::shown(secret).into_bytes();
+            for s in [raw, plain, collapsed, escaped] {
+                if s.len() >= run {
                     scrubber
                         .windows
                         .extend(s.windows(Self::RUN).map(<[u8]>::to_vec));
@@ -175,6 +189,20 @@ impl Scrubber {
         }
         out
     }
+}
+
+/// Every secret a run knows, for a [`Scrubber`]: the token, the policy,
+/// and the proxy's user and password (also as the `Proxy-Authorization`
+/// value that carries them).
+pub fn run_secrets(token: Option<&str>, policy: Option<&str>, proxy: Option<&str>) -> Vec<String> {
+    use base64::Engine;
+    let mut secrets: Vec<String> = token.into_iter().chain(policy).map(String::from).collect();
+    if let Some(user) = proxy.and_then(userinfo) {
+        let basic = base64::engine::general_purpose::STANDARD.encode(percent_decoded(user));
+        secrets.extend([user.to_string(), basic]);
+        secrets.extend(user.split_once(':').map(|(_, pw)| pw.to_string()));
+    }
+    secrets
 }
 
 /// The text with each run of whitespace (newlines included) one space.

@@ -253,23 +253,13 @@ fn host_header(url: &str) -> String {
     }
 }
 
-/// The secrets a request carries, for [`Scrubber`]: the token, the policy,
-/// and the proxy's user and password (also as the `Proxy-Authorization`
-/// value that carries them).
+/// The secrets a request carries, for [`Scrubber`].
 fn scrubber(s: &Settings) -> Scrubber {
-    use base64::Engine;
-    let mut secrets = vec![s.token.expose().to_string()];
-    secrets.extend(s.policy.as_ref().map(|p| p.expose().to_string()));
-    if let Some(user) = s
-        .proxy
-        .as_ref()
-        .and_then(|p| crate::secret::userinfo(p.url.expose()))
-    {
-        let basic =
-            base64::engine::general_purpose::STANDARD.encode(crate::secret::percent_decoded(user));
-        secrets.extend([user.to_string(), basic]);
-        secrets.extend(user.split_once(':').map(|(_, pw)| pw.to_string()));
-    }
+    let secrets = crate::secret::run_secrets(
+        Some(s.token.expose()),
+        s.policy.as_ref().map(|p| p.expose()),
+        s.proxy.as_ref().map(|p| p.url.expose()),
+    );
     Scrubber::new(secrets.iter().map(String::as_str))
 }
 

@@ -1151,3 +1151,31 @@ fn readme_troubleshooting_quotes_real_messages() {
         );
     }
 }
+
+#[test]
+fn the_token_given_as_a_flag_of_another_setting_is_never_quoted() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let token = step.token.clone();
+    for args in [
+        vec!["--role-arn", token.as_str()],
+        vec!["--region", token.as_str()],
+        vec!["--policy-arns", token.as_str()],
+        vec!["--session-name", token.as_str()],
+    ] {
+        let out = step.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.last_line().contains("a JWT-shaped value ("),
+            "{args:?}: {}",
+            out.stderr
+        );
+        out.assert_hides(
+            &secrets_of(&sts, &token)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(sts.requests().len(), 0);
+}

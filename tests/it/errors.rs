@@ -372,6 +372,33 @@ fn settings_cases() -> Vec<Case> {
             );
             s.set("PLUGIN_CA_BUNDLE", f.to_str().unwrap())
         }),
+        // The run's own token put in another setting (a swapped expression):
+        // never quoted back, whatever the setting.
+        case("the token given as the region", 2, "PLUGIN_REGION: a JWT-shaped value (", 0).with(|_, s| {
+            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
+            s.set("PLUGIN_REGION", token)
+        }),
+        case("the token given as the role", 2, "PLUGIN_IAMROLEARN: a JWT-shaped value (", 0).with(|_, s| {
+            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
+            s.set("PLUGIN_IAMROLEARN", token)
+        }),
+        case("the token given as policy ARNs", 2, "PLUGIN_POLICY_ARNS: a JWT-shaped value (", 0).with(|_, s| {
+            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
+            s.set("PLUGIN_POLICY_ARNS", token)
+        }),
+        case("the token given as the session name", 2, "PLUGIN_ROLE_SESSION_NAME: a JWT-shaped value (", 0).with(|_, s| {
+            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
+            s.set("PLUGIN_ROLE_SESSION_NAME", token)
+        }),
+        case("an opaque token given as the region", 2, "AWS_REGION: `<redacted>` is not a region", 0)
+            .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
+            .set("AWS_REGION", OPAQUE_TOKEN),
+        case("an opaque token given as the session name", 2, "PLUGIN_ROLE_SESSION_NAME: the session name is the token", 0)
+            .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
+            .set("PLUGIN_ROLE_SESSION_NAME", OPAQUE_TOKEN),
+        case("the policy given as the region", 2, "PLUGIN_REGION: `<redacted>` is not a region", 0)
+            .set("PLUGIN_POLICY", POLICY_ECHOED)
+            .set("PLUGIN_REGION", POLICY_ECHOED),
     ]
 }
 
