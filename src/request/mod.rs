@@ -398,6 +398,14 @@ fn attempt_once(
     };
     // Lossy only for the preview of a body that is not understood.
     let text = String::from_utf8_lossy(&body);
+    // A refused answer that carries credentials: no part of it is shown.
+    let with_credentials = |why: &str| {
+        Error::Response(format!(
+            "{} answered HTTP {status} with credentials, but {why}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
+            endpoint.host
+        ))
+    };
+    let credentials = response::carries_credentials(&body);
     let not_understood = |why: String| {
         Error::Response(format!(
             "{} answered HTTP {status} ({content_type}) that is not an STS answer: {why}; first bytes: `{}`; check that the endpoint is STS and that no proxy or firewall answers instead",
@@ -418,7 +426,7 @@ fn attempt_once(
         Ok(Answer::Success(_)) => retry_if(
             retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
-            not_understood("a success body with an error status".into()),
+            with_credentials("with an error status"),
         ),
         Ok(Answer::Error(e)) => {
             log.debug(&format!(
@@ -431,10 +439,9 @@ fn attempt_once(
             retry_if(retry, why, sts_failure(status, e, s, ctx, wire))
         }
         // A refused success answer: its text is credentials, never shown.
-        Err(m) if m.in_credentials() => Outcome::Fail(Error::Response(format!(
-            "{} answered HTTP {status} with credentials, but {m}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
-            endpoint.host
-        ))),
+        Err(m) if credentials || m.in_credentials() => {
+            Outcome::Fail(with_credentials(&m.without_body_text()))
+        }
         Err(m) => retry_if(
             retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),

@@ -772,3 +772,99 @@ fn answers_matrix() {
 fn the_matrix_has_at_least_forty_cases() {
     assert!(settings_cases().len() + answer_cases().len() >= 40);
 }
+
+/// A success answer that is refused (altered in transit, or by a hostile
+/// server) holds credentials: no part of them is ever shown, however it was
+/// refused, and the line says so without a preview.
+#[test]
+fn a_refused_answer_with_credentials_shows_no_part_of_them() {
+    const KEY: &str = "wJalrXUtnFEMIK7MDENXGbPxRfiCYEXAMPLEKEY12";
+    const TOKEN: &str = "FwoGZXIvYXdzEBYaDHnSeSsionT0kenPartTwo0001";
+    let success = || {
+        standin::success_xml(
+            "ASIAREFUSED000000001",
+            KEY,
+            TOKEN,
+            "2099-01-01T00:00:00Z",
+            HOSTILE_ARN_OK,
+        )
+    };
+    let altered = |from: &[u8], to: &[u8]| -> Vec<u8> {
+        let body = success();
+        let at = body.windows(from.len()).position(|w| w == from).unwrap();
+        [&body[..at], to, &body[at + from.len()..]].concat()
+    };
+    let rows: Vec<(&str, u16, &str, Vec<u8>, &str)> = vec![
+        (
+            "a byte not UTF-8 inside the secret key",
+            200,
+            "text/xml",
+            altered(b"MDENX", b"MDEN\xe9"),
+            "the body is not UTF-8",
+        ),
+        (
+            "a DOCTYPE before a success body",
+            200,
+            "text/xml",
+            [b"<!DOCTYPE x>".as_slice(), &success()].concat(),
+            "DOCTYPE",
+        ),
+        (
+            "a success body without its Expiration",
+            200,
+            "text/xml",
+            altered(b"<Expiration>2099-01-01T00:00:00Z</Expiration>", b""),
+            "has no Expiration",
+        ),
+        (
+            "a success body in another charset",
+            200,
+            "text/xml; charset=iso-8859-1",
+            success(),
+            "charset `iso-8859-1`",
+        ),
+        (
+            "a success body cut short",
+            200,
+            "text/xml",
+            success()[..400].to_vec(),
+            "the body is not XML",
+        ),
+        (
+            "a success body with an error status",
+            403,
+            "text/xml",
+            success(),
+            "with an error status",
+        ),
+    ];
+    for (name, status, ct, body, says) in rows {
+        for level in ["info", "trace"] {
+            let sts = StandIn::start();
+            sts.script([Reply::Raw(status, ct, body.clone())]);
+            let step = Step::harness(&sts)
+                .set("PLUGIN_LOG_LEVEL", level)
+                .set("PLUGIN_MAX_ATTEMPTS", "1");
+            let out = step.run(&[]);
+            let ctx = format!("{name} at {level}:\n{}", out.stderr);
+            assert_eq!(out.code, 5, "{ctx}");
+            let last = out.last_line();
+            assert!(
+                last.contains(&format!("answered HTTP {status} with credentials, but ")),
+                "{ctx}"
+            );
+            assert!(last.contains(says), "{ctx}\nwanted: {says}");
+            assert!(!last.contains("first bytes"), "{ctx}");
+            for secret in [KEY, TOKEN] {
+                for w in secret.as_bytes().windows(8) {
+                    let w = std::str::from_utf8(w).unwrap();
+                    assert!(
+                        !out.stderr.contains(w) && !out.stdout.contains(w),
+                        "shows `{w}`: {ctx}"
+                    );
+                }
+            }
+            assert_eq!(step.secrets(), "", "{ctx}");
+        }
+    }
+}
