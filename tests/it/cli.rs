@@ -1087,6 +1087,18 @@ fn readme_troubleshooting_quotes_real_messages() {
             )
             .run(&[]),
     );
+    // A proxy that wants credentials.
+    let (auth_port, _) =
+        answering_proxy(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+    keep(
+        Step::harness(&sts)
+            .set("HTTPS_PROXY", &format!("http://127.0.0.1:{auth_port}"))
+            .set(
+                "PLUGIN_STS_ENDPOINT",
+                &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port),
+            )
+            .run(&[]),
+    );
     // No answer: the stand-in reads the request and says nothing.
     sts.script([Reply::Stall]);
     keep(

@@ -868,3 +868,49 @@ fn a_refused_answer_with_credentials_shows_no_part_of_them() {
         }
     }
 }
+
+/// A proxy that takes the CONNECT and drops it is unreachable, not a
+/// refusal of its credentials: "cannot reach … through the proxy", retried
+/// as unreachable. A 407 names itself and points at the credentials.
+#[test]
+fn a_proxy_dropping_the_connect_is_unreachable_and_a_407_names_itself() {
+    let sts = StandIn::start();
+    let (port, count) = answering_proxy(b"");
+    let step = through_proxy(&sts, Step::harness(&sts), port);
+    let out = step.run(&[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let last = out.last_line();
+    assert!(
+        last.contains(&format!(
+            "cannot reach {} through the proxy http://***:***@127.0.0.1:{port} (from HTTPS_PROXY)",
+            standin::PROXY_ONLY_HOST
+        )),
+        "{last}"
+    );
+    assert!(!last.contains("credentials"), "{last}");
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("attempt 1 of 3 failed: proxy: it closed"),
+        "{}",
+        out.stderr
+    );
+
+    let (port, count) = answering_proxy(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n");
+    let out = through_proxy(&sts, Step::harness(&sts), port).run(&[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let last = out.last_line();
+    assert!(last.contains("407 Proxy Authentication Required"), "{last}");
+    assert!(
+        last.contains("check HTTPS_PROXY and its credentials"),
+        "{last}"
+    );
+    assert!(!last.contains("407/407"), "{last}");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(sts.requests().len(), 0);
+}
