@@ -142,9 +142,11 @@ impl Error {
             Error::Setting { source, problem } => write!(f, "{source}: {problem}"),
             Error::Conflict(msg) => f.write_str(msg),
             Error::Sts(s) => {
+                // A 5xx is an outage, not a refusal.
+                let verb = if s.status >= 500 { "failed" } else { "refused" };
                 write!(
                     f,
-                    "STS refused AssumeRoleWithWebIdentity (HTTP {}): {}: {}",
+                    "STS {verb} AssumeRoleWithWebIdentity (HTTP {}): {}: {}",
                     s.status, s.code, s.message
                 )?;
                 if let Some(id) = &s.request_id {
@@ -175,9 +177,15 @@ pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        // Messages are lower-case fragments: "Broken pipe" reads
+        // "broken pipe" (ASCII only; the OS text is English).
         _ => {
             let s = e.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_string()
+            let mut s = s.split(" (os error").next().unwrap_or(&s).to_string();
+            if let Some(first) = s.get_mut(..1) {
+                first.make_ascii_lowercase();
+            }
+            s
         }
     }
 }
@@ -220,5 +228,17 @@ mod tests {
             sts.to_string(),
             "STS refused AssumeRoleWithWebIdentity (HTTP 403): AccessDenied: no (RequestId r-1)"
         );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn io_reasons_are_lower_case_without_the_os_error_tail() {
+        for (errno, want) in [
+            (32, "broken pipe"),
+            (28, "no space left on device"),
+            (20, "not a directory"),
+        ] {
+            assert_eq!(io_reason(&std::io::Error::from_raw_os_error(errno)), want);
+        }
     }
 }

@@ -32,12 +32,13 @@ pub(super) fn sts_failure(
         &s.role.account,
         crate::time::now(),
     );
+    let code = wire.heard(&e.code);
     Error::Sts(StsFailure {
         status,
-        code: wire.heard(&e.code),
+        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status, &code))),
+        code,
         message,
         request_id: e.request_id.map(|id| wire.heard(&id)),
-        hint,
     })
 }
 

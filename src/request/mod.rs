@@ -375,6 +375,9 @@ fn attempt_once(
         Err(e) => return transport_failure(e, endpoint, s, wire),
     };
     let (status, retry_after, content_type) = head(&resp, wire, log);
+    if (300..400).contains(&status) {
+        return Outcome::Fail(redirected(&resp, status, s, endpoint, wire));
+    }
     let later = retry::Failure::Later(retry_after);
     let body = match resp
         .body_mut()
@@ -473,11 +476,45 @@ fn head(
         let headers: Vec<String> = resp
             .headers()
             .iter()
-            .map(|(k, v)| format!("{k}: {}", wire.heard(v.to_str().unwrap_or("<binary>"))))
+            .map(|(k, v)| {
+                let v = v.to_str().unwrap_or("<binary>");
+                // A redirect's target may carry a user and password.
+                let v = match k == ureq::http::header::LOCATION {
+                    true => crate::secret::mask_url(v),
+                    false => v.to_string(),
+                };
+                format!("{k}: {}", wire.heard(&v))
+            })
             .collect();
         log.trace(&format!("response headers: {}", headers.join("; ")));
     }
     (status, retry_after, content_type)
+}
+
+/// A redirect, which is never followed (the token would go wherever it
+/// points): where it points, masked and scrubbed, and what to set instead.
+fn redirected(
+    resp: &ureq::http::Response<ureq::Body>,
+    status: u16,
+    s: &Settings,
+    endpoint: &Endpoint,
+    wire: &Wire,
+) -> Error {
+    let location = resp
+        .headers()
+        .get(ureq::http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map_or("nowhere (no Location)".to_string(), |l| {
+            wire.heard(&crate::secret::mask_url(l))
+        });
+    let setting = s
+        .endpoint
+        .as_ref()
+        .map_or("PLUGIN_STS_ENDPOINT", |e| e.source.name());
+    Error::Response(format!(
+        "{} answered HTTP {status} redirecting to {location} (redirects are not followed); set the endpoint ({setting}) to STS's own URL, such as https://sts.REGION.amazonaws.com",
+        endpoint.host
+    ))
 }
 
 /// A retry of this kind of failure, or, with none, a final failure.

@@ -600,6 +600,16 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::RetryAfter("3600".into())]),
         case("a Retry-After date past the timeout", 3, "past the 20s timeout (from PLUGIN_TIMEOUT)", 1)
             .replies(vec![Reply::RetryAfter("Fri, 01 Jan 2100 00:00:00 GMT".into())]),
+        case("an outage worded as a failure, with what to do", 3, "STS failed AssumeRoleWithWebIdentity (HTTP 503): ServiceUnavailable: Service is down", 3)
+            .trace_says("try later")
+            .replies(vec![err(503, "ServiceUnavailable", "Service is down"); 3]),
+        case("InternalFailure says what to do", 3, "; STS or something in between failed; it is retried until the timeout", 3)
+            .replies(vec![err(500, "InternalFailure", "internal"); 3]),
+        case("an unknown code says what to do", 3, "SomeNewCode: new (RequestId ", 1)
+            .trace_says("has no hint for SomeNewCode")
+            .replies(vec![err(400, "SomeNewCode", "new")]),
+        case("a redirect names where, masked", 5, "answered HTTP 302 redirecting to https://***:***@login.example/sso?x=1 (redirects are not followed); set the endpoint", 1)
+            .replies(vec![Reply::Redirect(302, "https://user:pw@login.example/sso?x=1".into())]),
     ]
 }
 

@@ -56,6 +56,8 @@ pub enum Reply {
     StsWithHeaders(usize),
     /// HTTP 503 `ServiceUnavailable` with this `Retry-After` value.
     RetryAfter(String),
+    /// A redirect with this status and `Location` value, and an empty body.
+    Redirect(u16, String),
 }
 
 /// How the stand-in presents itself.
@@ -314,6 +316,10 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
             extra_headers = format!("Retry-After: {value}\r\n");
             let xml = sts::error_xml(503, "ServiceUnavailable", "Service unavailable");
             (503, "text/xml", xml.into_bytes())
+        }
+        Reply::Redirect(status, location) => {
+            extra_headers = format!("Location: {location}\r\n");
+            (status, "text/html", Vec::new())
         }
     };
     let id = sts::request_id();
