@@ -114,8 +114,13 @@ impl Scrubber {
     /// escaped), never a shared run: for the program's own lines, where a
     /// role or policy ARN that a policy also names must stay readable
     /// (`docs/reference.md` §8).
+    ///
+    /// Secrets under 4 characters (a token that short is refused anyway)
+    /// are left out: removing every `a` or `ab` would garble the very line
+    /// that says what is wrong.
     pub fn whole<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
-        Scrubber::build(secrets, usize::MAX)
+        let long = secrets.into_iter().filter(|s| s.chars().count() >= 4);
+        Scrubber::build(long, usize::MAX)
     }
 
     fn build<'a>(secrets: impl IntoIterator<Item = &'a str>, run: usize) -> Scrubber {
