@@ -1191,3 +1191,37 @@ fn the_token_given_as_a_flag_of_another_setting_is_never_quoted() {
     }
     assert_eq!(sts.requests().len(), 0);
 }
+
+/// A setting written under its flag's name (`format:` in the step's
+/// settings arrives as PLUGIN_FORMAT) gets the env name it meant, and a
+/// name that is the end of a known one (`PLUGIN_ACCOUNT_ID`) is matched too.
+#[test]
+fn flag_named_plugin_settings_get_their_env_name() {
+    let out = run(
+        &[
+            ("PLUGIN_ROLE_ARN", ROLE),
+            ("PLUGIN_FORMAT", "json"),
+            ("PLUGIN_SESSION_NAME", "deploy"),
+            ("PLUGIN_TOKEN_FILE", "/nonexistent/t"),
+            ("PLUGIN_TOKEN", "x"),
+            ("PLUGIN_ACCOUNT_ID", "true"),
+        ],
+        &["--check"],
+    );
+    out.expect(2);
+    for (typed, meant) in [
+        ("PLUGIN_FORMAT", "PLUGIN_OUTPUT_FORMAT"),
+        ("PLUGIN_SESSION_NAME", "PLUGIN_ROLE_SESSION_NAME"),
+        ("PLUGIN_TOKEN_FILE", "PLUGIN_OIDC_TOKEN_FILE"),
+        ("PLUGIN_TOKEN", "PLUGIN_OIDC_TOKEN"),
+        ("PLUGIN_ACCOUNT_ID", "PLUGIN_MASK_ACCOUNT_ID"),
+    ] {
+        assert!(
+            out.stderr.contains(&format!(
+                "warning: {typed} is not a setting aws-oidc reads, so it is ignored; did you mean {meant}?"
+            )),
+            "{typed}: {}",
+            out.stderr
+        );
+    }
+}
