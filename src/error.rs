@@ -82,6 +82,7 @@ impl Error {
 /// A value as a message quotes it: control characters (a newline inside an
 /// env value, a terminal escape) are written as escapes, so the message
 /// stays one line and shows what was really there.
+#[inline(never)]
 pub fn shown(s: &str) -> String {
     s.chars()
         .map(|c| match c.is_control() {
@@ -94,6 +95,8 @@ pub fn shown(s: &str) -> String {
 /// A value as a setting's error quotes it: in backticks, control
 /// characters escaped; but a JWT-shaped value is a token pasted into the
 /// wrong setting, and is described by its length instead.
+// Called from every rule: one copy, not one per call site.
+#[inline(never)]
 pub fn quoted(s: &str) -> String {
     match a_jwt(s) {
         true => format!("a JWT-shaped value ({} chars, not shown)", s.len()),

@@ -107,7 +107,7 @@ impl Scrubber {
     /// taken percent-decoded, since a proxy password is written encoded,
     /// and with its whitespace collapsed as [`Scrubber::heard`] does.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
-        Scrubber::build(secrets, Self::RUN)
+        Scrubber::build(&mut secrets.into_iter(), Self::RUN)
     }
 
     /// A scrubber that removes only whole secrets (as written, encoded or
@@ -119,11 +119,12 @@ impl Scrubber {
     /// are left out: removing every `a` or `ab` would garble the very line
     /// that says what is wrong.
     pub fn whole<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
-        let long = secrets.into_iter().filter(|s| s.chars().count() >= 4);
-        Scrubber::build(long, usize::MAX)
+        let mut long = secrets.into_iter().filter(|s| s.chars().count() >= 4);
+        Scrubber::build(&mut long, usize::MAX)
     }
 
-    fn build<'a>(secrets: impl IntoIterator<Item = &'a str>, run: usize) -> Scrubber {
+    #[inline(never)]
+    fn build(secrets: &mut dyn Iterator<Item = &str>, run: usize) -> Scrubber {
         let mut scrubber = Scrubber {
             windows: Default::default(),
             short: Vec::new(),
@@ -155,6 +156,8 @@ impl Scrubber {
     }
 
     /// The text with every secret-bearing stretch replaced by `<redacted>`.
+    // One copy, shared by the log and the network text (size, not speed).
+    #[inline(never)]
     pub fn scrub(&self, text: &str) -> String {
         let bytes = text.as_bytes();
         let mut hit = vec![false; bytes.len()];

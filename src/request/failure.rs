@@ -32,11 +32,10 @@ pub(super) fn sts_failure(
         &s.role.account,
         crate::time::now(),
     );
-    let code = wire.heard(&e.code);
     Error::Sts(StsFailure {
         status,
-        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status, &code))),
-        code,
+        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status).into())),
+        code: wire.heard(&e.code),
         message,
         request_id: e.request_id.map(|id| wire.heard(&id)),
     })

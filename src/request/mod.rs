@@ -376,7 +376,7 @@ fn attempt_once(
     };
     let (status, retry_after, content_type) = head(&resp, wire, log);
     if (300..400).contains(&status) {
-        return Outcome::Fail(redirected(&resp, status, s, endpoint, wire));
+        return Outcome::Fail(redirected(&resp, status, endpoint, wire));
     }
     let later = retry::Failure::Later(retry_after);
     let body = match resp
@@ -496,7 +496,6 @@ fn head(
 fn redirected(
     resp: &ureq::http::Response<ureq::Body>,
     status: u16,
-    s: &Settings,
     endpoint: &Endpoint,
     wire: &Wire,
 ) -> Error {
@@ -507,12 +506,8 @@ fn redirected(
         .map_or("nowhere (no Location)".to_string(), |l| {
             wire.heard(&crate::secret::mask_url(l))
         });
-    let setting = s
-        .endpoint
-        .as_ref()
-        .map_or("PLUGIN_STS_ENDPOINT", |e| e.source.name());
     Error::Response(format!(
-        "{} answered HTTP {status} redirecting to {location} (redirects are not followed); set the endpoint ({setting}) to STS's own URL, such as https://sts.REGION.amazonaws.com",
+        "{} answered HTTP {status} redirecting to {location} (redirects are not followed); set the endpoint (PLUGIN_STS_ENDPOINT, --endpoint) to STS's own URL, such as https://sts.REGION.amazonaws.com",
         endpoint.host
     ))
 }

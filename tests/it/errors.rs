@@ -605,8 +605,8 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![err(503, "ServiceUnavailable", "Service is down"); 3]),
         case("InternalFailure says what to do", 3, "; STS or something in between failed; it is retried until the timeout", 3)
             .replies(vec![err(500, "InternalFailure", "internal"); 3]),
-        case("an unknown code says what to do", 3, "SomeNewCode: new (RequestId ", 1)
-            .trace_says("has no hint for SomeNewCode")
+        case("an unknown code says what to do", 3, "; aws-oidc has no hint for this code; look it up under Errors", 1)
+            .trace_says("SomeNewCode: new (RequestId ")
             .replies(vec![err(400, "SomeNewCode", "new")]),
         case("a redirect names where, masked", 5, "answered HTTP 302 redirecting to https://***:***@login.example/sso?x=1 (redirects are not followed); set the endpoint", 1)
             .replies(vec![Reply::Redirect(302, "https://user:pw@login.example/sso?x=1".into())]),
