@@ -374,22 +374,10 @@ fn settings_cases() -> Vec<Case> {
         }),
         // The run's own token put in another setting (a swapped expression):
         // never quoted back, whatever the setting.
-        case("the token given as the region", 2, "PLUGIN_REGION: a JWT-shaped value (", 0).with(|_, s| {
-            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
-            s.set("PLUGIN_REGION", token)
-        }),
-        case("the token given as the role", 2, "PLUGIN_IAMROLEARN: a JWT-shaped value (", 0).with(|_, s| {
-            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
-            s.set("PLUGIN_IAMROLEARN", token)
-        }),
-        case("the token given as policy ARNs", 2, "PLUGIN_POLICY_ARNS: a JWT-shaped value (", 0).with(|_, s| {
-            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
-            s.set("PLUGIN_POLICY_ARNS", token)
-        }),
-        case("the token given as the session name", 2, "PLUGIN_ROLE_SESSION_NAME: a JWT-shaped value (", 0).with(|_, s| {
-            let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
-            s.set("PLUGIN_ROLE_SESSION_NAME", token)
-        }),
+        case("the token given as the region", 2, "PLUGIN_REGION: a JWT-shaped value (", 0).with(token_in("PLUGIN_REGION")),
+        case("the token given as the role", 2, "PLUGIN_IAMROLEARN: a JWT-shaped value (", 0).with(token_in("PLUGIN_IAMROLEARN")),
+        case("the token given as policy ARNs", 2, "PLUGIN_POLICY_ARNS: a JWT-shaped value (", 0).with(token_in("PLUGIN_POLICY_ARNS")),
+        case("the token given as the session name", 2, "PLUGIN_ROLE_SESSION_NAME: a JWT-shaped value (", 0).with(token_in("PLUGIN_ROLE_SESSION_NAME")),
         case("an opaque token given as the region", 2, "AWS_REGION: `<redacted>` is not a region", 0)
             .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
             .set("AWS_REGION", OPAQUE_TOKEN),
@@ -923,4 +911,13 @@ fn a_proxy_dropping_the_connect_is_unreachable_and_a_407_names_itself() {
     assert!(!last.contains("407/407"), "{last}");
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(sts.requests().len(), 0);
+}
+
+/// Puts the step's own token in another setting, as a swapped expression
+/// would.
+fn token_in(key: &'static str) -> impl Fn(&StandIn, Step) -> Step + Send + Sync {
+    move |_, s| {
+        let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
+        s.set(key, token)
+    }
 }
