@@ -71,6 +71,19 @@ pub fn hint(
     }
 }
 
+/// What to do after an outage: STS, or something between, failed.
+pub const OUTAGE: &str = "STS or something in between failed; it is retried until the timeout (or the attempt cap); raise PLUGIN_TIMEOUT or try later";
+
+/// The hint when [`hint`] has none: an outage for a 5xx (STS sends
+/// `InternalFailure` and `ServiceUnavailable` so), else where to look up a
+/// code this tool does not know.
+pub fn fallback(status: u16) -> &'static str {
+    match status {
+        500.. => OUTAGE,
+        _ => "aws-oidc has no hint for this code; look it up under Errors in STS's AssumeRoleWithWebIdentity API reference, and check the settings its message names",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,34 +184,34 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     const WANT: &str = "use an https:// URL such as https://sts.us-east-1.amazonaws.com";
     // Messages quote the value with control characters escaped, so they
     // stay one line, and with any user:password masked.
-    let shown = crate::error::shown(&crate::secret::mask_url(s));
+    let shown = crate::error::quoted(&crate::secret::mask_url(s));
     // Any `@` is refused: a password may hold an unencoded `/`, `?` or `#`,
     // so only "no @ at all" proves that no credentials are in the URL.
     if s.contains('@') {
         return Err(format!(
-            "`{shown}`: the endpoint URL must not hold a user or password (an @); {WANT}"
+            "{shown}: the endpoint URL must not hold a user or password (an @); {WANT}"
         ));
     }
     let Some((scheme, rest)) = s.split_once("://") else {
-        return Err(format!("`{shown}` is not a URL; {WANT}"));
+        return Err(format!("{shown} is not a URL; {WANT}"));
     };
     let scheme = scheme.to_ascii_lowercase();
     let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     if path.starts_with(['?', '#']) {
-        return Err(format!("`{shown}` has a query or fragment; {WANT}"));
+        return Err(format!("{shown} has a query or fragment; {WANT}"));
     }
     let host = if let Some(v6) = authority.strip_prefix('[') {
         let (h, tail) = v6
             .split_once(']')
-            .ok_or_else(|| format!("`{shown}` has an unclosed [; {WANT}"))?;
+            .ok_or_else(|| format!("{shown} has an unclosed [; {WANT}"))?;
         if !(tail.is_empty() || is_port(tail)) {
-            return Err(format!("`{shown}` has a bad port; {WANT}"));
+            return Err(format!("{shown} has a bad port; {WANT}"));
         }
         // Brackets hold an IPv6 address only; the URI parser lets any text
         // through, which would fail only when connecting.
         if h.parse::<Ipv6Addr>().is_err() {
-            return Err(format!("`{shown}` has no IPv6 address in its [ ]; {WANT}"));
+            return Err(format!("{shown} has no IPv6 address in its [ ]; {WANT}"));
         }
         h.to_ascii_lowercase()
     } else {
@@ -220,19 +220,19 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
             None => (authority, None),
         };
         if port.is_some_and(|p| !is_port(&format!(":{p}"))) {
-            return Err(format!("`{shown}` has a bad port; {WANT}"));
+            return Err(format!("{shown} has a bad port; {WANT}"));
         }
         h.to_ascii_lowercase()
     };
     if host.is_empty() {
-        return Err(format!("`{shown}` has no host; {WANT}"));
+        return Err(format!("{shown} has no host; {WANT}"));
     }
     // A name with an empty label (`.`, `sts..amazonaws.com`) would fail
     // only at DNS; one trailing dot is a valid fully qualified name.
     let name = host.strip_suffix('.').unwrap_or(&host);
     if !host.contains(':') && name.split('.').any(str::is_empty) {
         return Err(format!(
-            "`{shown}` has an empty part in its host name; {WANT}"
+            "{shown} has an empty part in its host name; {WANT}"
         ));
     }
     let loopback = is_loopback(&host);
@@ -257,7 +257,7 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     // The client parses the URL again: what it cannot (a space, a stray
     // byte in the host) is a setting error now, not a failed request later.
     if url.parse::<ureq::http::Uri>().is_err() {
-        return Err(format!("`{shown}` is not a valid URL; {WANT}"));
+        return Err(format!("{shown} is not a valid URL; {WANT}"));
     }
     Ok(Endpoint {
         url,

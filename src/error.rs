@@ -82,6 +82,7 @@ impl Error {
 /// A value as a message quotes it: control characters (a newline inside an
 /// env value, a terminal escape) are written as escapes, so the message
 /// stays one line and shows what was really there.
+#[inline(never)]
 pub fn shown(s: &str) -> String {
     s.chars()
         .map(|c| match c.is_control() {
@@ -89,6 +90,35 @@ pub fn shown(s: &str) -> String {
             false => c.to_string(),
         })
         .collect()
+}
+
+/// A value as a setting's error quotes it: in backticks, control
+/// characters escaped; but a JWT-shaped value is a token pasted into the
+/// wrong setting, and is described by its length instead.
+// Called from every rule: one copy, not one per call site.
+#[inline(never)]
+pub fn quoted(s: &str) -> String {
+    match a_jwt(s) {
+        true => format!("a JWT-shaped value ({} chars, not shown)", s.len()),
+        false => format!("`{}`", shown(s)),
+    }
+}
+
+/// Whether a text is a JWT: shaped like one, and starting as a JSON
+/// header's base64url does (`eyJ`), so a host name such as
+/// `sts.example.com` is not taken for one.
+pub fn a_jwt(text: &str) -> bool {
+    text.starts_with("ey") && jwt_shaped(text)
+}
+
+/// Whether a text is shaped like a JWT: three base64url parts joined by dots.
+pub fn jwt_shaped(text: &str) -> bool {
+    let base64url = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+    };
+    text.split('.').count() == 3 && text.split('.').all(base64url)
 }
 
 impl fmt::Display for Error {
@@ -115,9 +145,11 @@ impl Error {
             Error::Setting { source, problem } => write!(f, "{source}: {problem}"),
             Error::Conflict(msg) => f.write_str(msg),
             Error::Sts(s) => {
+                // A 5xx is an outage, not a refusal.
+                let verb = if s.status >= 500 { "failed" } else { "refused" };
                 write!(
                     f,
-                    "STS refused AssumeRoleWithWebIdentity (HTTP {}): {}: {}",
+                    "STS {verb} AssumeRoleWithWebIdentity (HTTP {}): {}: {}",
                     s.status, s.code, s.message
                 )?;
                 if let Some(id) = &s.request_id {
@@ -148,9 +180,15 @@ pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        // Messages are lower-case fragments: "Broken pipe" reads
+        // "broken pipe" (ASCII only; the OS text is English).
         _ => {
             let s = e.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_string()
+            let mut s = s.split(" (os error").next().unwrap_or(&s).to_string();
+            if let Some(first) = s.get_mut(..1) {
+                first.make_ascii_lowercase();
+            }
+            s
         }
     }
 }
@@ -193,5 +231,17 @@ mod tests {
             sts.to_string(),
             "STS refused AssumeRoleWithWebIdentity (HTTP 403): AccessDenied: no (RequestId r-1)"
         );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn io_reasons_are_lower_case_without_the_os_error_tail() {
+        for (errno, want) in [
+            (32, "broken pipe"),
+            (28, "no space left on device"),
+            (20, "not a directory"),
+        ] {
+            assert_eq!(io_reason(&std::io::Error::from_raw_os_error(errno)), want);
+        }
     }
 }

@@ -59,6 +59,7 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
     let resolved = settings::resolve(&inputs, &mut DiskFiles);
     // A bad log level is the settings' error below; until then, info.
     let mut log = Log::stderr(resolved.log.level);
+    log.hide(&resolved.secrets);
     if let Some(account) = &resolved.log.mask {
         log.mask_account(account);
     }

@@ -1,6 +1,6 @@
 //! Logging to stderr (`docs/reference.md` §8). Every line goes through [`Log::emit`], which
-//! keeps it on one line of at most [`LINE_CAP`] characters and, with mask
-//! account, hides the account id.
+//! keeps it on one line of at most [`LINE_CAP`] characters, removes every
+//! secret the run knows and, with mask account, hides the account id.
 
 use std::io::Write;
 
@@ -23,10 +23,12 @@ pub enum Level {
     Trace,
 }
 
-/// The logger. Holds the level and the account id to mask, if any.
+/// The logger. Holds the level, the run's secrets and the account id to
+/// mask, if any.
 pub struct Log {
     level: Level,
     mask: Option<String>,
+    secrets: Option<crate::secret::Scrubber>,
     out: Box<dyn Write>,
 }
 
@@ -41,6 +43,7 @@ impl Log {
         Log {
             level,
             mask: None,
+            secrets: None,
             out,
         }
     }
@@ -48,6 +51,14 @@ impl Log {
     /// From now on, show this account id as `************` on every line.
     pub fn mask_account(&mut self, account: &str) {
         self.mask = Some(account.to_string());
+    }
+
+    /// From now on, remove these secrets, whole, from every line (and from
+    /// the `--check` report): a token pasted into another setting is quoted
+    /// by that setting's error, and must not come out there.
+    pub fn hide(&mut self, secrets: &[crate::secret::Secret]) {
+        let secrets = secrets.iter().map(crate::secret::Secret::expose);
+        self.secrets = Some(crate::secret::Scrubber::whole(secrets));
     }
 
     /// Whether lines at `level` are printed.
@@ -74,11 +85,15 @@ impl Log {
         let _ = writeln!(self.out, "{line}");
     }
 
-    /// The text with the masked account id hidden.
+    /// The text with the run's secrets and the masked account id hidden.
     pub fn masked(&self, text: &str) -> String {
+        let text = match &self.secrets {
+            Some(s) => s.scrub(text),
+            None => text.to_string(),
+        };
         match &self.mask {
             Some(account) => text.replace(account.as_str(), "************"),
-            None => text.to_string(),
+            None => text,
         }
     }
 

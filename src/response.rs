@@ -126,6 +126,39 @@ impl Malformed {
             Malformed::Expiration | Malformed::Alphabet(_) | Malformed::KeyIdLength(_)
         )
     }
+
+    /// The reason without any text taken from the body (the XML parser's
+    /// message, a root element's name): for a body that carries
+    /// credentials, where any piece of the body may be one.
+    pub fn without_body_text(&self) -> String {
+        match self {
+            Malformed::NotXml(_) => "the body is not XML".into(),
+            Malformed::Root(_) => "its root is neither a success nor an ErrorResponse".into(),
+            m => m.to_string(),
+        }
+    }
+}
+
+/// Whether a body carries credentials, decided from its bytes before any
+/// decoding (`docs/reference.md` §5.1): it names a `Credentials`,
+/// `SecretAccessKey` or `SessionToken` element or the success root, in any
+/// case, and whatever NUL bytes (UTF-16) lie between the letters. Such a
+/// body is never previewed: an altered byte can split a secret key into
+/// runs too short to look secret.
+pub fn carries_credentials(body: &[u8]) -> bool {
+    let letters: Vec<u8> = body
+        .iter()
+        .filter(|b| **b != 0)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    [
+        &b"<credentials"[..],
+        b"secretaccesskey",
+        b"sessiontoken",
+        b"assumerolewithwebidentityresponse",
+    ]
+    .iter()
+    .any(|needle| letters.windows(needle.len()).any(|w| w == *needle))
 }
 
 /// Whether a character belongs to a field's alphabet.

@@ -107,6 +107,24 @@ impl Scrubber {
     /// taken percent-decoded, since a proxy password is written encoded,
     /// and with its whitespace collapsed as [`Scrubber::heard`] does.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
+        Scrubber::build(&mut secrets.into_iter(), Self::RUN)
+    }
+
+    /// A scrubber that removes only whole secrets (as written, encoded or
+    /// escaped), never a shared run: for the program's own lines, where a
+    /// role or policy ARN that a policy also names must stay readable
+    /// (`docs/reference.md` §8).
+    ///
+    /// Secrets under 4 characters (a token that short is refused anyway)
+    /// are left out: removing every `a` or `ab` would garble the very line
+    /// that says what is wrong.
+    pub fn whole<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
+        let mut long = secrets.into_iter().filter(|s| s.chars().count() >= 4);
+        Scrubber::build(&mut long, usize::MAX)
+    }
+
+    #[inline(never)]
+    fn build(secrets: &mut dyn Iterator<Item = &str>, run: usize) -> Scrubber {
         let mut scrubber = Scrubber {
             windows: Default::default(),
             short: Vec::new(),
@@ -115,8 +133,10 @@ impl Scrubber {
             let raw = secret.as_bytes().to_vec();
             let plain = decode(&raw, true).0;
             let collapsed = one_line(secret).into_bytes();
-            for s in [raw, plain, collapsed] {
-                if s.len() >= Self::RUN {
+            // As an error message quotes it: control characters escaped.
+            let escaped = crate::error::shown(secret).into_bytes();
+            for s in [raw, plain, collapsed, escaped] {
+                if s.len() >= run {
                     scrubber
                         .windows
                         .extend(s.windows(Self::RUN).map(<[u8]>::to_vec));
@@ -136,6 +156,8 @@ impl Scrubber {
     }
 
     /// The text with every secret-bearing stretch replaced by `<redacted>`.
+    // One copy, shared by the log and the network text (size, not speed).
+    #[inline(never)]
     pub fn scrub(&self, text: &str) -> String {
         let bytes = text.as_bytes();
         let mut hit = vec![false; bytes.len()];
@@ -175,6 +197,20 @@ impl Scrubber {
         }
         out
     }
+}
+
+/// Every secret a run knows, for a [`Scrubber`]: the token, the policy,
+/// and the proxy's user and password (also as the `Proxy-Authorization`
+/// value that carries them).
+pub fn run_secrets(token: Option<&str>, policy: Option<&str>, proxy: Option<&str>) -> Vec<String> {
+    use base64::Engine;
+    let mut secrets: Vec<String> = token.into_iter().chain(policy).map(String::from).collect();
+    if let Some(user) = proxy.and_then(userinfo) {
+        let basic = base64::engine::general_purpose::STANDARD.encode(percent_decoded(user));
+        secrets.extend([user.to_string(), basic]);
+        secrets.extend(user.split_once(':').map(|(_, pw)| pw.to_string()));
+    }
+    secrets
 }
 
 /// The text with each run of whitespace (newlines included) one space.

@@ -159,6 +159,9 @@ fuzz_target!(|data: &[u8]| {
     }
     match response::decode(data, "text/xml").and_then(response::parse) {
         Ok(Answer::Success(c)) => {
+            // Any body that parses as credentials is known, from its bytes,
+            // to carry them, so it is never previewed.
+            assert!(response::carries_credentials(data), "a success body not seen as one");
             trimmed_nonempty("AccessKeyId", &c.access_key_id);
             trimmed_nonempty("SecretAccessKey", c.secret_access_key.expose());
             trimmed_nonempty("SessionToken", c.session_token.expose());

@@ -34,10 +34,10 @@ pub(super) fn sts_failure(
     );
     Error::Sts(StsFailure {
         status,
+        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status).into())),
         code: wire.heard(&e.code),
         message,
         request_id: e.request_id.map(|id| wire.heard(&id)),
-        hint,
     })
 }
 
@@ -58,6 +58,11 @@ pub(super) fn transport_failure(
             ureq::Error::HostNotFound => Some("the proxy's host name does not resolve".to_string()),
             ureq::Error::Io(io) => Some(io_kind(io)),
             ureq::Error::ConnectionFailed => Some("connection failed".to_string()),
+            // Only an answer with a status is a refusal; a proxy that took
+            // the CONNECT and closed without one was not reached either.
+            ureq::Error::ConnectProxyFailed(_) if proxy_status(&e).is_none() => {
+                Some("it closed the connection without answering the CONNECT".to_string())
+            }
             _ => None,
         };
         if let Some(why) = why {
@@ -100,9 +105,12 @@ pub(super) fn transport_failure(
         ),
         ureq::Error::ConnectProxyFailed(m) => {
             let proxy = wire.proxy.map_or(String::new(), |p| format!(" {} (from {})", p.display, p.source));
+            let answer = proxy_status(&e).map_or_else(|| wire.heard(m), |s| {
+                format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or("(no reason)"))
+            });
             (
                 "proxy refused".into(),
-                format!("the proxy{proxy} refused to connect to {host}: {}; check HTTPS_PROXY and its credentials", wire.heard(m)),
+                format!("the proxy{proxy} refused to connect to {host}: {answer}; check HTTPS_PROXY and its credentials"),
                 false,
             )
         }
@@ -129,6 +137,19 @@ pub(super) fn transport_failure(
         why,
         Error::Network(msg),
     )
+}
+
+/// The status a proxy refused the CONNECT with, read from ureq's text
+/// (`proxy server responded 407/407`).
+fn proxy_status(e: &ureq::Error) -> Option<ureq::http::StatusCode> {
+    let ureq::Error::ConnectProxyFailed(m) = e else {
+        return None;
+    };
+    let code = m
+        .strip_prefix("proxy server responded ")?
+        .split('/')
+        .next()?;
+    ureq::http::StatusCode::from_u16(code.parse().ok()?).ok()
 }
 
 fn io_kind(e: &std::io::Error) -> String {

@@ -253,23 +253,13 @@ fn host_header(url: &str) -> String {
     }
 }
 
-/// The secrets a request carries, for [`Scrubber`]: the token, the policy,
-/// and the proxy's user and password (also as the `Proxy-Authorization`
-/// value that carries them).
+/// The secrets a request carries, for [`Scrubber`].
 fn scrubber(s: &Settings) -> Scrubber {
-    use base64::Engine;
-    let mut secrets = vec![s.token.expose().to_string()];
-    secrets.extend(s.policy.as_ref().map(|p| p.expose().to_string()));
-    if let Some(user) = s
-        .proxy
-        .as_ref()
-        .and_then(|p| crate::secret::userinfo(p.url.expose()))
-    {
-        let basic =
-            base64::engine::general_purpose::STANDARD.encode(crate::secret::percent_decoded(user));
-        secrets.extend([user.to_string(), basic]);
-        secrets.extend(user.split_once(':').map(|(_, pw)| pw.to_string()));
-    }
+    let secrets = crate::secret::run_secrets(
+        Some(s.token.expose()),
+        s.policy.as_ref().map(|p| p.expose()),
+        s.proxy.as_ref().map(|p| p.url.expose()),
+    );
     Scrubber::new(secrets.iter().map(String::as_str))
 }
 
@@ -385,6 +375,9 @@ fn attempt_once(
         Err(e) => return transport_failure(e, endpoint, s, wire),
     };
     let (status, retry_after, content_type) = head(&resp, wire, log);
+    if (300..400).contains(&status) {
+        return Outcome::Fail(redirected(&resp, status, endpoint, wire));
+    }
     let later = retry::Failure::Later(retry_after);
     let body = match resp
         .body_mut()
@@ -408,6 +401,14 @@ fn attempt_once(
     };
     // Lossy only for the preview of a body that is not understood.
     let text = String::from_utf8_lossy(&body);
+    // A refused answer that carries credentials: no part of it is shown.
+    let with_credentials = |why: &str| {
+        Error::Response(format!(
+            "{} answered HTTP {status} with credentials, but {why}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
+            endpoint.host
+        ))
+    };
+    let credentials = response::carries_credentials(&body);
     let not_understood = |why: String| {
         Error::Response(format!(
             "{} answered HTTP {status} ({content_type}) that is not an STS answer: {why}; first bytes: `{}`; check that the endpoint is STS and that no proxy or firewall answers instead",
@@ -428,7 +429,7 @@ fn attempt_once(
         Ok(Answer::Success(_)) => retry_if(
             retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
-            not_understood("a success body with an error status".into()),
+            with_credentials("with an error status"),
         ),
         Ok(Answer::Error(e)) => {
             log.debug(&format!(
@@ -441,10 +442,9 @@ fn attempt_once(
             retry_if(retry, why, sts_failure(status, e, s, ctx, wire))
         }
         // A refused success answer: its text is credentials, never shown.
-        Err(m) if m.in_credentials() => Outcome::Fail(Error::Response(format!(
-            "{} answered HTTP {status} with credentials, but {m}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
-            endpoint.host
-        ))),
+        Err(m) if credentials || m.in_credentials() => {
+            Outcome::Fail(with_credentials(&m.without_body_text()))
+        }
         Err(m) => retry_if(
             retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
@@ -476,11 +476,40 @@ fn head(
         let headers: Vec<String> = resp
             .headers()
             .iter()
-            .map(|(k, v)| format!("{k}: {}", wire.heard(v.to_str().unwrap_or("<binary>"))))
+            .map(|(k, v)| {
+                let v = v.to_str().unwrap_or("<binary>");
+                // A redirect's target may carry a user and password.
+                let v = match k == ureq::http::header::LOCATION {
+                    true => crate::secret::mask_url(v),
+                    false => v.to_string(),
+                };
+                format!("{k}: {}", wire.heard(&v))
+            })
             .collect();
         log.trace(&format!("response headers: {}", headers.join("; ")));
     }
     (status, retry_after, content_type)
+}
+
+/// A redirect, which is never followed (the token would go wherever it
+/// points): where it points, masked and scrubbed, and what to set instead.
+fn redirected(
+    resp: &ureq::http::Response<ureq::Body>,
+    status: u16,
+    endpoint: &Endpoint,
+    wire: &Wire,
+) -> Error {
+    let location = resp
+        .headers()
+        .get(ureq::http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map_or("nowhere (no Location)".to_string(), |l| {
+            wire.heard(&crate::secret::mask_url(l))
+        });
+    Error::Response(format!(
+        "{} answered HTTP {status} redirecting to {location} (redirects are not followed); set the endpoint (PLUGIN_STS_ENDPOINT, --endpoint) to STS's own URL, such as https://sts.REGION.amazonaws.com",
+        endpoint.host
+    ))
 }
 
 /// A retry of this kind of failure, or, with none, a final failure.

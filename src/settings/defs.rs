@@ -314,7 +314,9 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
                 && !RUNNER_PLUGIN_ENVS.contains(&k.as_str())
         })
         .map(|k| {
-            let near = known.iter().filter(|n| n.starts_with("PLUGIN_")).copied();
+            // A setting written under its flag's name: one of its own names.
+            let pool = flag_named(k).map_or(&known[..], |d| d.envs);
+            let near = pool.iter().filter(|n| n.starts_with("PLUGIN_")).copied();
             match nearest(k, near) {
                 Some(n) => format!("{} is not a setting aws-oidc reads, so it is ignored; did you mean {n}?", shown(k)),
                 None => format!("{} is not a setting aws-oidc reads, so it is ignored (aws-oidc --help lists them)", shown(k)),
@@ -323,10 +325,27 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
         .collect()
 }
 
+/// The setting whose flag a name is written as (`format:` arrives as
+/// PLUGIN_FORMAT, `token-file:` as PLUGIN_TOKEN_FILE): each flag is an
+/// alias of its setting, whose nearest `PLUGIN_` name is then suggested.
+fn flag_named(name: &str) -> Option<&'static Def> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let typed = squash(name.trim_start_matches("PLUGIN_"));
+    ALL.iter()
+        .copied()
+        .find(|d| d.flag.is_some_and(|f| squash(f) == typed))
+}
+
 /// The known name closest to `name`, compared without `PLUGIN_`, underscores
-/// and case: within an edit distance of 2, or one a prefix of the other
-/// (`ROLE_SESSION` for `ROLE_SESSION_NAME`; the shorter at least 3 letters,
-/// so a stray `PLUGIN_R` is not a prefix of everything). The smallest
+/// and case: within an edit distance of 2, or one a prefix or a suffix of
+/// the other (`ROLE_SESSION` for `ROLE_SESSION_NAME`, `ACCOUNT_ID` for
+/// `MASK_ACCOUNT_ID`; the shorter at least 3 letters, so a stray
+/// `PLUGIN_R` is not a prefix of everything). The smallest
 /// distance wins; on a tie, the spelling written as the name was, with or
 /// without underscores (`IAM_ROLE` suggests `IAM_ROLE_ARN`, not `IAMROLEARN`).
 pub(super) fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
@@ -346,7 +365,7 @@ pub(super) fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> O
                 true => (&typed, &cand),
                 false => (&cand, &typed),
             };
-            let prefix = short.len() >= 3 && long.starts_with(short);
+            let prefix = short.len() >= 3 && (long.starts_with(short) || long.ends_with(short));
             // Between spellings of one setting, the one written as typed:
             // with underscores between words, or without.
             let words = |s: &str| s.trim_start_matches("PLUGIN_").contains('_');

@@ -6,6 +6,7 @@ use std::io::{self, Read};
 
 use super::defs::{names, TOKEN, TOKEN_FILE};
 use super::{Inputs, Sourced};
+pub(super) use crate::error::jwt_shaped;
 use crate::error::{io_reason, shown, Error};
 use crate::secret::Secret;
 
@@ -166,16 +167,6 @@ pub(super) fn token_problem(token: &str) -> Option<String> {
         ),
         _ => format!("holds a non-ASCII character at character {at}; OIDC tokens are printable ASCII"),
     })
-}
-
-/// Whether a text is shaped like a JWT: three base64url parts joined by dots.
-pub(super) fn jwt_shaped(text: &str) -> bool {
-    let base64url = |p: &str| {
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
-    };
-    text.split('.').count() == 3 && text.split('.').all(base64url)
 }
 
 /// Whether a value given as a file path looks like a token instead: long,

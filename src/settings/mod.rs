@@ -302,6 +302,10 @@ pub struct Resolved {
     pub log: LogSettings,
     /// Every setting, or the first that is wrong.
     pub settings: Result<Settings, Error>,
+    /// Every secret the run knows (token, policy, proxy user and
+    /// password), read before any rule runs, so that no line, a setting's
+    /// error included, can show one (`docs/reference.md` §8).
+    pub secrets: Vec<Secret>,
 }
 
 /// Reads and validates every setting, each raw input once.
@@ -323,26 +327,42 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
         },
         mask,
     };
+    // The token is read first, so the log knows it before any setting's
+    // error can quote it; its own error still comes after the role's.
+    let token = files::read_token(inputs, files);
+    let secrets = crate::secret::run_secrets(
+        token.as_ref().ok().map(|(t, _)| t.expose()),
+        inputs.get(&POLICY).as_ref().map(|p| p.value.as_str()),
+        inputs
+            .env_first(PROXY_ENVS)
+            .as_ref()
+            .map(|p| p.value.as_str()),
+    );
     // The log level and mask account were read above; their errors come
     // after the other settings' (a wrong log level is the last to report).
-    let settings = validate(inputs, files, role).and_then(|mut s| {
+    let settings = validate(inputs, files, token, role).and_then(|mut s| {
         level?;
         s.mask_account = mask_account?.value;
         Ok(s)
     });
-    Resolved { log, settings }
+    Resolved {
+        log,
+        settings,
+        secrets: secrets.into_iter().map(Secret::new).collect(),
+    }
 }
 
 /// Every group of settings in turn; the first error stops the run.
 fn validate(
     inputs: &Inputs,
     files: &mut dyn Files,
+    token: Result<(Sourced<Secret>, Option<String>), Error>,
     role: Option<Sourced<String>>,
 ) -> Result<Settings, Error> {
     let mut warnings = Vec::new();
     let role = role_arn(role)?;
-    let (token, token_file) = token(inputs, files, &mut warnings)?;
-    let session_name = session(inputs, &mut warnings)?;
+    let (token, token_file) = token_warnings(token?, &mut warnings);
+    let session_name = session(inputs, &token, &mut warnings)?;
     let duration = inputs.parsed(&DURATION, parse_duration)?;
     let region = inputs.parsed(&REGION, parse_region)?;
     let (endpoint, fips, dualstack, legacy_global) = endpoint_inputs(inputs)?;
@@ -398,13 +418,11 @@ fn role_arn(role: Option<Sourced<String>>) -> Result<Sourced<RoleArn>, Error> {
     })
 }
 
-/// The token, from a value or a file, with a warning when it is not a JWT.
-fn token(
-    inputs: &Inputs,
-    files: &mut dyn Files,
+/// The token as read, with a warning when it is not a JWT.
+fn token_warnings(
+    (token, path): (Sourced<Secret>, Option<String>),
     warnings: &mut Vec<String>,
-) -> Result<(Sourced<Secret>, Option<String>), Error> {
-    let (token, path) = files::read_token(inputs, files)?;
+) -> (Sourced<Secret>, Option<String>) {
     if !files::jwt_shaped(token.expose()) {
         let from = match &path {
             Some(p) => format!("{} ({p})", token.source),
@@ -414,16 +432,28 @@ fn token(
             "{from}: the token is not a JWT (three base64url parts joined by dots); it is sent as is, since some providers issue opaque tokens, but check that it is the OIDC ID token"
         ));
     }
-    Ok((token, path))
+    (token, path)
 }
 
-/// The session name, sanitised, with a warning when that changed it.
-fn session(inputs: &Inputs, warnings: &mut Vec<String>) -> Result<Sourced<String>, Error> {
+/// The session name, sanitised, with a warning when that changed it. STS
+/// records it in CloudTrail and the log shows it, so a token given as the
+/// session name is refused, not cut to 64 characters and sent.
+fn session(
+    inputs: &Inputs,
+    token: &Secret,
+    warnings: &mut Vec<String>,
+) -> Result<Sourced<String>, Error> {
     let Some(f) = inputs.get(&SESSION_NAME) else {
         return Ok(Sourced::default(DEFAULT_SESSION_NAME.to_string()));
     };
     let (name, changed) =
         sanitize_session_name(&f.value).map_err(|p| Error::setting(f.source, p))?;
+    if f.value == token.expose() {
+        return Err(Error::setting(
+            f.source,
+            format!("the session name is the token; {SESSION_TOKEN}"),
+        ));
+    }
     if changed {
         warnings.push(format!(
             "{}: the session name has characters STS does not allow or is longer than 64; using `{name}`",
@@ -463,7 +493,10 @@ fn endpoint_inputs(
             _ => {
                 return Err(Error::setting(
                     f.source,
-                    format!("`{}` is not accepted; use regional or legacy", f.value),
+                    format!(
+                        "{} is not accepted; use regional or legacy",
+                        crate::error::quoted(&f.value)
+                    ),
                 ))
             }
         },

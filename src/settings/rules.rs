@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::error::shown;
+use crate::error::quoted;
 use crate::log::Level;
 use crate::partition;
 
@@ -63,35 +63,35 @@ pub fn parse_role_arn(s: &str) -> Result<RoleArn, String> {
     }
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let [arn, partition, service, region, account, resource] = parts[..] else {
-        return Err(format!("`{}` is not a role ARN; {WANT}", shown(s)));
+        return Err(format!("{} is not a role ARN; {WANT}", quoted(s)));
     };
     if arn != "arn" || service != "iam" || !region.is_empty() {
-        return Err(format!("`{}` is not an IAM role ARN; {WANT}", shown(s)));
+        return Err(format!("{} is not an IAM role ARN; {WANT}", quoted(s)));
     }
     if !partition::is_known(partition) {
         return Err(format!(
-            "partition `{}` is not known; use one of {}",
-            shown(partition),
+            "partition {} is not known; use one of {}",
+            quoted(partition),
             partition::names()
         ));
     }
     if account_of(s) != Some(account) {
         return Err(format!(
-            "account `{}` is not 12 digits; {WANT}",
-            shown(account)
+            "account {} is not 12 digits; {WANT}",
+            quoted(account)
         ));
     }
     let Some(path) = resource.strip_prefix("role/") else {
         return Err(format!(
-            "`{}` is not a role (role/NAME); {WANT}",
-            shown(resource)
+            "{} is not a role (role/NAME); {WANT}",
+            quoted(resource)
         ));
     };
     let ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
     if path.is_empty() || path.ends_with('/') || path.starts_with('/') || !path.chars().all(ok) {
         return Err(format!(
-            "role name `{}` is not valid; names and paths use A-Z a-z 0-9 +=,.@_- and /",
-            shown(path)
+            "role name {} is not valid; names and paths use A-Z a-z 0-9 +=,.@_- and /",
+            quoted(path)
         ));
     }
     Ok(RoleArn {
@@ -104,6 +104,12 @@ pub fn parse_role_arn(s: &str) -> Result<RoleArn, String> {
 /// Replaces characters STS rejects with `-` and cuts to 64. Returns the name
 /// and whether it changed.
 pub fn sanitize_session_name(s: &str) -> Result<(String, bool), String> {
+    if crate::error::a_jwt(s) {
+        return Err(format!(
+            "{} is not a session name; {SESSION_TOKEN}",
+            quoted(s)
+        ));
+    }
     let ok = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
     let name: String = s
         .chars()
@@ -116,6 +122,11 @@ pub fn sanitize_session_name(s: &str) -> Result<(String, bool), String> {
     let changed = name != s;
     Ok((name, changed))
 }
+
+/// What to do about a token given as the session name, which is refused
+/// rather than cut to 64 characters and sent.
+pub const SESSION_TOKEN: &str = "STS records the session name in CloudTrail, \
+    so set it to a name such as the pipeline's (2-64 chars of A-Z a-z 0-9 _+=,.@-)";
 
 /// Splits `90`, `90s`, `15m`, `1h` into seconds.
 fn parse_seconds(s: &str) -> Option<u64> {
@@ -143,7 +154,7 @@ pub fn parse_duration(s: &str) -> Result<u32, String> {
         Some(n) => Err(format!(
             "{n} seconds is outside 900-43200 (15m-12h); the role's maximum session duration also caps it"
         )),
-        None => Err(format!("`{}` is not a duration; use seconds (3600) or 3600s, 15m, 1h", shown(s))),
+        None => Err(format!("{} is not a duration; use seconds (3600) or 3600s, 15m, 1h", quoted(s))),
     }
 }
 
@@ -153,8 +164,8 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
         Some(n @ 1..=3600) => Ok(Duration::from_secs(n)),
         Some(n) => Err(format!("{n} seconds is outside 1s-1h")),
         None => Err(format!(
-            "`{}` is not a duration; use 90, 90s or 2m",
-            shown(s)
+            "{} is not a duration; use 90, 90s or 2m",
+            quoted(s)
         )),
     }
 }
@@ -164,8 +175,8 @@ pub fn parse_attempts(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(n @ 1..=1000) => Ok(n),
         _ => Err(format!(
-            "`{}` is not accepted; use a whole number 1-1000 (1 means no retry)",
-            shown(s)
+            "{} is not accepted; use a whole number 1-1000 (1 means no retry)",
+            quoted(s)
         )),
     }
 }
@@ -176,8 +187,8 @@ pub fn parse_region(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "`{}` is not a region; use a region code such as us-east-1 or eu-west-2, or aws-global",
-            shown(s)
+            "{} is not a region; use a region code such as us-east-1 or eu-west-2, or aws-global",
+            quoted(s)
         ))
     }
 }
@@ -205,8 +216,8 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
         _ => Err(format!(
-            "`{}` is not a boolean; use true/false, 1/0, yes/no or on/off",
-            shown(s)
+            "{} is not a boolean; use true/false, 1/0, yes/no or on/off",
+            quoted(s)
         )),
     }
 }
@@ -220,8 +231,8 @@ pub fn parse_level(s: &str) -> Result<Level, String> {
         "debug" => Ok(Level::Debug),
         "trace" => Ok(Level::Trace),
         _ => Err(format!(
-            "`{}` is not a log level; use error, warn, info, debug or trace",
-            shown(s)
+            "{} is not a log level; use error, warn, info, debug or trace",
+            quoted(s)
         )),
     }
 }
@@ -234,8 +245,8 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
         "json" => Ok(Format::Json),
         "credential-process" | "credential_process" => Ok(Format::CredentialProcess),
         _ => Err(format!(
-            "`{}` is not a format; use dotenv, shell, json or credential-process",
-            shown(s)
+            "{} is not a format; use dotenv, shell, json or credential-process",
+            quoted(s)
         )),
     }
 }
@@ -261,8 +272,8 @@ pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
             && (20..=2048).contains(&arn.len());
         if !ok {
             return Err(format!(
-                "`{}` is not a managed policy ARN; expected arn:aws:iam::ACCOUNT:policy/NAME or arn:aws:iam::aws:policy/NAME",
-                shown(arn)
+                "{} is not a managed policy ARN; expected arn:aws:iam::ACCOUNT:policy/NAME or arn:aws:iam::aws:policy/NAME",
+                quoted(arn)
             ));
         }
     }

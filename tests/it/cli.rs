@@ -1083,6 +1083,18 @@ fn readme_troubleshooting_quotes_real_messages() {
             )
             .run(&[]),
     );
+    // A proxy that wants credentials.
+    let (auth_port, _) =
+        answering_proxy(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+    keep(
+        Step::harness(&sts)
+            .set("HTTPS_PROXY", &format!("http://127.0.0.1:{auth_port}"))
+            .set(
+                "PLUGIN_STS_ENDPOINT",
+                &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port),
+            )
+            .run(&[]),
+    );
     // No answer: the stand-in reads the request and says nothing.
     sts.script([Reply::Stall]);
     keep(
@@ -1391,6 +1403,68 @@ fn a_signal_during_the_request_removes_the_created_file() {
         assert!(
             !step.secret_file.exists(),
             "signal {sig}: the created file was left behind"
+        );
+    }
+}
+
+#[test]
+fn the_token_given_as_a_flag_of_another_setting_is_never_quoted() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let token = step.token.clone();
+    for args in [
+        vec!["--role-arn", token.as_str()],
+        vec!["--region", token.as_str()],
+        vec!["--policy-arns", token.as_str()],
+        vec!["--session-name", token.as_str()],
+    ] {
+        let out = step.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.last_line().contains("a JWT-shaped value ("),
+            "{args:?}: {}",
+            out.stderr
+        );
+        out.assert_hides(
+            &secrets_of(&sts, &token)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(sts.requests().len(), 0);
+}
+
+/// A setting written under its flag's name (`format:` in the step's
+/// settings arrives as PLUGIN_FORMAT) gets the env name it meant, and a
+/// name that is the end of a known one (`PLUGIN_ACCOUNT_ID`) is matched too.
+#[test]
+fn flag_named_plugin_settings_get_their_env_name() {
+    let out = run(
+        &[
+            ("PLUGIN_ROLE_ARN", ROLE),
+            ("PLUGIN_FORMAT", "json"),
+            ("PLUGIN_SESSION_NAME", "deploy"),
+            ("PLUGIN_TOKEN_FILE", "/nonexistent/t"),
+            ("PLUGIN_TOKEN", "x"),
+            ("PLUGIN_ACCOUNT_ID", "true"),
+        ],
+        &["--check"],
+    );
+    out.expect(2);
+    for (typed, meant) in [
+        ("PLUGIN_FORMAT", "PLUGIN_OUTPUT_FORMAT"),
+        ("PLUGIN_SESSION_NAME", "PLUGIN_ROLE_SESSION_NAME"),
+        ("PLUGIN_TOKEN_FILE", "PLUGIN_OIDC_TOKEN_FILE"),
+        ("PLUGIN_TOKEN", "PLUGIN_OIDC_TOKEN"),
+        ("PLUGIN_ACCOUNT_ID", "PLUGIN_MASK_ACCOUNT_ID"),
+    ] {
+        assert!(
+            out.stderr.contains(&format!(
+                "warning: {typed} is not a setting aws-oidc reads, so it is ignored; did you mean {meant}?"
+            )),
+            "{typed}: {}",
+            out.stderr
         );
     }
 }

@@ -372,6 +372,21 @@ fn settings_cases() -> Vec<Case> {
             );
             s.set("PLUGIN_CA_BUNDLE", f.to_str().unwrap())
         }),
+        // The run's own token put in another setting (a swapped expression):
+        // never quoted back, whatever the setting.
+        case("the token given as the region", 2, "PLUGIN_REGION: a JWT-shaped value (", 0).with(token_in("PLUGIN_REGION")),
+        case("the token given as the role", 2, "PLUGIN_IAMROLEARN: a JWT-shaped value (", 0).with(token_in("PLUGIN_IAMROLEARN")),
+        case("the token given as policy ARNs", 2, "PLUGIN_POLICY_ARNS: a JWT-shaped value (", 0).with(token_in("PLUGIN_POLICY_ARNS")),
+        case("the token given as the session name", 2, "PLUGIN_ROLE_SESSION_NAME: a JWT-shaped value (", 0).with(token_in("PLUGIN_ROLE_SESSION_NAME")),
+        case("an opaque token given as the region", 2, "AWS_REGION: `<redacted>` is not a region", 0)
+            .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
+            .set("AWS_REGION", OPAQUE_TOKEN),
+        case("an opaque token given as the session name", 2, "PLUGIN_ROLE_SESSION_NAME: the session name is the token", 0)
+            .set("PLUGIN_OIDC_TOKEN_ID", OPAQUE_TOKEN)
+            .set("PLUGIN_ROLE_SESSION_NAME", OPAQUE_TOKEN),
+        case("the policy given as the region", 2, "PLUGIN_REGION: `<redacted>` is not a region", 0)
+            .set("PLUGIN_POLICY", POLICY_ECHOED)
+            .set("PLUGIN_REGION", POLICY_ECHOED),
     ]
 }
 
@@ -582,6 +597,16 @@ fn answer_cases() -> Vec<Case> {
             let path = s.dir.join("ca.pem").display().to_string();
             s.set("SSL_CERT_FILE", &path).set("HARNESS_OUTPUT_SECRET_FILE", &path)
         }),
+        case("an outage worded as a failure, with what to do", 3, "STS failed AssumeRoleWithWebIdentity (HTTP 503): ServiceUnavailable: Service is down", 3)
+            .trace_says("try later")
+            .replies(vec![err(503, "ServiceUnavailable", "Service is down"); 3]),
+        case("InternalFailure says what to do", 3, "; STS or something in between failed; it is retried until the timeout", 3)
+            .replies(vec![err(500, "InternalFailure", "internal"); 3]),
+        case("an unknown code says what to do", 3, "; aws-oidc has no hint for this code; look it up under Errors", 1)
+            .trace_says("SomeNewCode: new (RequestId ")
+            .replies(vec![err(400, "SomeNewCode", "new")]),
+        case("a redirect names where, masked", 5, "answered HTTP 302 redirecting to https://***:***@login.example/sso?x=1 (redirects are not followed); set the endpoint", 1)
+            .replies(vec![Reply::Redirect(302, "https://user:pw@login.example/sso?x=1".into())]),
     ]
 }
 
@@ -798,4 +823,155 @@ fn answers_matrix() {
 #[test]
 fn the_matrix_has_at_least_forty_cases() {
     assert!(settings_cases().len() + answer_cases().len() >= 40);
+}
+
+/// A success answer that is refused (altered in transit, or by a hostile
+/// server) holds credentials: no part of them is ever shown, however it was
+/// refused, and the line says so without a preview.
+#[test]
+fn a_refused_answer_with_credentials_shows_no_part_of_them() {
+    const KEY: &str = "wJalrXUtnFEMIK7MDENXGbPxRfiCYEXAMPLEKEY12";
+    const TOKEN: &str = "FwoGZXIvYXdzEBYaDHnSeSsionT0kenPartTwo0001";
+    let success = || {
+        standin::success_xml(
+            "ASIAREFUSED000000001",
+            KEY,
+            TOKEN,
+            "2099-01-01T00:00:00Z",
+            HOSTILE_ARN_OK,
+        )
+    };
+    let altered = |from: &[u8], to: &[u8]| -> Vec<u8> {
+        let body = success();
+        let at = body.windows(from.len()).position(|w| w == from).unwrap();
+        [&body[..at], to, &body[at + from.len()..]].concat()
+    };
+    let rows: Vec<(&str, u16, &str, Vec<u8>, &str)> = vec![
+        (
+            "a byte not UTF-8 inside the secret key",
+            200,
+            "text/xml",
+            altered(b"MDENX", b"MDEN\xe9"),
+            "the body is not UTF-8",
+        ),
+        (
+            "a DOCTYPE before a success body",
+            200,
+            "text/xml",
+            [b"<!DOCTYPE x>".as_slice(), &success()].concat(),
+            "DOCTYPE",
+        ),
+        (
+            "a success body without its Expiration",
+            200,
+            "text/xml",
+            altered(b"<Expiration>2099-01-01T00:00:00Z</Expiration>", b""),
+            "has no Expiration",
+        ),
+        (
+            "a success body in another charset",
+            200,
+            "text/xml; charset=iso-8859-1",
+            success(),
+            "charset `iso-8859-1`",
+        ),
+        (
+            "a success body cut short",
+            200,
+            "text/xml",
+            success()[..400].to_vec(),
+            "the body is not XML",
+        ),
+        (
+            "a success body with an error status",
+            403,
+            "text/xml",
+            success(),
+            "with an error status",
+        ),
+    ];
+    for (name, status, ct, body, says) in rows {
+        for level in ["info", "trace"] {
+            let sts = StandIn::start();
+            sts.script([Reply::Raw(status, ct, body.clone())]);
+            let step = Step::harness(&sts)
+                .set("PLUGIN_LOG_LEVEL", level)
+                .set("PLUGIN_MAX_ATTEMPTS", "1");
+            let out = step.run(&[]);
+            let ctx = format!("{name} at {level}:\n{}", out.stderr);
+            assert_eq!(out.code, 5, "{ctx}");
+            let last = out.last_line();
+            assert!(
+                last.contains(&format!("answered HTTP {status} with credentials, but ")),
+                "{ctx}"
+            );
+            assert!(last.contains(says), "{ctx}\nwanted: {says}");
+            assert!(!last.contains("first bytes"), "{ctx}");
+            for secret in [KEY, TOKEN] {
+                for w in secret.as_bytes().windows(8) {
+                    let w = std::str::from_utf8(w).unwrap();
+                    assert!(
+                        !out.stderr.contains(w) && !out.stdout.contains(w),
+                        "shows `{w}`: {ctx}"
+                    );
+                }
+            }
+            assert_eq!(step.secrets(), "", "{ctx}");
+        }
+    }
+}
+
+/// A proxy that takes the CONNECT and drops it is unreachable, not a
+/// refusal of its credentials: "cannot reach … through the proxy", retried
+/// as unreachable. A 407 names itself and points at the credentials.
+#[test]
+fn a_proxy_dropping_the_connect_is_unreachable_and_a_407_names_itself() {
+    let sts = StandIn::start();
+    let (port, count) = answering_proxy(b"");
+    let step = through_proxy(&sts, Step::harness(&sts), port);
+    let out = step.run(&[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let last = out.last_line();
+    assert!(
+        last.contains(&format!(
+            "cannot reach {} through the proxy http://***:***@127.0.0.1:{port} (from HTTPS_PROXY)",
+            standin::PROXY_ONLY_HOST
+        )),
+        "{last}"
+    );
+    assert!(!last.contains("credentials"), "{last}");
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("attempt 1 of 3 failed: proxy: it closed"),
+        "{}",
+        out.stderr
+    );
+
+    let (port, count) = answering_proxy(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n");
+    let out = through_proxy(&sts, Step::harness(&sts), port).run(&[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let last = out.last_line();
+    assert!(last.contains("407 Proxy Authentication Required"), "{last}");
+    assert!(
+        last.contains("check HTTPS_PROXY and its credentials"),
+        "{last}"
+    );
+    assert!(!last.contains("407/407"), "{last}");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(sts.requests().len(), 0);
+}
+
+/// Puts the step's own token in another setting, as a swapped expression
+/// would.
+fn token_in(key: &'static str) -> impl Fn(&StandIn, Step) -> Step + Send + Sync {
+    move |_, s| {
+        let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
+        s.set(key, token)
+    }
 }

@@ -110,8 +110,10 @@ fn redirects_are_not_followed() {
         let out = step.run(&[]);
         out.expect(5);
         assert!(
-            out.last_line()
-                .contains(&format!("answered HTTP {status} (text/html)")),
+            out.last_line().contains(&format!(
+                "answered HTTP {status} redirecting to {}/elsewhere (redirects are not followed)",
+                sts.url()
+            )),
             "{status}: {}",
             out.stderr
         );

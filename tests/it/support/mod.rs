@@ -306,3 +306,30 @@ pub fn python3(module: &str, pip_name: &str) -> Command {
         Ok(_) => Command::new("python3"),
     }
 }
+
+/// A proxy on 127.0.0.1 that reads each CONNECT and then answers `reply`
+/// (nothing: it closes). Returns its port and a count of connections.
+pub fn answering_proxy(
+    reply: &'static [u8],
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.ends_with(b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = conn.write_all(reply);
+        }
+    });
+    (port, count)
+}
