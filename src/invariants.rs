@@ -117,3 +117,49 @@ fn only_log_and_run_print() {
     ];
     assert_eq!(holding(&prints), ["lib.rs", "log.rs"]);
 }
+
+/// The sizes ARCHITECTURE.md promises a newcomer: no source file over 650
+/// lines of non-test code, and no function over 100 lines (counted from its
+/// `fn` line to its closing brace, comments left out).
+#[test]
+fn files_and_functions_stay_small_enough_to_read() {
+    let mut long = Vec::new();
+    for (path, code) in code() {
+        let lines: Vec<&str> = code.lines().collect();
+        if lines.len() > 650 {
+            long.push(format!("{path}: {} lines", lines.len()));
+        }
+        let mut i = 0;
+        while i < lines.len() {
+            let head = lines[i].trim_start();
+            let is_fn = [
+                "fn ",
+                "pub fn ",
+                "pub(crate) fn ",
+                "unsafe fn ",
+                "pub unsafe fn ",
+            ]
+            .iter()
+            .any(|p| head.starts_with(p));
+            if !is_fn || head.ends_with(';') {
+                i += 1;
+                continue;
+            }
+            let (mut depth, mut opened, mut j) = (0i64, false, i);
+            while j < lines.len() {
+                depth += lines[j].matches('{').count() as i64;
+                depth -= lines[j].matches('}').count() as i64;
+                opened |= lines[j].contains('{');
+                if opened && depth <= 0 {
+                    break;
+                }
+                j += 1;
+            }
+            if j + 1 - i > 100 {
+                long.push(format!("{path}: `{head}` is {} lines", j + 1 - i));
+            }
+            i = j + 1;
+        }
+    }
+    assert!(long.is_empty(), "too long to read at once: {long:#?}");
+}

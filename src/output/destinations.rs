@@ -245,17 +245,7 @@ fn open_one(
         return Ok((d, warning));
     }
     // From here on, dropping `d` removes a file created here.
-    let file = d.file.insert(match d.new {
-        true => create_new(path).map_err(|e| {
-            refuse(match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    "appeared while it was being created; run again".to_string()
-                }
-                _ => cannot("created", &e),
-            })
-        })?,
-        false => open_existing(path).map_err(|e| refuse(cannot("opened", &e)))?,
-    });
+    let file = d.file.insert(open_or_create(path, d.new).map_err(refuse)?);
     #[cfg(unix)]
     if d.new {
         d.created = super::signals::remember(path);
@@ -280,13 +270,31 @@ fn open_one(
     seen.push((key, named.clone(), false));
     d.len = m.len();
     if d.len > 0 {
-        let mut last = [0u8; 1];
-        file.seek(SeekFrom::End(-1))
-            .and_then(|_| file.read_exact(&mut last))
-            .map_err(|e| refuse(cannot("read", &e)))?;
-        d.needs_newline = last[0] != b'\n';
+        d.needs_newline = last_byte(file).map_err(|e| refuse(cannot("read", &e)))? != b'\n';
     }
     Ok((d, warning))
+}
+
+/// Creates a missing destination, or opens an existing one for appending;
+/// the error says which failed, and how.
+fn open_or_create(path: &str, new: bool) -> Result<File, String> {
+    match new {
+        true => create_new(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                "appeared while it was being created; run again".to_string()
+            }
+            _ => cannot("created", &e),
+        }),
+        false => open_existing(path).map_err(|e| cannot("opened", &e)),
+    }
+}
+
+/// The last byte of a non-empty file, so an append can start on a new line.
+fn last_byte(file: &mut File) -> std::io::Result<u8> {
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0])
 }
 
 /// Why a destination with this key is refused, when a file in `seen`
