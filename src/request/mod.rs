@@ -566,3 +566,31 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod https_only {
+    use super::*;
+
+    /// The client's own guard, beneath the settings' `http://` rule: an
+    /// agent built for an endpoint that is not loopback refuses plain http
+    /// before it connects (the address here is loopback all the same, so
+    /// nothing could leave the machine if the guard were gone).
+    #[test]
+    fn an_agent_for_a_remote_endpoint_refuses_plain_http() {
+        let s = crate::testing::settings(&[]);
+        let mut log = Log::stderr(Level::Error);
+        let remote = Endpoint {
+            url: "http://127.0.0.1:9/".into(),
+            host: "sts.example.com".into(),
+            loopback: false,
+        };
+        let sent = agent(&s, &remote, &mut log)
+            .expect("an agent")
+            .post(&remote.url)
+            .send_form([("Action", "x")]);
+        assert!(
+            matches!(sent, Err(ureq::Error::RequireHttpsOnly(_))),
+            "{sent:?}"
+        );
+    }
+}
