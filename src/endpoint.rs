@@ -628,7 +628,8 @@ mod tests {
             "https://sts.amazonaws.com/a b",
             "https://sts.\u{fffd}.com",
         ] {
-            assert!(parse_url(bad).is_err(), "{bad}");
+            let e = parse_url(bad).unwrap_err();
+            assert_eq!(e, format!("`{bad}` is not a valid URL; use an https:// URL such as https://sts.us-east-1.amazonaws.com"));
         }
     }
 
@@ -644,7 +645,13 @@ mod tests {
             "https://.sts.amazonaws.com",
             "https://..:443",
         ] {
-            assert!(parse_url(bad).is_err(), "{bad}");
+            let e = parse_url(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "`{bad}` has an empty part in its host name; use an https:// URL"
+                )),
+                "{e}"
+            );
         }
         assert_eq!(
             parse_url("https://sts.amazonaws.com.").unwrap().host,
@@ -751,7 +758,24 @@ mod tests {
             "https://sts.example.com:x",
             "https://sts.example.com?x=1",
         ] {
-            assert!(parse_url(bad).is_err(), "{bad}");
+            let e = parse_url(bad).unwrap_err();
+            let why = match bad {
+                "ftp://sts.example.com" => "scheme `ftp` is not accepted".to_string(),
+                "sts.example.com" => format!("`{bad}` is not a URL"),
+                "https://" | "https://:443" => format!("`{bad}` has no host"),
+                "https://u:p@sts.example.com" => "`https://***:***@sts.example.com`: the endpoint URL must not hold a user or password".into(),
+                "https://sts.example.com?x=1" => format!("`{bad}` has a query or fragment"),
+                "http://localhost.." => format!("`{bad}` has an empty part in its host name"),
+                "https://sts.example.com:99999" | "https://sts.example.com:x" => {
+                    format!("`{bad}` has a bad port")
+                }
+                _ => "plain http:// is allowed only for 127.0.0.1, ::1 or localhost, not ".into(),
+            };
+            assert!(e.starts_with(&why), "{bad}: {e}");
+            assert!(
+                e.ends_with("; use an https:// URL such as https://sts.us-east-1.amazonaws.com"),
+                "{e}"
+            );
         }
         let found = Sourced {
             value: "http://sts.example.com".into(),
