@@ -280,7 +280,8 @@ fn role_arns() {
         "arn:aws:iam::123456789012:role/{}",
         "a".repeat(2040)
     ))
-    .is_err());
+    .unwrap_err()
+    .starts_with("a role ARN is 20-2048 chars, this one is 2071; expected arn:PARTITION:iam::ACCOUNT:role/NAME"));
 }
 
 #[test]
@@ -390,7 +391,10 @@ fn regions_booleans_and_small_values() {
         "",
         "us_east_1",
     ] {
-        assert!(parse_region(r).is_err(), "{r}");
+        assert_eq!(
+            parse_region(r).unwrap_err(),
+            format!("`{r}` is not a region; use a region code such as us-east-1 or eu-west-2, or aws-global"),
+        );
     }
     for (s, b) in [
         ("true", true),
@@ -405,20 +409,37 @@ fn regions_booleans_and_small_values() {
     ] {
         assert_eq!(parse_bool(s), Ok(b), "{s}");
     }
-    assert!(parse_bool("y").is_err());
+    assert_eq!(
+        parse_bool("y").unwrap_err(),
+        "`y` is not a boolean; use true/false, 1/0, yes/no or on/off"
+    );
     assert_eq!(parse_timeout("90").unwrap(), Duration::from_secs(90));
     assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
-    assert!(parse_timeout("0").is_err());
+    assert_eq!(
+        parse_timeout("0").unwrap_err(),
+        "0 seconds is outside 1s-1h"
+    );
     assert_eq!(parse_attempts("1"), Ok(1));
     assert_eq!(parse_attempts("1000"), Ok(1000));
-    assert!(parse_attempts("0").is_err() && parse_attempts("1001").is_err());
+    for n in ["0", "1001"] {
+        assert_eq!(
+            parse_attempts(n).unwrap_err(),
+            format!("`{n}` is not accepted; use a whole number 1-1000 (1 means no retry)")
+        );
+    }
     assert_eq!(parse_level("DEBUG"), Ok(Level::Debug));
-    assert!(parse_level("verbose").is_err());
+    assert_eq!(
+        parse_level("verbose").unwrap_err(),
+        "`verbose` is not a log level; use error, warn, info, debug or trace"
+    );
     assert_eq!(
         parse_format("credential-process"),
         Ok(Format::CredentialProcess)
     );
-    assert!(parse_format("yaml").is_err());
+    assert_eq!(
+        parse_format("yaml").unwrap_err(),
+        "`yaml` is not a format; use dotenv, shell, json or credential-process"
+    );
 }
 
 #[test]
@@ -432,7 +453,9 @@ fn policy_arns() {
     assert!(parse_policy_arns(&eleven)
         .unwrap_err()
         .contains("at most 10"));
-    assert!(parse_policy_arns("arn:aws:iam::aws:role/x-xxxxxxxxxxx").is_err());
+    assert!(parse_policy_arns("arn:aws:iam::aws:role/x-xxxxxxxxxxx")
+        .unwrap_err()
+        .contains("is not a managed policy ARN; expected arn:aws:iam::ACCOUNT:policy/NAME"));
 }
 
 #[test]
@@ -452,8 +475,14 @@ fn proxies() {
     assert!(parse_proxy("socks5://proxy:1080")
         .unwrap_err()
         .contains("not supported"));
-    assert!(parse_proxy("socks5h://proxy:1080").is_err());
-    assert!(parse_proxy("ftp://proxy").is_err());
+    assert_eq!(
+        parse_proxy("socks5h://proxy:1080").unwrap_err(),
+        "socks5h proxies are not supported; use an http:// proxy (HTTPS is tunnelled with CONNECT)"
+    );
+    assert_eq!(
+        parse_proxy("ftp://proxy").unwrap_err(),
+        "proxy scheme `ftp` is not supported; use an http:// proxy URL"
+    );
     let base = [("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd")];
     let mut env = base.to_vec();
     env.extend([
@@ -517,7 +546,12 @@ fn proxy_urls_the_client_cannot_use_are_refused() {
         "http://svc:pa ss@proxy:3128",
         "proxy:port",
     ] {
-        assert!(parse_proxy(bad).is_err(), "{bad}");
+        assert!(
+            parse_proxy(bad)
+                .unwrap_err()
+                .starts_with("the proxy URL is not one the client can use; percent-encode"),
+            "{bad}"
+        );
     }
     for good in [
         "http://svc:pa%3Fss@proxy:3128",
