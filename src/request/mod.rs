@@ -353,6 +353,10 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
     ))
 }
 
+/// One POST and what its answer means.
+// Kept out of `exchange`'s retry loop (as are `head` and `redirected`):
+// inlined there, it cost 2.4 KB more in the release binary.
+#[inline(never)]
 fn attempt_once(
     wire: &Wire,
     s: &Settings,
@@ -455,6 +459,7 @@ fn attempt_once(
 
 /// An answer's status, its `Retry-After` if any, and its content type as
 /// safe to show; logged at debug, with every header at trace.
+#[inline(never)]
 fn head(
     resp: &ureq::http::Response<ureq::Body>,
     wire: &Wire,
@@ -493,6 +498,7 @@ fn head(
 
 /// A redirect, which is never followed (the token would go wherever it
 /// points): where it points, masked and scrubbed, and what to set instead.
+#[inline(never)]
 fn redirected(
     resp: &ureq::http::Response<ureq::Body>,
     status: u16,
