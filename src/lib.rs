@@ -214,6 +214,7 @@ fn report_success(
     }
 }
 
+#[inline(never)]
 fn print_check(
     s: &Settings,
     endpoint: &endpoint::Endpoint,

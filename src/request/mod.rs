@@ -353,6 +353,10 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
     ))
 }
 
+/// One POST and what its answer means.
+// Kept out of `exchange`'s retry loop (as is `redirected`):
+// inlined there, it cost 2.4 KB more in the release binary.
+#[inline(never)]
 fn attempt_once(
     wire: &Wire,
     s: &Settings,
@@ -493,6 +497,7 @@ fn head(
 
 /// A redirect, which is never followed (the token would go wherever it
 /// points): where it points, masked and scrubbed, and what to set instead.
+#[inline(never)]
 fn redirected(
     resp: &ureq::http::Response<ureq::Body>,
     status: u16,

@@ -89,6 +89,7 @@ fn regular_file(meta: &std::fs::Metadata) -> io::Result<()> {
 /// The token and, when it was read from a file, that file's path.
 /// Precedence: `--token`, `--token-file`, the value env names, then the
 /// file env names.
+#[inline(never)]
 pub(super) fn read_token(
     inputs: &Inputs,
     files: &mut dyn Files,

@@ -438,6 +438,8 @@ fn token_warnings(
 /// The session name, sanitised, with a warning when that changed it. STS
 /// records it in CloudTrail and the log shows it, so a token given as the
 /// session name is refused, not cut to 64 characters and sent.
+// Outlined (as are endpoint_inputs and files::read_token): smaller release binary.
+#[inline(never)]
 fn session(
     inputs: &Inputs,
     token: &Secret,
@@ -469,6 +471,7 @@ fn session(
 /// The explicit endpoint, FIPS, dual-stack and legacy mode
 /// (`docs/reference.md` §2).
 #[allow(clippy::type_complexity)]
+#[inline(never)]
 fn endpoint_inputs(
     inputs: &Inputs,
 ) -> Result<(Option<Sourced<String>>, Sourced<bool>, Sourced<bool>, bool), Error> {
