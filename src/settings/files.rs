@@ -179,14 +179,15 @@ fn looks_like_token(path: &str) -> bool {
 
 /// Whether a value reads as a file path, and so may be quoted back: `-`, a
 /// value with a path separator, or a file name with an extension, made of
-/// the characters file names use and not long enough to be a token.
+/// the ASCII characters file names use and not long enough to be a token.
 pub(super) fn looks_like_path(value: &str) -> bool {
     let name = value.rsplit(['/', '\\']).next().unwrap_or_default();
     // `+`, `=`, `:` and `!` are base64's and opaque tokens' more than
     // paths'; a drive letter's `:` is the one allowed.
     let plain = |s: &str| {
-        s.char_indices()
-            .all(|(i, c)| c.is_alphanumeric() || "/\\._-~ ".contains(c) || (c == ':' && i == 1))
+        s.char_indices().all(|(i, c)| {
+            c.is_ascii_alphanumeric() || "/\\._-~ ".contains(c) || (c == ':' && i == 1)
+        })
     };
     let extension = name
         .rsplit_once('.')
