@@ -16,6 +16,8 @@ with README.
 import base64, hashlib, json, os, platform, re, shutil, statistics
 import subprocess, sys, tarfile, tempfile, time
 
+import readme_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
 AMD64, ARM64 = "x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"
@@ -348,7 +350,6 @@ def main():
         raise BenchError(f"the image layer could not be measured: {image_error}")
 
 
-README = os.path.join(ROOT, "README.md")
 BEGIN = "<!-- bench:begin (written by make bench from target/bench.json; do not edit) -->"
 END = "<!-- bench:end -->"
 
@@ -394,13 +395,7 @@ def render_readme(out):
 
 def write_readme(block):
     """Replace README's block between the bench markers with `block`."""
-    with open(README) as f:
-        text = f.read()
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < 0:
-        raise BenchError(f"README.md has no {BEGIN} … {END} block to rewrite")
-    with open(README, "w") as f:
-        f.write(text[:start] + block + text[end + len(END) + 1:])
+    readme_block.replace(BEGIN, END, block, BenchError)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,13 @@ block between the costs markers.
 """
 import json, os, subprocess, sys, tempfile
 
+import readme_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AMD64 = "x86_64-unknown-linux-musl"
 TSV = os.path.join(ROOT, "scripts", "costs.tsv")
 CACHE = os.path.join(ROOT, "target", "costs-cache.json")
 OUT = os.path.join(ROOT, "target", "costs.json")
-README = os.path.join(ROOT, "README.md")
 BEGIN = "<!-- costs:begin (written by make bench from target/costs.json; do not edit) -->"
 END = "<!-- costs:end -->"
 
@@ -98,13 +99,7 @@ def render(table):
 
 
 def write_readme(block):
-    with open(README) as f:
-        text = f.read()
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < 0:
-        raise CostsError(f"README.md has no {BEGIN} … {END} block to rewrite")
-    with open(README, "w") as f:
-        f.write(text[:start] + block + text[end + len(END) + 1:])
+    readme_block.replace(BEGIN, END, block, CostsError)
 
 
 def main():

@@ -23,10 +23,11 @@ the figures), non-zero when something could not run.
 """
 import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
+import readme_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROLE_ARN = "arn:aws:iam::123456789012:role/fleet"
 STANDIN = os.path.join(ROOT, "target/release/examples/sts-standin")
-README = os.path.join(ROOT, "README.md")
 BEGIN, END = "<!-- fleet:begin -->", "<!-- fleet:end -->"
 MAX_RUNS = 1000
 GRACE = 20  # seconds a run may outlive its own timeout before it is killed
@@ -198,14 +199,7 @@ def table(results):
 
 
 def write_readme(text):
-    with open(README) as f:
-        readme = f.read()
-    if BEGIN not in readme or END not in readme:
-        raise FleetError(f"README.md has no {BEGIN} … {END} markers")
-    before, rest = readme.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
-    with open(README, "w") as f:
-        f.write(before + BEGIN + "\n" + text + "\n" + END + after)
+    readme_block.replace(BEGIN, END, f"{BEGIN}\n{text}\n{END}\n", FleetError)
 
 
 def main():
