@@ -60,7 +60,7 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
     // A bad log level is the settings' error below; until then, info.
     let mut log = Log::stderr(resolved.log.level);
     log.hide(&resolved.secrets);
-    if let Some(account) = &resolved.log.mask {
+    for account in &resolved.log.mask {
         log.mask_account(account);
     }
     // Before anything can fail: a misspelt PLUGIN_ROLE_ARM is the reason
@@ -172,7 +172,7 @@ fn report_success(
     };
     let mut line = format!(
         "assumed {} until {} ({}); wrote {} to {target}",
-        c.assumed_role_arn.as_deref().unwrap_or(&s.role.arn),
+        c.assumed_role_arn.as_deref().unwrap_or(&s.last_role().arn),
         c.expiration,
         time::relative(c.expires_at - now),
         r.creds_keys.join(", "),

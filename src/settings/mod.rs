@@ -8,6 +8,7 @@
 //! [`resolve`]; the rest of the program sees only what it returns.
 
 mod args;
+mod chain;
 mod defs;
 mod files;
 mod rules;
@@ -19,6 +20,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use args::{parse_args, Command};
+pub use chain::{parse_chain_role_arns, parse_external_id, Chain, MAX_CHAINED};
 pub use defs::*;
 pub use files::{not_a_regular_file, CaBundle, DiskFiles, Files};
 pub use rules::*;
@@ -213,6 +215,8 @@ pub struct Settings {
     pub input_files: Vec<Sourced<String>>,
     /// Warnings found while resolving, logged once the logger exists.
     pub warnings: Vec<String>,
+    /// Role chaining and `--verify` (`docs/reference.md` §11).
+    pub chain: Chain,
 }
 
 impl Settings {
@@ -274,12 +278,30 @@ impl Settings {
             Some(a) => row("attempts", &a.value, &a.source),
             None => row("attempts", &"none", &Source::Default),
         });
+        if let Some(r) = &self.chain.roles {
+            let arns: Vec<&str> = r.iter().map(|a| a.arn.as_str()).collect();
+            rows.push(row("chained role ARNs", &arns.join(","), &r.source));
+        }
+        if let Some(e) = &self.chain.external_id {
+            rows.push(row("external ID", &e.value, &e.source));
+        }
         rows
     }
 
     /// The managed policy ARNs, none when unset.
     pub fn policy_arns(&self) -> &[String] {
         self.policy_arns.as_ref().map_or(&[], |a| &a.value)
+    }
+
+    /// The roles assumed after the first, in order; none for one hop.
+    pub fn chained(&self) -> &[RoleArn] {
+        self.chain.roles.as_ref().map_or(&[], |r| &r.value)
+    }
+
+    /// The role whose credentials are written: the last chained role, else
+    /// the role.
+    pub fn last_role(&self) -> &RoleArn {
+        self.chained().last().unwrap_or(&self.role.value)
     }
 }
 
@@ -290,9 +312,10 @@ impl Settings {
 pub struct LogSettings {
     /// The level, info when unset or not valid (the error follows).
     pub level: Level,
-    /// The account to mask: set when mask account is on and the role ARN
-    /// holds a 12-digit account, even if the ARN is otherwise wrong.
-    pub mask: Option<String>,
+    /// The accounts to mask: when mask account is on, the account of the
+    /// role ARN and of each chained role ARN that holds a 12-digit account,
+    /// even if the ARN is otherwise wrong.
+    pub mask: Vec<String>,
 }
 
 /// What [`resolve`] gives: the log's settings always, the rest if valid.
@@ -314,11 +337,16 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
     let level = inputs.parsed(&LOG_LEVEL, parse_level);
     let mask_account = inputs.boolean(&MASK_ACCOUNT);
     let mask = match &mask_account {
-        Ok(m) if m.value => role
-            .as_ref()
-            .and_then(|r| account_of(&r.value))
-            .map(String::from),
-        _ => None,
+        Ok(m) if m.value => {
+            let chained = inputs.get(&CHAIN_ROLE_ARN);
+            let chained = chained.as_ref().map_or("", |c| c.value.as_str());
+            let arns = role.iter().map(|r| r.value.as_str());
+            arns.chain(chained.split([',', '\n', '\r']))
+                .filter_map(|a| account_of(a.trim()))
+                .map(String::from)
+                .collect()
+        }
+        _ => Vec::new(),
     };
     let log = LogSettings {
         level: match &level {
@@ -374,6 +402,7 @@ fn validate(
         .unwrap_or(Sourced::default(Duration::from_secs(60)));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
+    let chain = chain::chain(inputs)?;
     Ok(Settings {
         role,
         token,
@@ -399,6 +428,7 @@ fn validate(
         mask_account: false,
         input_files: input_files(inputs),
         warnings,
+        chain,
     })
 }
 

@@ -106,6 +106,12 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ("explicit output", &["PLUGIN_OUTPUT_FILE"]),
     ("output format", &["PLUGIN_OUTPUT_FORMAT"]),
     ("mask account id", &["PLUGIN_MASK_ACCOUNT_ID"]),
+    (
+        "chained role ARNs",
+        &["PLUGIN_CHAINROLEARN", "PLUGIN_CHAIN_ROLE_ARN"],
+    ),
+    ("external ID", &["PLUGIN_EXTERNALID", "PLUGIN_EXTERNAL_ID"]),
+    ("verify", &["PLUGIN_VERIFY"]),
 ];
 
 #[test]
