@@ -71,6 +71,48 @@ pub fn hint(
     }
 }
 
+/// Whether a code's hint from [`hint`] is about the token and the
+/// web-identity trust, which a chained hop does not use.
+pub fn about_web_identity(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied"
+            | "InvalidIdentityToken"
+            | "ExpiredTokenException"
+            | "IDPRejectedClaim"
+            | "IDPCommunicationError"
+    )
+}
+
+/// A hint for a refused chained hop (`sts:AssumeRole` signed with the
+/// previous hop's credentials): `previous` is the previous hop's
+/// assumed-role ARN when STS sent one, `target` the role asked for.
+/// `None` when the code says nothing particular to chaining.
+pub fn chained_hint(
+    code: &str,
+    previous: Option<&str>,
+    target: &str,
+    external_id: bool,
+) -> Option<String> {
+    let previous = previous.unwrap_or("the previous hop's assumed role");
+    match code {
+        "AccessDenied" => Some(format!(
+            "three things must hold: the previous role's policy allows sts:AssumeRole on {target}; \
+             the trust policy of {target} names the previous assumed role {previous} (as its role ARN, \
+             arn:PARTITION:iam::ACCOUNT:role/NAME) as a Principal; and {}",
+            match external_id {
+                true => "its sts:ExternalId condition, if any, matches the external ID (PLUGIN_EXTERNAL_ID)",
+                false => "if that trust policy requires an sts:ExternalId, set it (PLUGIN_EXTERNAL_ID, --external-id)",
+            }
+        )),
+        "ExpiredToken" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "IncompleteSignature" => Some(format!(
+            "STS did not accept the credentials of {previous} that signed this hop; check this machine's clock, \
+             and that the endpoint is STS itself (every hop goes to the same endpoint)"
+        )),
+        _ => None,
+    }
+}
+
 /// What to do after an outage: STS, or something between, failed.
 pub const OUTAGE: &str = "STS or something in between failed; it is retried until the timeout (or the attempt cap); raise PLUGIN_TIMEOUT or try later";
 

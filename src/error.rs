@@ -46,6 +46,10 @@ pub enum Error {
 /// What STS said when it refused, plus the hint worked out for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StsFailure {
+    /// The call refused, as messages name it: `AssumeRoleWithWebIdentity`,
+    /// or with chaining the action, its hop and its role
+    /// (`docs/reference.md` §11).
+    pub action: String,
     /// HTTP status of the answer.
     pub status: u16,
     /// `Error/Code`, for example `AccessDenied`.
@@ -149,8 +153,8 @@ impl Error {
                 let verb = if s.status >= 500 { "failed" } else { "refused" };
                 write!(
                     f,
-                    "STS {verb} AssumeRoleWithWebIdentity (HTTP {}): {}: {}",
-                    s.status, s.code, s.message
+                    "STS {verb} {} (HTTP {}): {}: {}",
+                    s.action, s.status, s.code, s.message
                 )?;
                 if let Some(id) = &s.request_id {
                     write!(f, " (RequestId {id})")?;
@@ -200,6 +204,7 @@ mod tests {
     #[test]
     fn exit_codes_follow_the_reference() {
         let sts = Error::Sts(StsFailure {
+            action: "AssumeRoleWithWebIdentity".into(),
             status: 403,
             code: "AccessDenied".into(),
             message: "no".into(),

@@ -124,15 +124,18 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             stdout,
         );
     }
+    let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
+    let duration = match chained.is_empty() {
+        true => s.duration.as_ref().map(|d| d.value),
+        false => request::chained_duration(s),
+    };
     log.info(&format!(
-        "assuming {} as session {} via {} for {}",
+        "assuming {}{} as session {} via {} for {}",
         s.role.arn,
+        chained.iter().map(|a| format!(" then {a}")).collect::<String>(),
         s.session_name,
         endpoint.url,
-        s.duration.as_ref().map_or(
-            "the role's default duration (STS: 3600s)".to_string(),
-            |d| format!("{d}s")
-        ),
+        duration.map_or("the role's default duration (STS: 3600s)".to_string(), |d| format!("{d}s")),
     ));
     let creds = request::exchange(
         s,
@@ -247,14 +250,29 @@ fn print_check(
             None => "built-in Mozilla roots".to_string(),
         }
     );
-    let _ = writeln!(
-        out,
-        "request: POST {} (User-Agent {})",
-        endpoint.url,
-        request::USER_AGENT
-    );
-    for (k, v) in request::form(s) {
-        let _ = writeln!(out, "  {k}={}", v.show());
+    let hops = request::hop_forms(s);
+    for (i, form) in hops.iter().enumerate() {
+        let which = match (i, hops.len()) {
+            (_, 1) => String::new(),
+            (0, n) => format!(" (hop 1 of {n})"),
+            (i, n) => format!(" (hop {} of {n}, signed with hop {i}'s credentials)", i + 1),
+        };
+        let _ = writeln!(
+            out,
+            "request{which}: POST {} (User-Agent {})",
+            endpoint.url,
+            request::USER_AGENT
+        );
+        for (k, v) in form {
+            let _ = writeln!(out, "  {k}={}", v.show());
+        }
+    }
+    if s.chain.verify {
+        let _ = writeln!(
+            out,
+            "then (--verify): POST {} Action=GetCallerIdentity, signed with the last hop's credentials",
+            endpoint.url
+        );
     }
     let _ = writeln!(
         out,

@@ -49,14 +49,38 @@ pub struct StsError {
     pub request_id: Option<String>,
 }
 
+/// A `GetCallerIdentityResponse`: who the credentials that signed it are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `Arn`: for role credentials, the assumed-role ARN.
+    pub arn: String,
+    /// `Account`, when sent.
+    pub account: Option<String>,
+    /// `ResponseMetadata/RequestId`.
+    pub request_id: Option<String>,
+}
+
 /// What a body turned out to be.
 #[derive(Debug)]
 pub enum Answer {
-    /// `AssumeRoleWithWebIdentityResponse` with all four credential fields.
+    /// `AssumeRoleWithWebIdentityResponse` or `AssumeRoleResponse` with all
+    /// four credential fields.
     Success(Box<Credentials>),
     /// `ErrorResponse`.
     Error(StsError),
+    /// `GetCallerIdentityResponse` (`--verify`, `docs/reference.md` §11).
+    Identity(Identity),
 }
+
+/// The success answers that carry credentials: each root and its result
+/// element, with the same `Credentials` and `AssumedRoleUser` inside.
+const CREDENTIAL_ROOTS: [(&str, &str); 2] = [
+    (
+        "AssumeRoleWithWebIdentityResponse",
+        "AssumeRoleWithWebIdentityResult",
+    ),
+    ("AssumeRoleResponse", "AssumeRoleResult"),
+];
 
 /// Why a body was not understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +180,7 @@ pub fn carries_credentials(body: &[u8]) -> bool {
         b"secretaccesskey",
         b"sessiontoken",
         b"assumerolewithwebidentityresponse",
+        b"assumeroleresponse",
     ]
     .iter()
     .any(|needle| letters.windows(needle.len()).any(|w| w == *needle))
@@ -284,13 +309,15 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
             request_id: text(child(root, "RequestId")).or_else(|| field("RequestId")),
         }));
     }
-    if !is_sts(&root, "AssumeRoleWithWebIdentityResponse") {
+    if is_sts(&root, "GetCallerIdentityResponse") {
+        return identity(root);
+    }
+    let Some((_, result_name)) = CREDENTIAL_ROOTS.iter().find(|(r, _)| is_sts(&root, r)) else {
         return Err(Malformed::Root(
             root.tag_name().name().chars().take(64).collect(),
         ));
-    }
-    let result = child(root, "AssumeRoleWithWebIdentityResult")
-        .ok_or(Malformed::Missing("AssumeRoleWithWebIdentityResult"))?;
+    };
+    let result = child(root, result_name).ok_or(Malformed::Missing(result_name))?;
     let creds = child(result, "Credentials").ok_or(Malformed::Missing("Credentials"))?;
     let field = |name: &'static str| text(child(creds, name)).ok_or(Malformed::Missing(name));
     let access_key_id = field("AccessKeyId")?;
@@ -329,6 +356,24 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
         provider: text(child(result, "Provider")),
         request_id: text(child(root, "ResponseMetadata").and_then(|m| child(m, "RequestId"))),
     })))
+}
+
+/// A `GetCallerIdentityResponse`: its `Arn`, in the ARN alphabet, since
+/// messages quote it.
+fn identity(root: Node) -> Result<Answer, Malformed> {
+    let result =
+        child(root, "GetCallerIdentityResult").ok_or(Malformed::Missing("GetCallerIdentityResult"))?;
+    let arn = text(child(result, "Arn")).ok_or(Malformed::Missing("Arn"))?;
+    let account = text(child(result, "Account"));
+    let values = [Some(arn.as_str()), account.as_deref()];
+    if values.iter().flatten().any(|v| !v.chars().all(arn_char)) {
+        return Err(Malformed::Alphabet("GetCallerIdentityResult"));
+    }
+    Ok(Answer::Identity(Identity {
+        arn,
+        account,
+        request_id: text(child(root, "ResponseMetadata").and_then(|m| child(m, "RequestId"))),
+    }))
 }
 
 #[cfg(test)]
