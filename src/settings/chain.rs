@@ -5,6 +5,7 @@ use super::defs::{CHAIN_ROLE_ARN, EXTERNAL_ID, VERIFY};
 use super::rules::{parse_role_arn, RoleArn};
 use super::{Inputs, Sourced};
 use crate::error::{quoted, Error};
+use crate::secret::Secret;
 
 /// The most chained hops after the first: each is one more call within the
 /// one timeout, and AWS's own tools chain one or two.
@@ -62,12 +63,19 @@ pub fn parse_external_id(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-/// Reads the chained roles, the external ID and `--verify`.
-pub(super) fn chain(inputs: &Inputs) -> Result<Chain, Error> {
+/// Reads the chained roles, the external ID and `--verify`. The token is
+/// the run's, which the external ID must not be: it is sent and shown.
+pub(super) fn chain(inputs: &Inputs, token: &Secret) -> Result<Chain, Error> {
     let roles = inputs
         .parsed(&CHAIN_ROLE_ARN, parse_chain_role_arns)?
         .filter(|r| !r.value.is_empty());
     let external_id = inputs.parsed(&EXTERNAL_ID, parse_external_id)?;
+    if let Some(id) = external_id.as_ref().filter(|id| id.value == token.expose()) {
+        return Err(Error::setting(
+            id.source,
+            "the external ID is the token; set it to the value the target role's trust policy names in sts:ExternalId",
+        ));
+    }
     if let (Some(id), None) = (&external_id, &roles) {
         return Err(Error::setting(
             id.source,

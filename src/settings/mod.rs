@@ -402,7 +402,7 @@ fn validate(
         .unwrap_or(Sourced::default(Duration::from_secs(60)));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
-    let chain = chain::chain(inputs)?;
+    let chain = chain::chain(inputs, &token)?;
     Ok(Settings {
         role,
         token,

@@ -9,6 +9,7 @@
 mod support;
 
 mod bounds;
+mod chain;
 mod cli;
 mod errors;
 mod fleet;
