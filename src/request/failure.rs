@@ -43,12 +43,12 @@ pub(super) fn sts_failure(
             s.chain.external_id.is_some(),
         )
         .or_else(|| general(None).filter(|_| !crate::diagnose::about_web_identity(&e.code))),
-        Hint::Verify => None,
+        Hint::Verify => crate::diagnose::verify_hint(&e.code),
     };
     Error::Sts(StsFailure {
         action: call.what.clone(),
         status,
-        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status).into())),
+        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status, call.action()))),
         code: wire.heard(&e.code),
         message,
         request_id: e.request_id.map(|id| wire.heard(&id)),

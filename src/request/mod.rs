@@ -74,12 +74,22 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// The role the call asks for, as its form names it.
-    pub(crate) fn role_arn(&self) -> &str {
+    /// The call's `Action`.
+    pub(crate) fn action(&self) -> &str {
+        self.field("Action").unwrap_or("AssumeRoleWithWebIdentity")
+    }
+
+    /// A field's value as sent.
+    fn field(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
-            .find(|(k, _)| k == "RoleArn")
-            .map_or("the role", |(_, v)| v.send())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.send())
+    }
+
+    /// The role the call asks for, as its form names it.
+    pub(crate) fn role_arn(&self) -> &str {
+        self.field("RoleArn").unwrap_or("the role")
     }
 }
 
