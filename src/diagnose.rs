@@ -272,7 +272,9 @@ mod chained {
         let h = chained_hint("ExpiredToken", Some(prev), target, false).unwrap();
         assert!(h.contains(prev) && h.contains("clock"), "{h}");
         assert_eq!(chained_hint("Throttling", Some(prev), target, false), None);
-        assert!(verify_hint("InvalidClientTokenId").unwrap().contains("new credentials"));
+        assert!(verify_hint("InvalidClientTokenId")
+            .unwrap()
+            .contains("new credentials"));
         assert!(about_web_identity("InvalidIdentityToken") && !about_web_identity("Throttling"));
         assert!(fallback(400, "AssumeRole").contains("STS's AssumeRole API reference"));
     }

@@ -22,8 +22,9 @@ pub enum Error {
     /// Settings that are each valid but do not fit together (for example an
     /// endpoint together with FIPS).
     Conflict(String),
-    /// STS answered with an `ErrorResponse`.
-    Sts(StsFailure),
+    /// STS answered with an `ErrorResponse` (boxed: it is the largest
+    /// variant, and every `Result` carries the enum).
+    Sts(Box<StsFailure>),
     /// No answer: connection refused, DNS, timeout, reset.
     Network(String),
     /// The TLS handshake failed, usually because the certificate is not
@@ -203,14 +204,14 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_reference() {
-        let sts = Error::Sts(StsFailure {
+        let sts = Error::Sts(Box::new(StsFailure {
             action: "AssumeRoleWithWebIdentity".into(),
             status: 403,
             code: "AccessDenied".into(),
             message: "no".into(),
             request_id: Some("r-1".into()),
             hint: None,
-        });
+        }));
         let cases = [
             (Error::Usage("x".into()), 2),
             (Error::setting("PLUGIN_REGION", "x"), 2),

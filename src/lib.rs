@@ -132,10 +132,16 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     log.info(&format!(
         "assuming {}{} as session {} via {} for {}",
         s.role.arn,
-        chained.iter().map(|a| format!(" then {a}")).collect::<String>(),
+        chained
+            .iter()
+            .map(|a| format!(" then {a}"))
+            .collect::<String>(),
         s.session_name,
         endpoint.url,
-        duration.map_or("the role's default duration (STS: 3600s)".to_string(), |d| format!("{d}s")),
+        duration.map_or(
+            "the role's default duration (STS: 3600s)".to_string(),
+            |d| format!("{d}s")
+        ),
     ));
     let creds = request::exchange(
         s,
@@ -338,10 +344,11 @@ pub fn help() -> String {
     );
     h.push_str(
         "  --check              make every check a run makes before its request (settings, output\n\
-         \x20                      files, token expiry); show the endpoint, the request (token and\n\
-         \x20                      policy redacted), the token's claims and where outputs go; send\n\
-         \x20                      nothing and change no file; exit as the run would: 2 bad setting,\n\
-         \x20                      3 expired token, 6 nowhere to write or an output file refused\n\
+         \x20                      files, token expiry); show the endpoint, the request (each hop's\n\
+         \x20                      with chaining; token and policy redacted), the token's claims and\n\
+         \x20                      where outputs go; send nothing and change no file; exit as the\n\
+         \x20                      run would: 2 bad setting, 3 expired token, 6 nowhere to write\n\
+         \x20                      or an output file refused\n\
          \x20 --help, --version\n\n\
          The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
          and shell history can see it.\n\n\

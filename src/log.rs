@@ -100,9 +100,9 @@ impl Log {
             Some(s) => s.scrub(text),
             None => text.to_string(),
         };
-        self.mask
-            .iter()
-            .fold(text, |text, account| text.replace(account.as_str(), "************"))
+        self.mask.iter().fold(text, |text, account| {
+            text.replace(account.as_str(), "************")
+        })
     }
 
     /// Error line.

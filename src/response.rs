@@ -361,8 +361,8 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
 /// A `GetCallerIdentityResponse`: its `Arn`, in the ARN alphabet, since
 /// messages quote it.
 fn identity(root: Node) -> Result<Answer, Malformed> {
-    let result =
-        child(root, "GetCallerIdentityResult").ok_or(Malformed::Missing("GetCallerIdentityResult"))?;
+    let result = child(root, "GetCallerIdentityResult")
+        .ok_or(Malformed::Missing("GetCallerIdentityResult"))?;
     let arn = text(child(result, "Arn")).ok_or(Malformed::Missing("Arn"))?;
     let account = text(child(result, "Account"));
     let values = [Some(arn.as_str()), account.as_deref()];
@@ -411,6 +411,40 @@ mod tests {
             c.request_id.as_deref(),
             Some("ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE")
         );
+    }
+
+    #[test]
+    fn assume_role_and_caller_identity_answers() {
+        let c = success(&fixture("assume-role-aws-example.xml"));
+        assert_eq!(c.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+        assert_eq!(c.expires_at, 1573306481);
+        assert_eq!(
+            c.assumed_role_arn.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/demo/TestAR")
+        );
+        assert!(carries_credentials(
+            fixture("assume-role-aws-example.xml").as_bytes()
+        ));
+        let Ok(Answer::Identity(id)) = parse(&fixture("caller-identity-aws-example.xml")) else {
+            panic!("not an identity")
+        };
+        assert_eq!(
+            id.arn,
+            "arn:aws:sts::123456789012:assumed-role/my-role-name/my-role-session-name"
+        );
+        assert_eq!(id.account.as_deref(), Some("123456789012"));
+        // The same per-field alphabets as the web-identity answer.
+        let bad = fixture("assume-role-aws-example.xml").replace("EXAMPLEKEY<", "EXAMPLE KEY<");
+        assert_eq!(
+            parse(&bad).unwrap_err(),
+            Malformed::Alphabet("SecretAccessKey")
+        );
+        let bad = fixture("caller-identity-aws-example.xml").replace("my-role-name/", "my role/");
+        assert!(matches!(parse(&bad), Err(Malformed::Alphabet(_))));
+        let bad = fixture("caller-identity-aws-example.xml")
+            .replace("<Arn>", "<Arnx>")
+            .replace("</Arn>", "</Arnx>");
+        assert_eq!(parse(&bad).unwrap_err(), Malformed::Missing("Arn"));
     }
 
     #[test]

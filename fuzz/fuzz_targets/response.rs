@@ -193,6 +193,13 @@ fuzz_target!(|data: &[u8]| {
         Ok(Answer::Error(e)) => {
             trimmed_nonempty("Error/Code", &e.code);
         }
+        Ok(Answer::Identity(id)) => {
+            // `--verify` quotes the Arn in its one-line error: only ARN
+            // characters, never a control character.
+            trimmed_nonempty("Arn", &id.arn);
+            assert!(id.arn.chars().all(response::arn_char), "Arn outside the ARN alphabet");
+            assert!(id.account.iter().all(|a| a.chars().all(response::arn_char)));
+        }
         Err(m) => {
             let text = m.to_string();
             // It is quoted in a one-line error: no newline, no terminal escape.

@@ -22,7 +22,11 @@ pub fn exchange(
     let mut conn = Conn::new(s, endpoint, log)?;
     let hops = forms::hop_forms(s);
     let n = hops.len();
-    if let Some(d) = s.duration.as_ref().filter(|d| n > 1 && d.value > forms::CHAINED_MAX) {
+    if let Some(d) = s
+        .duration
+        .as_ref()
+        .filter(|d| n > 1 && d.value > forms::CHAINED_MAX)
+    {
         log.info(&format!(
             "the chained hops ask for {}s, not {}s (from {}): AWS caps a session reached by role chaining at one hour",
             forms::CHAINED_MAX,
@@ -37,8 +41,15 @@ pub fn exchange(
             signer: last.as_ref(),
             what: match (i, n) {
                 (_, 1) => "AssumeRoleWithWebIdentity".to_string(),
-                (0, _) => format!("AssumeRoleWithWebIdentity (hop 1 of {n}, role {})", s.role.arn),
-                _ => format!("AssumeRole (hop {} of {n}, role {})", i + 1, s.chained()[i - 1].arn),
+                (0, _) => format!(
+                    "AssumeRoleWithWebIdentity (hop 1 of {n}, role {})",
+                    s.role.arn
+                ),
+                _ => format!(
+                    "AssumeRole (hop {} of {n}, role {})",
+                    i + 1,
+                    s.chained()[i - 1].arn
+                ),
             },
             hint: match &last {
                 None => Hint::WebIdentity(ctx.claims),

@@ -45,14 +45,14 @@ pub(super) fn sts_failure(
         .or_else(|| general(None).filter(|_| !crate::diagnose::about_web_identity(&e.code))),
         Hint::Verify => crate::diagnose::verify_hint(&e.code),
     };
-    Error::Sts(StsFailure {
+    Error::Sts(Box::new(StsFailure {
         action: call.what.clone(),
         status,
         hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status, call.action()))),
         code: wire.heard(&e.code),
         message,
         request_id: e.request_id.map(|id| wire.heard(&id)),
-    })
+    }))
 }
 
 pub(super) fn transport_failure(

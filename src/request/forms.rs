@@ -156,11 +156,17 @@ mod tests {
     #[test]
     fn chained_hops_carry_the_external_id_the_capped_duration_and_the_policies_last() {
         let s = crate::testing::settings(&[
-            ("PLUGIN_CHAIN_ROLE_ARN", "arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/b"),
+            (
+                "PLUGIN_CHAIN_ROLE_ARN",
+                "arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/b",
+            ),
             ("PLUGIN_EXTERNAL_ID", "ext-1"),
             ("PLUGIN_DURATION", "7200"),
             ("PLUGIN_POLICY", "{}"),
-            ("PLUGIN_POLICY_ARNS", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            (
+                "PLUGIN_POLICY_ARNS",
+                "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            ),
         ]);
         let hops: Vec<Vec<String>> = hop_forms(&s).iter().map(shown).collect();
         let session = format!("RoleSessionName={}", s.session_name.value);

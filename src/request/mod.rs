@@ -25,8 +25,8 @@ mod forms;
 
 pub use chain::{exchange, verify};
 pub use failure::preview;
-pub use forms::{caller_identity_form, chained_duration, form, hop_forms, Field, Form};
 use failure::{sts_failure, transport_failure};
+pub use forms::{caller_identity_form, chained_duration, form, hop_forms, Field, Form};
 
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("aws-oidc/", env!("CARGO_PKG_VERSION"));
@@ -147,7 +147,10 @@ impl<'a> Conn<'a> {
                 "" => "/".to_string(),
                 p => p.to_string(),
             },
-            region: crate::sigv4::signing_region(s.region.as_deref().map(String::as_str), bare_host),
+            region: crate::sigv4::signing_region(
+                s.region.as_deref().map(String::as_str),
+                bare_host,
+            ),
             scrubber: Scrubber::new(secrets.iter().map(String::as_str)),
             secrets,
             started,
@@ -160,10 +163,14 @@ impl<'a> Conn<'a> {
     /// their assumed role is masked too.
     pub(crate) fn learn(&mut self, c: &Credentials, log: &mut Log) {
         let new = [c.secret_access_key.clone(), c.session_token.clone()];
-        self.secrets.extend(new.iter().map(|s| s.expose().to_string()));
+        self.secrets
+            .extend(new.iter().map(|s| s.expose().to_string()));
         self.scrubber = Scrubber::new(self.secrets.iter().map(String::as_str));
         log.hide(&new);
-        let account = c.assumed_role_arn.as_deref().and_then(crate::settings::account_of);
+        let account = c
+            .assumed_role_arn
+            .as_deref()
+            .and_then(crate::settings::account_of);
         if let Some(account) = account.filter(|_| self.s.mask_account) {
             log.mask_account(account);
         }
@@ -190,7 +197,10 @@ impl<'a> Conn<'a> {
             ));
             if log.enabled(Level::Trace) {
                 let signed = call.signer.map_or(String::new(), |c| {
-                    format!("; signed (SigV4, {}/sts) by {}", self.region, c.access_key_id)
+                    format!(
+                        "; signed (SigV4, {}/sts) by {}",
+                        self.region, c.access_key_id
+                    )
                 });
                 log.trace(&format!(
                     "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: {FORM_TYPE}{signed}; body fields: {}",

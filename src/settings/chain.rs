@@ -105,7 +105,7 @@ mod tests {
         let e = parse_chain_role_arns("arn:aws:iam::111111111111:role/a,arn:aws:iam::1:role/b")
             .unwrap_err();
         assert!(e.starts_with("hop 3: account `1` is not 12 digits"), "{e}");
-        let eleven = vec!["arn:aws:iam::111111111111:role/a"; 11].join(",");
+        let eleven = ["arn:aws:iam::111111111111:role/a"; 11].join(",");
         assert!(parse_chain_role_arns(&eleven)
             .unwrap_err()
             .contains("at most 10"));
@@ -118,7 +118,10 @@ mod tests {
             assert_eq!(parse_external_id(ok).as_deref(), Ok(ok));
         }
         for bad in ["a", &"x".repeat(1225)] {
-            assert!(parse_external_id(bad).unwrap_err().contains("2-1224"), "{bad}");
+            assert!(
+                parse_external_id(bad).unwrap_err().contains("2-1224"),
+                "{bad}"
+            );
         }
         for bad in ["a b", "a;b", "ü-id", "a\tb"] {
             let e = parse_external_id(bad).unwrap_err();

@@ -69,9 +69,17 @@ fn two_hops_sign_the_second_with_the_first_hop_s_keys_and_write_the_last() {
         sig.session_token.as_deref(),
         Some(issued[0].session_token.as_str())
     );
-    assert_eq!((sig.region.as_str(), sig.service.as_str()), ("us-east-1", "sts"));
-    assert!(sig.signed_headers.contains(&"x-amz-security-token".to_string()));
-    assert_eq!(issued[1].signed_by.as_deref(), Some(issued[0].access_key_id.as_str()));
+    assert_eq!(
+        (sig.region.as_str(), sig.service.as_str()),
+        ("us-east-1", "sts")
+    );
+    assert!(sig
+        .signed_headers
+        .contains(&"x-amz-security-token".to_string()));
+    assert_eq!(
+        issued[1].signed_by.as_deref(),
+        Some(issued[0].access_key_id.as_str())
+    );
     // The last hop's credentials, named by the last role and its account.
     assert_lines(
         &step.secrets(),
@@ -91,7 +99,12 @@ fn two_hops_sign_the_second_with_the_first_hop_s_keys_and_write_the_last() {
         ],
     );
     for (i, c) in issued.iter().enumerate() {
-        let line = format!("hop {} of 2: assumed {} until {}", i + 1, c.assumed_role_arn, c.expiration);
+        let line = format!(
+            "hop {} of 2: assumed {} until {}",
+            i + 1,
+            c.assumed_role_arn,
+            c.expiration
+        );
         assert!(out.stderr.contains(&line), "{line}\n{}", out.stderr);
     }
     hides(&out, &sts, &step);
@@ -112,7 +125,12 @@ fn three_hops_each_signed_by_the_hop_before_for_the_region_set() {
     assert_eq!(regions, ["eu-west-1", "eu-west-1"]);
     assert!(step.vars().contains(&format!("AWS_ROLE_ARN={ROLE3}\n")));
     assert!(step.vars().contains("AWS_ACCOUNT_ID=333333333333\n"));
-    assert!(out.stderr.contains("hop 3 of 3: assumed arn:aws:sts::333333333333:assumed-role/final/"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("hop 3 of 3: assumed arn:aws:sts::333333333333:assumed-role/final/"),
+        "{}",
+        out.stderr
+    );
     hides(&out, &sts, &step);
 }
 
@@ -136,7 +154,8 @@ fn chained_hops_ask_at_most_an_hour_and_say_so_and_the_first_asks_900() {
     let asked: Vec<Option<&str>> = reqs.iter().map(|r| r.field("DurationSeconds")).collect();
     assert_eq!(asked, [Some("900"), Some("3600"), Some("3600")]);
     assert!(
-        out.stderr.contains("the chained hops ask for 3600s, not 7200s (from PLUGIN_DURATION): AWS caps"),
+        out.stderr
+            .contains("the chained hops ask for 3600s, not 7200s (from PLUGIN_DURATION): AWS caps"),
         "{}",
         out.stderr
     );
@@ -165,7 +184,10 @@ fn session_policies_go_only_on_the_last_hop() {
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
     let step = chained(&sts, &format!("{ROLE2},{ROLE3}"))
         .set("PLUGIN_POLICY", policy)
-        .set("PLUGIN_POLICY_ARNS", "arn:aws:iam::aws:policy/ReadOnlyAccess");
+        .set(
+            "PLUGIN_POLICY_ARNS",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        );
     let out = step.run(&["--log-level", "trace"]);
     out.expect(0);
     let reqs = sts.requests();
@@ -221,19 +243,39 @@ fn the_stand_in_refuses_a_bad_signature_as_sts_does() {
     let env = [
         ("PLUGIN_IAMROLEARN", ROLE),
         ("PLUGIN_OIDC_TOKEN_ID", "opaque-token-1234"),
-        ("PLUGIN_STS_ENDPOINT", &format!("http://127.0.0.1:{}", sts.port)),
+        (
+            "PLUGIN_STS_ENDPOINT",
+            &format!("http://127.0.0.1:{}", sts.port),
+        ),
         ("PLUGIN_OUTPUT_FORMAT", "credential-process"),
     ];
     run(&env, &[]).expect(0);
     let first = sts.issued()[0].clone();
     let host = format!("127.0.0.1:{}", sts.port);
-    let body = format!("Action=AssumeRole&Version=2011-06-15&RoleArn={}&RoleSessionName=s1", ROLE2.replace(':', "%3A").replace('/', "%2F"));
+    let body = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleArn={}&RoleSessionName=s1",
+        ROLE2.replace(':', "%3A").replace('/', "%2F")
+    );
     let post = |key: &str, secret: &str, token: &str, signed: bool| -> String {
         let (secret, token) = (Secret::new(secret), Secret::new(token));
         let s = sigv4::sign(
-            &sigv4::Request { method: "POST", host: &host, path: "/", headers: &[], body: body.as_bytes() },
-            &sigv4::Credentials { access_key_id: key, secret_access_key: &secret, session_token: Some(&token) },
-            &sigv4::Scope { region: "us-east-1", service: "sts", time: now() },
+            &sigv4::Request {
+                method: "POST",
+                host: &host,
+                path: "/",
+                headers: &[],
+                body: body.as_bytes(),
+            },
+            &sigv4::Credentials {
+                access_key_id: key,
+                secret_access_key: &secret,
+                session_token: Some(&token),
+            },
+            &sigv4::Scope {
+                region: "us-east-1",
+                service: "sts",
+                time: now(),
+            },
         );
         let mut head = format!(
             "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -246,25 +288,40 @@ fn the_stand_in_refuses_a_bad_signature_as_sts_does() {
         }
         use std::io::{Read, Write};
         let mut conn = std::net::TcpStream::connect(&host).unwrap();
-        conn.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+        conn.write_all(format!("{head}\r\n{body}").as_bytes())
+            .unwrap();
         let mut answer = String::new();
         conn.read_to_string(&mut answer).unwrap();
         answer
     };
-    let (k, s, t) = (&first.access_key_id, &first.secret_access_key, &first.session_token);
+    let (k, s, t) = (
+        &first.access_key_id,
+        &first.secret_access_key,
+        &first.session_token,
+    );
     let ok = post(k, s, t, true);
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
     let cases = [
         (post(k, s, t, false), "MissingAuthenticationToken"),
-        (post("ASIANEVERISSUED0000", s, t, true), "InvalidClientTokenId"),
+        (
+            post("ASIANEVERISSUED0000", s, t, true),
+            "InvalidClientTokenId",
+        ),
         (post(k, &format!("{s}x"), t, true), "SignatureDoesNotMatch"),
         (post(k, s, &format!("{t}x"), true), "InvalidClientTokenId"),
     ];
     for (answer, code) in cases {
         assert!(answer.starts_with("HTTP/1.1 403"), "{code}: {answer}");
-        assert!(answer.contains(&format!("<Code>{code}</Code>")), "{code}: {answer}");
+        assert!(
+            answer.contains(&format!("<Code>{code}</Code>")),
+            "{code}: {answer}"
+        );
     }
-    assert_eq!(sts.issued().len(), 2, "only the good signature got credentials");
+    assert_eq!(
+        sts.issued().len(),
+        2,
+        "only the good signature got credentials"
+    );
 }
 
 #[test]
@@ -279,7 +336,10 @@ fn verify_checks_the_last_hop_s_credentials_before_writing() {
     assert_eq!(reqs[1].field("Action"), Some("GetCallerIdentity"));
     assert_eq!(reqs[1].field("Version"), Some("2011-06-15"));
     assert_eq!(sts.signatures()[0].access_key_id, issued[0].access_key_id);
-    let line = format!("verified: the credentials are {}", issued[0].assumed_role_arn);
+    let line = format!(
+        "verified: the credentials are {}",
+        issued[0].assumed_role_arn
+    );
     assert!(out.stderr.contains(&line), "{}", out.stderr);
     hides(&out, &sts, &step);
 
@@ -291,7 +351,10 @@ fn verify_checks_the_last_hop_s_credentials_before_writing() {
     let issued = sts.issued();
     assert_eq!(sts.requests().len(), 3);
     assert_eq!(sts.signatures()[1].access_key_id, issued[1].access_key_id);
-    assert!(out.stderr.contains(&format!("verified: the credentials are {}", issued[1].assumed_role_arn)));
+    assert!(out.stderr.contains(&format!(
+        "verified: the credentials are {}",
+        issued[1].assumed_role_arn
+    )));
     assert!(step.secrets().contains(&issued[1].access_key_id));
 }
 
@@ -309,7 +372,10 @@ fn verify_refuses_another_caller_writing_nothing_and_masks_both_accounts() {
         sts.issued()[1].assumed_role_arn
     );
     assert!(line.contains(&want), "{line}");
-    assert_eq!((step.secrets(), step.vars()), (String::new(), String::new()));
+    assert_eq!(
+        (step.secrets(), step.vars()),
+        (String::new(), String::new())
+    );
     hides(&out, &sts, &step);
 
     let sts = StandIn::start();
@@ -333,10 +399,24 @@ fn mask_account_masks_every_hop_s_account_on_every_line() {
         let out = step.run(&["--log-level", level]);
         out.expect(0);
         for account in [ACCOUNT, ACCOUNT2, "333333333333"] {
-            assert!(!out.stderr.contains(account), "{account} at {level}:\n{}", out.stderr);
+            assert!(
+                !out.stderr.contains(account),
+                "{account} at {level}:\n{}",
+                out.stderr
+            );
         }
-        assert!(out.stderr.contains("hop 2 of 3: assumed arn:aws:sts::************:assumed-role/deploy/"), "{}", out.stderr);
-        assert!(out.stderr.contains("hop 3 of 3: assumed arn:aws:sts::************:assumed-role/final/"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("hop 2 of 3: assumed arn:aws:sts::************:assumed-role/deploy/"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("hop 3 of 3: assumed arn:aws:sts::************:assumed-role/final/"),
+            "{}",
+            out.stderr
+        );
     }
     // A settings error before any request masks the chained accounts too.
     let out = step.set("PLUGIN_EXTERNAL_ID", "x").run(&[]);

@@ -12,11 +12,13 @@
 mod http;
 mod proxy;
 mod scratch;
-// The independent verifier, included here too so that the examples that
-// run the stand-in get it without the rest of the test support.
+// The independent SigV4 verifier, which the stand-in checks chained hops
+// with; included here so that the examples that run the stand-in get it
+// without the rest of the test support, and re-exported as
+// `support::sigv4` for the tests.
 #[allow(dead_code)]
 #[path = "../sigv4.rs"]
-mod sigv4;
+pub mod sigv4;
 mod sts;
 mod tls;
 

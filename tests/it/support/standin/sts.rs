@@ -171,7 +171,13 @@ pub fn answer(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64
         return validation(format!("the form is not URL-encoded: {why}"));
     }
     let action = req.field("Action").unwrap_or_default();
-    if !["AssumeRoleWithWebIdentity", "AssumeRole", "GetCallerIdentity"].contains(&action) {
+    if ![
+        "AssumeRoleWithWebIdentity",
+        "AssumeRole",
+        "GetCallerIdentity",
+    ]
+    .contains(&action)
+    {
         return (
             400,
             "text/xml",
@@ -203,9 +209,8 @@ fn signed_by(req: &Recorded, state: &Arc<Mutex<State>>) -> Result<Issued, Answer
     let issued = state.lock().unwrap().issued.clone();
     let find = |key: &str| issued.iter().find(|i| i.access_key_id == key).cloned();
     // STS answers every authentication failure with 403.
-    let refused = |code: &str, message: &str| {
-        (403, "text/xml", error_xml(403, code, message).into_bytes())
-    };
+    let refused =
+        |code: &str, message: &str| (403, "text/xml", error_xml(403, code, message).into_bytes());
     let verified = super::sigv4::verify(&raw, |key| find(key).map(|i| i.secret_access_key))
         .map_err(|r| {
             let message = match r.code {
@@ -217,13 +222,22 @@ fn signed_by(req: &Recorded, state: &Arc<Mutex<State>>) -> Result<Issued, Answer
             refused(r.code, message)
         })?;
     let Some(issued) = find(&verified.access_key_id) else {
-        return Err(refused("InvalidClientTokenId", "The security token included in the request is invalid."));
+        return Err(refused(
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ));
     };
     if verified.session_token.as_deref() != Some(issued.session_token.as_str()) {
-        return Err(refused("InvalidClientTokenId", "The security token included in the request is invalid."));
+        return Err(refused(
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ));
     }
     if verified.service != "sts" {
-        return Err(refused("SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'."));
+        return Err(refused(
+            "SignatureDoesNotMatch",
+            "Credential should be scoped to correct service: 'sts'.",
+        ));
     }
     state.lock().unwrap().signatures.push(verified);
     Ok(issued)
@@ -231,7 +245,7 @@ fn signed_by(req: &Recorded, state: &Arc<Mutex<State>>) -> Result<Issued, Answer
 
 /// The checks every hop's form gets: the role, the session name and the
 /// duration (at most `max`), and the session policies.
-fn hop_checks<'r>(req: &'r Recorded, max: u32) -> Result<(Vec<&'r str>, &'r str, u32), Answer> {
+fn hop_checks(req: &Recorded, max: u32) -> Result<(Vec<&str>, &str, u32), Answer> {
     let Some(role) = req.field("RoleArn") else {
         return Err(missing("RoleArn"));
     };
@@ -283,19 +297,31 @@ fn hop_checks<'r>(req: &'r Recorded, max: u32) -> Result<(Vec<&'r str>, &'r str,
     Ok((parts, session, duration))
 }
 
-fn web_identity(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64>) -> Result<Answer, Answer> {
+fn web_identity(
+    req: &Recorded,
+    state: &Arc<Mutex<State>>,
+    expiring_in: Option<i64>,
+) -> Result<Answer, Answer> {
     let Some(token) = req.field("WebIdentityToken") else {
         return Err(missing("WebIdentityToken"));
     };
     if req.field("ExternalId").is_some() {
-        return Err(validation("AssumeRoleWithWebIdentity has no parameter ExternalId".into()));
+        return Err(validation(
+            "AssumeRoleWithWebIdentity has no parameter ExternalId".into(),
+        ));
     }
     let max = state.lock().unwrap().max_session;
     let (parts, session, duration) = hop_checks(req, max)?;
     if !(4..=20000).contains(&token.len()) {
         return Err(validation("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000".into()));
     }
-    let issued = issue(state, &parts, session, expiring_in.unwrap_or(i64::from(duration)), None);
+    let issued = issue(
+        state,
+        &parts,
+        session,
+        expiring_in.unwrap_or(i64::from(duration)),
+        None,
+    );
     let subject = jwt_claim(token, "sub").unwrap_or_else(|| "opaque-token-subject".into());
     let audience = jwt_claim(token, "aud").unwrap_or_else(|| "sts.amazonaws.com".into());
     let provider = jwt_claim(token, "iss").unwrap_or_else(|| "https://oidc.example".into());
@@ -305,7 +331,13 @@ fn web_identity(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i
         xml_escape(provider.trim_start_matches("https://")),
         xml_escape(&subject),
     );
-    Ok(credentials_xml(state, "AssumeRoleWithWebIdentity", &issued, session, &extra))
+    Ok(credentials_xml(
+        state,
+        "AssumeRoleWithWebIdentity",
+        &issued,
+        session,
+        &extra,
+    ))
 }
 
 /// `AssumeRole`, signed by `by`: a session reached by chaining lasts at
@@ -313,33 +345,62 @@ fn web_identity(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i
 /// AccessDenied naming the caller, as STS does.
 fn assume_role(req: &Recorded, state: &Arc<Mutex<State>>, by: &Issued) -> Result<Answer, Answer> {
     if req.field("WebIdentityToken").is_some() {
-        return Err(validation("AssumeRole has no parameter WebIdentityToken".into()));
+        return Err(validation(
+            "AssumeRole has no parameter WebIdentityToken".into(),
+        ));
     }
     if let Some(id) = req.field("ExternalId") {
         let ok = (2..=1224).contains(&id.len())
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
         if !ok {
-            return Err(validation("1 validation error detected: Value at 'externalId' failed to satisfy constraint".into()));
+            return Err(validation(
+                "1 validation error detected: Value at 'externalId' failed to satisfy constraint"
+                    .into(),
+            ));
         }
     }
-    if req.field("DurationSeconds").and_then(|d| d.parse::<u32>().ok()).is_some_and(|d| d > 3600) {
+    if req
+        .field("DurationSeconds")
+        .and_then(|d| d.parse::<u32>().ok())
+        .is_some_and(|d| d > 3600)
+    {
         return Err(validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into()));
     }
     let max = state.lock().unwrap().max_session;
     let (parts, session, duration) = hop_checks(req, max)?;
     let role = req.field("RoleArn").unwrap_or_default();
     if state.lock().unwrap().deny.iter().any(|d| d == role) {
-        let message = format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role}", by.assumed_role_arn);
-        return Err((403, "text/xml", error_xml(403, "AccessDenied", &message).into_bytes()));
+        let message = format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role}",
+            by.assumed_role_arn
+        );
+        return Err((
+            403,
+            "text/xml",
+            error_xml(403, "AccessDenied", &message).into_bytes(),
+        ));
     }
-    let issued = issue(state, &parts, session, i64::from(duration), Some(by.access_key_id.clone()));
+    let issued = issue(
+        state,
+        &parts,
+        session,
+        i64::from(duration),
+        Some(by.access_key_id.clone()),
+    );
     Ok(credentials_xml(state, "AssumeRole", &issued, session, ""))
 }
 
 /// `GetCallerIdentity`: the signer's assumed-role ARN, or the ARN a test
 /// told it to answer instead.
 fn caller_identity(state: &Arc<Mutex<State>>, by: &Issued) -> Result<Answer, Answer> {
-    let arn = state.lock().unwrap().caller.clone().unwrap_or_else(|| by.assumed_role_arn.clone());
+    let arn = state
+        .lock()
+        .unwrap()
+        .caller
+        .clone()
+        .unwrap_or_else(|| by.assumed_role_arn.clone());
     let account = arn.split(':').nth(4).unwrap_or_default().to_string();
     let xml = format!(
         "<GetCallerIdentityResponse xmlns=\"{NS}\">\n  <GetCallerIdentityResult>\n    <Arn>{}</Arn>\n    <UserId>AROA{}:x</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
@@ -352,7 +413,13 @@ fn caller_identity(state: &Arc<Mutex<State>>, by: &Issued) -> Result<Answer, Ans
 
 /// New credentials for the role in `parts` (its split ARN), recorded as
 /// issued.
-fn issue(state: &Arc<Mutex<State>>, parts: &[&str], session: &str, lifetime: i64, signed_by: Option<String>) -> Issued {
+fn issue(
+    state: &Arc<Mutex<State>>,
+    parts: &[&str],
+    session: &str,
+    lifetime: i64,
+    signed_by: Option<String>,
+) -> Issued {
     let mut expiration = iso(now() + lifetime);
     if state.lock().unwrap().fractional {
         expiration = expiration.replace('Z', ".123456Z");
@@ -375,7 +442,13 @@ fn issue(state: &Arc<Mutex<State>>, parts: &[&str], session: &str, lifetime: i64
 
 /// A success answer for `action` carrying `issued`, with `extra` elements
 /// in its result.
-fn credentials_xml(state: &Arc<Mutex<State>>, action: &str, issued: &Issued, session: &str, extra: &str) -> Answer {
+fn credentials_xml(
+    state: &Arc<Mutex<State>>,
+    action: &str,
+    issued: &Issued,
+    session: &str,
+    extra: &str,
+) -> Answer {
     let xml = format!(
         "<{action}Response xmlns=\"{NS}\">
   <{action}Result>
