@@ -56,7 +56,10 @@ pub fn exchange(
                 Some(prev) => Hint::Chained(prev.assumed_role_arn.as_deref()),
             },
         };
-        let c = credentials(conn.send(&call, log)?, &call.what, endpoint)?;
+        let answer = conn
+            .send(&call, log)
+            .map_err(|e| naming(e, &call.what, n))?;
+        let c = credentials(answer, &call.what, endpoint)?;
         conn.learn(&c, log);
         if n > 1 {
             log.info(&format!(
@@ -127,6 +130,16 @@ impl Conn<'_> {
                 want.unwrap_or("(STS named none)")
             ))),
         }
+    }
+}
+
+/// With chaining, a hop's failure to get an answer (or one understood)
+/// names the hop, as its refusal does.
+fn naming(e: Error, what: &str, hops: usize) -> Error {
+    match e {
+        Error::Network(m) if hops > 1 => Error::Network(format!("{what}: {m}")),
+        Error::Response(m) if hops > 1 => Error::Response(format!("{what}: {m}")),
+        e => e,
     }
 }
 

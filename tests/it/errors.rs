@@ -649,6 +649,12 @@ fn answer_cases() -> Vec<Case> {
         case("a chained hop throttled until the attempts run out", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): Throttling: Rate exceeded", 4)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, err(400, "Throttling", "Rate exceeded"), err(400, "Throttling", "Rate exceeded"), err(400, "Throttling", "Rate exceeded")]),
+        case("a chained hop with no answer names its hop", 4, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): cannot reach 127.0.0.1", 4)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::Close, Reply::Close, Reply::Close]),
+        case("a chained hop's answer not understood names its hop", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::Raw(200, "text/html", b"<html>portal</html>".to_vec())]),
         case("verify answered with another caller", 5, "--verify: STS says the credentials are arn:aws:sts::999999999999:assumed-role/other/x, not the assumed role arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc; nothing was written", 2)
             .set("PLUGIN_VERIFY", "true")
             .with(|sts, s| {
