@@ -97,8 +97,8 @@ impl Call<'_> {
 pub(crate) enum Hint<'a> {
     /// The web-identity hop: the token's claims.
     WebIdentity(Option<&'a Claims>),
-    /// A chained hop: the previous hop's assumed-role ARN (when STS sent
-    /// one) and the role asked for.
+    /// A chained hop: the previous hop's assumed-role ARN, when STS sent
+    /// one (the role asked for is the call's `RoleArn`).
     Chained(Option<&'a str>),
     /// `--verify`: STS's own words say enough.
     Verify,
