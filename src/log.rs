@@ -159,6 +159,23 @@ mod tests {
     }
 
     #[test]
+    fn every_account_and_every_secret_given_stays_hidden() {
+        use crate::secret::Secret;
+        let buf = Buf::default();
+        let mut log = Log::to(Level::Info, Box::new(buf.clone()));
+        log.mask_account("111111111111");
+        log.mask_account("222222222222");
+        log.hide(&[Secret::new("first-token")]);
+        log.hide(&[Secret::new("hop-two-secret")]);
+        log.info("111111111111 222222222222 first-token hop-two-secret");
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "aws-oidc: ************ ************ <redacted> <redacted>\n"
+        );
+    }
+
+    #[test]
     fn levels_masking_and_one_line() {
         let buf = Buf::default();
         let mut log = Log::to(Level::Info, Box::new(buf.clone()));
