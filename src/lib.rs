@@ -6,6 +6,7 @@
 //! the one error type, [`log`] the only printer of diagnostics, and
 //! [`secret`] the type that keeps secrets out of both.
 
+pub mod cache;
 pub mod claims;
 pub mod diagnose;
 pub mod endpoint;
@@ -134,14 +135,17 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             |d| format!("{d}s")
         ),
     ));
-    let creds = request::exchange(
-        s,
-        &endpoint,
-        &request::Context {
-            claims: claims.as_ref(),
-        },
-        log,
-    )?;
+    let ctx = request::Context {
+        claims: claims.as_ref(),
+    };
+    let mut exchange = |log: &mut Log| request::exchange(s, &endpoint, &ctx, log);
+    let creds = match &s.cache {
+        Some(dir) => {
+            let key = cache::key(&endpoint.url, &[request::form(s)]);
+            cache::fetch(dir, &key, log, &mut exchange)?
+        }
+        None => exchange(log)?,
+    };
     let now = time::now();
     let left = creds.expires_at - now;
     if left < 300 {
@@ -284,6 +288,9 @@ fn print_check(
             )
         }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
+    }
+    if let Some(dir) = &s.cache {
+        let _ = writeln!(out, "cache: {} (from {})", dir.value, dir.source);
     }
     out.push_str("settings are valid; nothing was sent\n");
     match print(stdout, &log.masked(&out)) {
