@@ -125,20 +125,23 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             stdout,
         );
     }
-    log.info(&format!(
-        "assuming {} as session {} via {} for {}",
-        s.role.arn,
-        s.session_name,
-        endpoint.url,
-        s.duration.as_ref().map_or(
-            "the role's default duration (STS: 3600s)".to_string(),
-            |d| format!("{d}s")
-        ),
-    ));
     let ctx = request::Context {
         claims: claims.as_ref(),
     };
-    let mut exchange = |log: &mut Log| request::exchange(s, &endpoint, &ctx, log);
+    // Said only when STS is asked: a cache hit says so instead.
+    let mut exchange = |log: &mut Log| {
+        log.info(&format!(
+            "assuming {} as session {} via {} for {}",
+            s.role.arn,
+            s.session_name,
+            endpoint.url,
+            s.duration.as_ref().map_or(
+                "the role's default duration (STS: 3600s)".to_string(),
+                |d| format!("{d}s")
+            ),
+        ));
+        request::exchange(s, &endpoint, &ctx, log)
+    };
     let creds = match &s.cache {
         Some(dir) => {
             let key = cache::key(&endpoint.url, &[request::form(s)]);

@@ -68,9 +68,10 @@ impl Folder {
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(path)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ELOOP) => LINK.to_string(),
-                Some(libc::ENOTDIR) => {
+            .map_err(|e| match std::fs::symlink_metadata(path) {
+                // Linux says ENOTDIR, not ELOOP, for a link under O_DIRECTORY.
+                Ok(m) if m.file_type().is_symlink() => LINK.to_string(),
+                Ok(m) if !m.is_dir() => {
                     "is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder".into()
                 }
                 _ => cannot("opened", &e),
