@@ -196,6 +196,7 @@ fn the_folder_is_0700_and_entries_0600_whatever_the_umask() {
             false => go(&e),
         };
         out.expect(0);
+        assert!(!out.stderr.contains("made it 0700"), "made 0700, not tightened later");
         let cache = dir.join("a/b/cache");
         assert_eq!(mode(&cache), 0o700, "umask 000: {umask_000}");
         let names: Vec<String> = std::fs::read_dir(&cache)
