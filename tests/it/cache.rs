@@ -51,6 +51,16 @@ fn expiring(text: &str, at: i64) -> String {
     format!("{}{}{}", &text[..from], standin::iso(at), &text[to..])
 }
 
+/// A cache with one entry, made by a first run logging at debug: the
+/// folder, the run's environment and the entry.
+fn primed(sts: &StandIn) -> (TempDir, StepEnv, PathBuf) {
+    let dir = temp_dir("cache");
+    let e = env(sts, &harness_token(), &dir).set("PLUGIN_LOG_LEVEL", "debug");
+    go(&e).expect(0);
+    let path = entry(&dir);
+    (dir, e, path)
+}
+
 #[test]
 fn a_second_run_reuses_the_cached_credentials_and_shows_no_secret() {
     let sts = StandIn::start();
@@ -133,11 +143,7 @@ fn every_changed_input_asks_sts_again() {
 #[test]
 fn an_entry_inside_the_refresh_window_is_replaced_and_one_outside_is_used() {
     let sts = StandIn::start();
-    let dir = temp_dir("cache");
-    let token = harness_token();
-    let e = env(&sts, &token, &dir).set("PLUGIN_LOG_LEVEL", "debug");
-    go(&e).expect(0);
-    let path = entry(&dir);
+    let (_dir, e, path) = primed(&sts);
     for (left, asks) in [
         (16 * 60, false),
         (14 * 60, true),
@@ -196,7 +202,10 @@ fn the_folder_is_0700_and_entries_0600_whatever_the_umask() {
             false => go(&e),
         };
         out.expect(0);
-        assert!(!out.stderr.contains("made it 0700"), "made 0700, not tightened later");
+        assert!(
+            !out.stderr.contains("made it 0700"),
+            "made 0700, not tightened later"
+        );
         let cache = dir.join("a/b/cache");
         assert_eq!(mode(&cache), 0o700, "umask 000: {umask_000}");
         let names: Vec<String> = std::fs::read_dir(&cache)
@@ -323,11 +332,7 @@ fn links_are_never_followed() {
 #[test]
 fn a_corrupt_or_planted_entry_is_ignored_and_never_written_out() {
     let sts = StandIn::start();
-    let dir = temp_dir("cache");
-    let token = harness_token();
-    let e = env(&sts, &token, &dir).set("PLUGIN_LOG_LEVEL", "debug");
-    go(&e).expect(0);
-    let path = entry(&dir);
+    let (_dir, e, path) = primed(&sts);
     let good = std::fs::read_to_string(&path).unwrap();
     let issued = sts.issued()[0].clone();
     let planted = "hostile$(touch /tmp/aws-oidc-cache-x)";
