@@ -122,12 +122,9 @@ impl Folder {
         Ok(unsafe { File::from_raw_fd(fd) })
     }
 
-    /// Takes the lock on `name` (made when missing), waiting for a run
-    /// that holds it; released when the file is dropped.
-    pub fn lock(&self, name: &str) -> io::Result<File> {
-        let file = self.at(name, libc::O_RDWR | libc::O_CREAT)?;
-        file.lock()?;
-        Ok(file)
+    /// Opens the lock file `name`, made when missing.
+    pub fn lock_file(&self, name: &str) -> io::Result<File> {
+        self.at(name, libc::O_RDWR | libc::O_CREAT)
     }
 
     /// The entry's text, `None` when there is none, or why it is ignored.
@@ -216,18 +213,15 @@ impl Folder {
         self.path.join(name)
     }
 
-    /// Takes the lock on `name` (made when missing), waiting for a run
-    /// that holds it; released when the file is dropped.
-    pub fn lock(&self, name: &str) -> io::Result<File> {
+    /// Opens the lock file `name`, made when missing.
+    pub fn lock_file(&self, name: &str) -> io::Result<File> {
         use std::os::windows::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
+        std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .custom_flags(crate::output::windows::FILE_FLAG_OPEN_REPARSE_POINT)
-            .open(self.named(name))?;
-        file.lock()?;
-        Ok(file)
+            .open(self.named(name))
     }
 
     /// The entry's text, `None` when there is none, or why it is ignored.

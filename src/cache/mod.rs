@@ -169,7 +169,7 @@ pub fn fetch(
     }
     let short = &key[..12];
     // Held until this function returns: the entry is written under it.
-    let _lock = match folder.lock(&format!("{key}.lock")) {
+    let _lock = match lock(&folder, key, log) {
         Ok(lock) => Some(lock),
         Err(e) => {
             log.warn(&format!(
@@ -222,6 +222,21 @@ pub fn fetch(
         )),
     }
     Ok(creds)
+}
+
+/// Takes the entry's lock, waiting (and saying so at debug) while another
+/// run holds it; released when the file is dropped.
+fn lock(folder: &folder::Folder, key: &str, log: &mut Log) -> std::io::Result<std::fs::File> {
+    let file = folder.lock_file(&format!("{key}.lock"))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            log.debug("another run holds this cache entry's lock; waiting for it to finish");
+            file.lock()?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    }
+    Ok(file)
 }
 
 #[cfg(test)]

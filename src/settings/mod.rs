@@ -278,6 +278,9 @@ impl Settings {
             Some(a) => row("attempts", &a.value, &a.source),
             None => row("attempts", &"none", &Source::Default),
         });
+        if let Some(c) = &self.cache {
+            rows.push(row("cache folder", &c.value, &c.source));
+        }
         rows
     }
 
