@@ -342,7 +342,8 @@ pub fn help() -> String {
          Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
          timeout); 5 answer not understood; 6 output not written, or an output file refused\n\
          (a link, not a regular file, another user's, writable by others, named twice, an input\n\
-         file) before any request; 1 anything else.\n",
+         file) or the cache folder refused (a link, another user's) before any request; 1 anything\n\
+         else.\n",
     );
     h
 }

@@ -422,3 +422,33 @@ fn check_names_the_folder_and_touches_nothing() {
     assert!(!dir.join("cache").exists());
     assert_eq!(sts.counts().0, 0);
 }
+
+#[test]
+fn a_hit_writes_every_output_as_the_answer_did() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let cache = step.dir.join("cache").display().to_string();
+    let step = step
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_CACHE_DIR", &cache);
+    step.run(&[]).expect(0);
+    let (secrets, vars) = (step.secrets(), step.vars());
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    assert_eq!(sts.counts().0, 1);
+    // Appended again, line for line: credentials, expiry, account, ARNs.
+    assert_eq!(step.secrets(), format!("{secrets}{secrets}"));
+    assert_eq!(step.vars(), format!("{vars}{vars}"));
+    // json and shell from the same entry.
+    for (format, key) in [
+        ("json", "\"AssumedRoleArn\":\"arn:aws:sts::"),
+        ("shell", "export AWS_ROLE_ARN='"),
+    ] {
+        let out = step.run(&["--format", format, "--output", "-"]);
+        out.expect(0);
+        assert!(out.stdout.contains(key), "{format}: {}", out.stdout);
+        assert!(out.stdout.contains(&sts.issued()[0].access_key_id));
+    }
+    assert_eq!(sts.counts().0, 1);
+}
