@@ -150,12 +150,14 @@ impl Folder {
     /// and synced, renamed over `name`, and the folder synced.
     pub fn replace(&self, name: &str, text: &str) -> io::Result<()> {
         use std::os::fd::AsRawFd;
-        let tmp = format!("{name}.tmp");
+        // Per process: a run that could not take the lock cannot take
+        // another's temporary file.
+        let tmp = format!("{name}.{}.tmp", std::process::id());
         let c_tmp = std::ffi::CString::new(tmp.as_str())?;
         let c_name = std::ffi::CString::new(name)?;
         let fd = self.dir.as_raw_fd();
-        // A leftover of a run that died here; the entry's lock is held, so
-        // no live run is writing it.
+        // A leftover of a run that died here with this process id, which
+        // no live run is writing.
         // SAFETY: `c_tmp` is NUL-terminated and outlives the call.
         unsafe { libc::unlinkat(fd, c_tmp.as_ptr(), 0) };
         let written = self
@@ -247,7 +249,7 @@ impl Folder {
     /// Replaces the entry: a new temporary file with an owner-only list,
     /// written and synced, then renamed over `name`.
     pub fn replace(&self, name: &str, text: &str) -> io::Result<()> {
-        let tmp = self.named(&format!("{name}.tmp"));
+        let tmp = self.named(&format!("{name}.{}.tmp", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let written = crate::output::windows::create_new(&tmp.to_string_lossy())
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
