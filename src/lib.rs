@@ -10,6 +10,7 @@ pub mod claims;
 pub mod diagnose;
 pub mod endpoint;
 pub mod error;
+pub mod guard;
 #[cfg(test)]
 mod invariants;
 pub mod json;
@@ -94,6 +95,9 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     for line in s.listing() {
         log.debug(&line);
     }
+    // Every role of the run is in an allowed account, before anything is
+    // opened or sent (§12).
+    guard::check_roles(s, &[(&s.role.arn, s.role.source)])?;
     let endpoint = endpoint::for_settings(s)?;
     let claims = claims::decode(s.token.expose());
     match &claims {
@@ -142,6 +146,9 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
         },
         log,
     )?;
+    // Before anything is written: an answer for another account leaves
+    // the opened outputs to be rolled back (§12).
+    guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
     let now = time::now();
     let left = creds.expires_at - now;
     if left < 300 {
@@ -284,6 +291,10 @@ fn print_check(
             )
         }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
+    }
+    if let Some(a) = &s.allowed_accounts {
+        let shown = guard::listed(a, s.mask_account);
+        _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
     }
     out.push_str("settings are valid; nothing was sent\n");
     match print(stdout, &log.masked(&out)) {

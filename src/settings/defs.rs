@@ -257,6 +257,15 @@ def!(
     "false",
     "true: account id and role ARNs go only to the secret file"
 );
+def!(
+    ALLOWED_ACCOUNT_IDS,
+    "allowed account ids",
+    Some("--allowed-account-ids"),
+    ["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
+    Value,
+    "any account",
+    "12-digit account ids separated by commas or newlines; every role and the answer must be in one"
+);
 
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
@@ -285,6 +294,7 @@ pub const ALL: &[&Def] = &[
     &OUTPUT,
     &FORMAT,
     &MASK_ACCOUNT,
+    &ALLOWED_ACCOUNT_IDS,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets

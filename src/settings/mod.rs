@@ -213,6 +213,9 @@ pub struct Settings {
     pub input_files: Vec<Sourced<String>>,
     /// Warnings found while resolving, logged once the logger exists.
     pub warnings: Vec<String>,
+    /// The accounts every role and the answer must be in (§12); any
+    /// account when unset.
+    pub allowed_accounts: Option<Sourced<Vec<String>>>,
 }
 
 impl Settings {
@@ -274,6 +277,10 @@ impl Settings {
             Some(a) => row("attempts", &a.value, &a.source),
             None => row("attempts", &"none", &Source::Default),
         });
+        if let Some(a) = &self.allowed_accounts {
+            let shown = crate::guard::listed(a, self.mask_account);
+            rows.push(row("allowed account ids", &shown, &a.source));
+        }
         rows
     }
 
@@ -374,6 +381,7 @@ fn validate(
         .unwrap_or(Sourced::default(Duration::from_secs(60)));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
+    let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
     Ok(Settings {
         role,
         token,
@@ -399,6 +407,7 @@ fn validate(
         mask_account: false,
         input_files: input_files(inputs),
         warnings,
+        allowed_accounts,
     })
 }
 
