@@ -159,11 +159,17 @@ mod tests {
         }
         assert!(e.contains("arn:aws:iam::************:role/deploy"), "{e}");
         assert!(e.contains("does not list (2 account ids, masked)"), "{e}");
-        assert!(e.contains("account ids are masked because mask account is on"), "{e}");
+        assert!(
+            e.contains("account ids are masked because mask account is on"),
+            "{e}"
+        );
         let e = check_answer(&s, Some("arn:aws:sts::210987654321:assumed-role/x/s"));
         let e = e.unwrap_err().to_string();
         assert!(!e.contains("210987654321"), "{e}");
-        assert_eq!(listed(&["123456789012".into()], true), "1 account id, masked");
+        assert_eq!(
+            listed(&["123456789012".into()], true),
+            "1 account id, masked"
+        );
     }
 
     #[test]

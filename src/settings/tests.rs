@@ -1117,10 +1117,16 @@ fn allowed_account_ids_are_twelve_digits_each() {
     );
     for (bad, says) in [
         ("123456789012,12345", "`12345` is not a 12-digit account id"),
-        ("123456789012;210987654321", "`123456789012;210987654321` is not a 12-digit"),
+        (
+            "123456789012;210987654321",
+            "`123456789012;210987654321` is not a 12-digit",
+        ),
         ("1234567890123", "`1234567890123` is not"),
         ("12345678901x", "`12345678901x` is not"),
-        ("arn:aws:iam::123456789012:root", "`arn:aws:iam::123456789012:root` is not"),
+        (
+            "arn:aws:iam::123456789012:root",
+            "`arn:aws:iam::123456789012:root` is not",
+        ),
         (",\n,", "the list holds no account id"),
     ] {
         let e = parse_account_ids(bad).unwrap_err();
@@ -1135,5 +1141,9 @@ fn allowed_account_ids_are_twelve_digits_each() {
     )
     .unwrap_err();
     assert_eq!(e.code(), 2);
-    assert!(e.to_string().starts_with("--allowed-account-ids: `x` is not a 12-digit account id"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("--allowed-account-ids: `x` is not a 12-digit account id"),
+        "{e}"
+    );
 }
