@@ -363,7 +363,11 @@ fn sh_in(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
 
 /// What the `aws` stand-in printed for the credentials STS issued last.
 fn aws_saw(sts: &StandIn, region: &str) -> String {
-    let c = sts.issued().pop().unwrap();
+    aws_printed(&sts.issued().pop().unwrap(), region)
+}
+
+/// What the `aws` stand-in prints for these credentials.
+fn aws_printed(c: &standin::Issued, region: &str) -> String {
     format!(
         "aws sts get-caller-identity: {} {} {} {region}\n",
         c.access_key_id, c.secret_access_key, c.session_token
@@ -377,11 +381,30 @@ fn aws_saw(sts: &StandIn, region: &str) -> String {
 fn readme_drone_shell_file_is_sourced_by_sh() {
     let sts = StandIn::start();
     let workspace = temp_dir("drone");
-    let drone = format!("{}/", workspace.display());
     let yaml = readme_block("### Drone and Woodpecker", "yaml", 0);
+    let (env, token) = drone_first_step(&sts, &yaml, &workspace);
+    run_env(&env, &[], None).expect(0).assert_hides(&[&token]);
+    let file = workspace.join("aws-oidc.env");
+    assert_eq!(mode(&file), 0o600);
+    let req = sts.requests().pop().unwrap();
+    assert_eq!(req.field("RoleSessionName"), Some("drone-app-42"));
+    let out = drone_later_steps(&yaml, &workspace);
+    assert_eq!(out.stdout, aws_saw(&sts, "us-west-2"), "{}", out.stderr);
+    assert!(!file.exists());
+}
+
+/// The environment of a README Drone pipeline's first step, with
+/// `workspace` as `/drone/`: its settings as Drone hands them over
+/// (`${DRONE_*}` filled in), and the token it sends.
+fn drone_first_step(
+    sts: &StandIn,
+    yaml: &str,
+    workspace: &Path,
+) -> (Vec<(String, String)>, String) {
+    let drone = format!("{}/", workspace.display());
     let token = harness_token();
-    let mut env = reach(&sts);
-    for (k, v) in drone_settings(&drone_step(&yaml, "aws-credentials")) {
+    let mut env = reach(sts);
+    for (k, v) in drone_settings(&drone_step(yaml, "aws-credentials")) {
         let v = v
             .replace("${DRONE_REPO_NAME}", "app")
             .replace("${DRONE_BUILD_NUMBER}", "42")
@@ -390,21 +413,20 @@ fn readme_drone_shell_file_is_sourced_by_sh() {
     }
     // oidc_token: {from_secret: …} arrives as the secret's value.
     env.push(("PLUGIN_OIDC_TOKEN".into(), token.clone()));
-    run_env(&env, &[], None).expect(0).assert_hides(&[&token]);
-    let file = workspace.join("aws-oidc.env");
-    assert_eq!(mode(&file), 0o600);
-    let req = sts.requests().pop().unwrap();
-    assert_eq!(req.field("RoleSessionName"), Some("drone-app-42"));
+    (env, token)
+}
+
+/// The later steps' commands of a README Drone pipeline, in sh, with
+/// `workspace` as `/drone/` and the `aws` stand-in on PATH.
+fn drone_later_steps(yaml: &str, workspace: &Path) -> Output {
     let later = [
-        yaml_list(&drone_step(&yaml, "deploy"), "commands:"),
-        yaml_list(&drone_step(&yaml, "forget-credentials"), "commands:"),
+        yaml_list(&drone_step(yaml, "deploy"), "commands:"),
+        yaml_list(&drone_step(yaml, "forget-credentials"), "commands:"),
     ]
     .join("\n")
-    .replace("/drone/", &drone);
-    let path = tools(&workspace);
-    let out = sh_in(&workspace, &later, &[("PATH", &path)]);
-    assert_eq!(out.stdout, aws_saw(&sts, "us-west-2"), "{}", out.stderr);
-    assert!(!file.exists());
+    .replace("/drone/", &format!("{}/", workspace.display()));
+    let path = tools(workspace);
+    sh_in(workspace, &later, &[("PATH", &path)])
 }
 
 /// README "GitLab CI": both jobs' `script:` lines in sh, in a checkout that
@@ -1603,18 +1625,8 @@ fn readme_cross_account_harness_step() {
 fn readme_cross_account_drone_pipeline() {
     let sts = StandIn::start();
     let workspace = temp_dir("drone-chain");
-    let drone = format!("{}/", workspace.display());
     let yaml = readme_block("### Chaining in Drone and Woodpecker", "yaml", 0);
-    let token = harness_token();
-    let mut env = reach(&sts);
-    for (k, v) in drone_settings(&drone_step(&yaml, "aws-credentials")) {
-        let v = v
-            .replace("${DRONE_REPO_NAME}", "app")
-            .replace("${DRONE_BUILD_NUMBER}", "42")
-            .replace("/drone/", &drone);
-        env.push((k, v));
-    }
-    env.push(("PLUGIN_OIDC_TOKEN".into(), token.clone()));
+    let (env, token) = drone_first_step(&sts, &yaml, &workspace);
     let chained = built_with(&["--chain-role-arn", "--external-id", "--verify"]);
     let out = run_env(&env, &[], None);
     out.expect(0).assert_hides(&[&token]);
@@ -1622,20 +1634,10 @@ fn readme_cross_account_drone_pipeline() {
         true => assert_chained(&sts, "drone-app-42", true),
         false => sts.issued().pop().unwrap(),
     };
-    let later = [
-        yaml_list(&drone_step(&yaml, "deploy"), "commands:"),
-        yaml_list(&drone_step(&yaml, "forget-credentials"), "commands:"),
-    ]
-    .join("\n")
-    .replace("/drone/", &drone);
-    let path = tools(&workspace);
-    let out = sh_in(&workspace, &later, &[("PATH", &path)]);
+    let out = drone_later_steps(&yaml, &workspace);
     assert_eq!(
         out.stdout,
-        format!(
-            "aws sts get-caller-identity: {} {} {} us-west-2\n",
-            issued.access_key_id, issued.secret_access_key, issued.session_token
-        ),
+        aws_printed(&issued, "us-west-2"),
         "{}",
         out.stderr
     );
@@ -1664,10 +1666,7 @@ fn readme_cross_account_shell() {
     let last = assert_chained(&sts, "deploy-ci", true);
     assert_eq!(
         out.stdout,
-        format!(
-            "aws sts get-caller-identity: {} {} {} eu-west-1\n",
-            last.access_key_id, last.secret_access_key, last.session_token
-        ),
+        aws_printed(&last, "eu-west-1"),
         "{}",
         out.stderr
     );
