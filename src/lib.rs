@@ -340,10 +340,11 @@ pub fn help() -> String {
          and shell history can see it.\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
          credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
-         Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
-         timeout); 5 answer not understood; 6 output not written, or an output file refused\n\
-         (a link, not a regular file, another user's, writable by others, named twice, an input\n\
-         file) before any request; 1 anything else.\n",
+         Exit codes: 0 written; 2 bad setting or usage, or a role outside the allowed accounts;\n\
+         3 STS refused; 4 no answer (network, TLS, timeout); 5 answer not understood, or for an\n\
+         account not allowed; 6 output not written, or an output file refused (a link, not a\n\
+         regular file, another user's, writable by others, named twice, an input file) before\n\
+         any request; 1 anything else.\n",
     );
     h
 }
