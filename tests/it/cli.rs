@@ -1696,3 +1696,54 @@ fn readme_cross_account_profile_is_cached() {
     let cache = home.join(".cache/aws-oidc");
     assert_eq!(mode(&cache), 0o700);
 }
+
+/// README "The two policies": both are JSON, and they name the roles and
+/// the external id the examples below them use, so a reader who copies one
+/// policy and one example gets a pair that fits.
+#[test]
+fn readme_cross_account_policies_fit_the_examples() {
+    use aws_oidc::json::{parse, Json};
+    fn at<'a>(j: &'a Json, key: &str) -> &'a Json {
+        match j {
+            Json::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("no {key} in {j:?}")),
+            Json::Array(items) => &items[key.parse::<usize>().unwrap()],
+            _ => panic!("{key} of {j:?}"),
+        }
+    }
+    let text = |s: &str| Json::String(s.to_string());
+    let statement = |n: usize| {
+        let block = readme_block("### The two policies", "json", n);
+        let doc = parse(&block).unwrap_or_else(|| panic!("not JSON:\n{block}"));
+        assert_eq!(at(&doc, "Version"), &text("2012-10-17"));
+        at(at(&doc, "Statement"), "0").clone()
+    };
+    let permission = statement(0);
+    assert_eq!(at(&permission, "Effect"), &text("Allow"));
+    assert_eq!(at(&permission, "Action"), &text("sts:AssumeRole"));
+    assert_eq!(at(at(&permission, "Resource"), "0"), &text(DEPLOY_ROLE));
+    let trust = statement(1);
+    assert_eq!(at(&trust, "Action"), &text("sts:AssumeRole"));
+    assert_eq!(at(at(&trust, "Principal"), "AWS"), &text(FIRST_ROLE));
+    let condition = at(at(&trust, "Condition"), "StringEquals");
+    assert_eq!(at(condition, "sts:ExternalId"), &text(EXTERNAL_ID));
+    for (heading, lang) in [
+        ("### Chaining in a Harness step", "yaml"),
+        ("### Chaining in Drone and Woodpecker", "yaml"),
+        ("### Chaining from a shell", "sh"),
+        ("### Chaining in `~/.aws/config`", "ini"),
+    ] {
+        let example = readme_block(heading, lang, 0);
+        for name in [
+            FIRST_ROLE,
+            DEPLOY_ROLE,
+            EXTERNAL_ID,
+            "111111111111,222222222222",
+        ] {
+            assert!(example.contains(name), "{heading} lacks {name}");
+        }
+    }
+}
