@@ -11,6 +11,7 @@ pub mod claims;
 pub mod diagnose;
 pub mod endpoint;
 pub mod error;
+pub mod guard;
 #[cfg(test)]
 mod invariants;
 pub mod json;
@@ -95,6 +96,9 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     for line in s.listing() {
         log.debug(&line);
     }
+    // Every role of the run is in an allowed account, before anything is
+    // opened or sent (§12).
+    guard::check_roles(s, &[(&s.role.arn, s.role.source)])?;
     let endpoint = endpoint::for_settings(s)?;
     let claims = claims::decode(s.token.expose());
     match &claims {
@@ -140,7 +144,10 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
                 |d| format!("{d}s")
             ),
         ));
-        request::exchange(s, &endpoint, &ctx, log)
+        let creds = request::exchange(s, &endpoint, &ctx, log)?;
+        // Before the cache keeps it: an answer for another account (§12).
+        guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
+        Ok(creds)
     };
     let creds = match &s.cache {
         Some(dir) => {
@@ -149,6 +156,9 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
         }
         None => exchange(log)?,
     };
+    // Before anything is written: a cached entry is held to the list as an
+    // answer is, and a refusal leaves the opened outputs to be rolled back.
+    guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
     let now = time::now();
     let left = creds.expires_at - now;
     if left < 300 {
@@ -292,6 +302,10 @@ fn print_check(
         }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
+    if let Some(a) = &s.allowed_accounts {
+        let shown = guard::listed(a, s.mask_account);
+        _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
+    }
     if let Some(dir) = &s.cache {
         let _ = writeln!(out, "cache: {} (from {})", dir.value, dir.source);
     }
@@ -339,11 +353,11 @@ pub fn help() -> String {
          and shell history can see it.\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
          credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
-         Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
-         timeout); 5 answer not understood; 6 output not written, or an output file refused\n\
-         (a link, not a regular file, another user's, writable by others, named twice, an input\n\
-         file) or the cache folder refused (a link, another user's) before any request; 1 anything\n\
-         else.\n",
+         Exit codes: 0 written; 2 bad setting or usage, or a role outside the allowed accounts;\n\
+         3 STS refused; 4 no answer (network, TLS, timeout); 5 answer not understood, or for an\n\
+         account not allowed; 6 output not written, or an output file refused (a link, not a\n\
+         regular file, another user's, writable by others, named twice, an input file) or the\n\
+         cache folder refused (a link, another user's) before any request; 1 anything else.\n",
     );
     h
 }

@@ -275,6 +275,15 @@ def!(
     "$XDG_CACHE_HOME/aws-oidc, else $HOME/.cache/aws-oidc (Windows: %LOCALAPPDATA%\\aws-oidc)",
     "a folder this user owns, made 0700 when missing"
 );
+def!(
+    ALLOWED_ACCOUNT_IDS,
+    "allowed account ids",
+    Some("--allowed-account-ids"),
+    ["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
+    Value,
+    "any account",
+    "12-digit account ids separated by commas or newlines; every role and the answer must be in one"
+);
 
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
@@ -305,6 +314,7 @@ pub const ALL: &[&Def] = &[
     &MASK_ACCOUNT,
     &CACHE,
     &CACHE_DIR,
+    &ALLOWED_ACCOUNT_IDS,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets

@@ -217,6 +217,9 @@ pub struct Settings {
     pub cache: Option<Sourced<String>>,
     /// Warnings found while resolving, logged once the logger exists.
     pub warnings: Vec<String>,
+    /// The accounts every role and the answer must be in (§12); any
+    /// account when unset.
+    pub allowed_accounts: Option<Sourced<Vec<String>>>,
 }
 
 impl Settings {
@@ -280,6 +283,10 @@ impl Settings {
         });
         if let Some(c) = &self.cache {
             rows.push(row("cache folder", &c.value, &c.source));
+        }
+        if let Some(a) = &self.allowed_accounts {
+            let shown = crate::guard::listed(a, self.mask_account);
+            rows.push(row("allowed account ids", &shown, &a.source));
         }
         rows
     }
@@ -382,6 +389,7 @@ fn validate(
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
     let cache = cache_dir(inputs)?;
+    let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
     Ok(Settings {
         role,
         token,
@@ -408,6 +416,7 @@ fn validate(
         input_files: input_files(inputs),
         cache,
         warnings,
+        allowed_accounts,
     })
 }
 

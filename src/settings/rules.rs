@@ -251,14 +251,19 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
     }
 }
 
-/// Managed policy ARNs, separated by commas or newlines, at most 10.
-pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
-    let arns: Vec<String> = s
-        .split([',', '\n', '\r'])
+/// The entries of a list setting: separated by commas or newlines, each
+/// trimmed, blanks dropped (a trailing comma, a YAML block's last newline).
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split([',', '\n', '\r'])
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(String::from)
-        .collect();
+        .collect()
+}
+
+/// Managed policy ARNs, separated by commas or newlines, at most 10.
+pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
+    let arns = split_list(s);
     if arns.len() > 10 {
         return Err(format!(
             "{} policy ARNs given; STS accepts at most 10",
@@ -300,4 +305,24 @@ pub fn check_policy(policy: &str) -> Result<(), String> {
         return Err(format!("the session policy ({n} chars) is not valid JSON; pass an IAM policy document such as {{\"Version\":\"2012-10-17\",\"Statement\":[...]}}"));
     }
     Ok(())
+}
+
+/// Allowed account ids (`docs/reference.md` §12): 12-digit ids separated
+/// by commas or newlines, blanks around them ignored. The first entry that
+/// is not 12 digits is named, so the user sees which one to fix.
+pub fn parse_account_ids(s: &str) -> Result<Vec<String>, String> {
+    let ids = split_list(s);
+    if let Some(bad) = ids
+        .iter()
+        .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "{} is not a 12-digit account id; list account ids separated by commas, such as 123456789012,210987654321",
+            quoted(bad)
+        ));
+    }
+    match ids.is_empty() {
+        true => Err("the list holds no account id; list 12-digit account ids separated by commas, or leave it unset to allow any account".into()),
+        false => Ok(ids),
+    }
 }

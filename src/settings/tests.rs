@@ -108,6 +108,10 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ("mask account id", &["PLUGIN_MASK_ACCOUNT_ID"]),
     ("credential cache", &["PLUGIN_CACHE"]),
     ("cache folder", &["PLUGIN_CACHE_DIR"]),
+    (
+        "allowed account ids",
+        &["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
+    ),
 ];
 
 #[test]
@@ -661,6 +665,7 @@ fn command_line() {
         "output",
         "format",
         "mask-account-id",
+        "allowed-account-ids",
     ] {
         assert!(args(&[&format!("--{flag}=1")]).is_ok(), "{flag}");
     }
@@ -1104,4 +1109,43 @@ fn every_section_the_code_cites_exists_in_the_reference() {
         );
     }
     assert!(cited > 20, "{cited}");
+}
+
+#[test]
+fn allowed_account_ids_are_twelve_digits_each() {
+    assert_eq!(
+        parse_account_ids(" 123456789012,\n210987654321 ,"),
+        Ok(vec!["123456789012".into(), "210987654321".into()])
+    );
+    for (bad, says) in [
+        ("123456789012,12345", "`12345` is not a 12-digit account id"),
+        (
+            "123456789012;210987654321",
+            "`123456789012;210987654321` is not a 12-digit",
+        ),
+        ("1234567890123", "`1234567890123` is not"),
+        ("12345678901x", "`12345678901x` is not"),
+        (
+            "arn:aws:iam::123456789012:root",
+            "`arn:aws:iam::123456789012:root` is not",
+        ),
+        (",\n,", "the list holds no account id"),
+    ] {
+        let e = parse_account_ids(bad).unwrap_err();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+    let e = crate::testing::resolve(
+        &crate::testing::inputs(
+            &[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd")],
+            &["--allowed-account-ids", "123456789012,x"],
+        ),
+        &mut crate::testing::NoFiles,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), 2);
+    assert!(
+        e.to_string()
+            .starts_with("--allowed-account-ids: `x` is not a 12-digit account id"),
+        "{e}"
+    );
 }

@@ -401,6 +401,15 @@ fn settings_cases() -> Vec<Case> {
                 write_file(&s.dir, "file", "x");
                 cache_in("file")(sts, s)
             }),
+        case("the role outside the allowed accounts", 2, "error: the role arn:aws:iam::123456789012:role/harness-ci (from PLUGIN_IAMROLEARN) is in account 123456789012, which PLUGIN_ALLOWEDACCOUNTIDS does not list (210987654321, 111111111111); fix the role ARN, or add the account to PLUGIN_ALLOWEDACCOUNTIDS", 0)
+            .set("PLUGIN_ALLOWEDACCOUNTIDS", "210987654321, 111111111111"),
+        case("an allowed account id that is not 12 digits", 2, "error: PLUGIN_ALLOWED_ACCOUNT_IDS: `12345678901` is not a 12-digit account id", 0)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,12345678901"),
+        case("the token given as the allowed account ids", 2, "PLUGIN_ALLOWED_ACCOUNT_IDS: a JWT-shaped value (", 0)
+            .with(token_in("PLUGIN_ALLOWED_ACCOUNT_IDS")),
+        case("the role outside the allowed accounts, masked", 2, "is in account ************, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list (1 account id, masked)", 0)
+            .set("PLUGIN_MASK_ACCOUNT_ID", "true")
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "210987654321"),
     ]
 }
 
@@ -624,6 +633,16 @@ fn answer_cases() -> Vec<Case> {
         case("a refusal with the cache on writes no entry", 3, "AccessDenied: no (RequestId ", 1)
             .with(cache_in("cache"))
             .replies(vec![err(403, "AccessDenied", "no")]),
+        case("an answer for an account not allowed", 5, "error: STS answered with credentials for arn:aws:sts::210987654321:assumed-role/harness-ci/harness-aws-oidc in account 210987654321, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list (123456789012); nothing was written", 1)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT)
+            .replies(vec![Reply::StsAsAccount("210987654321")]),
+        case("an answer without its role under the account guard", 5, "error: STS answered without AssumedRoleUser/Arn, so its account cannot be checked against PLUGIN_ALLOWED_ACCOUNT_IDS; nothing was written", 1)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT)
+            .replies(vec![Reply::Raw(200, "text/xml", without_assumed_role())]),
+        case("an answer for an account not allowed, masked", 5, "STS answered with credentials for arn:aws:sts::************:assumed-role/harness-ci/harness-aws-oidc in account ************, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list (1 account id, masked)", 1)
+            .set("PLUGIN_MASK_ACCOUNT_ID", "true")
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT)
+            .replies(vec![Reply::StsAsAccount("210987654321")]),
     ]
 }
 
@@ -633,6 +652,20 @@ const HOSTILE_TOKEN_OK: &str = "hostileCaseSessionToken0000000000000001";
 const HOSTILE_ARN: &str =
     "arn:aws:sts::123456789012:assumed-role/harness-ci/x;id>/tmp/aws-oidc-hostile-x";
 const HOSTILE_ARN_OK: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/x";
+
+/// A success body whose credentials are fine but which names no assumed
+/// role (no `AssumedRoleUser`), as some STS-compatible servers answer.
+fn without_assumed_role() -> Vec<u8> {
+    let body = String::from_utf8(hostile_success(
+        HOSTILE_TOKEN_OK,
+        HOSTILE_ARN_OK,
+        "2099-01-01T00:00:00Z",
+    ))
+    .unwrap();
+    let arn = format!("<AssumedRoleUser><Arn>{HOSTILE_ARN_OK}</Arn></AssumedRoleUser>");
+    assert!(body.contains(&arn));
+    body.replace(&arn, "").into_bytes()
+}
 
 /// A success body with these values, as a hostile or altered answer sends it.
 fn hostile_success(token: &str, arn: &str, expiration: &str) -> Vec<u8> {
