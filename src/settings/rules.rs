@@ -104,18 +104,21 @@ pub fn parse_role_arn(s: &str) -> Result<RoleArn, String> {
 /// Replaces characters STS rejects with `-` and cuts to 64. Returns the name
 /// and whether it changed.
 pub fn sanitize_session_name(s: &str) -> Result<(String, bool), String> {
-    if crate::error::a_jwt(s) {
-        return Err(format!(
-            "{} is not a session name; {SESSION_TOKEN}",
-            quoted(s)
-        ));
-    }
     let ok = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
     let name: String = s
         .chars()
         .map(|c| if ok(c) { c } else { '-' })
         .take(64)
         .collect();
+    // A token with a stray character is JWT-shaped once it is cleaned: it
+    // is described by the cleaned form, never quoted.
+    let cleaned: String = s.chars().map(|c| if ok(c) { c } else { '-' }).collect();
+    if crate::error::a_jwt(&cleaned) {
+        return Err(format!(
+            "{} is not a session name; {SESSION_TOKEN}",
+            quoted(&cleaned)
+        ));
+    }
     if name.len() < 2 {
         return Err("a session name needs 2-64 chars of A-Z a-z 0-9 _+=,.@-".into());
     }

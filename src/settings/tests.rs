@@ -1149,3 +1149,25 @@ fn allowed_account_ids_are_twelve_digits_each() {
         "{e}"
     );
 }
+
+/// A token pasted as the session name with a character outside the
+/// alphabet is JWT-shaped only after that character becomes `-`: it is
+/// refused all the same, never sent (and so never recorded in CloudTrail or
+/// in the assumed-role ARN written out). Found by the settings fuzz target.
+#[test]
+fn a_token_that_becomes_jwt_shaped_when_cleaned_is_not_a_session_name() {
+    for input in [
+        "eyJhbGciOiJSUzI1NiJ9.eyJzé0iOiJ4In0.c2ln",
+        "eyJhbGciOiJSUzI1NiJ9.eyJz/OiJ4In0.c2ln",
+        "eyJhbGciOiJSUzI1NiJ9 .eyJzOiJ4In0.c2ln",
+    ] {
+        let e = sanitize_session_name(input).unwrap_err();
+        assert!(e.contains("is not a session name"), "{input}: {e}");
+        assert!(!e.contains("eyJz"), "{input}: {e}");
+    }
+    // A name that is no token stays a name, whatever it is cleaned into.
+    assert_eq!(
+        sanitize_session_name("run.7 of.x").unwrap(),
+        ("run.7-of.x".to_string(), true)
+    );
+}
