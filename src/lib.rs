@@ -6,10 +6,12 @@
 //! the one error type, [`log`] the only printer of diagnostics, and
 //! [`secret`] the type that keeps secrets out of both.
 
+pub mod cache;
 pub mod claims;
 pub mod diagnose;
 pub mod endpoint;
 pub mod error;
+pub mod guard;
 #[cfg(test)]
 mod invariants;
 pub mod json;
@@ -94,6 +96,13 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     for line in s.listing() {
         log.debug(&line);
     }
+    // Every role of the run is in an allowed account, before anything is
+    // opened or sent (§12).
+    let mut roles = vec![(s.role.arn.as_str(), s.role.source)];
+    if let Some(chained) = &s.chain.roles {
+        roles.extend(chained.iter().map(|r| (r.arn.as_str(), chained.source)));
+    }
+    guard::check_roles(s, &roles)?;
     let endpoint = endpoint::for_settings(s)?;
     let claims = claims::decode(s.token.expose());
     match &claims {
@@ -124,33 +133,7 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             stdout,
         );
     }
-    let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
-    let duration = match chained.is_empty() {
-        true => s.duration.as_ref().map(|d| d.value),
-        false => request::chained_duration(s),
-    };
-    log.info(&format!(
-        "assuming {}{} as session {} via {} for {}",
-        s.role.arn,
-        chained
-            .iter()
-            .map(|a| format!(" then {a}"))
-            .collect::<String>(),
-        s.session_name,
-        endpoint.url,
-        duration.map_or(
-            "the role's default duration (STS: 3600s)".to_string(),
-            |d| format!("{d}s")
-        ),
-    ));
-    let creds = request::exchange(
-        s,
-        &endpoint,
-        &request::Context {
-            claims: claims.as_ref(),
-        },
-        log,
-    )?;
+    let creds = credentials(s, &endpoint, claims.as_ref(), log)?;
     let now = time::now();
     let left = creds.expires_at - now;
     if left < 300 {
@@ -165,6 +148,64 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     output::write(destinations, &plan, &rendered, stdout)?;
     report_success(s, &plan, &rendered, &creds, log);
     Ok(())
+}
+
+/// The credentials to write: from the cache when it holds them, else from
+/// STS (every hop, and `--verify`), each held to the account guard (§12).
+fn credentials(
+    s: &Settings,
+    endpoint: &endpoint::Endpoint,
+    claims: Option<&claims::Claims>,
+    log: &mut Log,
+) -> Result<response::Credentials, Error> {
+    let ctx = request::Context { claims };
+    let mut asked = false;
+    // Said only when STS is asked: a cache hit says so instead.
+    let mut exchange = |log: &mut Log| {
+        asked = true;
+        let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
+        let duration = match chained.is_empty() {
+            true => s.duration.as_ref().map(|d| d.value),
+            false => request::chained_duration(s),
+        };
+        log.info(&format!(
+            "assuming {}{} as session {} via {} for {}",
+            s.role.arn,
+            chained
+                .iter()
+                .map(|a| format!(" then {a}"))
+                .collect::<String>(),
+            s.session_name,
+            endpoint.url,
+            duration.map_or(
+                "the role's default duration (STS: 3600s)".to_string(),
+                |d| { format!("{d}s") }
+            ),
+        ));
+        // Every hop, and `--verify` when on, before the cache keeps it.
+        let creds = request::exchange(s, endpoint, &ctx, log)?;
+        // Before the cache keeps it: an answer for another account (§12).
+        guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
+        Ok(creds)
+    };
+    let creds = match &s.cache {
+        Some(dir) => {
+            // Every hop's form is in the key: role, session name, duration,
+            // policies, external id (§11, §13).
+            let key = cache::key(&endpoint.url, &request::hop_forms(s));
+            cache::fetch(dir, &key, log, &mut exchange)?
+        }
+        None => exchange(log)?,
+    };
+    // Before anything is written: a cached entry is held to the list as an
+    // answer is, and a refusal leaves the opened outputs to be rolled back.
+    guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
+    // Cached credentials were not just verified: `--verify` checks them
+    // too, before anything is written.
+    if s.chain.verify && !asked {
+        request::verify(s, endpoint, &creds, log)?;
+    }
+    Ok(creds)
 }
 
 fn report_success(
@@ -309,6 +350,13 @@ fn print_check(
         }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
+    if let Some(a) = &s.allowed_accounts {
+        let shown = guard::listed(a, s.mask_account);
+        _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
+    }
+    if let Some(dir) = &s.cache {
+        let _ = writeln!(out, "cache: {} (from {})", dir.value, dir.source);
+    }
     out.push_str("settings are valid; nothing was sent\n");
     match print(stdout, &log.masked(&out)) {
         0 => Ok(()),
@@ -354,10 +402,11 @@ pub fn help() -> String {
          and shell history can see it.\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
          credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
-         Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
-         timeout); 5 answer not understood; 6 output not written, or an output file refused\n\
-         (a link, not a regular file, another user's, writable by others, named twice, an input\n\
-         file) before any request; 1 anything else.\n",
+         Exit codes: 0 written; 2 bad setting or usage, or a role outside the allowed accounts;\n\
+         3 STS refused; 4 no answer (network, TLS, timeout); 5 answer not understood, or for an\n\
+         account not allowed; 6 output not written, or an output file refused (a link, not a\n\
+         regular file, another user's, writable by others, named twice, an input file) or the\n\
+         cache folder refused (a link, another user's) before any request; 1 anything else.\n",
     );
     h
 }

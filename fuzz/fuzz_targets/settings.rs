@@ -255,6 +255,13 @@ fn check_settings(s: &Settings) {
     assert!(s.policy.as_ref().is_none_or(|p| (1..=2048).contains(&p.len())));
     assert!(s.policy_arns().len() <= 10);
     assert_eq!(settings::parse_role_arn(&s.role.arn).as_ref(), Ok(&s.role.value));
+    if let Some(ids) = &s.allowed_accounts {
+        assert_eq!(settings::parse_account_ids(&ids.join(",")).as_ref(), Ok(&ids.value));
+        // The guard's verdict on the role is one line either way.
+        if let Err(e) = aws_oidc::guard::check_roles(s, &[(&s.role.arn, s.role.source)]) {
+            one_line("an account guard error", &e.to_string());
+        }
+    }
     for w in &s.warnings {
         one_line("a warning", w);
     }
@@ -347,6 +354,14 @@ fn check_rules(v: &str) {
             }
         }
         Err(p) => one_line("a parse_policy_arns error", &p),
+    }
+    match settings::parse_account_ids(v) {
+        // Each id is 12 digits, and the list of them reads back the same.
+        Ok(ids) => {
+            assert!(!ids.is_empty() && ids.iter().all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())), "{ids:?}");
+            assert_eq!(settings::parse_account_ids(&ids.join(",")), Ok(ids.clone()));
+        }
+        Err(p) => one_line("a parse_account_ids error", &p),
     }
     match settings::sanitize_session_name(v) {
         Ok((name, _)) => assert_eq!(settings::sanitize_session_name(&name), Ok((name.clone(), false))),

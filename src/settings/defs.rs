@@ -258,6 +258,33 @@ def!(
     "true: account id and role ARNs go only to the secret file"
 );
 def!(
+    CACHE,
+    "credential cache",
+    Some("--cache"),
+    ["PLUGIN_CACHE"],
+    Bool,
+    "false",
+    "true: reuse credentials while more than 15m remain (see --cache-dir)"
+);
+def!(
+    CACHE_DIR,
+    "cache folder",
+    Some("--cache-dir"),
+    ["PLUGIN_CACHE_DIR"],
+    Value,
+    "$XDG_CACHE_HOME/aws-oidc, else $HOME/.cache/aws-oidc (Windows: %LOCALAPPDATA%\\aws-oidc)",
+    "a folder this user owns, made 0700 when missing"
+);
+def!(
+    ALLOWED_ACCOUNT_IDS,
+    "allowed account ids",
+    Some("--allowed-account-ids"),
+    ["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
+    Value,
+    "any account",
+    "12-digit account ids separated by commas or newlines; every role and the answer must be in one"
+);
+def!(
     CHAIN_ROLE_ARN,
     "chained role ARNs",
     Some("--chain-role-arn"),
@@ -312,6 +339,9 @@ pub const ALL: &[&Def] = &[
     &OUTPUT,
     &FORMAT,
     &MASK_ACCOUNT,
+    &CACHE,
+    &CACHE_DIR,
+    &ALLOWED_ACCOUNT_IDS,
     &CHAIN_ROLE_ARN,
     &EXTERNAL_ID,
     &VERIFY,

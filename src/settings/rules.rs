@@ -104,18 +104,21 @@ pub fn parse_role_arn(s: &str) -> Result<RoleArn, String> {
 /// Replaces characters STS rejects with `-` and cuts to 64. Returns the name
 /// and whether it changed.
 pub fn sanitize_session_name(s: &str) -> Result<(String, bool), String> {
-    if crate::error::a_jwt(s) {
-        return Err(format!(
-            "{} is not a session name; {SESSION_TOKEN}",
-            quoted(s)
-        ));
-    }
     let ok = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
     let name: String = s
         .chars()
         .map(|c| if ok(c) { c } else { '-' })
         .take(64)
         .collect();
+    // A token with a stray character is JWT-shaped once it is cleaned: it
+    // is described by the cleaned form, never quoted.
+    let cleaned: String = s.chars().map(|c| if ok(c) { c } else { '-' }).collect();
+    if crate::error::a_jwt(&cleaned) {
+        return Err(format!(
+            "{} is not a session name; {SESSION_TOKEN}",
+            quoted(&cleaned)
+        ));
+    }
     if name.len() < 2 {
         return Err("a session name needs 2-64 chars of A-Z a-z 0-9 _+=,.@-".into());
     }
@@ -251,14 +254,19 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
     }
 }
 
-/// Managed policy ARNs, separated by commas or newlines, at most 10.
-pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
-    let arns: Vec<String> = s
-        .split([',', '\n', '\r'])
+/// The entries of a list setting: separated by commas or newlines, each
+/// trimmed, blanks dropped (a trailing comma, a YAML block's last newline).
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split([',', '\n', '\r'])
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(String::from)
-        .collect();
+        .collect()
+}
+
+/// Managed policy ARNs, separated by commas or newlines, at most 10.
+pub fn parse_policy_arns(s: &str) -> Result<Vec<String>, String> {
+    let arns = split_list(s);
     if arns.len() > 10 {
         return Err(format!(
             "{} policy ARNs given; STS accepts at most 10",
@@ -300,4 +308,24 @@ pub fn check_policy(policy: &str) -> Result<(), String> {
         return Err(format!("the session policy ({n} chars) is not valid JSON; pass an IAM policy document such as {{\"Version\":\"2012-10-17\",\"Statement\":[...]}}"));
     }
     Ok(())
+}
+
+/// Allowed account ids (`docs/reference.md` §12): 12-digit ids separated
+/// by commas or newlines, blanks around them ignored. The first entry that
+/// is not 12 digits is named, so the user sees which one to fix.
+pub fn parse_account_ids(s: &str) -> Result<Vec<String>, String> {
+    let ids = split_list(s);
+    if let Some(bad) = ids
+        .iter()
+        .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "{} is not a 12-digit account id; list account ids separated by commas, such as 123456789012,210987654321",
+            quoted(bad)
+        ));
+    }
+    match ids.is_empty() {
+        true => Err("the list holds no account id; list 12-digit account ids separated by commas, or leave it unset to allow any account".into()),
+        false => Ok(ids),
+    }
 }

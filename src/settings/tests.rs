@@ -106,6 +106,12 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ("explicit output", &["PLUGIN_OUTPUT_FILE"]),
     ("output format", &["PLUGIN_OUTPUT_FORMAT"]),
     ("mask account id", &["PLUGIN_MASK_ACCOUNT_ID"]),
+    ("credential cache", &["PLUGIN_CACHE"]),
+    ("cache folder", &["PLUGIN_CACHE_DIR"]),
+    (
+        "allowed account ids",
+        &["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
+    ),
     (
         "chained role ARNs",
         &["PLUGIN_CHAINROLEARN", "PLUGIN_CHAIN_ROLE_ARN"],
@@ -665,6 +671,7 @@ fn command_line() {
         "output",
         "format",
         "mask-account-id",
+        "allowed-account-ids",
     ] {
         assert!(args(&[&format!("--{flag}=1")]).is_ok(), "{flag}");
     }
@@ -1108,4 +1115,65 @@ fn every_section_the_code_cites_exists_in_the_reference() {
         );
     }
     assert!(cited > 20, "{cited}");
+}
+
+#[test]
+fn allowed_account_ids_are_twelve_digits_each() {
+    assert_eq!(
+        parse_account_ids(" 123456789012,\n210987654321 ,"),
+        Ok(vec!["123456789012".into(), "210987654321".into()])
+    );
+    for (bad, says) in [
+        ("123456789012,12345", "`12345` is not a 12-digit account id"),
+        (
+            "123456789012;210987654321",
+            "`123456789012;210987654321` is not a 12-digit",
+        ),
+        ("1234567890123", "`1234567890123` is not"),
+        ("12345678901x", "`12345678901x` is not"),
+        (
+            "arn:aws:iam::123456789012:root",
+            "`arn:aws:iam::123456789012:root` is not",
+        ),
+        (",\n,", "the list holds no account id"),
+    ] {
+        let e = parse_account_ids(bad).unwrap_err();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+    let e = crate::testing::resolve(
+        &crate::testing::inputs(
+            &[("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN", "abcd")],
+            &["--allowed-account-ids", "123456789012,x"],
+        ),
+        &mut crate::testing::NoFiles,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), 2);
+    assert!(
+        e.to_string()
+            .starts_with("--allowed-account-ids: `x` is not a 12-digit account id"),
+        "{e}"
+    );
+}
+
+/// A token pasted as the session name with a character outside the
+/// alphabet is JWT-shaped only after that character becomes `-`: it is
+/// refused all the same, never sent (and so never recorded in CloudTrail or
+/// in the assumed-role ARN written out). Found by the settings fuzz target.
+#[test]
+fn a_token_that_becomes_jwt_shaped_when_cleaned_is_not_a_session_name() {
+    for input in [
+        "eyJhbGciOiJSUzI1NiJ9.eyJzé0iOiJ4In0.c2ln",
+        "eyJhbGciOiJSUzI1NiJ9.eyJz/OiJ4In0.c2ln",
+        "eyJhbGciOiJSUzI1NiJ9 .eyJzOiJ4In0.c2ln",
+    ] {
+        let e = sanitize_session_name(input).unwrap_err();
+        assert!(e.contains("is not a session name"), "{input}: {e}");
+        assert!(!e.contains("eyJz"), "{input}: {e}");
+    }
+    // A name that is no token stays a name, whatever it is cleaned into.
+    assert_eq!(
+        sanitize_session_name("run.7 of.x").unwrap(),
+        ("run.7-of.x".to_string(), true)
+    );
 }

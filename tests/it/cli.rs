@@ -363,7 +363,11 @@ fn sh_in(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
 
 /// What the `aws` stand-in printed for the credentials STS issued last.
 fn aws_saw(sts: &StandIn, region: &str) -> String {
-    let c = sts.issued().pop().unwrap();
+    aws_printed(&sts.issued().pop().unwrap(), region)
+}
+
+/// What the `aws` stand-in prints for these credentials.
+fn aws_printed(c: &standin::Issued, region: &str) -> String {
     format!(
         "aws sts get-caller-identity: {} {} {} {region}\n",
         c.access_key_id, c.secret_access_key, c.session_token
@@ -377,11 +381,30 @@ fn aws_saw(sts: &StandIn, region: &str) -> String {
 fn readme_drone_shell_file_is_sourced_by_sh() {
     let sts = StandIn::start();
     let workspace = temp_dir("drone");
-    let drone = format!("{}/", workspace.display());
     let yaml = readme_block("### Drone and Woodpecker", "yaml", 0);
+    let (env, token) = drone_first_step(&sts, &yaml, &workspace);
+    run_env(&env, &[], None).expect(0).assert_hides(&[&token]);
+    let file = workspace.join("aws-oidc.env");
+    assert_eq!(mode(&file), 0o600);
+    let req = sts.requests().pop().unwrap();
+    assert_eq!(req.field("RoleSessionName"), Some("drone-app-42"));
+    let out = drone_later_steps(&yaml, &workspace);
+    assert_eq!(out.stdout, aws_saw(&sts, "us-west-2"), "{}", out.stderr);
+    assert!(!file.exists());
+}
+
+/// The environment of a README Drone pipeline's first step, with
+/// `workspace` as `/drone/`: its settings as Drone hands them over
+/// (`${DRONE_*}` filled in), and the token it sends.
+fn drone_first_step(
+    sts: &StandIn,
+    yaml: &str,
+    workspace: &Path,
+) -> (Vec<(String, String)>, String) {
+    let drone = format!("{}/", workspace.display());
     let token = harness_token();
-    let mut env = reach(&sts);
-    for (k, v) in drone_settings(&drone_step(&yaml, "aws-credentials")) {
+    let mut env = reach(sts);
+    for (k, v) in drone_settings(&drone_step(yaml, "aws-credentials")) {
         let v = v
             .replace("${DRONE_REPO_NAME}", "app")
             .replace("${DRONE_BUILD_NUMBER}", "42")
@@ -390,21 +413,20 @@ fn readme_drone_shell_file_is_sourced_by_sh() {
     }
     // oidc_token: {from_secret: …} arrives as the secret's value.
     env.push(("PLUGIN_OIDC_TOKEN".into(), token.clone()));
-    run_env(&env, &[], None).expect(0).assert_hides(&[&token]);
-    let file = workspace.join("aws-oidc.env");
-    assert_eq!(mode(&file), 0o600);
-    let req = sts.requests().pop().unwrap();
-    assert_eq!(req.field("RoleSessionName"), Some("drone-app-42"));
+    (env, token)
+}
+
+/// The later steps' commands of a README Drone pipeline, in sh, with
+/// `workspace` as `/drone/` and the `aws` stand-in on PATH.
+fn drone_later_steps(yaml: &str, workspace: &Path) -> Output {
     let later = [
-        yaml_list(&drone_step(&yaml, "deploy"), "commands:"),
-        yaml_list(&drone_step(&yaml, "forget-credentials"), "commands:"),
+        yaml_list(&drone_step(yaml, "deploy"), "commands:"),
+        yaml_list(&drone_step(yaml, "forget-credentials"), "commands:"),
     ]
     .join("\n")
-    .replace("/drone/", &drone);
-    let path = tools(&workspace);
-    let out = sh_in(&workspace, &later, &[("PATH", &path)]);
-    assert_eq!(out.stdout, aws_saw(&sts, "us-west-2"), "{}", out.stderr);
-    assert!(!file.exists());
+    .replace("/drone/", &format!("{}/", workspace.display()));
+    let path = tools(workspace);
+    sh_in(workspace, &later, &[("PATH", &path)])
 }
 
 /// README "GitLab CI": both jobs' `script:` lines in sh, in a checkout that
@@ -577,15 +599,34 @@ fn readme_kubernetes_token_file_env() {
 /// reads of the credentials.
 fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
     let dir = temp_dir("profile");
-    let token_file = write_file(&dir, "token", &harness_token());
     let ini = readme_block("### AWS `credential_process`", "ini", 0)
-        .replace("/usr/local/bin/aws-oidc", bin().to_str().unwrap())
-        .replace("/var/run/secrets/token", token_file.to_str().unwrap())
         .replace("--duration 1h", &format!("--duration {duration}"));
-    let config = write_file(&dir, "config", &ini);
+    botocore_profile_reads(sts, &dir, &ini, "ci", calls)
+}
+
+/// A README profile (`ini`) as botocore reads it in a process of its own,
+/// with `dir` as HOME and the binary and a token file put in place: the
+/// access key of each of `calls` reads of the credentials.
+fn botocore_profile_reads(
+    sts: &StandIn,
+    dir: &Path,
+    ini: &str,
+    profile: &str,
+    calls: usize,
+) -> Vec<String> {
+    // One token for every process of the job, as a CI token file is: a
+    // new token is a new cache key.
+    let token_file = dir.join("token");
+    if !token_file.exists() {
+        write_file(dir, "token", &harness_token());
+    }
+    let ini = ini
+        .replace("/usr/local/bin/aws-oidc", bin().to_str().unwrap())
+        .replace("/var/run/secrets/token", token_file.to_str().unwrap());
+    let config = write_file(dir, "config", &ini);
     let script = format!(
         "import botocore.session as s\n\
-         c = s.Session(profile='ci').get_credentials()\n\
+         c = s.Session(profile='{profile}').get_credentials()\n\
          for _ in range({calls}): print(c.get_frozen_credentials().access_key)\n"
     );
     let out = python3("botocore", "botocore")
@@ -593,7 +634,7 @@ fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
         .env_clear()
         .env("AWS_CONFIG_FILE", &config)
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
-        .env("HOME", dir.path())
+        .env("HOME", dir)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         // What the README says to export; the SDK passes its environment on.
         .env("AWS_ROLE_SESSION_NAME", "gitlab-4242")
@@ -1466,5 +1507,248 @@ fn flag_named_plugin_settings_get_their_env_name() {
             "{typed}: {}",
             out.stderr
         );
+    }
+}
+
+/// The identity account and the deploy role of README's Cross-account
+/// examples.
+const FIRST_ROLE: &str = "arn:aws:iam::111111111111:role/ci-identity";
+const DEPLOY_ROLE: &str = "arn:aws:iam::222222222222:role/deploy";
+const EXTERNAL_ID: &str = "ci-deploy-7f3a";
+
+/// Whether this build has these flags. Role chaining, `--verify` and
+/// `--cache` (issue 11) were built on branches of their own; until they are
+/// merged, the README examples that use them are run only as far as this
+/// build goes (the account guard), and the rest is skipped, saying so.
+fn built_with(flags: &[&str]) -> bool {
+    let help = run(&[], &["--help"]).stdout;
+    let missing: Vec<&&str> = flags
+        .iter()
+        .filter(|f| !help.contains(&format!("  {f} ")))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("skipped the chained run: this build has no {missing:?}");
+    }
+    missing.is_empty()
+}
+
+/// A plugin step's `settings:` as the runner hands them over: each
+/// `key: value` directly under it as `PLUGIN_<KEY>`, comments dropped. A
+/// nested value (`from_secret:`) is left to the caller.
+fn yaml_settings(yaml: &str) -> Vec<(String, String)> {
+    let mut lines = yaml.lines().skip_while(|l| l.trim() != "settings:");
+    let Some(head) = lines.next() else {
+        return Vec::new();
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let inner: Vec<&str> = lines.take_while(|l| indent(l) > indent(head)).collect();
+    let depth = inner.first().map_or(0, |l| indent(l));
+    inner
+        .iter()
+        .filter(|l| indent(l) == depth)
+        .filter_map(|l| {
+            let (k, v) = l.trim().split_once(':')?;
+            let v = v.split(" #").next().unwrap_or_default().trim();
+            (!v.is_empty()).then(|| (format!("PLUGIN_{}", k.to_uppercase()), v.to_string()))
+        })
+        .collect()
+}
+
+/// The requests of one chained run through the README's roles: the
+/// web-identity hop for the first role, then `AssumeRole` for the deploy
+/// role with the external id and the same session name, then (with
+/// `verify`) `GetCallerIdentity`. Returns the deploy role's credentials.
+fn assert_chained(sts: &StandIn, session: &str, verify: bool) -> standin::Issued {
+    let reqs = sts.requests();
+    let action = |i: usize| reqs.get(i).and_then(|r| r.field("Action"));
+    assert_eq!(action(0), Some("AssumeRoleWithWebIdentity"));
+    assert_eq!(reqs[0].field("RoleArn"), Some(FIRST_ROLE));
+    assert_eq!(reqs[0].field("ExternalId"), None);
+    assert_eq!(action(1), Some("AssumeRole"));
+    assert_eq!(reqs[1].field("RoleArn"), Some(DEPLOY_ROLE));
+    assert_eq!(reqs[1].field("ExternalId"), Some(EXTERNAL_ID));
+    for r in &reqs[..2] {
+        assert_eq!(r.field("RoleSessionName"), Some(session));
+    }
+    match verify {
+        true => assert_eq!((reqs.len(), action(2)), (3, Some("GetCallerIdentity"))),
+        false => assert_eq!(reqs.len(), 2),
+    }
+    sts.issued()
+        .into_iter()
+        .find(|i| {
+            i.assumed_role_arn
+                .contains(":222222222222:assumed-role/deploy/")
+        })
+        .expect("the deploy role's credentials were issued")
+}
+
+/// README "Chaining in a Harness step": the step's settings as Harness
+/// hands them over. The example's allowedAccountIds lets its roles through
+/// (`--check`); with chaining built, the run writes the deploy role's
+/// credentials.
+#[test]
+fn readme_cross_account_harness_step() {
+    let sts = StandIn::start();
+    let yaml = readme_block("### Chaining in a Harness step", "yaml", 0);
+    let mut step = Step::harness(&sts);
+    for (k, v) in yaml_settings(&yaml) {
+        step = step.set(&k, &v.replace("<+pipeline.executionId>", "exec42"));
+    }
+    assert_eq!(step.env.get("PLUGIN_IAMROLEARN"), Some(FIRST_ROLE));
+    assert_eq!(step.env.get("PLUGIN_CHAINROLEARN"), Some(DEPLOY_ROLE));
+    let out = step.run(&["--check"]);
+    out.expect(0);
+    assert!(
+        out.stdout.contains(
+            "allowed accounts: 111111111111, 222222222222 (from PLUGIN_ALLOWEDACCOUNTIDS)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    if !built_with(&["--chain-role-arn", "--external-id", "--verify"]) {
+        return;
+    }
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    let last = assert_chained(&sts, "harness-exec42", true);
+    assert!(step
+        .secrets()
+        .contains(&format!("AWS_ACCESS_KEY_ID={}\n", last.access_key_id)));
+    assert!(step
+        .vars()
+        .contains(&format!("AWS_ROLE_ARN={DEPLOY_ROLE}\n")));
+    let secrets = secrets_of(&sts, &step.token);
+    out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// README "Chaining in Drone and Woodpecker": the first step as Drone hands
+/// it over, then the later steps' commands in sh. Before chaining is built
+/// the same pipeline runs one hop, through the guard.
+#[test]
+fn readme_cross_account_drone_pipeline() {
+    let sts = StandIn::start();
+    let workspace = temp_dir("drone-chain");
+    let yaml = readme_block("### Chaining in Drone and Woodpecker", "yaml", 0);
+    let (env, token) = drone_first_step(&sts, &yaml, &workspace);
+    let chained = built_with(&["--chain-role-arn", "--external-id", "--verify"]);
+    let out = run_env(&env, &[], None);
+    out.expect(0).assert_hides(&[&token]);
+    let issued = match chained {
+        true => assert_chained(&sts, "drone-app-42", true),
+        false => sts.issued().pop().unwrap(),
+    };
+    let out = drone_later_steps(&yaml, &workspace);
+    assert_eq!(
+        out.stdout,
+        aws_printed(&issued, "us-west-2"),
+        "{}",
+        out.stderr
+    );
+    assert!(!workspace.join("aws-oidc.env").exists());
+}
+
+/// README "Chaining from a shell": the script in sh, the token in a file.
+#[test]
+fn readme_cross_account_shell() {
+    if !built_with(&["--chain-role-arn", "--external-id", "--verify"]) {
+        return;
+    }
+    let sts = StandIn::start();
+    let dir = temp_dir("shell-chain");
+    let token_file = write_file(&dir, "token", &harness_token());
+    let script = readme_block("### Chaining from a shell", "sh", 0);
+    let path = tools(&dir);
+    let mut env: Vec<(&str, &str)> = vec![
+        ("PATH", &path),
+        ("TOKEN_FILE", token_file.to_str().unwrap()),
+        ("USER", "ci"),
+    ];
+    let reach = reach(&sts);
+    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let out = sh_in(&dir, &script, &env);
+    let last = assert_chained(&sts, "deploy-ci", true);
+    assert_eq!(
+        out.stdout,
+        aws_printed(&last, "eu-west-1"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// README "Chaining in `~/.aws/config`" as botocore reads it, in two
+/// processes one after the other: the first exchanges (two hops), the
+/// second is served from the cache in `$HOME/.cache/aws-oidc`.
+#[test]
+fn readme_cross_account_profile_is_cached() {
+    if !built_with(&["--chain-role-arn", "--external-id", "--cache"]) {
+        return;
+    }
+    let sts = StandIn::start();
+    let home = temp_dir("profile-chain");
+    let ini = readme_block("### Chaining in `~/.aws/config`", "ini", 0);
+    let first = botocore_profile_reads(&sts, &home, &ini, "deploy", 2);
+    let last = assert_chained(&sts, "gitlab-4242", false);
+    assert_eq!(first, vec![last.access_key_id.clone(); 2]);
+    let second = botocore_profile_reads(&sts, &home, &ini, "deploy", 2);
+    assert_eq!(second, first);
+    assert_eq!(
+        sts.requests().len(),
+        2,
+        "the second process asked STS again"
+    );
+    let cache = home.join(".cache/aws-oidc");
+    assert_eq!(mode(&cache), 0o700);
+}
+
+/// README "The two policies": both are JSON, and they name the roles and
+/// the external id the examples below them use, so a reader who copies one
+/// policy and one example gets a pair that fits.
+#[test]
+fn readme_cross_account_policies_fit_the_examples() {
+    use aws_oidc::json::{parse, Json};
+    fn at<'a>(j: &'a Json, key: &str) -> &'a Json {
+        match j {
+            Json::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("no {key} in {j:?}")),
+            Json::Array(items) => &items[key.parse::<usize>().unwrap()],
+            _ => panic!("{key} of {j:?}"),
+        }
+    }
+    let text = |s: &str| Json::String(s.to_string());
+    let statement = |n: usize| {
+        let block = readme_block("### The two policies", "json", n);
+        let doc = parse(&block).unwrap_or_else(|| panic!("not JSON:\n{block}"));
+        assert_eq!(at(&doc, "Version"), &text("2012-10-17"));
+        at(at(&doc, "Statement"), "0").clone()
+    };
+    let permission = statement(0);
+    assert_eq!(at(&permission, "Effect"), &text("Allow"));
+    assert_eq!(at(&permission, "Action"), &text("sts:AssumeRole"));
+    assert_eq!(at(at(&permission, "Resource"), "0"), &text(DEPLOY_ROLE));
+    let trust = statement(1);
+    assert_eq!(at(&trust, "Action"), &text("sts:AssumeRole"));
+    assert_eq!(at(at(&trust, "Principal"), "AWS"), &text(FIRST_ROLE));
+    let condition = at(at(&trust, "Condition"), "StringEquals");
+    assert_eq!(at(condition, "sts:ExternalId"), &text(EXTERNAL_ID));
+    for (heading, lang) in [
+        ("### Chaining in a Harness step", "yaml"),
+        ("### Chaining in Drone and Woodpecker", "yaml"),
+        ("### Chaining from a shell", "sh"),
+        ("### Chaining in `~/.aws/config`", "ini"),
+    ] {
+        let example = readme_block(heading, lang, 0);
+        for name in [
+            FIRST_ROLE,
+            DEPLOY_ROLE,
+            EXTERNAL_ID,
+            "111111111111,222222222222",
+        ] {
+            assert!(example.contains(name), "{heading} lacks {name}");
+        }
     }
 }

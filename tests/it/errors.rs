@@ -387,6 +387,29 @@ fn settings_cases() -> Vec<Case> {
         case("the policy given as the region", 2, "PLUGIN_REGION: `<redacted>` is not a region", 0)
             .set("PLUGIN_POLICY", POLICY_ECHOED)
             .set("PLUGIN_REGION", POLICY_ECHOED),
+        case("the cache on with no folder for it", 2, "PLUGIN_CACHE: the cache is on but there is no folder for it: XDG_CACHE_HOME or HOME is not set", 0)
+            .set("PLUGIN_CACHE", "true"),
+        case("the cache setting not a boolean", 2, "PLUGIN_CACHE: `sometimes` is not a boolean", 0)
+            .set("PLUGIN_CACHE", "sometimes"),
+        case("the cache folder a link", 6, "(from PLUGIN_CACHE_DIR) is a symbolic link, which is never followed for the cache", 0)
+            .with(|sts, s| {
+                std::os::unix::fs::symlink(&s.dir, s.dir.join("link")).unwrap();
+                cache_in("link")(sts, s)
+            }),
+        case("the cache folder a file", 6, "(from PLUGIN_CACHE_DIR) is not a folder; set --cache-dir", 0)
+            .with(|sts, s| {
+                write_file(&s.dir, "file", "x");
+                cache_in("file")(sts, s)
+            }),
+        case("the role outside the allowed accounts", 2, "error: the role arn:aws:iam::123456789012:role/harness-ci (from PLUGIN_IAMROLEARN) is in account 123456789012, which PLUGIN_ALLOWEDACCOUNTIDS does not list (210987654321, 111111111111); fix the role ARN, or add the account to PLUGIN_ALLOWEDACCOUNTIDS", 0)
+            .set("PLUGIN_ALLOWEDACCOUNTIDS", "210987654321, 111111111111"),
+        case("an allowed account id that is not 12 digits", 2, "error: PLUGIN_ALLOWED_ACCOUNT_IDS: `12345678901` is not a 12-digit account id", 0)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,12345678901"),
+        case("the token given as the allowed account ids", 2, "PLUGIN_ALLOWED_ACCOUNT_IDS: a JWT-shaped value (", 0)
+            .with(token_in("PLUGIN_ALLOWED_ACCOUNT_IDS")),
+        case("the role outside the allowed accounts, masked", 2, "is in account ************, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list (1 account id, masked)", 0)
+            .set("PLUGIN_MASK_ACCOUNT_ID", "true")
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "210987654321"),
         case("an external ID without chained roles", 2, "PLUGIN_EXTERNALID: an external ID is sent only on chained hops (sts:AssumeRole), and AssumeRoleWithWebIdentity takes none; set chained role ARNs", 0)
             .set("PLUGIN_EXTERNALID", "ext-1"),
         case("an external ID with a space", 2, "PLUGIN_EXTERNAL_ID: `a b` holds a character STS does not accept in an external ID", 0)
@@ -626,6 +649,19 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![err(400, "SomeNewCode", "new")]),
         case("a redirect names where, masked", 5, "answered HTTP 302 redirecting to https://***:***@login.example/sso?x=1 (redirects are not followed); set the endpoint", 1)
             .replies(vec![Reply::Redirect(302, "https://user:pw@login.example/sso?x=1".into())]),
+        case("a refusal with the cache on writes no entry", 3, "AccessDenied: no (RequestId ", 1)
+            .with(cache_in("cache"))
+            .replies(vec![err(403, "AccessDenied", "no")]),
+        case("an answer for an account not allowed", 5, "error: STS answered with credentials for arn:aws:sts::210987654321:assumed-role/harness-ci/harness-aws-oidc in account 210987654321, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list (123456789012); nothing was written", 1)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT)
+            .replies(vec![Reply::StsAsAccount("210987654321")]),
+        case("an answer without its role under the account guard", 5, "error: STS answered without AssumedRoleUser/Arn, so its account cannot be checked against PLUGIN_ALLOWED_ACCOUNT_IDS; nothing was written", 1)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT)
+            .replies(vec![Reply::Raw(200, "text/xml", without_assumed_role())]),
+        case("an answer for an account not allowed, masked", 5, "STS answered with credentials for arn:aws:sts::************:assumed-role/harness-ci/harness-aws-oidc in account ************, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list (1 account id, masked)", 1)
+            .set("PLUGIN_MASK_ACCOUNT_ID", "true")
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT)
+            .replies(vec![Reply::StsAsAccount("210987654321")]),
         case("a chained hop refused names its hop, role and what must hold", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 403): AccessDenied: User: arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/deploy (RequestId ", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .with(|sts, s| {
@@ -687,6 +723,20 @@ const HOSTILE_TOKEN_OK: &str = "hostileCaseSessionToken0000000000000001";
 const HOSTILE_ARN: &str =
     "arn:aws:sts::123456789012:assumed-role/harness-ci/x;id>/tmp/aws-oidc-hostile-x";
 const HOSTILE_ARN_OK: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/x";
+
+/// A success body whose credentials are fine but which names no assumed
+/// role (no `AssumedRoleUser`), as some STS-compatible servers answer.
+fn without_assumed_role() -> Vec<u8> {
+    let body = String::from_utf8(hostile_success(
+        HOSTILE_TOKEN_OK,
+        HOSTILE_ARN_OK,
+        "2099-01-01T00:00:00Z",
+    ))
+    .unwrap();
+    let arn = format!("<AssumedRoleUser><Arn>{HOSTILE_ARN_OK}</Arn></AssumedRoleUser>");
+    assert!(body.contains(&arn));
+    body.replace(&arn, "").into_bytes()
+}
 
 /// A success body with these values, as a hostile or altered answer sends it.
 fn hostile_success(token: &str, arn: &str, expiration: &str) -> Vec<u8> {
@@ -1046,5 +1096,13 @@ fn token_in(key: &'static str) -> impl Fn(&StandIn, Step) -> Step + Send + Sync 
     move |_, s| {
         let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
         s.set(key, token)
+    }
+}
+
+/// Turns the cache on, in this folder of the step's own.
+fn cache_in(name: &'static str) -> impl Fn(&StandIn, Step) -> Step + Send + Sync {
+    move |_, s| {
+        let dir = s.dir.join(name).display().to_string();
+        s.set("PLUGIN_CACHE", "true").set("PLUGIN_CACHE_DIR", &dir)
     }
 }

@@ -9,6 +9,7 @@
 mod support;
 
 mod bounds;
+mod cache;
 mod chain;
 mod cli;
 mod errors;

@@ -68,6 +68,10 @@ pub enum Reply {
     /// A redirect with this status to this `Location` (an HTML body, as
     /// a captive portal sends).
     Redirect(u16, String),
+    /// Like `Sts`, but the assumed-role ARN in the answer (and in what
+    /// `issued` records) is in this account, as a misrouted or hostile
+    /// server would answer (the account guard, docs/reference.md §12).
+    StsAsAccount(&'static str),
 }
 
 /// How the stand-in presents itself.
@@ -352,6 +356,26 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         Reply::Redirect(status, location) => {
             extra_headers = format!("Location: {location}\r\n");
             (status, "text/html", b"<html>moved</html>".to_vec())
+        }
+        Reply::StsAsAccount(account) => {
+            let (status, ct, body) = sts::answer(&req, &state, None);
+            let moved = |text: &str| match text.find(":sts::") {
+                Some(at) if text.len() >= at + 18 => {
+                    format!("{}{account}{}", &text[..at + 6], &text[at + 18..])
+                }
+                _ => text.to_string(),
+            };
+            // Only this answer's record: a refused request issued nothing.
+            if status == 200 {
+                if let Some(last) = state.lock().unwrap().issued.last_mut() {
+                    last.assumed_role_arn = moved(&last.assumed_role_arn);
+                }
+            }
+            (
+                status,
+                ct,
+                moved(&String::from_utf8_lossy(&body)).into_bytes(),
+            )
         }
     };
     let id = sts::request_id();
