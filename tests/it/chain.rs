@@ -451,3 +451,81 @@ fn check_shows_every_hop_s_request_with_the_policy_redacted() {
     assert_eq!(sts.requests().len(), 0);
     out.assert_hides(&[policy, &step.token]);
 }
+
+/// The account guard holds every chained role to the list before any
+/// request, naming its hop (docs/reference.md §12).
+#[test]
+fn the_account_guard_checks_every_chained_role_before_any_request() {
+    let sts = StandIn::start();
+    let step = chained(&sts, &format!("{ROLE2},{ROLE3}")).set(
+        "PLUGIN_ALLOWED_ACCOUNT_IDS",
+        &format!("{ACCOUNT},{ACCOUNT2}"),
+    );
+    let out = step.run(&[]);
+    out.expect(2);
+    assert!(
+        out.last_line().contains(
+            "hop 3 of 3: the role arn:aws:iam::333333333333:role/app/final (from PLUGIN_CHAINROLEARN) is in account 333333333333"
+        ),
+        "{}",
+        out.last_line()
+    );
+    assert_eq!(sts.requests().len(), 0);
+    let step = step.set(
+        "PLUGIN_ALLOWED_ACCOUNT_IDS",
+        &format!("{ACCOUNT},{ACCOUNT2},333333333333"),
+    );
+    step.run(&[]).expect(0);
+    assert_eq!(sts.requests().len(), 3);
+}
+
+/// With the cache, a hit is verified too before it is written; a miss is
+/// verified once, before the cache keeps it.
+#[test]
+fn verify_checks_cached_credentials_too() {
+    let sts = StandIn::start();
+    let cache = temp_dir("verify-cache");
+    let step = chained(&sts, ROLE2)
+        .set("PLUGIN_VERIFY", "true")
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_CACHE_DIR", &cache.join("c").display().to_string());
+    step.run(&[]).expect(0);
+    let actions = |sts: &StandIn| -> Vec<String> {
+        sts.requests()
+            .iter()
+            .map(|r| r.field("Action").unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        actions(&sts),
+        [
+            "AssumeRoleWithWebIdentity",
+            "AssumeRole",
+            "GetCallerIdentity"
+        ]
+    );
+    let out = step.run(&[]);
+    out.expect(0);
+    assert_eq!(actions(&sts)[3..], ["GetCallerIdentity"]);
+    let last = &sts.issued()[1];
+    assert_eq!(sts.signatures()[2].access_key_id, last.access_key_id);
+    assert!(out.stderr.contains(&format!(
+        "verified: the credentials are {}",
+        last.assumed_role_arn
+    )));
+    hides(&out, &sts, &step);
+
+    // A cached entry the caller no longer matches is refused, unwritten.
+    sts.caller_arn("arn:aws:sts::999999999999:assumed-role/other/x");
+    let (secrets, vars) = (step.secrets(), step.vars());
+    let out = step.run(&[]);
+    out.expect(5);
+    assert!(out
+        .last_line()
+        .contains("--verify: STS says the credentials are arn:aws:sts::999999999999"));
+    assert_eq!(
+        (step.secrets(), step.vars()),
+        (secrets, vars),
+        "nothing more written"
+    );
+}
