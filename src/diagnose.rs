@@ -71,16 +71,72 @@ pub fn hint(
     }
 }
 
+/// Whether a code's hint from [`hint`] is about the token and the
+/// web-identity trust, which a chained hop does not use.
+pub fn about_web_identity(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied"
+            | "InvalidIdentityToken"
+            | "ExpiredTokenException"
+            | "IDPRejectedClaim"
+            | "IDPCommunicationError"
+    )
+}
+
+/// A hint for refused credentials: the previous hop's, that signed a
+/// chained hop, or the new ones `--verify` signed with.
+fn credentials_refused(code: &str, whose: &str) -> Option<String> {
+    matches!(
+        code,
+        "ExpiredToken" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "IncompleteSignature"
+    )
+    .then(|| format!(
+        "STS did not accept {whose}; check this machine's clock, and that the endpoint is STS itself (every call goes to the same endpoint)"
+    ))
+}
+
+/// A hint for `--verify`'s refused `GetCallerIdentity`, signed with the
+/// credentials just issued.
+pub fn verify_hint(code: &str) -> Option<String> {
+    credentials_refused(code, "the new credentials that signed GetCallerIdentity")
+}
+
+/// A hint for a refused chained hop (`sts:AssumeRole` signed with the
+/// previous hop's credentials): `previous` is the previous hop's
+/// assumed-role ARN when STS sent one, `target` the role asked for.
+/// `None` when the code says nothing particular to chaining.
+pub fn chained_hint(
+    code: &str,
+    previous: Option<&str>,
+    target: &str,
+    external_id: bool,
+) -> Option<String> {
+    let previous = previous.unwrap_or("the previous hop's assumed role");
+    match code {
+        "AccessDenied" => Some(format!(
+            "three things must hold: the previous role's policy allows sts:AssumeRole on {target}; \
+             the trust policy of {target} names the previous assumed role {previous} (as its role ARN, \
+             arn:PARTITION:iam::ACCOUNT:role/NAME) as a Principal; and {}",
+            match external_id {
+                true => "its sts:ExternalId condition, if any, matches the external ID (PLUGIN_EXTERNAL_ID)",
+                false => "if that trust policy requires an sts:ExternalId, set it (PLUGIN_EXTERNAL_ID, --external-id)",
+            }
+        )),
+        _ => credentials_refused(code, &format!("the credentials of {previous} that signed this hop")),
+    }
+}
+
 /// What to do after an outage: STS, or something between, failed.
 pub const OUTAGE: &str = "STS or something in between failed; it is retried until the timeout (or the attempt cap); raise PLUGIN_TIMEOUT or try later";
 
 /// The hint when [`hint`] has none: an outage for a 5xx (STS sends
 /// `InternalFailure` and `ServiceUnavailable` so), else where to look up a
 /// code this tool does not know.
-pub fn fallback(status: u16) -> &'static str {
+pub fn fallback(status: u16, action: &str) -> String {
     match status {
-        500.. => OUTAGE,
-        _ => "aws-oidc has no hint for this code; look it up under Errors in STS's AssumeRoleWithWebIdentity API reference, and check the settings its message names",
+        500.. => OUTAGE.to_string(),
+        _ => format!("aws-oidc has no hint for this code; look it up under Errors in STS's {action} API reference, and check the settings its message names"),
     }
 }
 
@@ -191,5 +247,35 @@ mod tests {
                 "{code}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod chained {
+    use super::*;
+
+    #[test]
+    fn access_denied_on_a_chained_hop_says_what_must_hold() {
+        let prev = "arn:aws:sts::123456789012:assumed-role/ci/s";
+        let target = "arn:aws:iam::210987654321:role/deploy";
+        let h = chained_hint("AccessDenied", Some(prev), target, false).unwrap();
+        for want in [
+            "the previous role's policy allows sts:AssumeRole on arn:aws:iam::210987654321:role/deploy",
+            "names the previous assumed role arn:aws:sts::123456789012:assumed-role/ci/s",
+            "if that trust policy requires an sts:ExternalId, set it",
+        ] {
+            assert!(h.contains(want), "{want}\n{h}");
+        }
+        let h = chained_hint("AccessDenied", None, target, true).unwrap();
+        assert!(h.contains("the previous hop's assumed role"), "{h}");
+        assert!(h.contains("matches the external ID"), "{h}");
+        let h = chained_hint("ExpiredToken", Some(prev), target, false).unwrap();
+        assert!(h.contains(prev) && h.contains("clock"), "{h}");
+        assert_eq!(chained_hint("Throttling", Some(prev), target, false), None);
+        assert!(verify_hint("InvalidClientTokenId")
+            .unwrap()
+            .contains("new credentials"));
+        assert!(about_web_identity("InvalidIdentityToken") && !about_web_identity("Throttling"));
+        assert!(fallback(400, "AssumeRole").contains("STS's AssumeRole API reference"));
     }
 }

@@ -22,8 +22,9 @@ pub enum Error {
     /// Settings that are each valid but do not fit together (for example an
     /// endpoint together with FIPS).
     Conflict(String),
-    /// STS answered with an `ErrorResponse`.
-    Sts(StsFailure),
+    /// STS answered with an `ErrorResponse` (boxed: it is the largest
+    /// variant, and every `Result` carries the enum).
+    Sts(Box<StsFailure>),
     /// No answer: connection refused, DNS, timeout, reset.
     Network(String),
     /// The TLS handshake failed, usually because the certificate is not
@@ -46,6 +47,10 @@ pub enum Error {
 /// What STS said when it refused, plus the hint worked out for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StsFailure {
+    /// The call refused, as messages name it: `AssumeRoleWithWebIdentity`,
+    /// or with chaining the action, its hop and its role
+    /// (`docs/reference.md` §11).
+    pub action: String,
     /// HTTP status of the answer.
     pub status: u16,
     /// `Error/Code`, for example `AccessDenied`.
@@ -149,8 +154,8 @@ impl Error {
                 let verb = if s.status >= 500 { "failed" } else { "refused" };
                 write!(
                     f,
-                    "STS {verb} AssumeRoleWithWebIdentity (HTTP {}): {}: {}",
-                    s.status, s.code, s.message
+                    "STS {verb} {} (HTTP {}): {}: {}",
+                    s.action, s.status, s.code, s.message
                 )?;
                 if let Some(id) = &s.request_id {
                     write!(f, " (RequestId {id})")?;
@@ -199,13 +204,14 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_reference() {
-        let sts = Error::Sts(StsFailure {
+        let sts = Error::Sts(Box::new(StsFailure {
+            action: "AssumeRoleWithWebIdentity".into(),
             status: 403,
             code: "AccessDenied".into(),
             message: "no".into(),
             request_id: Some("r-1".into()),
             hint: None,
-        });
+        }));
         let cases = [
             (Error::Usage("x".into()), 2),
             (Error::setting("PLUGIN_REGION", "x"), 2),

@@ -62,7 +62,7 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
     // A bad log level is the settings' error below; until then, info.
     let mut log = Log::stderr(resolved.log.level);
     log.hide(&resolved.secrets);
-    if let Some(account) = &resolved.log.mask {
+    for account in &resolved.log.mask {
         log.mask_account(account);
     }
     // Before anything can fail: a misspelt PLUGIN_ROLE_ARM is the reason
@@ -98,7 +98,11 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     }
     // Every role of the run is in an allowed account, before anything is
     // opened or sent (§12).
-    guard::check_roles(s, &[(&s.role.arn, s.role.source)])?;
+    let mut roles = vec![(s.role.arn.as_str(), s.role.source)];
+    if let Some(chained) = &s.chain.roles {
+        roles.extend(chained.iter().map(|r| (r.arn.as_str(), chained.source)));
+    }
+    guard::check_roles(s, &roles)?;
     let endpoint = endpoint::for_settings(s)?;
     let claims = claims::decode(s.token.expose());
     match &claims {
@@ -129,36 +133,7 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             stdout,
         );
     }
-    let ctx = request::Context {
-        claims: claims.as_ref(),
-    };
-    // Said only when STS is asked: a cache hit says so instead.
-    let mut exchange = |log: &mut Log| {
-        log.info(&format!(
-            "assuming {} as session {} via {} for {}",
-            s.role.arn,
-            s.session_name,
-            endpoint.url,
-            s.duration.as_ref().map_or(
-                "the role's default duration (STS: 3600s)".to_string(),
-                |d| format!("{d}s")
-            ),
-        ));
-        let creds = request::exchange(s, &endpoint, &ctx, log)?;
-        // Before the cache keeps it: an answer for another account (§12).
-        guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
-        Ok(creds)
-    };
-    let creds = match &s.cache {
-        Some(dir) => {
-            let key = cache::key(&endpoint.url, &[request::form(s)]);
-            cache::fetch(dir, &key, log, &mut exchange)?
-        }
-        None => exchange(log)?,
-    };
-    // Before anything is written: a cached entry is held to the list as an
-    // answer is, and a refusal leaves the opened outputs to be rolled back.
-    guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
+    let creds = credentials(s, &endpoint, claims.as_ref(), log)?;
     let now = time::now();
     let left = creds.expires_at - now;
     if left < 300 {
@@ -175,6 +150,64 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     Ok(())
 }
 
+/// The credentials to write: from the cache when it holds them, else from
+/// STS (every hop, and `--verify`), each held to the account guard (§12).
+fn credentials(
+    s: &Settings,
+    endpoint: &endpoint::Endpoint,
+    claims: Option<&claims::Claims>,
+    log: &mut Log,
+) -> Result<response::Credentials, Error> {
+    let ctx = request::Context { claims };
+    let mut asked = false;
+    // Said only when STS is asked: a cache hit says so instead.
+    let mut exchange = |log: &mut Log| {
+        asked = true;
+        let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
+        let duration = match chained.is_empty() {
+            true => s.duration.as_ref().map(|d| d.value),
+            false => request::chained_duration(s),
+        };
+        log.info(&format!(
+            "assuming {}{} as session {} via {} for {}",
+            s.role.arn,
+            chained
+                .iter()
+                .map(|a| format!(" then {a}"))
+                .collect::<String>(),
+            s.session_name,
+            endpoint.url,
+            duration.map_or(
+                "the role's default duration (STS: 3600s)".to_string(),
+                |d| { format!("{d}s") }
+            ),
+        ));
+        // Every hop, and `--verify` when on, before the cache keeps it.
+        let creds = request::exchange(s, endpoint, &ctx, log)?;
+        // Before the cache keeps it: an answer for another account (§12).
+        guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
+        Ok(creds)
+    };
+    let creds = match &s.cache {
+        Some(dir) => {
+            // Every hop's form is in the key: role, session name, duration,
+            // policies, external id (§11, §13).
+            let key = cache::key(&endpoint.url, &request::hop_forms(s));
+            cache::fetch(dir, &key, log, &mut exchange)?
+        }
+        None => exchange(log)?,
+    };
+    // Before anything is written: a cached entry is held to the list as an
+    // answer is, and a refusal leaves the opened outputs to be rolled back.
+    guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
+    // Cached credentials were not just verified: `--verify` checks them
+    // too, before anything is written.
+    if s.chain.verify && !asked {
+        request::verify(s, endpoint, &creds, log)?;
+    }
+    Ok(creds)
+}
+
 fn report_success(
     s: &Settings,
     plan: &output::Plan,
@@ -189,7 +222,7 @@ fn report_success(
     };
     let mut line = format!(
         "assumed {} until {} ({}); wrote {} to {target}",
-        c.assumed_role_arn.as_deref().unwrap_or(&s.role.arn),
+        c.assumed_role_arn.as_deref().unwrap_or(&s.last_role().arn),
         c.expiration,
         time::relative(c.expires_at - now),
         r.creds_keys.join(", "),
@@ -264,14 +297,29 @@ fn print_check(
             None => "built-in Mozilla roots".to_string(),
         }
     );
-    let _ = writeln!(
-        out,
-        "request: POST {} (User-Agent {})",
-        endpoint.url,
-        request::USER_AGENT
-    );
-    for (k, v) in request::form(s) {
-        let _ = writeln!(out, "  {k}={}", v.show());
+    let hops = request::hop_forms(s);
+    for (i, form) in hops.iter().enumerate() {
+        let which = match (i, hops.len()) {
+            (_, 1) => String::new(),
+            (0, n) => format!(" (hop 1 of {n})"),
+            (i, n) => format!(" (hop {} of {n}, signed with hop {i}'s credentials)", i + 1),
+        };
+        let _ = writeln!(
+            out,
+            "request{which}: POST {} (User-Agent {})",
+            endpoint.url,
+            request::USER_AGENT
+        );
+        for (k, v) in form {
+            let _ = writeln!(out, "  {k}={}", v.show());
+        }
+    }
+    if s.chain.verify {
+        let _ = writeln!(
+            out,
+            "then (--verify): POST {} Action=GetCallerIdentity, signed with the last hop's credentials",
+            endpoint.url
+        );
     }
     let _ = writeln!(
         out,
@@ -344,10 +392,11 @@ pub fn help() -> String {
     );
     h.push_str(
         "  --check              make every check a run makes before its request (settings, output\n\
-         \x20                      files, token expiry); show the endpoint, the request (token and\n\
-         \x20                      policy redacted), the token's claims and where outputs go; send\n\
-         \x20                      nothing and change no file; exit as the run would: 2 bad setting,\n\
-         \x20                      3 expired token, 6 nowhere to write or an output file refused\n\
+         \x20                      files, token expiry); show the endpoint, the request (each hop's\n\
+         \x20                      with chaining; token and policy redacted), the token's claims and\n\
+         \x20                      where outputs go; send nothing and change no file; exit as the\n\
+         \x20                      run would: 2 bad setting, 3 expired token, 6 nowhere to write\n\
+         \x20                      or an output file refused\n\
          \x20 --help, --version\n\n\
          The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
          and shell history can see it.\n\n\

@@ -27,7 +27,9 @@ pub enum Level {
 /// mask, if any.
 pub struct Log {
     level: Level,
-    mask: Option<String>,
+    mask: Vec<String>,
+    /// Every secret given to [`Log::hide`], to rebuild `secrets` from.
+    hidden: Vec<String>,
     secrets: Option<crate::secret::Scrubber>,
     out: Box<dyn Write>,
 }
@@ -42,23 +44,30 @@ impl Log {
     pub fn to(level: Level, out: Box<dyn Write>) -> Log {
         Log {
             level,
-            mask: None,
+            mask: Vec::new(),
+            hidden: Vec::new(),
             secrets: None,
             out,
         }
     }
 
-    /// From now on, show this account id as `************` on every line.
+    /// From now on, show this account id (and every one given before) as
+    /// `************` on every line.
     pub fn mask_account(&mut self, account: &str) {
-        self.mask = Some(account.to_string());
+        if !self.mask.iter().any(|a| a == account) {
+            self.mask.push(account.to_string());
+        }
     }
 
     /// From now on, remove these secrets, whole, from every line (and from
     /// the `--check` report): a token pasted into another setting is quoted
-    /// by that setting's error, and must not come out there.
+    /// by that setting's error, and must not come out there. Each call adds
+    /// to the secrets given before (each hop's credentials join the token).
     pub fn hide(&mut self, secrets: &[crate::secret::Secret]) {
-        let secrets = secrets.iter().map(crate::secret::Secret::expose);
-        self.secrets = Some(crate::secret::Scrubber::whole(secrets));
+        let secrets = secrets.iter().map(|s| s.expose().to_string());
+        self.hidden.extend(secrets);
+        let all = self.hidden.iter().map(String::as_str);
+        self.secrets = Some(crate::secret::Scrubber::whole(all));
     }
 
     /// Whether lines at `level` are printed.
@@ -91,10 +100,9 @@ impl Log {
             Some(s) => s.scrub(text),
             None => text.to_string(),
         };
-        match &self.mask {
-            Some(account) => text.replace(account.as_str(), "************"),
-            None => text,
-        }
+        self.mask.iter().fold(text, |text, account| {
+            text.replace(account.as_str(), "************")
+        })
     }
 
     /// Error line.
@@ -148,6 +156,23 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn every_account_and_every_secret_given_stays_hidden() {
+        use crate::secret::Secret;
+        let buf = Buf::default();
+        let mut log = Log::to(Level::Info, Box::new(buf.clone()));
+        log.mask_account("111111111111");
+        log.mask_account("222222222222");
+        log.hide(&[Secret::new("first-token")]);
+        log.hide(&[Secret::new("hop-two-secret")]);
+        log.info("111111111111 222222222222 first-token hop-two-secret");
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "aws-oidc: ************ ************ <redacted> <redacted>\n"
+        );
     }
 
     #[test]

@@ -49,14 +49,38 @@ pub struct StsError {
     pub request_id: Option<String>,
 }
 
+/// A `GetCallerIdentityResponse`: who the credentials that signed it are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `Arn`: for role credentials, the assumed-role ARN.
+    pub arn: String,
+    /// `Account`, when sent.
+    pub account: Option<String>,
+    /// `ResponseMetadata/RequestId`.
+    pub request_id: Option<String>,
+}
+
 /// What a body turned out to be.
 #[derive(Debug)]
 pub enum Answer {
-    /// `AssumeRoleWithWebIdentityResponse` with all four credential fields.
+    /// `AssumeRoleWithWebIdentityResponse` or `AssumeRoleResponse` with all
+    /// four credential fields.
     Success(Box<Credentials>),
     /// `ErrorResponse`.
     Error(StsError),
+    /// `GetCallerIdentityResponse` (`--verify`, `docs/reference.md` §11).
+    Identity(Identity),
 }
+
+/// The success answers that carry credentials: each root and its result
+/// element, with the same `Credentials` and `AssumedRoleUser` inside.
+const CREDENTIAL_ROOTS: [(&str, &str); 2] = [
+    (
+        "AssumeRoleWithWebIdentityResponse",
+        "AssumeRoleWithWebIdentityResult",
+    ),
+    ("AssumeRoleResponse", "AssumeRoleResult"),
+];
 
 /// Why a body was not understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +180,7 @@ pub fn carries_credentials(body: &[u8]) -> bool {
         b"secretaccesskey",
         b"sessiontoken",
         b"assumerolewithwebidentityresponse",
+        b"assumeroleresponse",
     ]
     .iter()
     .any(|needle| letters.windows(needle.len()).any(|w| w == *needle))
@@ -300,13 +325,15 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
             request_id: text(child(root, "RequestId")).or_else(|| field("RequestId")),
         }));
     }
-    if !is_sts(&root, "AssumeRoleWithWebIdentityResponse") {
+    if is_sts(&root, "GetCallerIdentityResponse") {
+        return identity(root);
+    }
+    let Some((_, result_name)) = CREDENTIAL_ROOTS.iter().find(|(r, _)| is_sts(&root, r)) else {
         return Err(Malformed::Root(
             root.tag_name().name().chars().take(64).collect(),
         ));
-    }
-    let result = child(root, "AssumeRoleWithWebIdentityResult")
-        .ok_or(Malformed::Missing("AssumeRoleWithWebIdentityResult"))?;
+    };
+    let result = child(root, result_name).ok_or(Malformed::Missing(result_name))?;
     let creds = child(result, "Credentials").ok_or(Malformed::Missing("Credentials"))?;
     let field = |name: &'static str| text(child(creds, name)).ok_or(Malformed::Missing(name));
     let access_key_id = field("AccessKeyId")?;
@@ -336,6 +363,24 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
         provider: text(child(result, "Provider")),
         request_id: text(child(root, "ResponseMetadata").and_then(|m| child(m, "RequestId"))),
     })))
+}
+
+/// A `GetCallerIdentityResponse`: its `Arn`, in the ARN alphabet, since
+/// messages quote it.
+fn identity(root: Node) -> Result<Answer, Malformed> {
+    let result = child(root, "GetCallerIdentityResult")
+        .ok_or(Malformed::Missing("GetCallerIdentityResult"))?;
+    let arn = text(child(result, "Arn")).ok_or(Malformed::Missing("Arn"))?;
+    let account = text(child(result, "Account"));
+    let values = [Some(arn.as_str()), account.as_deref()];
+    if values.iter().flatten().any(|v| !v.chars().all(arn_char)) {
+        return Err(Malformed::Alphabet("GetCallerIdentityResult"));
+    }
+    Ok(Answer::Identity(Identity {
+        arn,
+        account,
+        request_id: text(child(root, "ResponseMetadata").and_then(|m| child(m, "RequestId"))),
+    }))
 }
 
 #[cfg(test)]
@@ -373,6 +418,40 @@ mod tests {
             c.request_id.as_deref(),
             Some("ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE")
         );
+    }
+
+    #[test]
+    fn assume_role_and_caller_identity_answers() {
+        let c = success(&fixture("assume-role-aws-example.xml"));
+        assert_eq!(c.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+        assert_eq!(c.expires_at, 1573306481);
+        assert_eq!(
+            c.assumed_role_arn.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/demo/TestAR")
+        );
+        assert!(carries_credentials(
+            fixture("assume-role-aws-example.xml").as_bytes()
+        ));
+        let Ok(Answer::Identity(id)) = parse(&fixture("caller-identity-aws-example.xml")) else {
+            panic!("not an identity")
+        };
+        assert_eq!(
+            id.arn,
+            "arn:aws:sts::123456789012:assumed-role/my-role-name/my-role-session-name"
+        );
+        assert_eq!(id.account.as_deref(), Some("123456789012"));
+        // The same per-field alphabets as the web-identity answer.
+        let bad = fixture("assume-role-aws-example.xml").replace("EXAMPLEKEY<", "EXAMPLE KEY<");
+        assert_eq!(
+            parse(&bad).unwrap_err(),
+            Malformed::Alphabet("SecretAccessKey")
+        );
+        let bad = fixture("caller-identity-aws-example.xml").replace("my-role-name/", "my role/");
+        assert!(matches!(parse(&bad), Err(Malformed::Alphabet(_))));
+        let bad = fixture("caller-identity-aws-example.xml")
+            .replace("<Arn>", "<Arnx>")
+            .replace("</Arn>", "</Arnx>");
+        assert_eq!(parse(&bad).unwrap_err(), Malformed::Missing("Arn"));
     }
 
     #[test]

@@ -236,7 +236,7 @@ pub fn canonical_path(path: &str) -> String {
 }
 
 /// Percent-encodes every byte but `A-Z a-z 0-9 - _ . ~`, upper-case hex.
-fn uri_encode(s: &str) -> String {
+pub(crate) fn uri_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

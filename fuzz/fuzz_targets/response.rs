@@ -54,10 +54,12 @@ fn whole_texts(body: &str) -> std::collections::BTreeMap<String, String> {
             && n.tag_name().name() == name
             && matches!(n.tag_name().namespace(), None | Some(response::NS))
     };
-    let creds = doc
-        .root_element()
+    // `XResponse` holds `XResult` (AssumeRoleWithWebIdentity, AssumeRole).
+    let root = doc.root_element();
+    let result = format!("{}Result", root.tag_name().name().trim_end_matches("Response"));
+    let creds = root
         .children()
-        .find(|n| sts(n, "AssumeRoleWithWebIdentityResult"))
+        .find(|n| sts(n, &result))
         .and_then(|r| r.children().find(|n| sts(n, "Credentials")));
     for field in creds.iter().flat_map(|c| c.children()).filter(|n| n.is_element()) {
         let name = field.tag_name().name().to_string();
@@ -192,6 +194,13 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(Answer::Error(e)) => {
             trimmed_nonempty("Error/Code", &e.code);
+        }
+        Ok(Answer::Identity(id)) => {
+            // `--verify` quotes the Arn in its one-line error: only ARN
+            // characters, never a control character.
+            trimmed_nonempty("Arn", &id.arn);
+            assert!(id.arn.chars().all(response::arn_char), "Arn outside the ARN alphabet");
+            assert!(id.account.iter().all(|a| a.chars().all(response::arn_char)));
         }
         Err(m) => {
             let text = m.to_string();

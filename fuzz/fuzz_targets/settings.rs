@@ -233,7 +233,9 @@ fn visible(case: &Case) -> Option<String> {
     Some(match s {
         Err(e) => format!("error: {e}"),
         Ok(s) => {
-            let shown: Vec<String> = request::form(&s).iter().map(|(k, v)| format!("{k}={}", v.show())).collect();
+            // Every hop's form, as --check shows them (role chaining).
+            let shown: Vec<String> =
+                request::hop_forms(&s).iter().flatten().map(|(k, v)| format!("{k}={}", v.show())).collect();
             format!("{s:?}\n{:?}\n{shown:?}", endpoint::for_settings(&s))
         }
     })

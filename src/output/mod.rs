@@ -145,11 +145,13 @@ pub fn variables(s: &Settings, c: &Credentials, account: bool) -> Vec<(&'static 
 }
 
 fn account_variables(s: &Settings, c: &Credentials) -> Vec<(&'static str, String)> {
-    let mut v = vec![("AWS_ACCOUNT_ID", s.role.account.clone())];
+    // With chaining, the last role's: its credentials are the ones written.
+    let role = s.last_role();
+    let mut v = vec![("AWS_ACCOUNT_ID", role.account.clone())];
     if let Some(arn) = &c.assumed_role_arn {
         v.push(("AWS_ASSUMED_ROLE_ARN", arn.clone()));
     }
-    v.push(("AWS_ROLE_ARN", s.role.arn.clone()));
+    v.push(("AWS_ROLE_ARN", role.arn.clone()));
     v
 }
 

@@ -3,7 +3,7 @@
 //! later", "unreachable" or final (`docs/reference.md` §4.1 and §5.4). Every
 //! piece of network text shown passes through the run's scrubber.
 
-use super::{retry_if, Context, Outcome, Wire, HEADER_LIMIT};
+use super::{retry_if, Call, Hint, Outcome, Wire, HEADER_LIMIT};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, StsFailure};
 use crate::response::StsError;
@@ -18,27 +18,41 @@ pub(super) fn sts_failure(
     status: u16,
     e: StsError,
     s: &Settings,
-    ctx: &Context,
+    call: &Call,
     wire: &Wire,
 ) -> Error {
     // STS's validation messages can quote what was sent; the token and the
     // policy must not come back out through them.
     let message = crate::log::capped(&wire.heard(&e.message), MESSAGE_CAP).into_owned();
-    let hint = crate::diagnose::hint(
-        &e.code,
-        &e.message,
-        ctx.claims,
-        &s.role.partition,
-        &s.role.account,
-        crate::time::now(),
-    );
-    Error::Sts(StsFailure {
+    let general = |claims| {
+        crate::diagnose::hint(
+            &e.code,
+            &e.message,
+            claims,
+            &s.role.partition,
+            &s.role.account,
+            crate::time::now(),
+        )
+    };
+    let hint = match call.hint {
+        Hint::WebIdentity(claims) => general(claims),
+        Hint::Chained(previous) => crate::diagnose::chained_hint(
+            &e.code,
+            previous,
+            call.role_arn(),
+            s.chain.external_id.is_some(),
+        )
+        .or_else(|| general(None).filter(|_| !crate::diagnose::about_web_identity(&e.code))),
+        Hint::Verify => crate::diagnose::verify_hint(&e.code),
+    };
+    Error::Sts(Box::new(StsFailure {
+        action: call.what.clone(),
         status,
-        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status).into())),
+        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status, call.action()))),
         code: wire.heard(&e.code),
         message,
         request_id: e.request_id.map(|id| wire.heard(&id)),
-    })
+    }))
 }
 
 pub(super) fn transport_failure(

@@ -16,13 +16,17 @@ use crate::log::{Level, Log};
 use crate::proxy::{self, Proxy};
 use crate::response::{self, Answer, Credentials};
 use crate::retry;
-use crate::secret::{Scrubber, Secret};
+use crate::secret::Scrubber;
 use crate::settings::{Settings, Source, Sourced};
 
+mod chain;
 mod failure;
+mod forms;
 
+pub use chain::{exchange, verify};
 pub use failure::preview;
 use failure::{sts_failure, transport_failure};
+pub use forms::{caller_identity_form, chained_duration, form, hop_forms, Field, Form};
 
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("aws-oidc/", env!("CARGO_PKG_VERSION"));
@@ -34,67 +38,10 @@ pub const BODY_LIMIT: u64 = 1 << 20;
 /// under 1 KB, and gateways in between add a few KB at most.
 pub const HEADER_LIMIT: usize = 64 << 10;
 
-/// A form value: plain, or a secret that is shown redacted.
-#[derive(Debug)]
-pub enum Field<'a> {
-    /// Safe to show.
-    Plain(String),
-    /// Sent as is, shown as `<redacted, N chars>`.
-    Secret(&'a Secret),
-}
-
-impl Field<'_> {
-    /// The value as it is sent.
-    fn send(&self) -> &str {
-        match self {
-            Field::Plain(s) => s,
-            Field::Secret(s) => s.expose(),
-        }
-    }
-
-    /// The value as it may be shown.
-    pub fn show(&self) -> String {
-        match self {
-            Field::Plain(s) => s.clone(),
-            Field::Secret(s) => format!("<redacted, {} chars>", s.len()),
-        }
-    }
-}
-
-/// The form body (`docs/reference.md` §3.1). The token goes only here,
-/// never into a URL.
-pub fn form(s: &Settings) -> Vec<(String, Field<'_>)> {
-    let mut f = vec![
-        (
-            "Action".to_string(),
-            Field::Plain("AssumeRoleWithWebIdentity".into()),
-        ),
-        ("Version".to_string(), Field::Plain("2011-06-15".into())),
-        ("RoleArn".to_string(), Field::Plain(s.role.arn.clone())),
-        (
-            "RoleSessionName".to_string(),
-            Field::Plain(s.session_name.value.clone()),
-        ),
-        ("WebIdentityToken".to_string(), Field::Secret(&s.token)),
-    ];
-    if let Some(d) = &s.duration {
-        f.push(("DurationSeconds".into(), Field::Plain(d.to_string())));
-    }
-    if let Some(p) = &s.policy {
-        f.push(("Policy".into(), Field::Secret(&p.value)));
-    }
-    for (i, arn) in s.policy_arns().iter().enumerate() {
-        f.push((
-            format!("PolicyArns.member.{}.arn", i + 1),
-            Field::Plain(arn.clone()),
-        ));
-    }
-    f
-}
-
 /// What one attempt came to.
 enum Outcome {
-    Done(Box<Credentials>),
+    /// A success answer: credentials, or `--verify`'s identity.
+    Done(Box<Answer>),
     Retry {
         why: String,
         failure: retry::Failure,
@@ -109,93 +56,220 @@ pub struct Context<'a> {
     pub claims: Option<&'a Claims>,
 }
 
-/// Runs the exchange with retries, as `retry::next` decides: "later"
-/// answers until the timeout, an unreachable server a few times, within
-/// any attempt cap the user set.
-pub fn exchange(
-    s: &Settings,
-    endpoint: &Endpoint,
-    ctx: &Context,
-    log: &mut Log,
-) -> Result<Credentials, Error> {
-    let started = Instant::now();
-    let deadline = started + s.timeout.value;
-    let agent = agent(s, endpoint, log)?;
-    let fields = form(s);
-    let scrubber = scrubber(s);
-    let host = host_header(&endpoint.url);
-    let max_attempts = s.max_attempts.as_ref().map(|m| m.value);
-    let of = max_attempts.map_or(String::new(), |m| format!(" of {m}"));
-    let (mut attempt, mut waited) = (0u32, Duration::ZERO);
-    loop {
-        attempt += 1;
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        log.debug(&format!(
-            "attempt {attempt}{of}: POST {} ({}s left)",
-            endpoint.url,
-            remaining.as_secs()
-        ));
-        if log.enabled(Level::Trace) {
-            log.trace(&format!(
-                "request headers: Host: {host}; User-Agent: {USER_AGENT}; Content-Type: application/x-www-form-urlencoded; body fields: {}",
-                fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
-            ));
+/// The content type of every form sent, signed as sent.
+const FORM_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// One STS call: its form, the keys that sign it (none for the
+/// web-identity hop), and what its failures name.
+pub(crate) struct Call<'a> {
+    /// The form, in the order sent.
+    pub fields: &'a [(String, Field<'a>)],
+    /// The previous hop's credentials, which sign the call.
+    pub signer: Option<&'a Credentials>,
+    /// How a refusal names the call: `AssumeRoleWithWebIdentity`, or
+    /// `AssumeRole (hop 2 of 2, role …)`.
+    pub what: String,
+    /// What the hint for a refusal is worked out from.
+    pub hint: Hint<'a>,
+}
+
+impl Call<'_> {
+    /// The call's `Action`.
+    pub(crate) fn action(&self) -> &str {
+        self.field("Action").unwrap_or("AssumeRoleWithWebIdentity")
+    }
+
+    /// A field's value as sent.
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.send())
+    }
+
+    /// The role the call asks for, as its form names it.
+    pub(crate) fn role_arn(&self) -> &str {
+        self.field("RoleArn").unwrap_or("the role")
+    }
+}
+
+/// What a refusal's hint is worked out from.
+pub(crate) enum Hint<'a> {
+    /// The web-identity hop: the token's claims.
+    WebIdentity(Option<&'a Claims>),
+    /// A chained hop: the previous hop's assumed-role ARN, when STS sent
+    /// one (the role asked for is the call's `RoleArn`).
+    Chained(Option<&'a str>),
+    /// `--verify`: STS's own words say enough.
+    Verify,
+}
+
+/// What every call of a run shares: the settings, the endpoint, one agent
+/// (one TLS setup), the secrets network text is scrubbed of, and the one
+/// deadline every hop and `--verify` fit within.
+pub(crate) struct Conn<'a> {
+    s: &'a Settings,
+    endpoint: &'a Endpoint,
+    agent: ureq::Agent,
+    /// The `Host` header, which is also signed.
+    host: String,
+    /// The URL's path, as signed.
+    path: String,
+    /// The region signatures are scoped to (`docs/reference.md` §3.5).
+    region: String,
+    secrets: Vec<String>,
+    scrubber: Scrubber,
+    started: Instant,
+    deadline: Instant,
+}
+
+impl<'a> Conn<'a> {
+    /// Sets up the client for the endpoint; the run's deadline starts now.
+    pub(crate) fn new(
+        s: &'a Settings,
+        endpoint: &'a Endpoint,
+        log: &mut Log,
+    ) -> Result<Conn<'a>, Error> {
+        let started = Instant::now();
+        let secrets = crate::secret::run_secrets(
+            Some(s.token.expose()),
+            s.policy.as_ref().map(|p| p.expose()),
+            s.proxy.as_ref().map(|p| p.url.expose()),
+        );
+        let uri = endpoint.url.parse::<ureq::http::Uri>().ok();
+        let bare_host = uri.as_ref().and_then(|u| u.host()).unwrap_or_default();
+        Ok(Conn {
+            s,
+            endpoint,
+            agent: agent(s, endpoint, log)?,
+            host: host_header(&endpoint.url),
+            path: match uri.as_ref().map_or("", |u| u.path()) {
+                "" => "/".to_string(),
+                p => p.to_string(),
+            },
+            region: crate::sigv4::signing_region(
+                s.region.as_deref().map(String::as_str),
+                bare_host,
+            ),
+            scrubber: Scrubber::new(secrets.iter().map(String::as_str)),
+            secrets,
+            started,
+            deadline: started + s.timeout.value,
+        })
+    }
+
+    /// From now on, these credentials' secrets are removed from network
+    /// text and from every log line, and with mask account the account of
+    /// their assumed role is masked too.
+    pub(crate) fn learn(&mut self, c: &Credentials, log: &mut Log) {
+        let new = [c.secret_access_key.clone(), c.session_token.clone()];
+        self.secrets
+            .extend(new.iter().map(|s| s.expose().to_string()));
+        self.scrubber = Scrubber::new(self.secrets.iter().map(String::as_str));
+        log.hide(&new);
+        let account = c
+            .assumed_role_arn
+            .as_deref()
+            .and_then(crate::settings::account_of);
+        if let Some(account) = account.filter(|_| self.s.mask_account) {
+            log.mask_account(account);
         }
-        let t0 = Instant::now();
-        let wire = Wire {
-            agent: &agent,
-            host: &host,
-            scrubber: &scrubber,
-            proxy: proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint),
-        };
-        let outcome = attempt_once(&wire, s, endpoint, &fields, remaining, ctx, log);
-        log.debug(&format!(
-            "attempt {attempt} took {} ms",
-            t0.elapsed().as_millis() as u64
-        ));
-        let (why, failure, error) = match outcome {
-            Outcome::Done(c) => return Ok(*c),
-            Outcome::Fail(e) => return Err(e),
-            Outcome::Retry {
-                why,
-                failure,
-                error,
-            } => (why, failure, error),
-        };
-        let left = deadline.saturating_duration_since(Instant::now());
-        let wait = match retry::next(failure, attempt, left, max_attempts, retry::random()) {
-            retry::Next::Wait(wait) => wait,
-            retry::Next::Stop(stop) => {
-                let mut note = retry::note(
-                    stop,
-                    attempt,
-                    started.elapsed(),
-                    waited,
-                    (s.timeout.value, s.timeout.source.name()),
-                    s.max_attempts
-                        .as_ref()
-                        .map_or(Source::Default, |a| a.source)
-                        .name(),
-                );
-                // A timeout's own message already names the timeout: the
-                // note says how many and how long, not the timeout again.
-                if stop == retry::Stop::Deadline && why.ends_with("timed out") {
-                    note.truncate(note.find(": the ").unwrap_or(note.len()));
-                }
-                return Err(gave_up(error, &note));
+    }
+
+    /// Sends one call with retries, as `retry::next` decides: "later"
+    /// answers until the deadline, an unreachable server a few times,
+    /// within any attempt cap the user set (per call). Signed or not, every
+    /// STS call goes through here.
+    pub(crate) fn send(&self, call: &Call, log: &mut Log) -> Result<Answer, Error> {
+        let (s, endpoint) = (self.s, self.endpoint);
+        let body = forms::encoded(call.fields);
+        let max_attempts = s.max_attempts.as_ref().map(|m| m.value);
+        let of = max_attempts.map_or(String::new(), |m| format!(" of {m}"));
+        let call_started = Instant::now();
+        let (mut attempt, mut waited) = (0u32, Duration::ZERO);
+        loop {
+            attempt += 1;
+            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            log.debug(&format!(
+                "attempt {attempt}{of}: POST {} ({}s left)",
+                endpoint.url,
+                remaining.as_secs()
+            ));
+            if log.enabled(Level::Trace) {
+                let signed = call.signer.map_or(String::new(), |c| {
+                    format!(
+                        "; signed (SigV4, {}/sts) by {}",
+                        self.region, c.access_key_id
+                    )
+                });
+                log.trace(&format!(
+                    "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: {FORM_TYPE}{signed}; body fields: {}",
+                    self.host,
+                    call.fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
+                ));
             }
-        };
-        log.info(&format!(
-            "attempt {attempt}{of} failed: {why}; retrying in {}",
-            retry::seconds(wait)
-        ));
-        log.debug(&format!(
-            "waiting {} ms before attempt {}",
-            wait.as_millis() as u64,
-            attempt + 1
-        ));
-        thread::sleep(wait);
-        waited += wait;
+            let t0 = Instant::now();
+            let wire = Wire {
+                agent: &self.agent,
+                host: &self.host,
+                scrubber: &self.scrubber,
+                proxy: proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint),
+            };
+            let outcome = self.attempt_once(&wire, call, &body, remaining, log);
+            log.debug(&format!(
+                "attempt {attempt} took {} ms",
+                t0.elapsed().as_millis() as u64
+            ));
+            let (why, failure, error) = match outcome {
+                Outcome::Done(a) => return Ok(*a),
+                Outcome::Fail(e) => return Err(e),
+                Outcome::Retry {
+                    why,
+                    failure,
+                    error,
+                } => (why, failure, error),
+            };
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            let wait = match retry::next(failure, attempt, left, max_attempts, retry::random()) {
+                retry::Next::Wait(wait) => wait,
+                retry::Next::Stop(stop) => {
+                    // The deadline is the run's; the time spent is this
+                    // call's own, or the whole run's once it ran out.
+                    let spent = match stop {
+                        retry::Stop::Deadline => self.started.elapsed(),
+                        _ => call_started.elapsed(),
+                    };
+                    let mut note = retry::note(
+                        stop,
+                        attempt,
+                        spent,
+                        waited,
+                        (s.timeout.value, s.timeout.source.name()),
+                        s.max_attempts
+                            .as_ref()
+                            .map_or(Source::Default, |a| a.source)
+                            .name(),
+                    );
+                    // A timeout's own message already names the timeout: the
+                    // note says how many and how long, not the timeout again.
+                    if stop == retry::Stop::Deadline && why.ends_with("timed out") {
+                        note.truncate(note.find(": the ").unwrap_or(note.len()));
+                    }
+                    return Err(gave_up(error, &note));
+                }
+            };
+            log.info(&format!(
+                "attempt {attempt}{of} failed: {why}; retrying in {}",
+                retry::seconds(wait)
+            ));
+            log.debug(&format!(
+                "waiting {} ms before attempt {}",
+                wait.as_millis() as u64,
+                attempt + 1
+            ));
+            thread::sleep(wait);
+            waited += wait;
+        }
     }
 }
 
@@ -251,16 +325,6 @@ fn host_header(url: &str) -> String {
         Some(port) if port != default => format!("{host}:{port}"),
         _ => host.to_string(),
     }
-}
-
-/// The secrets a request carries, for [`Scrubber`].
-fn scrubber(s: &Settings) -> Scrubber {
-    let secrets = crate::secret::run_secrets(
-        Some(s.token.expose()),
-        s.policy.as_ref().map(|p| p.expose()),
-        s.proxy.as_ref().map(|p| p.url.expose()),
-    );
-    Scrubber::new(secrets.iter().map(String::as_str))
 }
 
 /// What one attempt is made with.
@@ -353,27 +417,68 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
     ))
 }
 
-/// One POST and what its answer means.
-// Kept out of `exchange`'s retry loop (as is `redirected`):
-// inlined there, it cost 2.4 KB more in the release binary.
-#[inline(never)]
-fn attempt_once(
+impl Conn<'_> {
+    /// One POST, signed when the call has a signer, and what its answer
+    /// means.
+    // Kept out of `send`'s retry loop (as is `redirected`):
+    // inlined there, it cost 2.4 KB more in the release binary.
+    #[inline(never)]
+    fn attempt_once(
+        &self,
+        wire: &Wire,
+        call: &Call,
+        body: &str,
+        remaining: Duration,
+        log: &mut Log,
+    ) -> Outcome {
+        let mut req = wire
+            .agent
+            .post(&self.endpoint.url)
+            .header("Host", wire.host)
+            .header("Content-Type", FORM_TYPE);
+        // Signed at each attempt: a retry is a new request, at a new time.
+        if let Some(c) = call.signer {
+            let signed = crate::sigv4::sign(
+                &crate::sigv4::Request {
+                    method: "POST",
+                    host: wire.host,
+                    path: &self.path,
+                    headers: &[("Content-Type", FORM_TYPE)],
+                    body: body.as_bytes(),
+                },
+                &crate::sigv4::Credentials {
+                    access_key_id: &c.access_key_id,
+                    secret_access_key: &c.secret_access_key,
+                    session_token: Some(&c.session_token),
+                },
+                &crate::sigv4::Scope {
+                    region: &self.region,
+                    service: crate::sigv4::STS_SERVICE,
+                    time: crate::time::now(),
+                },
+            );
+            for (name, value) in signed.headers() {
+                req = req.header(name, value);
+            }
+        }
+        let sent = req
+            .config()
+            .timeout_global(Some(remaining))
+            .build()
+            .send(body.as_bytes());
+        attempt_answer(sent, wire, self.s, self.endpoint, call, log)
+    }
+}
+
+/// What an attempt's answer (or its failure to come) means.
+fn attempt_answer(
+    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     wire: &Wire,
     s: &Settings,
     endpoint: &Endpoint,
-    fields: &[(String, Field)],
-    remaining: Duration,
-    ctx: &Context,
+    call: &Call,
     log: &mut Log,
 ) -> Outcome {
-    let sent = wire
-        .agent
-        .post(&endpoint.url)
-        .header("Host", wire.host)
-        .config()
-        .timeout_global(Some(remaining))
-        .build()
-        .send_form(fields.iter().map(|(k, v)| (k.as_str(), v.send())));
     let mut resp = match sent {
         Ok(r) => r,
         Err(e) => return transport_failure(e, endpoint, s, wire),
@@ -428,9 +533,12 @@ fn attempt_once(
                 "RequestId {}",
                 wire.heard(c.request_id.as_deref().unwrap_or("-"))
             ));
-            Outcome::Done(c)
+            Outcome::Done(Box::new(Answer::Success(c)))
         }
-        Ok(Answer::Success(_)) => retry_if(
+        Ok(Answer::Identity(id)) if (200..300).contains(&status) => {
+            Outcome::Done(Box::new(Answer::Identity(id)))
+        }
+        Ok(Answer::Success(_) | Answer::Identity(_)) => retry_if(
             retry::retryable_status(status).then_some(later),
             format!("HTTP {status}"),
             with_credentials("with an error status"),
@@ -443,7 +551,7 @@ fn attempt_once(
             ));
             let retry = retry::retry_sts_error(status, &e.code, &e.message).then_some(later);
             let why = format!("HTTP {status} {}", wire.heard(&e.code));
-            retry_if(retry, why, sts_failure(status, e, s, ctx, wire))
+            retry_if(retry, why, sts_failure(status, e, s, call, wire))
         }
         // A refused success answer: its text is credentials, never shown.
         Err(m) if credentials || m.in_credentials() => {

@@ -284,6 +284,33 @@ def!(
     "any account",
     "12-digit account ids separated by commas or newlines; every role and the answer must be in one"
 );
+def!(
+    CHAIN_ROLE_ARN,
+    "chained role ARNs",
+    Some("--chain-role-arn"),
+    ["PLUGIN_CHAINROLEARN", "PLUGIN_CHAIN_ROLE_ARN"],
+    Value,
+    "none (one hop)",
+    "role ARNs assumed in order after the first (sts:AssumeRole), commas or newlines, at most 10"
+);
+def!(
+    EXTERNAL_ID,
+    "external ID",
+    Some("--external-id"),
+    ["PLUGIN_EXTERNALID", "PLUGIN_EXTERNAL_ID"],
+    Value,
+    "none",
+    "2-1224 chars of A-Z a-z 0-9 _+=,.@:/-; sent on every chained hop, needs chained role ARNs"
+);
+def!(
+    VERIFY,
+    "verify",
+    Some("--verify"),
+    ["PLUGIN_VERIFY"],
+    Bool,
+    "false",
+    "true: check the credentials with sts:GetCallerIdentity before writing them"
+);
 
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
@@ -315,6 +342,9 @@ pub const ALL: &[&Def] = &[
     &CACHE,
     &CACHE_DIR,
     &ALLOWED_ACCOUNT_IDS,
+    &CHAIN_ROLE_ARN,
+    &EXTERNAL_ID,
+    &VERIFY,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets

@@ -8,6 +8,7 @@
 //! [`resolve`]; the rest of the program sees only what it returns.
 
 mod args;
+mod chain;
 mod defs;
 mod files;
 mod rules;
@@ -20,6 +21,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use args::{parse_args, Command};
+pub use chain::{parse_chain_role_arns, parse_external_id, Chain, MAX_CHAINED};
 pub use defs::*;
 pub use files::{not_a_regular_file, CaBundle, DiskFiles, Files};
 pub use rules::*;
@@ -220,6 +222,8 @@ pub struct Settings {
     /// The accounts every role and the answer must be in (§12); any
     /// account when unset.
     pub allowed_accounts: Option<Sourced<Vec<String>>>,
+    /// Role chaining and `--verify` (`docs/reference.md` §11).
+    pub chain: Chain,
 }
 
 impl Settings {
@@ -288,12 +292,30 @@ impl Settings {
             let shown = crate::guard::listed(a, self.mask_account);
             rows.push(row("allowed account ids", &shown, &a.source));
         }
+        if let Some(r) = &self.chain.roles {
+            let arns: Vec<&str> = r.iter().map(|a| a.arn.as_str()).collect();
+            rows.push(row("chained role ARNs", &arns.join(","), &r.source));
+        }
+        if let Some(e) = &self.chain.external_id {
+            rows.push(row("external ID", &e.value, &e.source));
+        }
         rows
     }
 
     /// The managed policy ARNs, none when unset.
     pub fn policy_arns(&self) -> &[String] {
         self.policy_arns.as_ref().map_or(&[], |a| &a.value)
+    }
+
+    /// The roles assumed after the first, in order; none for one hop.
+    pub fn chained(&self) -> &[RoleArn] {
+        self.chain.roles.as_ref().map_or(&[], |r| &r.value)
+    }
+
+    /// The role whose credentials are written: the last chained role, else
+    /// the role.
+    pub fn last_role(&self) -> &RoleArn {
+        self.chained().last().unwrap_or(&self.role.value)
     }
 }
 
@@ -304,9 +326,10 @@ impl Settings {
 pub struct LogSettings {
     /// The level, info when unset or not valid (the error follows).
     pub level: Level,
-    /// The account to mask: set when mask account is on and the role ARN
-    /// holds a 12-digit account, even if the ARN is otherwise wrong.
-    pub mask: Option<String>,
+    /// The accounts to mask: when mask account is on, the account of the
+    /// role ARN and of each chained role ARN that holds a 12-digit account,
+    /// even if the ARN is otherwise wrong.
+    pub mask: Vec<String>,
 }
 
 /// What [`resolve`] gives: the log's settings always, the rest if valid.
@@ -328,11 +351,16 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
     let level = inputs.parsed(&LOG_LEVEL, parse_level);
     let mask_account = inputs.boolean(&MASK_ACCOUNT);
     let mask = match &mask_account {
-        Ok(m) if m.value => role
-            .as_ref()
-            .and_then(|r| account_of(&r.value))
-            .map(String::from),
-        _ => None,
+        Ok(m) if m.value => {
+            let chained = inputs.get(&CHAIN_ROLE_ARN);
+            let chained = chained.as_ref().map_or("", |c| c.value.as_str());
+            let arns = role.iter().map(|r| r.value.as_str());
+            arns.chain(chained.split([',', '\n', '\r']))
+                .filter_map(|a| account_of(a.trim()))
+                .map(String::from)
+                .collect()
+        }
+        _ => Vec::new(),
     };
     let log = LogSettings {
         level: match &level {
@@ -390,6 +418,7 @@ fn validate(
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
     let cache = cache_dir(inputs)?;
     let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
+    let chain = chain::chain(inputs, &token)?;
     Ok(Settings {
         role,
         token,
@@ -417,6 +446,7 @@ fn validate(
         cache,
         warnings,
         allowed_accounts,
+        chain,
     })
 }
 

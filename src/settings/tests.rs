@@ -112,6 +112,12 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
         "allowed account ids",
         &["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
     ),
+    (
+        "chained role ARNs",
+        &["PLUGIN_CHAINROLEARN", "PLUGIN_CHAIN_ROLE_ARN"],
+    ),
+    ("external ID", &["PLUGIN_EXTERNALID", "PLUGIN_EXTERNAL_ID"]),
+    ("verify", &["PLUGIN_VERIFY"]),
 ];
 
 #[test]

@@ -614,7 +614,12 @@ fn botocore_profile_reads(
     profile: &str,
     calls: usize,
 ) -> Vec<String> {
-    let token_file = write_file(dir, "token", &harness_token());
+    // One token for every process of the job, as a CI token file is: a
+    // new token is a new cache key.
+    let token_file = dir.join("token");
+    if !token_file.exists() {
+        write_file(dir, "token", &harness_token());
+    }
     let ini = ini
         .replace("/usr/local/bin/aws-oidc", bin().to_str().unwrap())
         .replace("/var/run/secrets/token", token_file.to_str().unwrap());

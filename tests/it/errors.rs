@@ -410,8 +410,27 @@ fn settings_cases() -> Vec<Case> {
         case("the role outside the allowed accounts, masked", 2, "is in account ************, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list (1 account id, masked)", 0)
             .set("PLUGIN_MASK_ACCOUNT_ID", "true")
             .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "210987654321"),
+        case("an external ID without chained roles", 2, "PLUGIN_EXTERNALID: an external ID is sent only on chained hops (sts:AssumeRole), and AssumeRoleWithWebIdentity takes none; set chained role ARNs", 0)
+            .set("PLUGIN_EXTERNALID", "ext-1"),
+        case("an external ID with a space", 2, "PLUGIN_EXTERNAL_ID: `a b` holds a character STS does not accept in an external ID", 0)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .set("PLUGIN_EXTERNAL_ID", "a b"),
+        case("an external ID of one character", 2, "PLUGIN_EXTERNAL_ID: an external ID is 2-1224 chars, this one is 1", 0)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .set("PLUGIN_EXTERNAL_ID", "x"),
+        case("the token given as the external ID", 2, "PLUGIN_EXTERNAL_ID: the external ID is the token", 0)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .with(token_in("PLUGIN_EXTERNAL_ID")),
+        case("a chained role ARN that is not one", 2, "PLUGIN_CHAINROLEARN: hop 3: account `1` is not 12 digits", 0)
+            .set("PLUGIN_CHAINROLEARN", "arn:aws:iam::210987654321:role/a,arn:aws:iam::1:role/b"),
+        case("a chained user ARN", 2, "PLUGIN_CHAIN_ROLE_ARN: hop 2: `user/bob` is not a role", 0)
+            .set("PLUGIN_CHAIN_ROLE_ARN", "arn:aws:iam::210987654321:user/bob"),
+        case("verify not a boolean", 2, "PLUGIN_VERIFY: `maybe`", 0).set("PLUGIN_VERIFY", "maybe"),
     ]
 }
+
+/// A chained role in another account.
+const CHAIN_ROLE: &str = "arn:aws:iam::210987654321:role/deploy";
 
 /// The step, sent through a proxy with a password on this loopback port,
 /// to a host name only a proxy could reach.
@@ -643,7 +662,59 @@ fn answer_cases() -> Vec<Case> {
             .set("PLUGIN_MASK_ACCOUNT_ID", "true")
             .set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT)
             .replies(vec![Reply::StsAsAccount("210987654321")]),
+        case("a chained hop refused names its hop, role and what must hold", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 403): AccessDenied: User: arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/deploy (RequestId ", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .with(|sts, s| {
+                sts.deny_role(CHAIN_ROLE);
+                s
+            })
+            .trace_says("the trust policy of arn:aws:iam::210987654321:role/deploy names the previous assumed role arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc"),
+        case("a chained hop whose signer STS does not accept", 3, "(HTTP 403): InvalidClientTokenId: The security token included in the request is invalid (RequestId ", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, err(403, "InvalidClientTokenId", "The security token included in the request is invalid")])
+            .trace_says("STS did not accept the credentials of arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc that signed this hop"),
+        case("the first hop of a chain refused names it", 3, "STS refused AssumeRoleWithWebIdentity (hop 1 of 2, role arn:aws:iam::123456789012:role/harness-ci) (HTTP 400): InvalidIdentityToken", 1)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![err(400, "InvalidIdentityToken", "No OpenIDConnect provider found")]),
+        case("a chained hop asking past the chaining hour", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): ValidationError: The requested DurationSeconds exceeds", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, err(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")]),
+        case("a chained hop answered without credentials", 5, "answered AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) without credentials; nothing was written", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", caller_identity_xml())]),
+        case("a chained hop throttled until the attempts run out", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): Throttling: Rate exceeded", 4)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, err(400, "Throttling", "Rate exceeded"), err(400, "Throttling", "Rate exceeded"), err(400, "Throttling", "Rate exceeded")]),
+        case("a chained hop with no answer names its hop", 4, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): cannot reach 127.0.0.1", 4)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::Close, Reply::Close, Reply::Close]),
+        case("a chained hop's answer not understood names its hop", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::Raw(200, "text/html", b"<html>portal</html>".to_vec())]),
+        case("verify answered with another caller", 5, "--verify: STS says the credentials are arn:aws:sts::999999999999:assumed-role/other/x, not the assumed role arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc; nothing was written", 2)
+            .set("PLUGIN_VERIFY", "true")
+            .with(|sts, s| {
+                sts.caller_arn("arn:aws:sts::999999999999:assumed-role/other/x");
+                s
+            }),
+        case("verify refused", 3, "STS refused GetCallerIdentity (--verify) (HTTP 403): ExpiredToken: The security token included in the request is expired", 2)
+            .set("PLUGIN_VERIFY", "true")
+            .replies(vec![Reply::Sts, err(403, "ExpiredToken", "The security token included in the request is expired")])
+            .trace_says("STS did not accept the new credentials that signed GetCallerIdentity"),
+        case("verify answered with credentials instead", 5, "answered GetCallerIdentity (--verify) with another kind of answer; nothing was written", 2)
+            .set("PLUGIN_VERIFY", "true")
+            .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", standin::success_xml("ASIAVERIFYCASE000001", "verifyCaseSecretKey00000000000000000001", "verifyCaseSessionToken000000000000000001", "2099-01-01T00:00:00Z", HOSTILE_ARN_OK))]),
     ]
+}
+
+/// A `GetCallerIdentityResponse`, where credentials were asked for.
+fn caller_identity_xml() -> Vec<u8> {
+    format!(
+        "<GetCallerIdentityResponse xmlns=\"{}\"><GetCallerIdentityResult><Arn>arn:aws:sts::210987654321:assumed-role/deploy/x</Arn>\
+         <Account>210987654321</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+        standin::NS
+    )
+    .into_bytes()
 }
 
 const HOSTILE_SECRET: &str = "hostileCaseSecretKey00000000000000000001";
@@ -781,6 +852,8 @@ fn check(c: &Case) {
             HOSTILE_SECRET.into(),
             HOSTILE_TOKEN.into(),
             HOSTILE_TOKEN_OK.into(),
+            "verifyCaseSecretKey00000000000000000001".into(),
+            "verifyCaseSessionToken000000000000000001".into(),
         ]);
         // The step's own token too, wherever the case put it (a file).
         secrets.extend(secrets_of(&sts, &step.token));

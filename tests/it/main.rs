@@ -10,6 +10,7 @@ mod support;
 
 mod bounds;
 mod cache;
+mod chain;
 mod cli;
 mod errors;
 mod fleet;

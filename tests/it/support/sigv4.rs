@@ -32,9 +32,11 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
 pub struct Verified {
     /// The key that signed it.
     pub access_key_id: String,
-    /// The scope's date, region and service.
+    /// The scope's date.
     pub date: String,
+    /// The scope's region.
     pub region: String,
+    /// The scope's service.
     pub service: String,
     /// The `X-Amz-Date` header.
     pub amz_date: String,
@@ -48,10 +50,13 @@ pub struct Verified {
 /// A request as received.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Raw {
+    /// `POST`.
     pub method: String,
+    /// The request target as sent.
     pub path: String,
     /// Names as sent (any case), in the order sent.
     pub headers: Vec<(String, String)>,
+    /// The body as sent.
     pub body: Vec<u8>,
 }
 

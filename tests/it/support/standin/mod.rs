@@ -12,6 +12,13 @@
 mod http;
 mod proxy;
 mod scratch;
+// The independent SigV4 verifier, which the stand-in checks chained hops
+// with; included here so that the examples that run the stand-in get it
+// without the rest of the test support, and re-exported as
+// `support::sigv4` for the tests.
+#[allow(dead_code)]
+#[path = "../sigv4.rs"]
+pub mod sigv4;
 mod sts;
 mod tls;
 
@@ -88,6 +95,12 @@ struct State {
     max_session: u32,
     mode: Mode,
     bucket: Bucket,
+    /// Roles `AssumeRole` refuses with AccessDenied.
+    deny: Vec<String>,
+    /// The ARN `GetCallerIdentity` answers instead of the signer's.
+    caller: Option<String>,
+    /// Every signature verified, in order.
+    signatures: Vec<sigv4::Verified>,
 }
 
 /// How the stand-in answers once its script is used up: as STS does, or as
@@ -253,6 +266,22 @@ impl StandIn {
     /// Every credential issued so far.
     pub fn issued(&self) -> Vec<Issued> {
         self.state.lock().unwrap().issued.clone()
+    }
+
+    /// `AssumeRole` on this role answers 403 AccessDenied, as STS does when
+    /// the caller's policy or the role's trust policy does not allow it.
+    pub fn deny_role(&self, arn: &str) {
+        self.state.lock().unwrap().deny.push(arn.to_string());
+    }
+
+    /// `GetCallerIdentity` answers this ARN, whoever signed.
+    pub fn caller_arn(&self, arn: &str) {
+        self.state.lock().unwrap().caller = Some(arn.to_string());
+    }
+
+    /// Every signature the stand-in verified: key, scope and headers.
+    pub fn signatures(&self) -> Vec<sigv4::Verified> {
+        self.state.lock().unwrap().signatures.clone()
     }
 }
 

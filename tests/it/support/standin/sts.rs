@@ -24,6 +24,9 @@ pub struct Issued {
     pub expiration: String,
     /// AssumedRoleUser/Arn.
     pub assumed_role_arn: String,
+    /// The access key id that signed the `AssumeRole` that issued these;
+    /// `None` for the web-identity hop.
+    pub signed_by: Option<String>,
 }
 
 fn now() -> i64 {
@@ -115,7 +118,7 @@ fn xml_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn missing(parameter: &str) -> (u16, &'static str, Vec<u8>) {
+fn missing(parameter: &str) -> Answer {
     let message = format!("The request must contain the parameter {parameter}");
     (
         400,
@@ -124,7 +127,7 @@ fn missing(parameter: &str) -> (u16, &'static str, Vec<u8>) {
     )
 }
 
-fn validation(msg: String) -> (u16, &'static str, Vec<u8>) {
+fn validation(msg: String) -> Answer {
     (
         400,
         "text/xml",
@@ -147,12 +150,10 @@ fn jwt_claim(token: &str, claim: &str) -> Option<String> {
     Some(text[start..end].to_string())
 }
 
+type Answer = (u16, &'static str, Vec<u8>);
+
 /// What STS does with a request: check it, then issue credentials.
-pub fn answer(
-    req: &Recorded,
-    state: &Arc<Mutex<State>>,
-    expiring_in: Option<i64>,
-) -> (u16, &'static str, Vec<u8>) {
+pub fn answer(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64>) -> Answer {
     if req.method != "POST" {
         return (
             405,
@@ -169,7 +170,14 @@ pub fn answer(
     if let Some(why) = super::http::form_encoding_error(&req.body) {
         return validation(format!("the form is not URL-encoded: {why}"));
     }
-    if req.field("Action") != Some("AssumeRoleWithWebIdentity") {
+    let action = req.field("Action").unwrap_or_default();
+    if ![
+        "AssumeRoleWithWebIdentity",
+        "AssumeRole",
+        "GetCallerIdentity",
+    ]
+    .contains(&action)
+    {
         return (
             400,
             "text/xml",
@@ -179,26 +187,79 @@ pub fn answer(
     if req.field("Version") != Some("2011-06-15") {
         return validation("Version must be 2011-06-15".into());
     }
+    let result = match action {
+        "AssumeRoleWithWebIdentity" => web_identity(req, state, expiring_in),
+        "AssumeRole" => signed_by(req, state).and_then(|by| assume_role(req, state, &by)),
+        _ => signed_by(req, state).and_then(|by| caller_identity(state, &by)),
+    };
+    result.unwrap_or_else(|refused| refused)
+}
+
+/// Who signed a request, as STS decides it: the independent verifier
+/// (`support/sigv4.rs`) checks the `Authorization` header against the
+/// secret key of credentials this stand-in issued, and the
+/// `X-Amz-Security-Token` must be the one issued with that key.
+fn signed_by(req: &Recorded, state: &Arc<Mutex<State>>) -> Result<Issued, Answer> {
+    let raw = super::sigv4::Raw {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        headers: req.headers.clone(),
+        body: req.body.as_bytes().to_vec(),
+    };
+    let issued = state.lock().unwrap().issued.clone();
+    let find = |key: &str| issued.iter().find(|i| i.access_key_id == key).cloned();
+    // STS answers every authentication failure with 403.
+    let refused =
+        |code: &str, message: &str| (403, "text/xml", error_xml(403, code, message).into_bytes());
+    let verified = super::sigv4::verify(&raw, |key| find(key).map(|i| i.secret_access_key))
+        .map_err(|r| {
+            let message = match r.code {
+                "InvalidClientTokenId" => "The security token included in the request is invalid.",
+                "SignatureDoesNotMatch" => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+                "MissingAuthenticationToken" => "Request is missing Authentication Token",
+                _ => "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.",
+            };
+            refused(r.code, message)
+        })?;
+    let Some(issued) = find(&verified.access_key_id) else {
+        return Err(refused(
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ));
+    };
+    if verified.session_token.as_deref() != Some(issued.session_token.as_str()) {
+        return Err(refused(
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ));
+    }
+    if verified.service != "sts" {
+        return Err(refused(
+            "SignatureDoesNotMatch",
+            "Credential should be scoped to correct service: 'sts'.",
+        ));
+    }
+    state.lock().unwrap().signatures.push(verified);
+    Ok(issued)
+}
+
+/// The checks every hop's form gets: the role, the session name and the
+/// duration (at most `max`), and the session policies.
+fn hop_checks(req: &Recorded, max: u32) -> Result<(Vec<&str>, &str, u32), Answer> {
     let Some(role) = req.field("RoleArn") else {
-        return missing("RoleArn");
+        return Err(missing("RoleArn"));
     };
     let Some(session) = req.field("RoleSessionName") else {
-        return missing("RoleSessionName");
-    };
-    let Some(token) = req.field("WebIdentityToken") else {
-        return missing("WebIdentityToken");
+        return Err(missing("RoleSessionName"));
     };
     let session_ok = (2..=64).contains(&session.len())
         && session
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
     if !session_ok {
-        return validation(format!(
+        return Err(validation(format!(
             "1 validation error detected: Value '{session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
-        ));
-    }
-    if !(4..=20000).contains(&token.len()) {
-        return validation("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000".into());
+        )));
     }
     let parts: Vec<&str> = role.split(':').collect();
     if parts.len() < 6
@@ -207,23 +268,22 @@ pub fn answer(
         || parts[4].len() != 12
         || !parts[5].starts_with("role/")
     {
-        return validation(format!("Request ARN is invalid: {role}"));
+        return Err(validation(format!("Request ARN is invalid: {role}")));
     }
-    let max = state.lock().unwrap().max_session;
     let duration = match req.field("DurationSeconds") {
         None => 3600,
         Some(d) => match d.parse::<u32>() {
             Ok(n) if (900..=43200).contains(&n) && n <= max => n,
             Ok(n) if (900..=43200).contains(&n) => {
-                return validation(format!(
+                return Err(validation(format!(
                     "The requested DurationSeconds exceeds the MaxSessionDuration set for this role. ({n} > {max})"
-                ))
+                )))
             }
-            _ => return validation(format!("1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200")),
+            _ => return Err(validation(format!("1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200"))),
         },
     };
     if req.field("Policy").is_some_and(|p| p.len() > 2048) {
-        return validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048".into());
+        return Err(validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048".into()));
     }
     if req
         .form
@@ -232,15 +292,136 @@ pub fn answer(
         .count()
         > 10
     {
-        return validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10".into());
+        return Err(validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10".into()));
     }
-    let (fractional, one_line) = {
-        let st = state.lock().unwrap();
-        (st.fractional, st.one_line)
+    Ok((parts, session, duration))
+}
+
+fn web_identity(
+    req: &Recorded,
+    state: &Arc<Mutex<State>>,
+    expiring_in: Option<i64>,
+) -> Result<Answer, Answer> {
+    let Some(token) = req.field("WebIdentityToken") else {
+        return Err(missing("WebIdentityToken"));
     };
-    let expires = now() + expiring_in.unwrap_or(i64::from(duration));
-    let mut expiration = iso(expires);
-    if fractional {
+    if req.field("ExternalId").is_some() {
+        return Err(validation(
+            "AssumeRoleWithWebIdentity has no parameter ExternalId".into(),
+        ));
+    }
+    let max = state.lock().unwrap().max_session;
+    let (parts, session, duration) = hop_checks(req, max)?;
+    if !(4..=20000).contains(&token.len()) {
+        return Err(validation("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000".into()));
+    }
+    let issued = issue(
+        state,
+        &parts,
+        session,
+        expiring_in.unwrap_or(i64::from(duration)),
+        None,
+    );
+    let subject = jwt_claim(token, "sub").unwrap_or_else(|| "opaque-token-subject".into());
+    let audience = jwt_claim(token, "aud").unwrap_or_else(|| "sts.amazonaws.com".into());
+    let provider = jwt_claim(token, "iss").unwrap_or_else(|| "https://oidc.example".into());
+    let extra = format!(
+        "<Audience>{}</Audience><Provider>{}</Provider><SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken>",
+        xml_escape(&audience),
+        xml_escape(provider.trim_start_matches("https://")),
+        xml_escape(&subject),
+    );
+    Ok(credentials_xml(
+        state,
+        "AssumeRoleWithWebIdentity",
+        &issued,
+        session,
+        &extra,
+    ))
+}
+
+/// `AssumeRole`, signed by `by`: a session reached by chaining lasts at
+/// most an hour, as STS enforces; a role told to refuse answers
+/// AccessDenied naming the caller, as STS does.
+fn assume_role(req: &Recorded, state: &Arc<Mutex<State>>, by: &Issued) -> Result<Answer, Answer> {
+    if req.field("WebIdentityToken").is_some() {
+        return Err(validation(
+            "AssumeRole has no parameter WebIdentityToken".into(),
+        ));
+    }
+    if let Some(id) = req.field("ExternalId") {
+        let ok = (2..=1224).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+        if !ok {
+            return Err(validation(
+                "1 validation error detected: Value at 'externalId' failed to satisfy constraint"
+                    .into(),
+            ));
+        }
+    }
+    if req
+        .field("DurationSeconds")
+        .and_then(|d| d.parse::<u32>().ok())
+        .is_some_and(|d| d > 3600)
+    {
+        return Err(validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into()));
+    }
+    let max = state.lock().unwrap().max_session;
+    let (parts, session, duration) = hop_checks(req, max)?;
+    let role = req.field("RoleArn").unwrap_or_default();
+    if state.lock().unwrap().deny.iter().any(|d| d == role) {
+        let message = format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role}",
+            by.assumed_role_arn
+        );
+        return Err((
+            403,
+            "text/xml",
+            error_xml(403, "AccessDenied", &message).into_bytes(),
+        ));
+    }
+    let issued = issue(
+        state,
+        &parts,
+        session,
+        i64::from(duration),
+        Some(by.access_key_id.clone()),
+    );
+    Ok(credentials_xml(state, "AssumeRole", &issued, session, ""))
+}
+
+/// `GetCallerIdentity`: the signer's assumed-role ARN, or the ARN a test
+/// told it to answer instead.
+fn caller_identity(state: &Arc<Mutex<State>>, by: &Issued) -> Result<Answer, Answer> {
+    let arn = state
+        .lock()
+        .unwrap()
+        .caller
+        .clone()
+        .unwrap_or_else(|| by.assumed_role_arn.clone());
+    let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+    let xml = format!(
+        "<GetCallerIdentityResponse xmlns=\"{NS}\">\n  <GetCallerIdentityResult>\n    <Arn>{}</Arn>\n    <UserId>AROA{}:x</UserId>\n    <Account>{account}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
+        xml_escape(&arn),
+        random_string(17, UPPER),
+        request_id()
+    );
+    Ok((200, "text/xml", xml.into_bytes()))
+}
+
+/// New credentials for the role in `parts` (its split ARN), recorded as
+/// issued.
+fn issue(
+    state: &Arc<Mutex<State>>,
+    parts: &[&str],
+    session: &str,
+    lifetime: i64,
+    signed_by: Option<String>,
+) -> Issued {
+    let mut expiration = iso(now() + lifetime);
+    if state.lock().unwrap().fractional {
         expiration = expiration.replace('Z', ".123456Z");
     }
     let role_name = parts[5].rsplit('/').next().unwrap_or("role");
@@ -248,54 +429,58 @@ pub fn answer(
         access_key_id: format!("ASIA{}", random_string(16, UPPER)),
         secret_access_key: random_string(40, B64),
         session_token: format!("IQoJb3JpZ2luX2Vj{}", random_string(356, B64)),
-        expiration: expiration.clone(),
+        expiration,
         assumed_role_arn: format!(
             "arn:{}:sts::{}:assumed-role/{role_name}/{session}",
             parts[1], parts[4]
         ),
+        signed_by,
     };
-    let subject = jwt_claim(token, "sub").unwrap_or_else(|| "opaque-token-subject".into());
-    let audience = jwt_claim(token, "aud").unwrap_or_else(|| "sts.amazonaws.com".into());
-    let provider = jwt_claim(token, "iss").unwrap_or_else(|| "https://oidc.example".into());
+    state.lock().unwrap().issued.push(issued.clone());
+    issued
+}
+
+/// A success answer for `action` carrying `issued`, with `extra` elements
+/// in its result.
+fn credentials_xml(
+    state: &Arc<Mutex<State>>,
+    action: &str,
+    issued: &Issued,
+    session: &str,
+    extra: &str,
+) -> Answer {
     let xml = format!(
-        "<AssumeRoleWithWebIdentityResponse xmlns=\"{NS}\">
-  <AssumeRoleWithWebIdentityResult>
-    <Audience>{}</Audience>
+        "<{action}Response xmlns=\"{NS}\">
+  <{action}Result>
     <AssumedRoleUser>
       <AssumedRoleId>AROA{}:{session}</AssumedRoleId>
       <Arn>{}</Arn>
     </AssumedRoleUser>
-    <Provider>{}</Provider>
     <Credentials>
       <AccessKeyId>{}</AccessKeyId>
       <SecretAccessKey>{}</SecretAccessKey>
       <SessionToken>{}</SessionToken>
       <Expiration>{}</Expiration>
     </Credentials>
-    <SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken>
-  </AssumeRoleWithWebIdentityResult>
+    {extra}
+  </{action}Result>
   <ResponseMetadata>
     <RequestId>{}</RequestId>
   </ResponseMetadata>
-</AssumeRoleWithWebIdentityResponse>
+</{action}Response>
 ",
-        xml_escape(&audience),
         random_string(17, UPPER),
         issued.assumed_role_arn,
-        xml_escape(provider.trim_start_matches("https://")),
         issued.access_key_id,
         issued.secret_access_key,
         issued.session_token,
         issued.expiration,
-        xml_escape(&subject),
         request_id()
     );
-    let xml = if one_line {
-        xml.lines().map(str::trim).collect::<String>()
-    } else {
-        xml
+    let xml = match state.lock().unwrap().one_line {
+        true => xml.lines().map(str::trim).collect::<String>(),
+        false => xml,
     };
-    state.lock().unwrap().issued.push(issued);
     (200, "text/xml", xml.into_bytes())
 }
 

@@ -1,0 +1,156 @@
+//! The run's calls (`docs/reference.md` §3 and §11): the web-identity
+//! hop, each chained `AssumeRole` hop signed with the previous hop's
+//! credentials, and `--verify`'s `GetCallerIdentity`, all through one
+//! sender ([`Conn::send`]) within one deadline.
+
+use super::{forms, Call, Conn, Context, Hint};
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::log::Log;
+use crate::response::{Answer, Credentials};
+use crate::settings::Settings;
+
+/// Runs every hop, in order, and `--verify` when it is on: the last hop's
+/// credentials, or the first failure (nothing is written unless every hop
+/// succeeds).
+pub fn exchange(
+    s: &Settings,
+    endpoint: &Endpoint,
+    ctx: &Context,
+    log: &mut Log,
+) -> Result<Credentials, Error> {
+    let mut conn = Conn::new(s, endpoint, log)?;
+    let hops = forms::hop_forms(s);
+    let n = hops.len();
+    if let Some(d) = s
+        .duration
+        .as_ref()
+        .filter(|d| n > 1 && d.value > forms::CHAINED_MAX)
+    {
+        log.info(&format!(
+            "the chained hops ask for {}s, not {}s (from {}): AWS caps a session reached by role chaining at one hour",
+            forms::CHAINED_MAX,
+            d.value,
+            d.source
+        ));
+    }
+    let mut last: Option<Credentials> = None;
+    for (i, fields) in hops.iter().enumerate() {
+        let call = Call {
+            fields,
+            signer: last.as_ref(),
+            what: match (i, n) {
+                (_, 1) => "AssumeRoleWithWebIdentity".to_string(),
+                (0, _) => format!(
+                    "AssumeRoleWithWebIdentity (hop 1 of {n}, role {})",
+                    s.role.arn
+                ),
+                _ => format!(
+                    "AssumeRole (hop {} of {n}, role {})",
+                    i + 1,
+                    s.chained()[i - 1].arn
+                ),
+            },
+            hint: match &last {
+                None => Hint::WebIdentity(ctx.claims),
+                Some(prev) => Hint::Chained(prev.assumed_role_arn.as_deref()),
+            },
+        };
+        let answer = conn
+            .send(&call, log)
+            .map_err(|e| naming(e, &call.what, n))?;
+        let c = credentials(answer, &call.what, endpoint)?;
+        conn.learn(&c, log);
+        if n > 1 {
+            log.info(&format!(
+                "hop {} of {n}: assumed {} until {}",
+                i + 1,
+                c.assumed_role_arn.as_deref().unwrap_or(call.role_arn()),
+                c.expiration
+            ));
+        }
+        last = Some(c);
+    }
+    let Some(c) = last else {
+        // hop_forms always gives the web-identity hop.
+        return Err(Error::Response("no hop was made".into()));
+    };
+    if s.chain.verify {
+        conn.verify(&c, log)?;
+    }
+    Ok(c)
+}
+
+/// Checks credentials with `sts:GetCallerIdentity` signed by them, as
+/// `--verify` does after the last hop: for credentials from elsewhere (a
+/// cache). The caller's `Arn` must be their assumed-role ARN; else exit 5,
+/// naming both.
+pub fn verify(
+    s: &Settings,
+    endpoint: &Endpoint,
+    c: &Credentials,
+    log: &mut Log,
+) -> Result<(), Error> {
+    let mut conn = Conn::new(s, endpoint, log)?;
+    conn.learn(c, log);
+    conn.verify(c, log)
+}
+
+impl Conn<'_> {
+    fn verify(&self, c: &Credentials, log: &mut Log) -> Result<(), Error> {
+        let fields = forms::caller_identity_form();
+        let call = Call {
+            fields: &fields,
+            signer: Some(c),
+            what: "GetCallerIdentity (--verify)".into(),
+            hint: Hint::Verify,
+        };
+        let host = &self.endpoint.host;
+        let identity = match self.send(&call, log)? {
+            Answer::Identity(id) => id,
+            _ => {
+                return Err(Error::Response(format!(
+                    "{host} answered GetCallerIdentity (--verify) with another kind of answer; nothing was written; check that the endpoint is STS"
+                )))
+            }
+        };
+        if self.s.mask_account {
+            if let Some(account) = crate::settings::account_of(&identity.arn) {
+                log.mask_account(account);
+            }
+        }
+        match c.assumed_role_arn.as_deref() {
+            Some(arn) if arn == identity.arn => {
+                log.info(&format!("verified: the credentials are {arn}"));
+                Ok(())
+            }
+            want => Err(Error::Response(format!(
+                "--verify: STS says the credentials are {}, not the assumed role {}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
+                identity.arn,
+                want.unwrap_or("(STS named none)")
+            ))),
+        }
+    }
+}
+
+/// With chaining, a hop's failure to get an answer (or one understood)
+/// names the hop, as its refusal does.
+fn naming(e: Error, what: &str, hops: usize) -> Error {
+    match e {
+        Error::Network(m) if hops > 1 => Error::Network(format!("{what}: {m}")),
+        Error::Response(m) if hops > 1 => Error::Response(format!("{what}: {m}")),
+        e => e,
+    }
+}
+
+/// A hop's answer as credentials: `--verify`'s identity answer to an
+/// `AssumeRole` is not one.
+fn credentials(answer: Answer, what: &str, endpoint: &Endpoint) -> Result<Credentials, Error> {
+    match answer {
+        Answer::Success(c) => Ok(*c),
+        _ => Err(Error::Response(format!(
+            "{} answered {what} without credentials; nothing was written; check that the endpoint is STS",
+            endpoint.host
+        ))),
+    }
+}

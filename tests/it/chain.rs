@@ -1,0 +1,531 @@
+//! Role chaining and `--verify` (docs/reference.md §11), end to end: the
+//! real binary, a Harness step, and the stand-in, which checks each chained
+//! hop's SigV4 signature with the independent verifier against the keys it
+//! issued on the hop before.
+
+use crate::support::*;
+
+/// A target role in another account.
+const ROLE2: &str = "arn:aws:iam::210987654321:role/deploy";
+const ACCOUNT2: &str = "210987654321";
+/// A third role, with a path.
+const ROLE3: &str = "arn:aws:iam::333333333333:role/app/final";
+
+fn chained(sts: &StandIn, arns: &str) -> Step {
+    Step::harness(sts).set("PLUGIN_CHAINROLEARN", arns)
+}
+
+fn all_secrets(sts: &StandIn, step: &Step) -> Vec<String> {
+    let mut s = secrets_of(sts, &step.token);
+    s.extend(step.env.get("PLUGIN_POLICY").map(String::from));
+    s
+}
+
+fn hides(out: &Output, sts: &StandIn, step: &Step) {
+    let secrets = all_secrets(sts, step);
+    out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// The form's field names, in order.
+fn names(r: &standin::Recorded) -> Vec<&str> {
+    r.form.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+#[test]
+fn one_hop_is_one_unsigned_call() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let out = step.run(&[]);
+    out.expect(0);
+    let reqs = sts.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].header("authorization"), None);
+    assert!(!out.stderr.contains("hop 1"), "{}", out.stderr);
+    assert!(sts.signatures().is_empty());
+}
+
+#[test]
+fn two_hops_sign_the_second_with_the_first_hop_s_keys_and_write_the_last() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2);
+    let out = step.run(&[]);
+    out.expect(0);
+    let (reqs, issued) = (sts.requests(), sts.issued());
+    assert_eq!((reqs.len(), issued.len()), (2, 2));
+    assert_eq!(reqs[0].field("Action"), Some("AssumeRoleWithWebIdentity"));
+    assert_eq!(reqs[1].field("Action"), Some("AssumeRole"));
+    assert_eq!(reqs[1].field("RoleArn"), Some(ROLE2));
+    assert_eq!(reqs[1].field("WebIdentityToken"), None);
+    // The same session name on both hops.
+    assert_eq!(
+        reqs[0].field("RoleSessionName"),
+        reqs[1].field("RoleSessionName")
+    );
+    // Signed by hop 1's key, with its session token, scoped as the
+    // loopback endpoint (no region in its name) signs: us-east-1.
+    let sig = &sts.signatures()[0];
+    assert_eq!(sig.access_key_id, issued[0].access_key_id);
+    assert_eq!(
+        sig.session_token.as_deref(),
+        Some(issued[0].session_token.as_str())
+    );
+    assert_eq!(
+        (sig.region.as_str(), sig.service.as_str()),
+        ("us-east-1", "sts")
+    );
+    assert!(sig
+        .signed_headers
+        .contains(&"x-amz-security-token".to_string()));
+    assert_eq!(
+        issued[1].signed_by.as_deref(),
+        Some(issued[0].access_key_id.as_str())
+    );
+    // The last hop's credentials, named by the last role and its account.
+    assert_lines(
+        &step.secrets(),
+        &[
+            ("AWS_ACCESS_KEY_ID", &issued[1].access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &issued[1].secret_access_key),
+            ("AWS_SESSION_TOKEN", &issued[1].session_token),
+        ],
+    );
+    assert_lines(
+        &step.vars(),
+        &[
+            ("AWS_CREDENTIAL_EXPIRATION", &issued[1].expiration),
+            ("AWS_ACCOUNT_ID", ACCOUNT2),
+            ("AWS_ASSUMED_ROLE_ARN", &issued[1].assumed_role_arn),
+            ("AWS_ROLE_ARN", ROLE2),
+        ],
+    );
+    for (i, c) in issued.iter().enumerate() {
+        let line = format!(
+            "hop {} of 2: assumed {} until {}",
+            i + 1,
+            c.assumed_role_arn,
+            c.expiration
+        );
+        assert!(out.stderr.contains(&line), "{line}\n{}", out.stderr);
+    }
+    hides(&out, &sts, &step);
+}
+
+#[test]
+fn three_hops_each_signed_by_the_hop_before_for_the_region_set() {
+    let sts = StandIn::start();
+    let step = chained(&sts, &format!("{ROLE2}\n{ROLE3}")).set("PLUGIN_REGION", "eu-west-1");
+    let out = step.run(&[]);
+    out.expect(0);
+    let issued = sts.issued();
+    assert_eq!(issued.len(), 3);
+    assert_eq!(issued[0].signed_by, None);
+    assert_eq!(issued[1].signed_by.as_ref(), Some(&issued[0].access_key_id));
+    assert_eq!(issued[2].signed_by.as_ref(), Some(&issued[1].access_key_id));
+    let regions: Vec<String> = sts.signatures().iter().map(|s| s.region.clone()).collect();
+    assert_eq!(regions, ["eu-west-1", "eu-west-1"]);
+    assert!(step.vars().contains(&format!("AWS_ROLE_ARN={ROLE3}\n")));
+    assert!(step.vars().contains("AWS_ACCOUNT_ID=333333333333\n"));
+    assert!(
+        out.stderr
+            .contains("hop 3 of 3: assumed arn:aws:sts::333333333333:assumed-role/final/"),
+        "{}",
+        out.stderr
+    );
+    hides(&out, &sts, &step);
+}
+
+#[test]
+fn the_external_id_goes_on_every_chained_hop_and_never_on_the_first() {
+    let sts = StandIn::start();
+    let step = chained(&sts, &format!("{ROLE2},{ROLE3}")).set("PLUGIN_EXTERNAL_ID", "ext:id/1=a@b");
+    step.run(&[]).expect(0);
+    let reqs = sts.requests();
+    let ids: Vec<Option<&str>> = reqs.iter().map(|r| r.field("ExternalId")).collect();
+    assert_eq!(ids, [None, Some("ext:id/1=a@b"), Some("ext:id/1=a@b")]);
+}
+
+#[test]
+fn chained_hops_ask_at_most_an_hour_and_say_so_and_the_first_asks_900() {
+    let sts = StandIn::start();
+    let step = chained(&sts, &format!("{ROLE2},{ROLE3}")).set("PLUGIN_DURATION", "2h");
+    let out = step.run(&[]);
+    out.expect(0);
+    let reqs = sts.requests();
+    let asked: Vec<Option<&str>> = reqs.iter().map(|r| r.field("DurationSeconds")).collect();
+    assert_eq!(asked, [Some("900"), Some("3600"), Some("3600")]);
+    assert!(
+        out.stderr
+            .contains("the chained hops ask for 3600s, not 7200s (from PLUGIN_DURATION): AWS caps"),
+        "{}",
+        out.stderr
+    );
+
+    // A duration within the hour is asked as is, without the line; none
+    // set, none asked past the first hop.
+    for (duration, want) in [(Some("1800"), Some("1800")), (None, None)] {
+        let sts = StandIn::start();
+        let step = chained(&sts, ROLE2);
+        let step = match duration {
+            Some(d) => step.set("PLUGIN_DURATION", d),
+            None => step,
+        };
+        let out = step.run(&[]);
+        out.expect(0);
+        let reqs = sts.requests();
+        assert_eq!(reqs[0].field("DurationSeconds"), Some("900"));
+        assert_eq!(reqs[1].field("DurationSeconds"), want);
+        assert!(!out.stderr.contains("chained hops ask"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn session_policies_go_only_on_the_last_hop() {
+    let sts = StandIn::start();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let step = chained(&sts, &format!("{ROLE2},{ROLE3}"))
+        .set("PLUGIN_POLICY", policy)
+        .set(
+            "PLUGIN_POLICY_ARNS",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        );
+    let out = step.run(&["--log-level", "trace"]);
+    out.expect(0);
+    let reqs = sts.requests();
+    for r in &reqs[..2] {
+        assert!(
+            !names(r).iter().any(|n| n.starts_with("Policy")),
+            "{:?}",
+            names(r)
+        );
+    }
+    assert_eq!(reqs[2].field("Policy"), Some(policy));
+    assert_eq!(
+        reqs[2].field("PolicyArns.member.1.arn"),
+        Some("arn:aws:iam::aws:policy/ReadOnlyAccess")
+    );
+    hides(&out, &sts, &step);
+}
+
+#[test]
+fn a_refused_second_hop_names_it_and_writes_nothing() {
+    let sts = StandIn::start();
+    sts.deny_role(ROLE2);
+    let step = chained(&sts, ROLE2).set("PLUGIN_EXTERNAL_ID", "ext-1");
+    for level in ["info", "trace"] {
+        let out = step.run(&["--log-level", level]);
+        out.expect(3);
+        let line = out.last_line();
+        let first = &sts.issued()[0];
+        for want in [
+            "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 403): AccessDenied: User: ",
+            " is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/deploy (RequestId ",
+            "the previous role's policy allows sts:AssumeRole on arn:aws:iam::210987654321:role/deploy",
+            &format!("names the previous assumed role {}", first.assumed_role_arn),
+            "its sts:ExternalId condition, if any, matches the external ID",
+        ] {
+            assert!(line.contains(want), "{want}\n{line}");
+        }
+        assert_eq!(step.secrets(), "");
+        assert_eq!(step.vars(), "");
+        hides(&out, &sts, &step);
+    }
+}
+
+/// The stand-in refuses what STS refuses: no signature, a key it never
+/// issued, a signature made with the wrong secret, a session token that is
+/// not the key's. Requests are written by hand, over plain HTTP to a
+/// loopback stand-in, so that the binary's signer is not what is tested.
+#[test]
+fn the_stand_in_refuses_a_bad_signature_as_sts_does() {
+    use aws_oidc::secret::Secret;
+    use aws_oidc::sigv4;
+    let sts = StandIn::with(Transport::Plain);
+    let env = [
+        ("PLUGIN_IAMROLEARN", ROLE),
+        ("PLUGIN_OIDC_TOKEN_ID", "opaque-token-1234"),
+        (
+            "PLUGIN_STS_ENDPOINT",
+            &format!("http://127.0.0.1:{}", sts.port),
+        ),
+        ("PLUGIN_OUTPUT_FORMAT", "credential-process"),
+    ];
+    run(&env, &[]).expect(0);
+    let first = sts.issued()[0].clone();
+    let host = format!("127.0.0.1:{}", sts.port);
+    let body = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleArn={}&RoleSessionName=s1",
+        ROLE2.replace(':', "%3A").replace('/', "%2F")
+    );
+    let post = |key: &str, secret: &str, token: &str, signed: bool| -> String {
+        let (secret, token) = (Secret::new(secret), Secret::new(token));
+        let s = sigv4::sign(
+            &sigv4::Request {
+                method: "POST",
+                host: &host,
+                path: "/",
+                headers: &[],
+                body: body.as_bytes(),
+            },
+            &sigv4::Credentials {
+                access_key_id: key,
+                secret_access_key: &secret,
+                session_token: Some(&token),
+            },
+            &sigv4::Scope {
+                region: "us-east-1",
+                service: "sts",
+                time: now(),
+            },
+        );
+        let mut head = format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        if signed {
+            for (k, v) in s.headers() {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+        }
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(&host).unwrap();
+        conn.write_all(format!("{head}\r\n{body}").as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let (k, s, t) = (
+        &first.access_key_id,
+        &first.secret_access_key,
+        &first.session_token,
+    );
+    let ok = post(k, s, t, true);
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let cases = [
+        (post(k, s, t, false), "MissingAuthenticationToken"),
+        (
+            post("ASIANEVERISSUED0000", s, t, true),
+            "InvalidClientTokenId",
+        ),
+        (post(k, &format!("{s}x"), t, true), "SignatureDoesNotMatch"),
+        (post(k, s, &format!("{t}x"), true), "InvalidClientTokenId"),
+    ];
+    for (answer, code) in cases {
+        assert!(answer.starts_with("HTTP/1.1 403"), "{code}: {answer}");
+        assert!(
+            answer.contains(&format!("<Code>{code}</Code>")),
+            "{code}: {answer}"
+        );
+    }
+    assert_eq!(
+        sts.issued().len(),
+        2,
+        "only the good signature got credentials"
+    );
+}
+
+#[test]
+fn verify_checks_the_last_hop_s_credentials_before_writing() {
+    // One hop: two calls, the second signed by the credentials written.
+    let sts = StandIn::start();
+    let step = Step::harness(&sts).set("PLUGIN_VERIFY", "true");
+    let out = step.run(&[]);
+    out.expect(0);
+    let (reqs, issued) = (sts.requests(), sts.issued());
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].field("Action"), Some("GetCallerIdentity"));
+    assert_eq!(reqs[1].field("Version"), Some("2011-06-15"));
+    assert_eq!(sts.signatures()[0].access_key_id, issued[0].access_key_id);
+    let line = format!(
+        "verified: the credentials are {}",
+        issued[0].assumed_role_arn
+    );
+    assert!(out.stderr.contains(&line), "{}", out.stderr);
+    hides(&out, &sts, &step);
+
+    // Chained: after the last hop, with its keys.
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2);
+    let out = step.run(&["--verify"]);
+    out.expect(0);
+    let issued = sts.issued();
+    assert_eq!(sts.requests().len(), 3);
+    assert_eq!(sts.signatures()[1].access_key_id, issued[1].access_key_id);
+    assert!(out.stderr.contains(&format!(
+        "verified: the credentials are {}",
+        issued[1].assumed_role_arn
+    )));
+    assert!(step.secrets().contains(&issued[1].access_key_id));
+}
+
+#[test]
+fn verify_refuses_another_caller_writing_nothing_and_masks_both_accounts() {
+    let other = "arn:aws:sts::999999999999:assumed-role/other/x";
+    let sts = StandIn::start();
+    sts.caller_arn(other);
+    let step = chained(&sts, ROLE2).set("PLUGIN_VERIFY", "on");
+    let out = step.run(&[]);
+    out.expect(5);
+    let line = out.last_line();
+    let want = format!(
+        "--verify: STS says the credentials are {other}, not the assumed role {}; nothing was written",
+        sts.issued()[1].assumed_role_arn
+    );
+    assert!(line.contains(&want), "{line}");
+    assert_eq!(
+        (step.secrets(), step.vars()),
+        (String::new(), String::new())
+    );
+    hides(&out, &sts, &step);
+
+    let sts = StandIn::start();
+    sts.caller_arn(other);
+    let step = chained(&sts, ROLE2)
+        .set("PLUGIN_VERIFY", "true")
+        .set("PLUGIN_MASK_ACCOUNT_ID", "true");
+    let out = step.run(&[]);
+    out.expect(5);
+    for account in [ACCOUNT, ACCOUNT2, "999999999999"] {
+        assert!(!out.stderr.contains(account), "{account}:\n{}", out.stderr);
+    }
+    assert!(out.last_line().contains("arn:aws:sts::************:assumed-role/other/x, not the assumed role arn:aws:sts::************:assumed-role/deploy/"), "{}", out.last_line());
+}
+
+#[test]
+fn mask_account_masks_every_hop_s_account_on_every_line() {
+    let sts = StandIn::start();
+    let step = chained(&sts, &format!("{ROLE2},{ROLE3}")).set("PLUGIN_MASK_ACCOUNT_ID", "true");
+    for level in ["info", "trace"] {
+        let out = step.run(&["--log-level", level]);
+        out.expect(0);
+        for account in [ACCOUNT, ACCOUNT2, "333333333333"] {
+            assert!(
+                !out.stderr.contains(account),
+                "{account} at {level}:\n{}",
+                out.stderr
+            );
+        }
+        assert!(
+            out.stderr
+                .contains("hop 2 of 3: assumed arn:aws:sts::************:assumed-role/deploy/"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("hop 3 of 3: assumed arn:aws:sts::************:assumed-role/final/"),
+            "{}",
+            out.stderr
+        );
+    }
+    // A settings error before any request masks the chained accounts too.
+    let out = step.set("PLUGIN_EXTERNAL_ID", "x").run(&[]);
+    out.expect(2);
+    assert!(!out.stderr.contains(ACCOUNT2), "{}", out.stderr);
+}
+
+#[test]
+fn check_shows_every_hop_s_request_with_the_policy_redacted() {
+    let sts = StandIn::start();
+    let policy = r#"{"Version":"2012-10-17","Statement":[]}"#;
+    let step = chained(&sts, ROLE2)
+        .set("PLUGIN_EXTERNAL_ID", "ext-42")
+        .set("PLUGIN_POLICY", policy)
+        .set("PLUGIN_VERIFY", "true");
+    let out = step.run(&["--check"]);
+    out.expect(0);
+    let o = &out.stdout;
+    for want in [
+        "request (hop 1 of 2): POST ",
+        "  Action=AssumeRoleWithWebIdentity\n",
+        "  DurationSeconds=900\n",
+        "request (hop 2 of 2, signed with hop 1's credentials): POST ",
+        "  Action=AssumeRole\n",
+        &format!("  RoleArn={ROLE2}\n"),
+        "  ExternalId=ext-42\n",
+        &format!("  Policy=<redacted, {} chars>\n", policy.len()),
+        "then (--verify): POST ",
+    ] {
+        assert!(o.contains(want), "{want}\n{o}");
+    }
+    assert_eq!(sts.requests().len(), 0);
+    out.assert_hides(&[policy, &step.token]);
+}
+
+/// The account guard holds every chained role to the list before any
+/// request, naming its hop (docs/reference.md §12).
+#[test]
+fn the_account_guard_checks_every_chained_role_before_any_request() {
+    let sts = StandIn::start();
+    let step = chained(&sts, &format!("{ROLE2},{ROLE3}")).set(
+        "PLUGIN_ALLOWED_ACCOUNT_IDS",
+        &format!("{ACCOUNT},{ACCOUNT2}"),
+    );
+    let out = step.run(&[]);
+    out.expect(2);
+    assert!(
+        out.last_line().contains(
+            "hop 3 of 3: the role arn:aws:iam::333333333333:role/app/final (from PLUGIN_CHAINROLEARN) is in account 333333333333"
+        ),
+        "{}",
+        out.last_line()
+    );
+    assert_eq!(sts.requests().len(), 0);
+    let step = step.set(
+        "PLUGIN_ALLOWED_ACCOUNT_IDS",
+        &format!("{ACCOUNT},{ACCOUNT2},333333333333"),
+    );
+    step.run(&[]).expect(0);
+    assert_eq!(sts.requests().len(), 3);
+}
+
+/// With the cache, a hit is verified too before it is written; a miss is
+/// verified once, before the cache keeps it.
+#[test]
+fn verify_checks_cached_credentials_too() {
+    let sts = StandIn::start();
+    let cache = temp_dir("verify-cache");
+    let step = chained(&sts, ROLE2)
+        .set("PLUGIN_VERIFY", "true")
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_CACHE_DIR", &cache.join("c").display().to_string());
+    step.run(&[]).expect(0);
+    let actions = |sts: &StandIn| -> Vec<String> {
+        sts.requests()
+            .iter()
+            .map(|r| r.field("Action").unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        actions(&sts),
+        [
+            "AssumeRoleWithWebIdentity",
+            "AssumeRole",
+            "GetCallerIdentity"
+        ]
+    );
+    let out = step.run(&[]);
+    out.expect(0);
+    assert_eq!(actions(&sts)[3..], ["GetCallerIdentity"]);
+    let last = &sts.issued()[1];
+    assert_eq!(sts.signatures()[2].access_key_id, last.access_key_id);
+    assert!(out.stderr.contains(&format!(
+        "verified: the credentials are {}",
+        last.assumed_role_arn
+    )));
+    hides(&out, &sts, &step);
+
+    // A cached entry the caller no longer matches is refused, unwritten.
+    sts.caller_arn("arn:aws:sts::999999999999:assumed-role/other/x");
+    let (secrets, vars) = (step.secrets(), step.vars());
+    let out = step.run(&[]);
+    out.expect(5);
+    assert!(out
+        .last_line()
+        .contains("--verify: STS says the credentials are arn:aws:sts::999999999999"));
+    assert_eq!(
+        (step.secrets(), step.vars()),
+        (secrets, vars),
+        "nothing more written"
+    );
+}
