@@ -84,12 +84,16 @@ impl Error {
 /// stays one line and shows what was really there.
 #[inline(never)]
 pub fn shown(s: &str) -> String {
-    s.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
+    // One string grown in place: a String per character cost a thousand
+    // allocations for a token (the request's scrubber escapes it too).
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out
 }
 
 /// A value as a setting's error quotes it: in backticks, control

@@ -93,8 +93,10 @@ pub fn userinfo(url: &str) -> Option<&str> {
 /// for space) and the HTML entities a page quoting the request would use
 /// undone. Each removed stretch becomes `<redacted>`.
 pub struct Scrubber {
-    /// Every `RUN`-byte window of every secret of at least `RUN` bytes.
-    windows: std::collections::BTreeSet<Vec<u8>>,
+    /// Every `RUN`-byte window of every secret of at least `RUN` bytes,
+    /// held in place (an allocation per window cost more CPU than the
+    /// whole TLS handshake's key exchange).
+    windows: std::collections::BTreeSet<[u8; Scrubber::RUN]>,
     /// Secrets shorter than `RUN`, matched whole.
     short: Vec<Vec<u8>>,
 }
@@ -135,13 +137,19 @@ impl Scrubber {
             let collapsed = one_line(secret).into_bytes();
             // As an error message quotes it: control characters escaped.
             let escaped = crate::error::shown(secret).into_bytes();
-            for s in [raw, plain, collapsed, escaped] {
+            let forms = [raw, plain, collapsed, escaped];
+            for (i, s) in forms.iter().enumerate() {
+                // Most secrets read the same in every form: each once.
+                if forms[..i].contains(s) {
+                    continue;
+                }
                 if s.len() >= run {
-                    scrubber
-                        .windows
-                        .extend(s.windows(Self::RUN).map(<[u8]>::to_vec));
-                } else if !s.is_empty() && !scrubber.short.contains(&s) {
-                    scrubber.short.push(s);
+                    let windows = s
+                        .windows(Self::RUN)
+                        .filter_map(|w| <[u8; Self::RUN]>::try_from(w).ok());
+                    scrubber.windows.extend(windows);
+                } else if !s.is_empty() && !scrubber.short.contains(s) {
+                    scrubber.short.push(s.clone());
                 }
             }
         }
@@ -170,7 +178,7 @@ impl Scrubber {
                 hit[spans[at].0..spans[at + len - 1].1].fill(true);
             };
             for (i, w) in hay.windows(Self::RUN).enumerate() {
-                if self.windows.contains(w) {
+                if <&[u8; Self::RUN]>::try_from(w).is_ok_and(|w| self.windows.contains(w)) {
                     mark(i, Self::RUN);
                 }
             }

@@ -61,6 +61,9 @@ pub enum Reply {
     /// A redirect with this status to this `Location` (an HTML body, as
     /// a captive portal sends).
     Redirect(u16, String),
+    /// Like `Sts`, with a header block (status line to the blank line) of
+    /// exactly this many bytes.
+    StsWithHeaderBlock(usize),
 }
 
 /// How the stand-in presents itself.
@@ -281,6 +284,7 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         }
     };
     let mut extra_headers = String::new();
+    let mut block = None;
     let (status, content_type, body) = match reply {
         Reply::Sts => sts::answer(&req, &state, None),
         Reply::StsWithHeaders(bytes) => {
@@ -324,8 +328,16 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
             extra_headers = format!("Location: {location}\r\n");
             (status, "text/html", b"<html>moved</html>".to_vec())
         }
+        Reply::StsWithHeaderBlock(bytes) => {
+            block = Some(bytes);
+            sts::answer(&req, &state, None)
+        }
     };
     let id = sts::request_id();
+    if let Some(bytes) = block {
+        let bare = http::head(status, &id, "", content_type, body.len()).len();
+        extra_headers = http::padding(bytes - bare);
+    }
     http::respond(
         &mut stream,
         status,
