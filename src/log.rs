@@ -80,9 +80,13 @@ impl Log {
         };
         // One line whatever the message holds: control characters escaped.
         let line = crate::error::shown(&self.masked(&format!("aws-oidc: {tag}{msg}")));
-        let line = capped(&line, LINE_CAP);
-        // A failed write to stderr has nowhere better to be reported.
-        let _ = writeln!(self.out, "{line}");
+        let mut line = capped(&line, LINE_CAP).into_owned();
+        line.push('\n');
+        // One write with its newline: `writeln!` makes two on unbuffered
+        // stderr, each a system call (a pipe's reader woken twice), and a
+        // line from a parallel run could land between them. A failed write
+        // to stderr has nowhere better to be reported.
+        let _ = self.out.write_all(line.as_bytes());
     }
 
     /// The text with the run's secrets and the masked account id hidden.
@@ -166,6 +170,31 @@ mod tests {
              aws-oidc: warning: role arn:aws:iam::************:role/x\\nsecond\n\
              aws-oidc: error: boom\n"
         );
+    }
+
+    /// Counts write calls, keeping each call's bytes apart.
+    #[derive(Clone, Default)]
+    struct Calls(Arc<Mutex<Vec<Vec<u8>>>>);
+    impl Write for Calls {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().push(b.to_vec());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_line_is_one_write_with_its_newline() {
+        let calls = Calls::default();
+        let mut log = Log::to(Level::Info, Box::new(calls.clone()));
+        log.info("assumed");
+        log.error(&"x".repeat(2 * LINE_CAP));
+        let calls = calls.0.lock().unwrap();
+        assert_eq!(calls.len(), 2, "one write per line");
+        assert_eq!(calls[0], b"aws-oidc: assumed\n");
+        assert!(calls[1].ends_with("x…\n".as_bytes()));
     }
 
     #[test]

@@ -47,7 +47,7 @@ const INPUT_BUFFER: usize = HEADER_LIMIT + 1;
 /// ureq's output buffer, one per transport: the request head and the
 /// form body go through it in pieces of this size; STS requests are a
 /// few KB.
-const OUTPUT_BUFFER: usize = 16 << 10;
+const OUTPUT_BUFFER: usize = 8 << 10;
 
 /// A form value: plain, or a secret that is shown redacted.
 #[derive(Debug)]
