@@ -4,8 +4,10 @@
 `make bench` runs this first. Each row of scripts/costs.tsv names a commit
 on main (the merge of one piece of work) and what it brought; the cost is
 the size of the amd64 musl release binary at that commit minus the size at
-its first parent, both built exactly as `make release` builds them (the
-Makefile passes the flags in COSTS_RUSTFLAGS and the build environment).
+its first parent, each built as `make release` at that commit built it:
+the link flags (AMD64_LINK) come from that commit's own Makefile, so a
+change of flags is costed at the commit that made it; the Makefile running
+this passes the path remapping in COSTS_RUSTFLAGS and the build environment.
 Sizes are cached by commit in target/costs-cache.json, so only new rows are
 built. Prints the table, writes target/costs.json and rewrites README's
 block between the costs markers.
@@ -57,7 +59,8 @@ def build(commit, tmp):
         flags = env.get("COSTS_RUSTFLAGS")
         if not flags:
             raise CostsError("COSTS_RUSTFLAGS is not set; run this through `make bench`")
-        env["CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS"] = f"{flags} --remap-path-prefix={tree}=/build"
+        flags = f"{flags} {link_flags(tree)} --remap-path-prefix={tree}=/build"
+        env["CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS"] = flags
         env["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", "costs-build")
         env.pop("RUSTFLAGS", None)
         print(f"costs: building {commit[:12]} ...", flush=True)
@@ -68,6 +71,17 @@ def build(commit, tmp):
         raise CostsError(f"building {commit[:12]} failed: {e.stderr.decode(errors='replace')[-800:]}")
     finally:
         git("worktree", "remove", "--force", tree)
+
+
+def link_flags(tree):
+    """AMD64_LINK as the Makefile in `tree` defines it (make's database,
+    printed without running any recipe: -n -q -p)."""
+    db = subprocess.run(["make", "-npq", "-f", "Makefile"], cwd=tree, capture_output=True,
+                        text=True).stdout
+    for line in db.splitlines():
+        if line.startswith("AMD64_LINK := "):
+            return line[len("AMD64_LINK := "):]
+    raise CostsError(f"no AMD64_LINK in the Makefile at {tree}")
 
 
 def measure():
