@@ -125,6 +125,10 @@ impl Log {
 
 /// The text cut to at most `cap` characters, ending with `…` when cut.
 pub fn capped(text: &str, cap: usize) -> std::borrow::Cow<'_, str> {
+    // No more bytes than `cap`, so no more characters: nothing to count.
+    if text.len() <= cap {
+        return text.into();
+    }
     match text.char_indices().nth(cap) {
         None => text.into(),
         Some(_) => {

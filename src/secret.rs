@@ -169,13 +169,17 @@ impl Scrubber {
     pub fn scrub(&self, text: &str) -> String {
         let bytes = text.as_bytes();
         let mut hit = vec![false; bytes.len()];
-        // As written, then with escapes undone; each decoded byte knows the
+        // As written, then with escapes undone, if it has any (every log
+        // line passes here: most have none); each decoded byte knows the
         // stretch of text it came from.
-        let identity: Vec<(usize, usize)> = (0..bytes.len()).map(|i| (i, i + 1)).collect();
-        let (plain, spans) = decode(bytes, true);
-        for (hay, spans) in [(bytes, &identity), (&plain[..], &spans)] {
+        let escaped = bytes.iter().any(|b| b"%+&".contains(b));
+        let decoded = escaped.then(|| decode(bytes, true));
+        let as_written = Some((bytes, None));
+        let undone = decoded.as_ref().map(|(p, spans)| (&p[..], Some(spans)));
+        for (hay, spans) in [as_written, undone].into_iter().flatten() {
             let mut mark = |at: usize, len: usize| {
-                hit[spans[at].0..spans[at + len - 1].1].fill(true);
+                let (from, to) = spans.map_or((at, at + len), |s| (s[at].0, s[at + len - 1].1));
+                hit[from..to].fill(true);
             };
             for (i, w) in hay.windows(Self::RUN).enumerate() {
                 if self.windows.binary_search(&window(w)).is_ok() {
@@ -189,6 +193,9 @@ impl Scrubber {
                     }
                 }
             }
+        }
+        if !hit.contains(&true) {
+            return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
         let mut in_hit = false;
