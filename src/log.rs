@@ -146,15 +146,21 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    /// What was written, each write call's bytes apart.
     #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
+    struct Buf(Arc<Mutex<Vec<Vec<u8>>>>);
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
+            self.0.lock().unwrap().push(b.to_vec());
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().concat()).unwrap()
         }
     }
 
@@ -167,7 +173,7 @@ mod tests {
         log.mask_account("123456789012");
         log.warn("role arn:aws:iam::123456789012:role/x\nsecond");
         log.error("boom");
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = buf.text();
         assert_eq!(
             text,
             "aws-oidc: role arn:aws:iam::123456789012:role/x\n\
@@ -176,26 +182,13 @@ mod tests {
         );
     }
 
-    /// Counts write calls, keeping each call's bytes apart.
-    #[derive(Clone, Default)]
-    struct Calls(Arc<Mutex<Vec<Vec<u8>>>>);
-    impl Write for Calls {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().push(b.to_vec());
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn each_line_is_one_write_with_its_newline() {
-        let calls = Calls::default();
-        let mut log = Log::to(Level::Info, Box::new(calls.clone()));
+        let buf = Buf::default();
+        let mut log = Log::to(Level::Info, Box::new(buf.clone()));
         log.info("assumed");
         log.error(&"x".repeat(2 * LINE_CAP));
-        let calls = calls.0.lock().unwrap();
+        let calls = buf.0.lock().unwrap();
         assert_eq!(calls.len(), 2, "one write per line");
         assert_eq!(calls[0], b"aws-oidc: assumed\n");
         assert!(calls[1].ends_with("x…\n".as_bytes()));
@@ -207,7 +200,7 @@ mod tests {
         let mut log = Log::to(Level::Info, Box::new(buf.clone()));
         log.error(&"é".repeat(900_000));
         log.info("short");
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = buf.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0].chars().count(), LINE_CAP);
         assert!(lines[0].starts_with("aws-oidc: error: éé") && lines[0].ends_with("é…"));
