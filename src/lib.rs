@@ -6,6 +6,7 @@
 //! the one error type, [`log`] the only printer of diagnostics, and
 //! [`secret`] the type that keeps secrets out of both.
 
+pub mod cache;
 pub mod claims;
 pub mod diagnose;
 pub mod endpoint;
@@ -124,24 +125,30 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             stdout,
         );
     }
-    log.info(&format!(
-        "assuming {} as session {} via {} for {}",
-        s.role.arn,
-        s.session_name,
-        endpoint.url,
-        s.duration.as_ref().map_or(
-            "the role's default duration (STS: 3600s)".to_string(),
-            |d| format!("{d}s")
-        ),
-    ));
-    let creds = request::exchange(
-        s,
-        &endpoint,
-        &request::Context {
-            claims: claims.as_ref(),
-        },
-        log,
-    )?;
+    let ctx = request::Context {
+        claims: claims.as_ref(),
+    };
+    // Said only when STS is asked: a cache hit says so instead.
+    let mut exchange = |log: &mut Log| {
+        log.info(&format!(
+            "assuming {} as session {} via {} for {}",
+            s.role.arn,
+            s.session_name,
+            endpoint.url,
+            s.duration.as_ref().map_or(
+                "the role's default duration (STS: 3600s)".to_string(),
+                |d| format!("{d}s")
+            ),
+        ));
+        request::exchange(s, &endpoint, &ctx, log)
+    };
+    let creds = match &s.cache {
+        Some(dir) => {
+            let key = cache::key(&endpoint.url, &[request::form(s)]);
+            cache::fetch(dir, &key, log, &mut exchange)?
+        }
+        None => exchange(log)?,
+    };
     let now = time::now();
     let left = creds.expires_at - now;
     if left < 300 {
@@ -285,6 +292,9 @@ fn print_check(
         }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
+    if let Some(dir) = &s.cache {
+        let _ = writeln!(out, "cache: {} (from {})", dir.value, dir.source);
+    }
     out.push_str("settings are valid; nothing was sent\n");
     match print(stdout, &log.masked(&out)) {
         0 => Ok(()),
@@ -332,7 +342,8 @@ pub fn help() -> String {
          Exit codes: 0 written; 2 bad setting or usage; 3 STS refused; 4 no answer (network, TLS,\n\
          timeout); 5 answer not understood; 6 output not written, or an output file refused\n\
          (a link, not a regular file, another user's, writable by others, named twice, an input\n\
-         file) before any request; 1 anything else.\n",
+         file) or the cache folder refused (a link, another user's) before any request; 1 anything\n\
+         else.\n",
     );
     h
 }

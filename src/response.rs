@@ -191,6 +191,22 @@ pub const ALPHABETS: [(&str, Alphabet); 4] = [
     ("AssumedRoleUser/Arn", arn_char),
 ];
 
+/// Holds the values of [`ALPHABETS`]' fields, in its order, to their
+/// alphabets, and `AccessKeyId` to STS's 16-128 characters: for an answer,
+/// and for a cache entry read back (`docs/reference.md` §13).
+pub fn check_fields(values: [Option<&str>; 4]) -> Result<(), Malformed> {
+    for ((field, char_ok), value) in ALPHABETS.iter().zip(values) {
+        if value.is_some_and(|v| !v.chars().all(char_ok)) {
+            return Err(Malformed::Alphabet(field));
+        }
+    }
+    let n = values[0].map_or(0, |v| v.chars().count());
+    if !(16..=128).contains(&n) {
+        return Err(Malformed::KeyIdLength(n));
+    }
+    Ok(())
+}
+
 /// The body as text: UTF-8, and not declared as anything else by the
 /// Content-Type's `charset` (the header's value as received, or anything
 /// without a `;` when there was none). Bytes are never replaced: a
@@ -301,21 +317,12 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
     let assumed_role_arn = text(user.and_then(|u| child(u, "Arn")));
     // Only STS's alphabet reaches a file: checked here, once, for every
     // format, before anything is rendered.
-    let values = [
+    check_fields([
         Some(access_key_id.as_str()),
         Some(secret_access_key.expose()),
         Some(session_token.expose()),
         assumed_role_arn.as_deref(),
-    ];
-    for ((field, char_ok), value) in ALPHABETS.iter().zip(values) {
-        if value.is_some_and(|v| !v.chars().all(char_ok)) {
-            return Err(Malformed::Alphabet(field));
-        }
-    }
-    let n = access_key_id.chars().count();
-    if !(16..=128).contains(&n) {
-        return Err(Malformed::KeyIdLength(n));
-    }
+    ])?;
     let expires_at = crate::time::parse_utc(&expiration).ok_or(Malformed::Expiration)?;
     Ok(Answer::Success(Box::new(Credentials {
         access_key_id,

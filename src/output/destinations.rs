@@ -406,7 +406,7 @@ fn readable_by_others(_: &Metadata, _: &str) -> Option<String> {
 
 /// `uid N (name)`, the name from /etc/passwd when it has one.
 #[cfg(unix)]
-fn user_name(uid: u32) -> String {
+pub(crate) fn user_name(uid: u32) -> String {
     let name = std::fs::read_to_string("/etc/passwd")
         .ok()
         .and_then(|text| {

@@ -11,11 +11,14 @@ mod destinations;
 mod signals;
 #[cfg(test)]
 mod tests;
+// The cache's files get the same owner-only access list.
 #[cfg(windows)]
-mod windows;
+pub(crate) mod windows;
 
 use std::fmt;
 
+#[cfg(unix)]
+pub(crate) use destinations::user_name;
 pub use destinations::{open, write, Destinations, Mode};
 
 use crate::error::Error;

@@ -257,6 +257,24 @@ def!(
     "false",
     "true: account id and role ARNs go only to the secret file"
 );
+def!(
+    CACHE,
+    "credential cache",
+    Some("--cache"),
+    ["PLUGIN_CACHE"],
+    Bool,
+    "false",
+    "true: reuse credentials while more than 15m remain (see --cache-dir)"
+);
+def!(
+    CACHE_DIR,
+    "cache folder",
+    Some("--cache-dir"),
+    ["PLUGIN_CACHE_DIR"],
+    Value,
+    "$XDG_CACHE_HOME/aws-oidc, else $HOME/.cache/aws-oidc (Windows: %LOCALAPPDATA%\\aws-oidc)",
+    "a folder this user owns, made 0700 when missing"
+);
 
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
@@ -285,6 +303,8 @@ pub const ALL: &[&Def] = &[
     &OUTPUT,
     &FORMAT,
     &MASK_ACCOUNT,
+    &CACHE,
+    &CACHE_DIR,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets

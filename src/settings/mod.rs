@@ -16,6 +16,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 pub use args::{parse_args, Command};
@@ -211,6 +212,9 @@ pub struct Settings {
     /// Every file named as an input (token file, CA bundle), which no
     /// output may be.
     pub input_files: Vec<Sourced<String>>,
+    /// The credential cache's folder when `--cache` is on
+    /// (`docs/reference.md` §13), and where it came from.
+    pub cache: Option<Sourced<String>>,
     /// Warnings found while resolving, logged once the logger exists.
     pub warnings: Vec<String>,
 }
@@ -274,6 +278,9 @@ impl Settings {
             Some(a) => row("attempts", &a.value, &a.source),
             None => row("attempts", &"none", &Source::Default),
         });
+        if let Some(c) = &self.cache {
+            rows.push(row("cache folder", &c.value, &c.source));
+        }
         rows
     }
 
@@ -374,6 +381,7 @@ fn validate(
         .unwrap_or(Sourced::default(Duration::from_secs(60)));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
+    let cache = cache_dir(inputs)?;
     Ok(Settings {
         role,
         token,
@@ -398,8 +406,52 @@ fn validate(
         format,
         mask_account: false,
         input_files: input_files(inputs),
+        cache,
         warnings,
     })
+}
+
+/// The cache folder when `--cache` is on (`docs/reference.md` §13):
+/// `--cache-dir`, else the platform's per-user cache folder. The
+/// variables are read here, from the inputs, like every other setting.
+fn cache_dir(inputs: &Inputs) -> Result<Option<Sourced<String>>, Error> {
+    let on = inputs.boolean(&CACHE)?;
+    if !on.value {
+        return Ok(None);
+    }
+    if let Some(dir) = inputs.get(&CACHE_DIR) {
+        return Ok(Some(dir));
+    }
+    // XDG says a relative XDG_CACHE_HOME is to be ignored.
+    let absolute = |f: &Sourced<String>| Path::new(&f.value).is_absolute();
+    let (base, under, what) = match cfg!(windows) {
+        true => (
+            inputs.env_first(&["LOCALAPPDATA"]),
+            "aws-oidc",
+            "LOCALAPPDATA",
+        ),
+        false => match inputs.env_first(&["XDG_CACHE_HOME"]).filter(absolute) {
+            Some(xdg) => (Some(xdg), "aws-oidc", ""),
+            None => (
+                inputs.env_first(&["HOME"]).filter(absolute),
+                ".cache/aws-oidc",
+                "XDG_CACHE_HOME or HOME",
+            ),
+        },
+    };
+    match base {
+        Some(b) => Ok(Some(Sourced {
+            value: Path::new(&b.value).join(under).display().to_string(),
+            source: b.source,
+        })),
+        None => Err(Error::setting(
+            on.source,
+            format!(
+                "the cache is on but there is no folder for it: {what} is not set (or not an absolute path); \
+                 set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns"
+            ),
+        )),
+    }
 }
 
 /// The role ARN, required.

@@ -106,6 +106,8 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ("explicit output", &["PLUGIN_OUTPUT_FILE"]),
     ("output format", &["PLUGIN_OUTPUT_FORMAT"]),
     ("mask account id", &["PLUGIN_MASK_ACCOUNT_ID"]),
+    ("credential cache", &["PLUGIN_CACHE"]),
+    ("cache folder", &["PLUGIN_CACHE_DIR"]),
 ];
 
 #[test]

@@ -387,6 +387,20 @@ fn settings_cases() -> Vec<Case> {
         case("the policy given as the region", 2, "PLUGIN_REGION: `<redacted>` is not a region", 0)
             .set("PLUGIN_POLICY", POLICY_ECHOED)
             .set("PLUGIN_REGION", POLICY_ECHOED),
+        case("the cache on with no folder for it", 2, "PLUGIN_CACHE: the cache is on but there is no folder for it: XDG_CACHE_HOME or HOME is not set", 0)
+            .set("PLUGIN_CACHE", "true"),
+        case("the cache setting not a boolean", 2, "PLUGIN_CACHE: `sometimes` is not a boolean", 0)
+            .set("PLUGIN_CACHE", "sometimes"),
+        case("the cache folder a link", 6, "(from PLUGIN_CACHE_DIR) is a symbolic link, which is never followed for the cache", 0)
+            .with(|sts, s| {
+                std::os::unix::fs::symlink(&s.dir, s.dir.join("link")).unwrap();
+                cache_in("link")(sts, s)
+            }),
+        case("the cache folder a file", 6, "(from PLUGIN_CACHE_DIR) is not a folder; set --cache-dir", 0)
+            .with(|sts, s| {
+                write_file(&s.dir, "file", "x");
+                cache_in("file")(sts, s)
+            }),
     ]
 }
 
@@ -607,6 +621,9 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![err(400, "SomeNewCode", "new")]),
         case("a redirect names where, masked", 5, "answered HTTP 302 redirecting to https://***:***@login.example/sso?x=1 (redirects are not followed); set the endpoint", 1)
             .replies(vec![Reply::Redirect(302, "https://user:pw@login.example/sso?x=1".into())]),
+        case("a refusal with the cache on writes no entry", 3, "AccessDenied: no (RequestId ", 1)
+            .with(cache_in("cache"))
+            .replies(vec![err(403, "AccessDenied", "no")]),
     ]
 }
 
@@ -973,5 +990,13 @@ fn token_in(key: &'static str) -> impl Fn(&StandIn, Step) -> Step + Send + Sync 
     move |_, s| {
         let token: &'static str = Box::leak(s.token.clone().into_boxed_str());
         s.set(key, token)
+    }
+}
+
+/// Turns the cache on, in this folder of the step's own.
+fn cache_in(name: &'static str) -> impl Fn(&StandIn, Step) -> Step + Send + Sync {
+    move |_, s| {
+        let dir = s.dir.join(name).display().to_string();
+        s.set("PLUGIN_CACHE", "true").set("PLUGIN_CACHE_DIR", &dir)
     }
 }

@@ -9,6 +9,7 @@
 mod support;
 
 mod bounds;
+mod cache;
 mod cli;
 mod errors;
 mod fleet;

@@ -1,0 +1,262 @@
+//! The cache folder on disk (`docs/reference.md` §13.3): made as `mkdir -p`
+//! would, the last component 0700; refused when it is a link or another
+//! user's; tightened to 0700 when it is this user's but open to others.
+//! On Unix every entry is reached through the folder's open descriptor
+//! (`openat`, `renameat`) without following a link, so the folder cannot
+//! be swapped for another after it was checked. Entries are written to a
+//! temporary file (`O_EXCL`), synced, and renamed over the old one.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+
+/// Why a folder or an entry cannot be used, as a fragment after its name.
+type Problem = String;
+
+/// The open, checked cache folder.
+pub struct Folder {
+    #[cfg(unix)]
+    dir: File,
+    #[cfg(windows)]
+    path: std::path::PathBuf,
+}
+
+/// Makes the folder's missing parents, as `mkdir -p` does, and the folder
+/// itself readable by this user only.
+fn make(path: &str) -> io::Result<()> {
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    // Only Unix sets a mode here; Windows' folder inherits its parent's list.
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    match b.create(path) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn cannot(what: &str, e: &io::Error) -> Problem {
+    format!(
+        "cannot be {what}: {}; set --cache-dir / PLUGIN_CACHE_DIR to a folder this user may write",
+        crate::error::io_reason(e)
+    )
+}
+
+const LINK: &str = "is a symbolic link, which is never followed for the cache; \
+                    remove the link or set --cache-dir / PLUGIN_CACHE_DIR to the folder itself";
+
+/// An entry read whole, at most `limit` bytes: `None` when there is none,
+/// and why it is ignored when it is not a plain UTF-8 file of this user's.
+fn read_whole(mut file: File, limit: u64) -> Result<Option<String>, &'static str> {
+    let mut text = String::new();
+    match (&mut file).take(limit + 1).read_to_string(&mut text) {
+        Ok(n) if n as u64 > limit => Err("is larger than an entry can be"),
+        Ok(_) => Ok(Some(text)),
+        Err(_) => Err("cannot be read as UTF-8 text"),
+    }
+}
+
+#[cfg(unix)]
+impl Folder {
+    /// Makes or opens the folder and checks it; the old mode when it was
+    /// tightened to 0700.
+    pub fn open(path: &str) -> Result<(Folder, Option<u32>), Problem> {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+        make(path).map_err(|e| cannot("created", &e))?;
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| match std::fs::symlink_metadata(path) {
+                // Linux says ENOTDIR, not ELOOP, for a link under O_DIRECTORY.
+                Ok(m) if m.file_type().is_symlink() => LINK.to_string(),
+                Ok(m) if !m.is_dir() => {
+                    "is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder".into()
+                }
+                _ => cannot("opened", &e),
+            })?;
+        let m = dir.metadata().map_err(|e| cannot("checked", &e))?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if m.uid() != me {
+            return Err(format!(
+                "belongs to {}, not to this user (uid {me}), and its owner could read or plant credentials; \
+                 remove it or set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns",
+                crate::output::user_name(m.uid())
+            ));
+        }
+        let mode = m.mode() & 0o777;
+        let tightened = match mode & 0o077 {
+            0 => None,
+            _ => {
+                dir.set_permissions(std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| cannot("made private (chmod 0700)", &e))?;
+                Some(mode)
+            }
+        };
+        Ok((Folder { dir }, tightened))
+    }
+
+    /// Opens `name` in the folder, never following a link there.
+    fn at(&self, name: &str, flags: libc::c_int) -> io::Result<File> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let c = std::ffi::CString::new(name)?;
+        let flags = flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY;
+        // SAFETY: `c` is NUL-terminated and outlives the call; the folder's
+        // descriptor is open while `self` lives.
+        let fd = unsafe {
+            libc::openat(
+                self.dir.as_raw_fd(),
+                c.as_ptr(),
+                flags,
+                0o600 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and nothing else owns it.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Opens the lock file `name`, made when missing.
+    pub fn lock_file(&self, name: &str) -> io::Result<File> {
+        self.at(name, libc::O_RDWR | libc::O_CREAT)
+    }
+
+    /// The entry's text, `None` when there is none, or why it is ignored.
+    pub fn read(&self, name: &str, limit: u64) -> Result<Option<String>, &'static str> {
+        use std::os::unix::fs::MetadataExt;
+        let file = match self.at(name, libc::O_RDONLY | libc::O_NONBLOCK) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err("is a symbolic link, which is not followed")
+            }
+            Err(_) => return Err("cannot be opened"),
+        };
+        let m = file.metadata().map_err(|_| "cannot be checked")?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if !m.is_file() || m.uid() != unsafe { libc::geteuid() } {
+            return Err("is not a regular file of this user's");
+        }
+        read_whole(file, limit)
+    }
+
+    /// Replaces the entry: a new temporary file (0600, `O_EXCL`), written
+    /// and synced, renamed over `name`, and the folder synced.
+    pub fn replace(&self, name: &str, text: &str) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // Per process: a run that could not take the lock cannot take
+        // another's temporary file.
+        let tmp = format!("{name}.{}.tmp", std::process::id());
+        let c_tmp = std::ffi::CString::new(tmp.as_str())?;
+        let c_name = std::ffi::CString::new(name)?;
+        let fd = self.dir.as_raw_fd();
+        // A leftover of a run that died here with this process id, which
+        // no live run is writing.
+        // SAFETY: `c_tmp` is NUL-terminated and outlives the call.
+        unsafe { libc::unlinkat(fd, c_tmp.as_ptr(), 0) };
+        let written = self
+            .at(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .and_then(|()| {
+                // SAFETY: both names are NUL-terminated and outlive the call;
+                // renameat replaces a link at `name` without following it.
+                match unsafe { libc::renameat(fd, c_tmp.as_ptr(), fd, c_name.as_ptr()) } {
+                    0 => Ok(()),
+                    _ => Err(io::Error::last_os_error()),
+                }
+            });
+        if written.is_err() {
+            // SAFETY: as above.
+            unsafe { libc::unlinkat(fd, c_tmp.as_ptr(), 0) };
+        }
+        written?;
+        self.dir.sync_all()
+    }
+}
+
+#[cfg(windows)]
+impl Folder {
+    /// Makes or opens the folder and checks it as an output file is
+    /// checked (`docs/reference.md` §6.4): not a link, owned by this user,
+    /// writable by nobody else. A folder made here inherits its parent's
+    /// list (under `%LOCALAPPDATA%`, this user's alone); it is never
+    /// tightened, and each entry gets an owner-only list of its own.
+    pub fn open(path: &str) -> Result<(Folder, Option<u32>), Problem> {
+        use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+        const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+        const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+        const READ_CONTROL: u32 = 0x0002_0000;
+        make(path).map_err(|e| cannot("created", &e))?;
+        let m = std::fs::symlink_metadata(path).map_err(|e| cannot("checked", &e))?;
+        if m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+            return Err(LINK.into());
+        }
+        if !m.is_dir() {
+            return Err("is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder".into());
+        }
+        let handle = std::fs::OpenOptions::new()
+            .access_mode(READ_CONTROL)
+            .custom_flags(
+                FILE_FLAG_BACKUP_SEMANTICS | crate::output::windows::FILE_FLAG_OPEN_REPARSE_POINT,
+            )
+            .open(path)
+            .map_err(|e| cannot("opened", &e))?;
+        crate::output::windows::check(&handle)?;
+        Ok((Folder { path: path.into() }, None))
+    }
+
+    fn named(&self, name: &str) -> std::path::PathBuf {
+        self.path.join(name)
+    }
+
+    /// Opens the lock file `name`, made when missing.
+    pub fn lock_file(&self, name: &str) -> io::Result<File> {
+        use std::os::windows::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .custom_flags(crate::output::windows::FILE_FLAG_OPEN_REPARSE_POINT)
+            .open(self.named(name))
+    }
+
+    /// The entry's text, `None` when there is none, or why it is ignored.
+    pub fn read(&self, name: &str, limit: u64) -> Result<Option<String>, &'static str> {
+        use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(crate::output::windows::FILE_FLAG_OPEN_REPARSE_POINT)
+            .open(self.named(name))
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(_) => return Err("cannot be opened"),
+        };
+        let m = file.metadata().map_err(|_| "cannot be checked")?;
+        if !m.is_file() || m.file_attributes() & 0x400 != 0 {
+            return Err("is a link or not a regular file, which is not followed");
+        }
+        crate::output::windows::check(&file).map_err(|_| "is not this user's alone")?;
+        read_whole(file, limit)
+    }
+
+    /// Replaces the entry: a new temporary file with an owner-only list,
+    /// written and synced, then renamed over `name`.
+    pub fn replace(&self, name: &str, text: &str) -> io::Result<()> {
+        let tmp = self.named(&format!("{name}.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let written = crate::output::windows::create_new(&tmp.to_string_lossy())
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&tmp, self.named(name)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
+}

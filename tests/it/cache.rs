@@ -1,0 +1,454 @@
+//! The credential cache (`docs/reference.md` §13), through the real binary
+//! against the stand-in, which counts the requests: a hit asks nothing, any
+//! changed input asks again, the refresh window, private files, refused
+//! folders, links not followed, bad entries ignored, parallel runs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::support::*;
+
+/// A `credential_process` run against the stand-in with the cache in
+/// `dir/cache`, as `~/.aws/config` would run it.
+fn env(sts: &StandIn, token: &str, dir: &Path) -> StepEnv {
+    StepEnv::new(ROLE, token, &sts.url(), &sts.ca().display().to_string(), "")
+        .unset("HARNESS_OUTPUT_SECRET_FILE")
+        .set("PLUGIN_OUTPUT_FORMAT", "credential-process")
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_CACHE_DIR", &dir.join("cache").display().to_string())
+        .set("PLUGIN_MAX_ATTEMPTS", "1")
+}
+
+fn go(env: &StepEnv) -> Output {
+    let env: Vec<(&str, &str)> = env.iter().collect();
+    run(&env, &[])
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The one entry in the cache folder.
+fn entry(dir: &Path) -> PathBuf {
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir.join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries[0].clone()
+}
+
+/// The entry's text with its `Expiration` set to `at`.
+fn expiring(text: &str, at: i64) -> String {
+    let from = text.find("\"Expiration\":\"").unwrap() + "\"Expiration\":\"".len();
+    let to = from + text[from..].find('"').unwrap();
+    format!("{}{}{}", &text[..from], standin::iso(at), &text[to..])
+}
+
+/// A cache with one entry, made by a first run logging at debug: the
+/// folder, the run's environment and the entry.
+fn primed(sts: &StandIn) -> (TempDir, StepEnv, PathBuf) {
+    let dir = temp_dir("cache");
+    let e = env(sts, &harness_token(), &dir).set("PLUGIN_LOG_LEVEL", "debug");
+    go(&e).expect(0);
+    let path = entry(&dir);
+    (dir, e, path)
+}
+
+#[test]
+fn a_second_run_reuses_the_cached_credentials_and_shows_no_secret() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let token = harness_token();
+    let mut outputs = Vec::new();
+    for level in ["info", "trace", "info"] {
+        let out = go(&env(&sts, &token, &dir).set("PLUGIN_LOG_LEVEL", level));
+        out.expect(0);
+        // stdout is the credentials; stderr shows none of them.
+        for secret in secrets_of(&sts, &token) {
+            assert!(!out.stderr.contains(&secret), "{level}: {}", out.stderr);
+        }
+        outputs.push(out);
+    }
+    assert_eq!(sts.counts(), (1, 1), "one exchange, then hits");
+    let issued = &sts.issued()[0];
+    assert!(outputs[0].stdout.contains(&issued.secret_access_key));
+    assert!(!outputs[0].stderr.contains("from cache"));
+    for out in &outputs[1..] {
+        assert_eq!(out.stdout, outputs[0].stdout, "the same credentials");
+        assert!(
+            out.stderr.contains("aws-oidc: from cache, expires in "),
+            "{}",
+            out.stderr
+        );
+    }
+    // Entry text holds secrets, and no line showed it.
+    let text = std::fs::read_to_string(entry(&dir)).unwrap();
+    assert!(text.contains(&issued.session_token));
+}
+
+#[test]
+fn every_changed_input_asks_sts_again() {
+    let sts = StandIn::start();
+    let other = StandIn::start();
+    let dir = temp_dir("cache");
+    let token = harness_token();
+    let base = env(&sts, &token, &dir);
+    go(&base).expect(0);
+    let other_token = jwt(
+        "https://issuer.example",
+        "sts.amazonaws.com",
+        "sub",
+        now() + 600,
+    );
+    let variants = [
+        base.clone()
+            .set("PLUGIN_IAMROLEARN", "arn:aws:iam::123456789012:role/other"),
+        base.clone().set("PLUGIN_ROLE_SESSION_NAME", "another-session"),
+        base.clone().set("PLUGIN_DURATION", "7200"),
+        base.clone().set(
+            "PLUGIN_POLICY",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        ),
+        base.clone()
+            .set("PLUGIN_POLICY_ARNS", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        base.clone().set("PLUGIN_OIDC_TOKEN_ID", &other_token),
+    ];
+    for (i, v) in variants.iter().enumerate() {
+        let out = go(v);
+        out.expect(0);
+        assert!(!out.stderr.contains("from cache"), "variant {i}");
+        assert_eq!(sts.counts().0, i + 2, "variant {i} asked STS");
+    }
+    // Another endpoint (its own CA; the CA bundle is not in the key).
+    let moved = base
+        .clone()
+        .set("PLUGIN_STS_ENDPOINT", &other.url())
+        .set("PLUGIN_CA_BUNDLE", &other.ca().display().to_string());
+    go(&moved).expect(0);
+    assert_eq!(other.counts().0, 1);
+    // Every one of them is a hit now, the first included.
+    for v in variants.iter().chain([&base, &moved]) {
+        assert!(go(v).expect(0).stderr.contains("from cache"));
+    }
+    assert_eq!((sts.counts().0, other.counts().0), (7, 1));
+}
+
+#[test]
+fn an_entry_inside_the_refresh_window_is_replaced_and_one_outside_is_used() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    for (left, asks) in [
+        (16 * 60, false),
+        (14 * 60, true),
+        (-60, true),
+        (20 * 60, false),
+    ] {
+        let before = sts.counts().0;
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, expiring(&text, now() + left)).unwrap();
+        let out = go(&e);
+        out.expect(0);
+        assert_eq!(sts.counts().0 - before, usize::from(asks), "{left}s left");
+        match asks {
+            true => {
+                assert!(
+                    out.stderr.contains("debug: cache miss for "),
+                    "{}",
+                    out.stderr
+                );
+                // The entry was replaced by the new answer's.
+                let issued = sts.issued().last().unwrap().clone();
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.contains(&issued.access_key_id));
+            }
+            false => assert!(
+                out.stderr.contains("from cache, expires in "),
+                "{}",
+                out.stderr
+            ),
+        }
+    }
+}
+
+/// Runs the binary under `umask 000`, as GitLab's Docker executor does.
+fn go_umask_000(env: &StepEnv) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.env_clear()
+        .envs(env.iter())
+        .args(["-c", "umask 000 && exec \"$0\""])
+        .arg(bin())
+        .stdin(Stdio::null());
+    Output::from(cmd.output().unwrap())
+}
+
+#[test]
+fn the_folder_is_0700_and_entries_0600_whatever_the_umask() {
+    let sts = StandIn::start();
+    for umask_000 in [false, true] {
+        let dir = temp_dir("cache");
+        let e = env(&sts, &harness_token(), &dir).set(
+            "PLUGIN_CACHE_DIR",
+            &dir.join("a/b/cache").display().to_string(),
+        );
+        let out = match umask_000 {
+            true => go_umask_000(&e),
+            false => go(&e),
+        };
+        out.expect(0);
+        assert!(
+            !out.stderr.contains("made it 0700"),
+            "made 0700, not tightened later"
+        );
+        let cache = dir.join("a/b/cache");
+        assert_eq!(mode(&cache), 0o700, "umask 000: {umask_000}");
+        let names: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "an entry and its lock: {names:?}");
+        for n in names {
+            assert!(n.ends_with(".json") || n.ends_with(".lock"), "{n}");
+            assert_eq!(mode(&cache.join(&n)), 0o600, "{n}, umask 000: {umask_000}");
+        }
+    }
+}
+
+#[test]
+fn an_open_folder_is_tightened_and_the_default_folders_are_used() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let token = harness_token();
+    std::fs::create_dir(dir.join("cache")).unwrap();
+    std::fs::set_permissions(dir.join("cache"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = go(&env(&sts, &token, &dir));
+    out.expect(0);
+    assert!(
+        out.stderr
+            .contains("could be opened by group or others (mode 0755); made it 0700"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mode(&dir.join("cache")), 0o700);
+
+    // No --cache-dir: XDG_CACHE_HOME, else HOME/.cache; neither: exit 2.
+    let home = dir.join("home").display().to_string();
+    let xdg = dir.join("xdg").display().to_string();
+    let e = env(&sts, &token, &dir).unset("PLUGIN_CACHE_DIR");
+    go(&e.clone().set("HOME", &home)).expect(0);
+    assert_eq!(mode(&dir.join("home/.cache/aws-oidc")), 0o700);
+    go(&e.clone().set("HOME", &home).set("XDG_CACHE_HOME", &xdg)).expect(0);
+    assert_eq!(mode(&dir.join("xdg/aws-oidc")), 0o700);
+    let out = go(&e.clone().set("XDG_CACHE_HOME", "relative/path"));
+    out.expect(2);
+    assert!(
+        out.last_line().contains(
+            "PLUGIN_CACHE: the cache is on but there is no folder for it: XDG_CACHE_HOME or HOME is not set"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out
+        .last_line()
+        .contains("set --cache-dir / PLUGIN_CACHE_DIR"));
+    assert_eq!(sts.counts().0, 3);
+}
+
+#[test]
+fn a_folder_owned_by_someone_else_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: planting a folder owned by nobody (uid 65534) needs root");
+        return;
+    }
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    std::fs::create_dir(dir.join("cache")).unwrap();
+    std::os::unix::fs::chown(dir.join("cache"), Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(dir.join("cache"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = go(&env(&sts, &harness_token(), &dir));
+    out.expect(6);
+    assert!(
+        out.last_line()
+            .contains("(from PLUGIN_CACHE_DIR) belongs to uid 65534"),
+        "{}",
+        out.stderr
+    );
+    assert!(out
+        .last_line()
+        .contains("set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns"));
+    assert_eq!(out.stdout, "");
+    assert_eq!(sts.counts().0, 0);
+}
+
+#[test]
+fn links_are_never_followed() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let token = harness_token();
+    // A link as the folder: refused before any request.
+    std::fs::create_dir(dir.join("real")).unwrap();
+    std::fs::set_permissions(dir.join("real"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(dir.join("real"), dir.join("cache")).unwrap();
+    let out = go(&env(&sts, &token, &dir));
+    out.expect(6);
+    assert!(
+        out.last_line()
+            .contains("is a symbolic link, which is never followed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts().0, 0);
+    assert_eq!(std::fs::read_dir(dir.join("real")).unwrap().count(), 0);
+
+    // A link as the entry, to a valid copy of it: not read, and replaced.
+    std::fs::remove_file(dir.join("cache")).unwrap();
+    let e = env(&sts, &token, &dir).set("PLUGIN_LOG_LEVEL", "debug");
+    go(&e).expect(0);
+    let path = entry(&dir);
+    let copy = dir.join("copy.json");
+    std::fs::rename(&path, &copy).unwrap();
+    std::os::unix::fs::symlink(&copy, &path).unwrap();
+    let kept = std::fs::read_to_string(&copy).unwrap();
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr
+            .contains("is a symbolic link, which is not followed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts().0, 2);
+    assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), kept);
+}
+
+#[test]
+fn a_corrupt_or_planted_entry_is_ignored_and_never_written_out() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    let good = std::fs::read_to_string(&path).unwrap();
+    let issued = sts.issued()[0].clone();
+    let planted = "hostile$(touch /tmp/aws-oidc-cache-x)";
+    let bad = [
+        ("garbage", "\u{0}\u{1} not json".to_string()),
+        ("cut short", good[..good.len() / 2].to_string()),
+        ("another key", good.replacen("\"Key\":\"", "\"Key\":\"0", 1)),
+        (
+            "another version",
+            good.replace("\"Version\":1", "\"Version\":9"),
+        ),
+        ("a bad value", good.replace(&issued.session_token, planted)),
+    ];
+    for (i, (what, text)) in bad.iter().enumerate() {
+        std::fs::write(&path, text).unwrap();
+        let out = go(&e);
+        out.expect(0);
+        assert!(
+            out.stderr.contains("so it is ignored; asking STS"),
+            "{what}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stdout.contains(planted) && !out.stderr.contains(planted),
+            "{what}"
+        );
+        assert_eq!(sts.counts().0, i + 2, "{what}");
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains(&sts.issued()[i + 1].access_key_id));
+    }
+    // A refused exchange leaves the entry as it was.
+    let before = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, "corrupt").unwrap();
+    sts.script([Reply::Error(403, "AccessDenied", "no".into())]);
+    go(&e).expect(3);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "corrupt");
+    assert!(!before.is_empty());
+}
+
+#[test]
+fn runs_started_together_make_one_request() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let e = env(&sts, &harness_token(), &dir);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(bin())
+                .env_clear()
+                .envs(e.iter())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| Output::from(c.wait_with_output().unwrap()))
+        .collect();
+    for out in &outs {
+        out.expect(0);
+        assert_eq!(out.stdout, outs[0].stdout);
+    }
+    assert_eq!(sts.counts(), (1, 1));
+    let hits = outs
+        .iter()
+        .filter(|o| o.stderr.contains("from cache"))
+        .count();
+    assert_eq!(hits, 7);
+}
+
+#[test]
+fn check_names_the_folder_and_touches_nothing() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let e = env(&sts, &harness_token(), &dir);
+    let env: Vec<(&str, &str)> = e.iter().collect();
+    let out = run(&env, &["--check"]);
+    out.expect(0);
+    let want = format!(
+        "cache: {} (from PLUGIN_CACHE_DIR)\n",
+        dir.join("cache").display()
+    );
+    assert!(out.stdout.contains(&want), "{}", out.stdout);
+    assert!(!dir.join("cache").exists());
+    assert_eq!(sts.counts().0, 0);
+}
+
+#[test]
+fn a_hit_writes_every_output_as_the_answer_did() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let cache = step.dir.join("cache").display().to_string();
+    let step = step
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_CACHE_DIR", &cache);
+    step.run(&[]).expect(0);
+    let (secrets, vars) = (step.secrets(), step.vars());
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    assert_eq!(sts.counts().0, 1);
+    // Appended again, line for line: credentials, expiry, account, ARNs.
+    assert_eq!(step.secrets(), format!("{secrets}{secrets}"));
+    assert_eq!(step.vars(), format!("{vars}{vars}"));
+    // json and shell from the same entry.
+    for (format, key) in [
+        ("json", "\"AssumedRoleArn\":\"arn:aws:sts::"),
+        ("shell", "export AWS_ROLE_ARN='"),
+    ] {
+        let out = step.run(&["--format", format, "--output", "-"]);
+        out.expect(0);
+        assert!(out.stdout.contains(key), "{format}: {}", out.stdout);
+        assert!(out.stdout.contains(&sts.issued()[0].access_key_id));
+    }
+    assert_eq!(sts.counts().0, 1);
+}
