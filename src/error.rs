@@ -89,12 +89,21 @@ impl Error {
 /// stays one line and shows what was really there.
 #[inline(never)]
 pub fn shown(s: &str) -> String {
-    s.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
+    // Every log line passes here: most hold no control character, whose
+    // bytes are all under 0x20, 0x7f, or 0xc2 0x80..=0x9f in UTF-8.
+    if !s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return s.to_string();
+    }
+    // One string grown in place: a String per character cost a thousand
+    // allocations for a token (the request's scrubber escapes it too).
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c.is_control() {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    out
 }
 
 /// A value as a setting's error quotes it: in backticks, control
@@ -249,5 +258,18 @@ mod tests {
         ] {
             assert_eq!(io_reason(&std::io::Error::from_raw_os_error(errno)), want);
         }
+    }
+
+    #[test]
+    fn shown_escapes_every_control_character_and_nothing_else() {
+        assert_eq!(shown("plain ASCII, é, ©"), "plain ASCII, é, ©");
+        // Each kind alone, so no other one takes the escaping path for it.
+        assert_eq!(shown("d\u{85}e"), "d\\u{85}e");
+        assert_eq!(shown("d\u{7f}e"), "d\\u{7f}e");
+        assert_eq!(shown("d\u{1}e"), "d\\u{1}e");
+        assert_eq!(
+            shown("a\nb\u{1b}c\u{7f}d\u{85}e\u{9f}f©"),
+            "a\\nb\\u{1b}c\\u{7f}d\\u{85}e\\u{9f}f©"
+        );
     }
 }

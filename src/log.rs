@@ -89,9 +89,13 @@ impl Log {
         };
         // One line whatever the message holds: control characters escaped.
         let line = crate::error::shown(&self.masked(&format!("aws-oidc: {tag}{msg}")));
-        let line = capped(&line, LINE_CAP);
-        // A failed write to stderr has nowhere better to be reported.
-        let _ = writeln!(self.out, "{line}");
+        let mut line = capped(&line, LINE_CAP).into_owned();
+        line.push('\n');
+        // One write with its newline: `writeln!` makes two on unbuffered
+        // stderr, each a system call (a pipe's reader woken twice), and a
+        // line from a parallel run could land between them. A failed write
+        // to stderr has nowhere better to be reported.
+        let _ = self.out.write_all(line.as_bytes());
     }
 
     /// The text with the run's secrets and the masked account id hidden.
@@ -129,6 +133,10 @@ impl Log {
 
 /// The text cut to at most `cap` characters, ending with `…` when cut.
 pub fn capped(text: &str, cap: usize) -> std::borrow::Cow<'_, str> {
+    // No more bytes than `cap`, so no more characters: nothing to count.
+    if text.len() <= cap {
+        return text.into();
+    }
     match text.char_indices().nth(cap) {
         None => text.into(),
         Some(_) => {
@@ -146,15 +154,21 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    /// What was written, each write call's bytes apart.
     #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
+    struct Buf(Arc<Mutex<Vec<Vec<u8>>>>);
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
+            self.0.lock().unwrap().push(b.to_vec());
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().concat()).unwrap()
         }
     }
 
@@ -168,9 +182,8 @@ mod tests {
         log.hide(&[Secret::new("first-token")]);
         log.hide(&[Secret::new("hop-two-secret")]);
         log.info("111111111111 222222222222 first-token hop-two-secret");
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
-            text,
+            buf.text(),
             "aws-oidc: ************ ************ <redacted> <redacted>\n"
         );
     }
@@ -184,7 +197,7 @@ mod tests {
         log.mask_account("123456789012");
         log.warn("role arn:aws:iam::123456789012:role/x\nsecond");
         log.error("boom");
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = buf.text();
         assert_eq!(
             text,
             "aws-oidc: role arn:aws:iam::123456789012:role/x\n\
@@ -194,12 +207,24 @@ mod tests {
     }
 
     #[test]
+    fn each_line_is_one_write_with_its_newline() {
+        let buf = Buf::default();
+        let mut log = Log::to(Level::Info, Box::new(buf.clone()));
+        log.info("assumed");
+        log.error(&"x".repeat(2 * LINE_CAP));
+        let calls = buf.0.lock().unwrap();
+        assert_eq!(calls.len(), 2, "one write per line");
+        assert_eq!(calls[0], b"aws-oidc: assumed\n");
+        assert!(calls[1].ends_with("x…\n".as_bytes()));
+    }
+
+    #[test]
     fn every_line_is_capped() {
         let buf = Buf::default();
         let mut log = Log::to(Level::Info, Box::new(buf.clone()));
         log.error(&"é".repeat(900_000));
         log.info("short");
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = buf.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0].chars().count(), LINE_CAP);
         assert!(lines[0].starts_with("aws-oidc: error: éé") && lines[0].ends_with("é…"));

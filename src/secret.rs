@@ -93,8 +93,11 @@ pub fn userinfo(url: &str) -> Option<&str> {
 /// for space) and the HTML entities a page quoting the request would use
 /// undone. Each removed stretch becomes `<redacted>`.
 pub struct Scrubber {
-    /// Every `RUN`-byte window of every secret of at least `RUN` bytes.
-    windows: std::collections::BTreeSet<Vec<u8>>,
+    /// Every `RUN`-byte window of every secret of at least `RUN` bytes, as
+    /// a number ([`window`]), sorted. A set of byte vectors cost an
+    /// allocation and a byte-wise compare per window: more CPU than the
+    /// TLS handshake's key exchange, for a token of 1 KB.
+    windows: Vec<u128>,
     /// Secrets shorter than `RUN`, matched whole.
     short: Vec<Vec<u8>>,
 }
@@ -135,16 +138,21 @@ impl Scrubber {
             let collapsed = one_line(secret).into_bytes();
             // As an error message quotes it: control characters escaped.
             let escaped = crate::error::shown(secret).into_bytes();
-            for s in [raw, plain, collapsed, escaped] {
+            let forms = [raw, plain, collapsed, escaped];
+            for (i, s) in forms.iter().enumerate() {
+                // Most secrets read the same in every form: each once.
+                if forms[..i].contains(s) {
+                    continue;
+                }
                 if s.len() >= run {
-                    scrubber
-                        .windows
-                        .extend(s.windows(Self::RUN).map(<[u8]>::to_vec));
-                } else if !s.is_empty() && !scrubber.short.contains(&s) {
-                    scrubber.short.push(s);
+                    scrubber.windows.extend(s.windows(Self::RUN).map(window));
+                } else if !s.is_empty() && !scrubber.short.contains(s) {
+                    scrubber.short.push(s.clone());
                 }
             }
         }
+        scrubber.windows.sort_unstable();
+        scrubber.windows.dedup();
         scrubber
     }
 
@@ -161,16 +169,20 @@ impl Scrubber {
     pub fn scrub(&self, text: &str) -> String {
         let bytes = text.as_bytes();
         let mut hit = vec![false; bytes.len()];
-        // As written, then with escapes undone; each decoded byte knows the
+        // As written, then with escapes undone, if it has any (every log
+        // line passes here: most have none); each decoded byte knows the
         // stretch of text it came from.
-        let identity: Vec<(usize, usize)> = (0..bytes.len()).map(|i| (i, i + 1)).collect();
-        let (plain, spans) = decode(bytes, true);
-        for (hay, spans) in [(bytes, &identity), (&plain[..], &spans)] {
+        let escaped = bytes.iter().any(|b| b"%+&".contains(b));
+        let decoded = escaped.then(|| decode(bytes, true));
+        let as_written = Some((bytes, None));
+        let undone = decoded.as_ref().map(|(p, spans)| (&p[..], Some(spans)));
+        for (hay, spans) in [as_written, undone].into_iter().flatten() {
             let mut mark = |at: usize, len: usize| {
-                hit[spans[at].0..spans[at + len - 1].1].fill(true);
+                let (from, to) = spans.map_or((at, at + len), |s| (s[at].0, s[at + len - 1].1));
+                hit[from..to].fill(true);
             };
             for (i, w) in hay.windows(Self::RUN).enumerate() {
-                if self.windows.contains(w) {
+                if self.windows.binary_search(&window(w)).is_ok() {
                     mark(i, Self::RUN);
                 }
             }
@@ -181,6 +193,9 @@ impl Scrubber {
                     }
                 }
             }
+        }
+        if !hit.contains(&true) {
+            return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
         let mut in_hit = false;
@@ -197,6 +212,12 @@ impl Scrubber {
         }
         out
     }
+}
+
+/// A window of [`Scrubber::RUN`] bytes as one number (the bytes in order,
+/// so two windows are equal exactly when their numbers are).
+fn window(bytes: &[u8]) -> u128 {
+    bytes.iter().fold(0, |n, &b| n << 8 | u128::from(b))
 }
 
 /// Every secret a run knows, for a [`Scrubber`]: the token, the policy,

@@ -34,9 +34,24 @@ pub const USER_AGENT: &str = concat!("aws-oidc/", env!("CARGO_PKG_VERSION"));
 /// Largest response body read (`docs/reference.md` §3.4).
 pub const BODY_LIMIT: u64 = 1 << 20;
 
-/// Largest response header block read, status line included: STS sends
-/// under 1 KB, and gateways in between add a few KB at most.
-pub const HEADER_LIMIT: usize = 64 << 10;
+/// Largest response header block read, status line included
+/// (`docs/reference.md` §3.4): STS sends under 1 KB, and gateways in
+/// between add a few KB at most.
+pub const HEADER_LIMIT: usize = 16 << 10;
+
+/// ureq's input buffer, one per transport (TCP, and TLS over it). ureq
+/// needs the whole header block in it, and one byte more: a full buffer
+/// that is still no answer is then a block over [`HEADER_LIMIT`], which
+/// ureq reports as such, not as a read that made no progress (a closed
+/// connection, exit 4). ureq's default of 128 KiB, zero-filled for both
+/// transports with the output buffers, cost more CPU than the TLS
+/// handshake's signature checks (README, "Measured").
+const INPUT_BUFFER: usize = HEADER_LIMIT + 1;
+
+/// ureq's output buffer, one per transport: the request head and the
+/// form body go through it in pieces of this size; STS requests are a
+/// few KB.
+const OUTPUT_BUFFER: usize = 8 << 10;
 
 /// What one attempt came to.
 enum Outcome {
@@ -407,6 +422,8 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
         .max_redirects(0)
         .max_redirects_will_error(false)
         .max_response_header_size(HEADER_LIMIT)
+        .input_buffer_size(INPUT_BUFFER)
+        .output_buffer_size(OUTPUT_BUFFER)
         .timeout_connect(Some(s.timeout.value.min(Duration::from_secs(10))))
         .tls_config(tls)
         .build();

@@ -622,7 +622,7 @@ fn answer_cases() -> Vec<Case> {
         })]),
         case("an answer in ISO-8859-1", 5, "the body is declared as charset `iso-8859-1`", 1)
             .replies(vec![Reply::Raw(200, "text/xml; charset=iso-8859-1", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z"))]),
-        case("response headers over the limit", 5, "answered with response headers over 64 KiB", 1).replies(vec![Reply::StsWithHeaders(100 << 10)]),
+        case("response headers over the limit", 5, "answered with response headers over 16 KiB", 1).replies(vec![Reply::StsWithHeaders(100 << 10)]),
         case("throttled up to the attempt cap the user set", 3, "of it waiting (max attempts 3, from PLUGIN_MAX_ATTEMPTS)", 3)
             .replies(vec![err(400, "Throttling", "Rate exceeded"); 3]),
         case("Retry-After past the timeout", 3, "the server asked to wait 3600s, past the 20s timeout (from PLUGIN_TIMEOUT)", 1)

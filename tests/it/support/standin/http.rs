@@ -100,14 +100,41 @@ pub fn respond(
     content_type: &str,
     body: &[u8],
 ) {
-    let head = format!(
-        "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {request_id}\r\n{extra_headers}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        reason(status),
-        body.len()
-    );
+    let head = head(status, request_id, extra_headers, content_type, body.len());
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(body);
     let _ = stream.flush();
+}
+
+/// The header block [`respond`] writes, status line to the blank line.
+pub fn head(
+    status: u16,
+    request_id: &str,
+    extra_headers: &str,
+    content_type: &str,
+    body_len: usize,
+) -> String {
+    format!(
+        "HTTP/1.1 {status} {}\r\nx-amzn-RequestId: {request_id}\r\n{extra_headers}Content-Type: {content_type}\r\nContent-Length: {body_len}\r\nConnection: close\r\n\r\n",
+        reason(status),
+    )
+}
+
+/// Header lines of exactly `bytes` bytes in all (at least 10), each under
+/// 4 KB so the count of headers stays small.
+pub fn padding(mut bytes: usize) -> String {
+    assert!(bytes >= 10, "a padding header takes at least 10 bytes");
+    let mut out = String::new();
+    while bytes > 0 {
+        // `x-pad: ` and CRLF are 9 bytes; never leave a rest under 10.
+        let mut line = bytes.min(4000);
+        if bytes - line > 0 && bytes - line < 10 {
+            line -= 10;
+        }
+        out.push_str(&format!("x-pad: {}\r\n", "p".repeat(line - 9)));
+        bytes -= line;
+    }
+    out
 }
 
 fn reason(status: u16) -> &'static str {

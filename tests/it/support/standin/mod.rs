@@ -72,6 +72,9 @@ pub enum Reply {
     /// `issued` records) is in this account, as a misrouted or hostile
     /// server would answer (the account guard, docs/reference.md §12).
     StsAsAccount(&'static str),
+    /// Like `Sts`, with a header block (status line to the blank line) of
+    /// exactly this many bytes.
+    StsWithHeaderBlock(usize),
 }
 
 /// How the stand-in presents itself.
@@ -314,6 +317,7 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         }
     };
     let mut extra_headers = String::new();
+    let mut block = None;
     let (status, content_type, body) = match reply {
         Reply::Sts => sts::answer(&req, &state, None),
         Reply::StsWithHeaders(bytes) => {
@@ -377,8 +381,16 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
                 moved(&String::from_utf8_lossy(&body)).into_bytes(),
             )
         }
+        Reply::StsWithHeaderBlock(bytes) => {
+            block = Some(bytes);
+            sts::answer(&req, &state, None)
+        }
     };
     let id = sts::request_id();
+    if let Some(bytes) = block {
+        let bare = http::head(status, &id, "", content_type, body.len()).len();
+        extra_headers = http::padding(bytes - bare);
+    }
     http::respond(
         &mut stream,
         status,
