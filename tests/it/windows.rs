@@ -242,3 +242,107 @@ print(dst.replace('/', '\\').lower() == exe.replace('/', '\\').lower(), exe)
     let dist = PathBuf::from(std::env::var("AWS_OIDC_DIST").expect("AWS_OIDC_DIST"));
     assert!(dist.join(lines[1]).exists());
 }
+
+/// Runs the exe twice with the cache on (`extra` names the folder, or
+/// not), each run writing its own secret file: one STS request between
+/// them, the same credentials in both files, the second from the cache,
+/// and nothing secret on any stream at debug or trace.
+fn cached_twice(sts: &StandIn, dir: &Path, extra: &[(&str, &str)]) -> String {
+    let token = harness_token();
+    let mut texts = Vec::new();
+    for (i, level) in ["debug", "trace"].into_iter().enumerate() {
+        let secret = dir.join(format!("secret{i}.env"));
+        let vars = win_path(&dir.join(format!("vars{i}.env")));
+        let mut env = step_env(sts, &token, &win_path(&secret), &vars)
+            .set("PLUGIN_CACHE", "true")
+            .set("PLUGIN_MAX_ATTEMPTS", "1")
+            .set("PLUGIN_LOG_LEVEL", level);
+        for (k, v) in extra {
+            env = env.set(k, v);
+        }
+        let out = wine(env.iter(), &[]);
+        out.expect(0);
+        let secrets = secrets_of(sts, &token);
+        out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!out.stderr.contains("cannot"), "{level}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.contains("aws-oidc: from cache, expires in "),
+            i == 1,
+            "{level}: {}",
+            out.stderr
+        );
+        texts.push(std::fs::read_to_string(&secret).unwrap());
+    }
+    assert_eq!(sts.counts(), (1, 1), "one STS request for both runs");
+    assert_eq!(texts[0], texts[1], "the same credentials");
+    let issued = sts.issued().pop().expect("credentials issued");
+    assert!(texts[0].contains(&issued.secret_access_key), "{}", texts[0]);
+    issued.session_token
+}
+
+/// The one entry in the cache folder `cache` holds the issued
+/// `session_token`; beside it only its lock file, no temporary file.
+fn assert_one_entry(cache: &Path, session_token: &str) {
+    let mut names: Vec<String> = std::fs::read_dir(cache)
+        .unwrap_or_else(|e| panic!("{}: {e}", cache.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let key = names[0].strip_suffix(".json").expect("an entry");
+    assert_eq!(key.len(), 64, "{names:?}");
+    assert_eq!(names[1], format!("{key}.lock"));
+    let text = std::fs::read_to_string(cache.join(&names[0])).unwrap();
+    assert!(
+        text.contains(session_token),
+        "the entry holds the credentials"
+    );
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn cache_in_a_named_folder_asks_sts_once() {
+    let sts = StandIn::start();
+    let dir = temp_dir("wine-cache");
+    let cache = dir.join("a").join("cache");
+    let token = cached_twice(&sts, &dir, &[("PLUGIN_CACHE_DIR", &win_path(&cache))]);
+    assert_one_entry(&cache, &token);
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn cache_in_localappdata_asks_sts_once() {
+    let sts = StandIn::start();
+    let dir = temp_dir("wine-cache-default");
+    // Where Wine's LOCALAPPDATA puts the folder, as --check names it.
+    let s_env = win_path(&dir.join("s.env"));
+    let env = step_env(
+        &sts,
+        &harness_token(),
+        &s_env,
+        &win_path(&dir.join("v.env")),
+    )
+    .set("PLUGIN_CACHE", "true");
+    let out = wine(env.iter(), &["--check"]);
+    out.expect(0);
+    let line = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("cache: "))
+        .unwrap_or_else(|| panic!("no cache line: {}", out.stdout));
+    let (folder, source) = line.split_once(" (from ").unwrap();
+    assert!(source.contains("LOCALAPPDATA"), "{line}");
+    let rest = folder
+        .strip_prefix(r"C:\")
+        .and_then(|f| f.strip_suffix(r"\aws-oidc"))
+        .unwrap_or_else(|| panic!("not under C:\\: {line}"));
+    let cache = wine_dir()
+        .join("prefix/drive_c")
+        .join(rest.replace('\\', "/"))
+        .join("aws-oidc");
+    // A leftover of an earlier run of this test: the prefix is kept.
+    let _ = std::fs::remove_dir_all(&cache);
+    let token = cached_twice(&sts, &dir, &[]);
+    assert_one_entry(&cache, &token);
+    std::fs::remove_dir_all(&cache).unwrap();
+}
