@@ -336,13 +336,12 @@ fn cache_in_localappdata_asks_sts_once() {
         .strip_prefix(r"C:\")
         .and_then(|f| f.strip_suffix(r"\aws-oidc"))
         .unwrap_or_else(|| panic!("not under C:\\: {line}"));
-    let cache = wine_dir()
-        .join("prefix/drive_c")
-        .join(rest.replace('\\', "/"))
-        .join("aws-oidc");
-    // A leftover of an earlier run of this test: the prefix is kept.
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = TempDir::adopt(
+        wine_dir()
+            .join("prefix/drive_c")
+            .join(rest.replace('\\', "/"))
+            .join("aws-oidc"),
+    );
     let token = cached_twice(&sts, &dir, &[]);
     assert_one_entry(&cache, &token);
-    std::fs::remove_dir_all(&cache).unwrap();
 }
