@@ -243,46 +243,54 @@ print(dst.replace('/', '\\').lower() == exe.replace('/', '\\').lower(), exe)
     assert!(dist.join(lines[1]).exists());
 }
 
-/// Runs the exe twice with the cache on (`extra` names the folder, or
-/// not), each run writing its own secret file: one STS request between
-/// them, the same credentials in both files, the second from the cache,
-/// and nothing secret on any stream at debug or trace.
-fn cached_twice(sts: &StandIn, dir: &Path, extra: &[(&str, &str)]) -> String {
+/// Run `n` with the cache on (`extra` names the folder, or not), writing
+/// the secret file `dir/secret{n}.env`: exit 0, no warning about the
+/// cache, and nothing secret on either stream.
+fn cached_run(sts: &StandIn, token: &str, dir: &Path, n: usize, extra: &[(&str, &str)]) -> Output {
+    let secret = dir.join(format!("secret{n}.env"));
+    let vars = win_path(&dir.join(format!("vars{n}.env")));
+    let mut env = step_env(sts, token, &win_path(&secret), &vars)
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_MAX_ATTEMPTS", "1")
+        .set("PLUGIN_LOG_LEVEL", ["debug", "trace"][n % 2]);
+    for (k, v) in extra {
+        env = env.set(k, v);
+    }
+    let out = wine(env.iter(), &[]);
+    out.expect(0);
+    let secrets = secrets_of(sts, token);
+    out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.stderr.contains("cannot"), "{}", out.stderr);
+    out
+}
+
+/// Runs the exe twice with the cache on, at debug then trace: one STS
+/// request between them, the same credentials in both secret files, the
+/// second from the cache. The token and the issued session token.
+fn cached_twice(sts: &StandIn, dir: &Path, extra: &[(&str, &str)]) -> (String, String) {
     let token = harness_token();
     let mut texts = Vec::new();
-    for (i, level) in ["debug", "trace"].into_iter().enumerate() {
-        let secret = dir.join(format!("secret{i}.env"));
-        let vars = win_path(&dir.join(format!("vars{i}.env")));
-        let mut env = step_env(sts, &token, &win_path(&secret), &vars)
-            .set("PLUGIN_CACHE", "true")
-            .set("PLUGIN_MAX_ATTEMPTS", "1")
-            .set("PLUGIN_LOG_LEVEL", level);
-        for (k, v) in extra {
-            env = env.set(k, v);
-        }
-        let out = wine(env.iter(), &[]);
-        out.expect(0);
-        let secrets = secrets_of(sts, &token);
-        out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(!out.stderr.contains("cannot"), "{level}: {}", out.stderr);
+    for n in 0..2 {
+        let out = cached_run(sts, &token, dir, n, extra);
         assert_eq!(
             out.stderr.contains("aws-oidc: from cache, expires in "),
-            i == 1,
-            "{level}: {}",
+            n == 1,
+            "{}",
             out.stderr
         );
-        texts.push(std::fs::read_to_string(&secret).unwrap());
+        texts.push(std::fs::read_to_string(dir.join(format!("secret{n}.env"))).unwrap());
     }
     assert_eq!(sts.counts(), (1, 1), "one STS request for both runs");
     assert_eq!(texts[0], texts[1], "the same credentials");
     let issued = sts.issued().pop().expect("credentials issued");
     assert!(texts[0].contains(&issued.secret_access_key), "{}", texts[0]);
-    issued.session_token
+    (token, issued.session_token)
 }
 
 /// The one entry in the cache folder `cache` holds the issued
 /// `session_token`; beside it only its lock file, no temporary file.
-fn assert_one_entry(cache: &Path, session_token: &str) {
+/// The entry's path.
+fn assert_one_entry(cache: &Path, session_token: &str) -> PathBuf {
     let mut names: Vec<String> = std::fs::read_dir(cache)
         .unwrap_or_else(|e| panic!("{}: {e}", cache.display()))
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -297,16 +305,31 @@ fn assert_one_entry(cache: &Path, session_token: &str) {
         text.contains(session_token),
         "the entry holds the credentials"
     );
+    cache.join(&names[0])
 }
 
 #[test]
 #[ignore = "needs make release and Wine; run by make test-windows"]
-fn cache_in_a_named_folder_asks_sts_once() {
+fn cache_in_a_named_folder_asks_sts_once_then_refreshes() {
     let sts = StandIn::start();
     let dir = temp_dir("wine-cache");
     let cache = dir.join("a").join("cache");
-    let token = cached_twice(&sts, &dir, &[("PLUGIN_CACHE_DIR", &win_path(&cache))]);
-    assert_one_entry(&cache, &token);
+    let cache_dir = win_path(&cache);
+    let extra = [("PLUGIN_CACHE_DIR", cache_dir.as_str())];
+    let (token, session) = cached_twice(&sts, &dir, &extra);
+    let entry = assert_one_entry(&cache, &session);
+    // Within the refresh window: STS is asked again, and the new entry
+    // replaces the old one (a rename over an existing file).
+    let text = std::fs::read_to_string(&entry).unwrap();
+    std::fs::write(&entry, crate::cache::expiring(&text, now() + 600)).unwrap();
+    let out = cached_run(&sts, &token, &dir, 2, &extra);
+    assert!(
+        out.stderr.contains("within the 15m refresh window"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts(), (2, 2), "asked again");
+    assert_one_entry(&cache, &sts.issued().pop().unwrap().session_token);
 }
 
 #[test]
@@ -342,6 +365,6 @@ fn cache_in_localappdata_asks_sts_once() {
             .join(rest.replace('\\', "/"))
             .join("aws-oidc"),
     );
-    let token = cached_twice(&sts, &dir, &[]);
-    assert_one_entry(&cache, &token);
+    let (_, session) = cached_twice(&sts, &dir, &[]);
+    assert_one_entry(&cache, &session);
 }
