@@ -4,7 +4,7 @@
 //! these with `--ignored`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::support::*;
 
@@ -22,6 +22,12 @@ fn win_path(p: &Path) -> String {
 
 /// Runs the exe under Wine with exactly `env` (plus what Wine needs).
 fn wine<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&str]) -> Output {
+    Output::from(wine_command(env, args).output().expect("run wine"))
+}
+
+/// The command that runs the exe under Wine with exactly `env` (plus what
+/// Wine needs).
+fn wine_command<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&str]) -> Command {
     let dir = wine_dir();
     let mut cmd = Command::new("wine");
     cmd.arg(dir.join("aws-oidc.exe")).args(args).env_clear();
@@ -32,7 +38,7 @@ fn wine<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&str]) ->
         // Load the shim beside the exe rather than any built-in.
         .env("WINEDLLOVERRIDES", "bcryptprimitives=n");
     cmd.envs(env);
-    Output::from(cmd.output().expect("run wine"))
+    cmd
 }
 
 /// The step's environment with Windows paths for the CA and both outputs.
@@ -367,4 +373,52 @@ fn cache_in_localappdata_asks_sts_once() {
     );
     let (_, session) = cached_twice(&sts, &dir, &[]);
     assert_one_entry(&cache, &session);
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn cached_runs_started_together_make_one_request() {
+    let sts = StandIn::start();
+    let dir = temp_dir("wine-cache-together");
+    let token = harness_token();
+    let cache_dir = win_path(&dir.join("cache"));
+    let children: Vec<_> = (0..4)
+        .map(|n| {
+            let secret = win_path(&dir.join(format!("secret{n}.env")));
+            let vars = win_path(&dir.join(format!("vars{n}.env")));
+            let env = step_env(&sts, &token, &secret, &vars)
+                .set("PLUGIN_CACHE", "true")
+                .set("PLUGIN_CACHE_DIR", &cache_dir)
+                .set("PLUGIN_MAX_ATTEMPTS", "1")
+                .set("PLUGIN_LOG_LEVEL", "debug");
+            wine_command(env.iter(), &[])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run wine")
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| Output::from(c.wait_with_output().unwrap()))
+        .collect();
+    let secrets = secrets_of(&sts, &token);
+    for out in &outs {
+        out.expect(0)
+            .assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!out.stderr.contains("cannot"), "{}", out.stderr);
+    }
+    assert_eq!(sts.counts(), (1, 1), "one STS request for all four");
+    let hits = outs
+        .iter()
+        .filter(|o| o.stderr.contains("from cache"))
+        .count();
+    assert_eq!(hits, 3);
+    let first = std::fs::read_to_string(dir.join("secret0.env")).unwrap();
+    for n in 1..4 {
+        let text = std::fs::read_to_string(dir.join(format!("secret{n}.env"))).unwrap();
+        assert_eq!(text, first, "the same credentials");
+    }
+    assert_one_entry(&dir.join("cache"), &sts.issued()[0].session_token);
 }
