@@ -1,7 +1,8 @@
 //! The Windows binary under Wine 8, and the Windows image recipe. `#[ignore]`d
 //! in a plain `cargo test`; `make test-windows` (part of `make test`) builds
 //! the exe and the test-only ProcessPrng shim into target/wine/ and runs
-//! these with `--ignored`.
+//! these with `--ignored`. The credential cache (`docs/reference.md` §13)
+//! runs here too, in a named folder and in Wine's `%LOCALAPPDATA%`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
