@@ -250,19 +250,26 @@ print(dst.replace('/', '\\').lower() == exe.replace('/', '\\').lower(), exe)
     assert!(dist.join(lines[1]).exists());
 }
 
+/// Run `n`'s environment: the cache on (`extra` names the folder, or
+/// not), the secret file `dir/secret{n}.env`, one attempt.
+fn cache_env(sts: &StandIn, token: &str, dir: &Path, n: usize, extra: &[(&str, &str)]) -> StepEnv {
+    let secret = win_path(&dir.join(format!("secret{n}.env")));
+    let vars = win_path(&dir.join(format!("vars{n}.env")));
+    let mut env = step_env(sts, token, &secret, &vars)
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_MAX_ATTEMPTS", "1");
+    for (k, v) in extra {
+        env = env.set(k, v);
+    }
+    env
+}
+
 /// Run `n` with the cache on (`extra` names the folder, or not), writing
 /// the secret file `dir/secret{n}.env`: exit 0, no warning about the
 /// cache, and nothing secret on either stream.
 fn cached_run(sts: &StandIn, token: &str, dir: &Path, n: usize, extra: &[(&str, &str)]) -> Output {
-    let secret = dir.join(format!("secret{n}.env"));
-    let vars = win_path(&dir.join(format!("vars{n}.env")));
-    let mut env = step_env(sts, token, &win_path(&secret), &vars)
-        .set("PLUGIN_CACHE", "true")
-        .set("PLUGIN_MAX_ATTEMPTS", "1")
-        .set("PLUGIN_LOG_LEVEL", ["debug", "trace"][n % 2]);
-    for (k, v) in extra {
-        env = env.set(k, v);
-    }
+    let env =
+        cache_env(sts, token, dir, n, extra).set("PLUGIN_LOG_LEVEL", ["debug", "trace"][n % 2]);
     let out = wine(env.iter(), &[]);
     out.expect(0);
     let secrets = secrets_of(sts, token);
@@ -385,13 +392,8 @@ fn cached_runs_started_together_make_one_request() {
     let cache_dir = win_path(&dir.join("cache"));
     let children: Vec<_> = (0..4)
         .map(|n| {
-            let secret = win_path(&dir.join(format!("secret{n}.env")));
-            let vars = win_path(&dir.join(format!("vars{n}.env")));
-            let env = step_env(&sts, &token, &secret, &vars)
-                .set("PLUGIN_CACHE", "true")
-                .set("PLUGIN_CACHE_DIR", &cache_dir)
-                .set("PLUGIN_MAX_ATTEMPTS", "1")
-                .set("PLUGIN_LOG_LEVEL", "debug");
+            let extra = [("PLUGIN_CACHE_DIR", cache_dir.as_str())];
+            let env = cache_env(&sts, &token, &dir, n, &extra).set("PLUGIN_LOG_LEVEL", "debug");
             wine_command(env.iter(), &[])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
