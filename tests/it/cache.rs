@@ -45,7 +45,7 @@ fn entry(dir: &Path) -> PathBuf {
 }
 
 /// The entry's text with its `Expiration` set to `at`.
-fn expiring(text: &str, at: i64) -> String {
+pub fn expiring(text: &str, at: i64) -> String {
     let from = text.find("\"Expiration\":\"").unwrap() + "\"Expiration\":\"".len();
     let to = from + text[from..].find('"').unwrap();
     format!("{}{}{}", &text[..from], standin::iso(at), &text[to..])

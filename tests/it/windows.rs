@@ -1,10 +1,11 @@
 //! The Windows binary under Wine 8, and the Windows image recipe. `#[ignore]`d
 //! in a plain `cargo test`; `make test-windows` (part of `make test`) builds
 //! the exe and the test-only ProcessPrng shim into target/wine/ and runs
-//! these with `--ignored`.
+//! these with `--ignored`. The credential cache (`docs/reference.md` §13)
+//! runs here too, in a named folder and in Wine's `%LOCALAPPDATA%`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::support::*;
 
@@ -22,6 +23,12 @@ fn win_path(p: &Path) -> String {
 
 /// Runs the exe under Wine with exactly `env` (plus what Wine needs).
 fn wine<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&str]) -> Output {
+    Output::from(wine_command(env, args).output().expect("run wine"))
+}
+
+/// The command that runs the exe under Wine with exactly `env` (plus what
+/// Wine needs).
+fn wine_command<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&str]) -> Command {
     let dir = wine_dir();
     let mut cmd = Command::new("wine");
     cmd.arg(dir.join("aws-oidc.exe")).args(args).env_clear();
@@ -32,7 +39,7 @@ fn wine<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&str]) ->
         // Load the shim beside the exe rather than any built-in.
         .env("WINEDLLOVERRIDES", "bcryptprimitives=n");
     cmd.envs(env);
-    Output::from(cmd.output().expect("run wine"))
+    cmd
 }
 
 /// The step's environment with Windows paths for the CA and both outputs.
@@ -241,4 +248,180 @@ print(dst.replace('/', '\\').lower() == exe.replace('/', '\\').lower(), exe)
     // The copied file is what `make release` puts in dist/, the build context.
     let dist = PathBuf::from(std::env::var("AWS_OIDC_DIST").expect("AWS_OIDC_DIST"));
     assert!(dist.join(lines[1]).exists());
+}
+
+/// Run `n`'s environment: the cache on (`extra` names the folder, or
+/// not), the secret file `dir/secret{n}.env`, one attempt.
+fn cache_env(sts: &StandIn, token: &str, dir: &Path, n: usize, extra: &[(&str, &str)]) -> StepEnv {
+    let secret = win_path(&dir.join(format!("secret{n}.env")));
+    let vars = win_path(&dir.join(format!("vars{n}.env")));
+    let mut env = step_env(sts, token, &secret, &vars)
+        .set("PLUGIN_CACHE", "true")
+        .set("PLUGIN_MAX_ATTEMPTS", "1");
+    for (k, v) in extra {
+        env = env.set(k, v);
+    }
+    env
+}
+
+/// Run `n` with the cache on (`extra` names the folder, or not), writing
+/// the secret file `dir/secret{n}.env`: exit 0, no warning about the
+/// cache, and nothing secret on either stream.
+fn cached_run(sts: &StandIn, token: &str, dir: &Path, n: usize, extra: &[(&str, &str)]) -> Output {
+    let env =
+        cache_env(sts, token, dir, n, extra).set("PLUGIN_LOG_LEVEL", ["debug", "trace"][n % 2]);
+    let out = wine(env.iter(), &[]);
+    out.expect(0);
+    let secrets = secrets_of(sts, token);
+    out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.stderr.contains("cannot"), "{}", out.stderr);
+    out
+}
+
+/// Runs the exe twice with the cache on, at debug then trace: one STS
+/// request between them, the same credentials in both secret files, the
+/// second from the cache. The token and the issued session token.
+fn cached_twice(sts: &StandIn, dir: &Path, extra: &[(&str, &str)]) -> (String, String) {
+    let token = harness_token();
+    let mut texts = Vec::new();
+    for n in 0..2 {
+        let out = cached_run(sts, &token, dir, n, extra);
+        assert_eq!(
+            out.stderr.contains("aws-oidc: from cache, expires in "),
+            n == 1,
+            "{}",
+            out.stderr
+        );
+        texts.push(std::fs::read_to_string(dir.join(format!("secret{n}.env"))).unwrap());
+    }
+    assert_eq!(sts.counts(), (1, 1), "one STS request for both runs");
+    assert_eq!(texts[0], texts[1], "the same credentials");
+    let issued = sts.issued().pop().expect("credentials issued");
+    assert!(texts[0].contains(&issued.secret_access_key), "{}", texts[0]);
+    (token, issued.session_token)
+}
+
+/// The one entry in the cache folder `cache` holds the issued
+/// `session_token`; beside it only its lock file, no temporary file.
+/// The entry's path.
+fn assert_one_entry(cache: &Path, session_token: &str) -> PathBuf {
+    let mut names: Vec<String> = std::fs::read_dir(cache)
+        .unwrap_or_else(|e| panic!("{}: {e}", cache.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let key = names[0].strip_suffix(".json").expect("an entry");
+    assert_eq!(key.len(), 64, "{names:?}");
+    assert_eq!(names[1], format!("{key}.lock"));
+    let text = std::fs::read_to_string(cache.join(&names[0])).unwrap();
+    assert!(
+        text.contains(session_token),
+        "the entry holds the credentials"
+    );
+    cache.join(&names[0])
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn cache_in_a_named_folder_asks_sts_once_then_refreshes() {
+    let sts = StandIn::start();
+    let dir = temp_dir("wine-cache");
+    let cache = dir.join("a").join("cache");
+    let cache_dir = win_path(&cache);
+    let extra = [("PLUGIN_CACHE_DIR", cache_dir.as_str())];
+    let (token, session) = cached_twice(&sts, &dir, &extra);
+    let entry = assert_one_entry(&cache, &session);
+    // Within the refresh window: STS is asked again, and the new entry
+    // replaces the old one (a rename over an existing file).
+    let text = std::fs::read_to_string(&entry).unwrap();
+    std::fs::write(&entry, crate::cache::expiring(&text, now() + 600)).unwrap();
+    let out = cached_run(&sts, &token, &dir, 2, &extra);
+    assert!(
+        out.stderr.contains("within the 15m refresh window"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts(), (2, 2), "asked again");
+    assert_one_entry(&cache, &sts.issued().pop().unwrap().session_token);
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn cache_in_localappdata_asks_sts_once() {
+    let sts = StandIn::start();
+    let dir = temp_dir("wine-cache-default");
+    // Where Wine's LOCALAPPDATA puts the folder, as --check names it.
+    let s_env = win_path(&dir.join("s.env"));
+    let env = step_env(
+        &sts,
+        &harness_token(),
+        &s_env,
+        &win_path(&dir.join("v.env")),
+    )
+    .set("PLUGIN_CACHE", "true");
+    let out = wine(env.iter(), &["--check"]);
+    out.expect(0);
+    let line = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("cache: "))
+        .unwrap_or_else(|| panic!("no cache line: {}", out.stdout));
+    let (folder, source) = line.split_once(" (from ").unwrap();
+    assert!(source.contains("LOCALAPPDATA"), "{line}");
+    let rest = folder
+        .strip_prefix(r"C:\")
+        .and_then(|f| f.strip_suffix(r"\aws-oidc"))
+        .unwrap_or_else(|| panic!("not under C:\\: {line}"));
+    let cache = TempDir::adopt(
+        wine_dir()
+            .join("prefix/drive_c")
+            .join(rest.replace('\\', "/"))
+            .join("aws-oidc"),
+    );
+    let (_, session) = cached_twice(&sts, &dir, &[]);
+    assert_one_entry(&cache, &session);
+}
+
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn cached_runs_started_together_make_one_request() {
+    let sts = StandIn::start();
+    let dir = temp_dir("wine-cache-together");
+    let token = harness_token();
+    let cache_dir = win_path(&dir.join("cache"));
+    let children: Vec<_> = (0..4)
+        .map(|n| {
+            let extra = [("PLUGIN_CACHE_DIR", cache_dir.as_str())];
+            let env = cache_env(&sts, &token, &dir, n, &extra).set("PLUGIN_LOG_LEVEL", "debug");
+            wine_command(env.iter(), &[])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run wine")
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| Output::from(c.wait_with_output().unwrap()))
+        .collect();
+    let secrets = secrets_of(&sts, &token);
+    for out in &outs {
+        out.expect(0)
+            .assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!out.stderr.contains("cannot"), "{}", out.stderr);
+    }
+    assert_eq!(sts.counts(), (1, 1), "one STS request for all four");
+    let hits = outs
+        .iter()
+        .filter(|o| o.stderr.contains("from cache"))
+        .count();
+    assert_eq!(hits, 3);
+    let first = std::fs::read_to_string(dir.join("secret0.env")).unwrap();
+    for n in 1..4 {
+        let text = std::fs::read_to_string(dir.join(format!("secret{n}.env"))).unwrap();
+        assert_eq!(text, first, "the same credentials");
+    }
+    assert_one_entry(&dir.join("cache"), &sts.issued()[0].session_token);
 }

@@ -51,3 +51,14 @@ pub fn temp_dir(tag: &str) -> TempDir {
         }
     }
 }
+
+impl TempDir {
+    /// Guards a folder made elsewhere (the exe's default cache folder in
+    /// the Wine prefix, which outlives the test): whatever is at `dir` now
+    /// is removed, and the folder is removed when the guard drops, pass or
+    /// fail, as a scratch folder is.
+    pub fn adopt(dir: PathBuf) -> TempDir {
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDir(dir)
+    }
+}
