@@ -355,7 +355,7 @@ fn print_check(
         _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
     }
     if let Some(dir) = &s.cache {
-        let _ = writeln!(out, "cache: {} (from {})", dir.value, dir.source);
+        let _ = writeln!(out, "cache: {}", cache::inspect(dir)?);
     }
     out.push_str("settings are valid; nothing was sent\n");
     match print(stdout, &log.masked(&out)) {
@@ -396,7 +396,7 @@ pub fn help() -> String {
          \x20                      with chaining; token and policy redacted), the token's claims and\n\
          \x20                      where outputs go; send nothing and change no file; exit as the\n\
          \x20                      run would: 2 bad setting, 3 expired token, 6 nowhere to write\n\
-         \x20                      or an output file refused\n\
+         \x20                      or an output file or the cache folder refused\n\
          \x20 --help, --version\n\n\
          The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
          and shell history can see it.\n\n\
@@ -406,7 +406,7 @@ pub fn help() -> String {
          3 STS refused; 4 no answer (network, TLS, timeout); 5 answer not understood, or for an\n\
          account not allowed; 6 output not written, or an output file refused (a link, not a\n\
          regular file, another user's, writable by others, named twice, an input file) or the\n\
-         cache folder refused (a link, another user's) before any request; 1 anything else.\n",
+         cache folder refused (a link, another user's, shared) before any request; 1 anything else.\n",
     );
     h
 }

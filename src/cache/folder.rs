@@ -45,6 +45,8 @@ fn cannot(what: &str, e: &io::Error) -> Problem {
     )
 }
 
+const NOT_FOLDER: &str = "is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder";
+
 const LINK: &str = "is a symbolic link, which is never followed for the cache; \
                     remove the link or set --cache-dir / PLUGIN_CACHE_DIR to the folder itself";
 
@@ -59,12 +61,49 @@ fn read_whole(mut file: File, limit: u64) -> Result<Option<String>, &'static str
     }
 }
 
+/// Whether `name` is one of the cache's own files: an entry, a lock, or
+/// an entry's temporary file.
+fn ours(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_str().unwrap_or_default();
+    name.ends_with(".json")
+        || name.ends_with(".lock")
+        || (name.ends_with(".tmp") && name.contains(".json."))
+}
+
+/// Why a folder the cache would share with others (`/tmp`, a home) is
+/// refused: tightening it would lock them out, and its other files are not
+/// the cache's to judge.
+fn shared(path: &str, what: &str) -> Problem {
+    format!(
+        "is a shared folder ({what}); give the cache a folder of its own, such as {}",
+        std::path::Path::new(path).join("aws-oidc").display()
+    )
+}
+
+/// Refuses a folder that holds anything but the cache's own files.
+fn not_shared(path: &str) -> Result<(), Problem> {
+    let other = std::fs::read_dir(path)
+        .map_err(|e| cannot("listed", &e))?
+        .filter_map(Result::ok)
+        .find(|e| !ours(&e.file_name()));
+    match other {
+        Some(e) => Err(shared(
+            path,
+            &format!(
+                "it holds other files, such as {}",
+                e.file_name().to_string_lossy()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(unix)]
 impl Folder {
     /// Makes or opens the folder and checks it; the old mode when it was
     /// tightened to 0700.
     pub fn open(path: &str) -> Result<(Folder, Option<u32>), Problem> {
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         make(path).map_err(|e| cannot("created", &e))?;
         let dir = std::fs::OpenOptions::new()
             .read(true)
@@ -73,31 +112,34 @@ impl Folder {
             .map_err(|e| match std::fs::symlink_metadata(path) {
                 // Linux says ENOTDIR, not ELOOP, for a link under O_DIRECTORY.
                 Ok(m) if m.file_type().is_symlink() => LINK.to_string(),
-                Ok(m) if !m.is_dir() => {
-                    "is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder".into()
-                }
+                Ok(m) if !m.is_dir() => NOT_FOLDER.into(),
                 _ => cannot("opened", &e),
             })?;
         let m = dir.metadata().map_err(|e| cannot("checked", &e))?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if m.uid() != me {
-            return Err(format!(
-                "belongs to {}, not to this user (uid {me}), and its owner could read or plant credentials; \
-                 remove it or set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns",
-                crate::output::user_name(m.uid())
-            ));
+        let tightened = judge(path, &m)?;
+        if tightened.is_some() {
+            dir.set_permissions(std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| cannot("made private (chmod 0700)", &e))?;
         }
-        let mode = m.mode() & 0o777;
-        let tightened = match mode & 0o077 {
-            0 => None,
-            _ => {
-                dir.set_permissions(std::fs::Permissions::from_mode(0o700))
-                    .map_err(|e| cannot("made private (chmod 0700)", &e))?;
-                Some(mode)
-            }
-        };
         Ok((Folder { dir }, tightened))
+    }
+
+    /// The checks of [`Folder::open`], making and changing nothing: `None`
+    /// when the folder is missing (a run makes it), else the mode a run
+    /// would tighten to 0700.
+    pub fn inspect(path: &str) -> Result<Option<Option<u32>>, Problem> {
+        let m = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(cannot("checked", &e)),
+        };
+        if m.file_type().is_symlink() {
+            return Err(LINK.into());
+        }
+        if !m.is_dir() {
+            return Err(NOT_FOLDER.into());
+        }
+        judge(path, &m).map(Some)
     }
 
     /// Opens `name` in the folder, never following a link there.
@@ -180,6 +222,28 @@ impl Folder {
     }
 }
 
+/// Checks an existing folder's metadata: not shared, this user's; the
+/// mode when group or others may open it, which a run tightens to 0700.
+#[cfg(unix)]
+fn judge(path: &str, m: &std::fs::Metadata) -> Result<Option<u32>, Problem> {
+    use std::os::unix::fs::MetadataExt;
+    if m.mode() & 0o1000 != 0 {
+        return Err(shared(path, &format!("mode {:04o}", m.mode() & 0o7777)));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if m.uid() != me {
+        return Err(format!(
+            "belongs to {}, not to this user (uid {me}), and its owner could read or plant credentials; \
+             remove it or set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns",
+            crate::output::user_name(m.uid())
+        ));
+    }
+    not_shared(path)?;
+    let mode = m.mode() & 0o777;
+    Ok((mode & 0o077 != 0).then_some(mode))
+}
+
 #[cfg(windows)]
 impl Folder {
     /// Makes or opens the folder and checks it as an output file is
@@ -188,17 +252,31 @@ impl Folder {
     /// list (under `%LOCALAPPDATA%`, this user's alone); it is never
     /// tightened, and each entry gets an owner-only list of its own.
     pub fn open(path: &str) -> Result<(Folder, Option<u32>), Problem> {
+        make(path).map_err(|e| cannot("created", &e))?;
+        Folder::check(path)?;
+        Ok((Folder { path: path.into() }, None))
+    }
+
+    /// The checks of [`Folder::open`], making and changing nothing: `None`
+    /// when the folder is missing (a run makes it); never tightened.
+    pub fn inspect(path: &str) -> Result<Option<Option<u32>>, Problem> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            _ => Folder::check(path).map(|()| Some(None)),
+        }
+    }
+
+    fn check(path: &str) -> Result<(), Problem> {
         use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
         const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
         const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
         const READ_CONTROL: u32 = 0x0002_0000;
-        make(path).map_err(|e| cannot("created", &e))?;
         let m = std::fs::symlink_metadata(path).map_err(|e| cannot("checked", &e))?;
         if m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
             return Err(LINK.into());
         }
         if !m.is_dir() {
-            return Err("is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder".into());
+            return Err(NOT_FOLDER.into());
         }
         let handle = std::fs::OpenOptions::new()
             .access_mode(READ_CONTROL)
@@ -208,7 +286,7 @@ impl Folder {
             .open(path)
             .map_err(|e| cannot("opened", &e))?;
         crate::output::windows::check(&handle)?;
-        Ok((Folder { path: path.into() }, None))
+        not_shared(path)
     }
 
     fn named(&self, name: &str) -> std::path::PathBuf {

@@ -155,12 +155,8 @@ pub fn fetch(
     log: &mut Log,
     exchange: Exchange<'_>,
 ) -> Result<Credentials, Error> {
-    let (folder, tightened) = folder::Folder::open(&dir.value).map_err(|problem| {
-        Error::Output(format!(
-            "the cache folder {} (from {}) {problem}; nothing was sent",
-            dir.value, dir.source
-        ))
-    })?;
+    let (folder, tightened) =
+        folder::Folder::open(&dir.value).map_err(|problem| refused(dir, &problem))?;
     if let Some(mode) = tightened {
         log.warn(&format!(
             "the cache folder {} could be opened by group or others (mode {mode:04o}); made it 0700, as the cache holds credentials",
@@ -222,6 +218,27 @@ pub fn fetch(
         )),
     }
     Ok(creds)
+}
+
+/// A folder the cache cannot use: exit 6, before any request.
+fn refused(dir: &Sourced<String>, problem: &str) -> Error {
+    Error::Output(format!(
+        "the cache folder {} (from {}) {problem}; nothing was sent",
+        dir.value, dir.source
+    ))
+}
+
+/// What `--check` says of the folder: the checks of a run, making and
+/// changing nothing; a folder a run would refuse is the run's error.
+pub fn inspect(dir: &Sourced<String>) -> Result<String, Error> {
+    let state = match folder::Folder::inspect(&dir.value).map_err(|p| refused(dir, &p))? {
+        None => "missing; a run makes it, 0700".to_string(),
+        Some(None) => "ready".to_string(),
+        Some(Some(mode)) => {
+            format!("group or others may open it (mode {mode:04o}); a run makes it 0700")
+        }
+    };
+    Ok(format!("{} (from {}): {state}", dir.value, dir.source))
 }
 
 /// Takes the entry's lock, waiting (and saying so at debug) while another

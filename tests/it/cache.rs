@@ -415,7 +415,7 @@ fn check_names_the_folder_and_touches_nothing() {
     let out = run(&env, &["--check"]);
     out.expect(0);
     let want = format!(
-        "cache: {} (from PLUGIN_CACHE_DIR)\n",
+        "cache: {} (from PLUGIN_CACHE_DIR): missing; a run makes it, 0700\n",
         dir.join("cache").display()
     );
     assert!(out.stdout.contains(&want), "{}", out.stdout);
@@ -451,4 +451,101 @@ fn a_hit_writes_every_output_as_the_answer_did() {
         assert!(out.stdout.contains(&sts.issued()[0].access_key_id));
     }
     assert_eq!(sts.counts().0, 1);
+}
+
+#[test]
+fn a_shared_folder_is_refused_and_left_as_it_was() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let token = harness_token();
+    let cache = dir.join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    // A folder like /tmp: sticky and open to all.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = go(&env(&sts, &token, &dir));
+    out.expect(6);
+    let want = format!(
+        "(from PLUGIN_CACHE_DIR) is a shared folder (mode 1777); give the cache a folder of its own, such as {}",
+        cache.join("aws-oidc").display()
+    );
+    assert!(out.last_line().contains(&want), "{}", out.stderr);
+    let m = std::fs::symlink_metadata(&cache)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(m & 0o7777, 0o1777, "left as it was");
+    // A folder of the user's that holds other files, such as a home.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(cache.join("notes.txt"), "mine").unwrap();
+    let out = go(&env(&sts, &token, &dir));
+    out.expect(6);
+    assert!(
+        out.last_line()
+            .contains("is a shared folder (it holds other files, such as notes.txt); give the cache a folder of its own"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mode(&cache), 0o755, "left as it was");
+    assert_eq!(sts.counts().0, 0, "before any request");
+    // Only cache files in it: used, and tightened.
+    std::fs::remove_file(cache.join("notes.txt")).unwrap();
+    for name in ["0a.json", "0a.lock", "0a.json.77.tmp"] {
+        std::fs::write(cache.join(name), "").unwrap();
+    }
+    go(&env(&sts, &token, &dir)).expect(0);
+    assert_eq!(mode(&cache), 0o700);
+}
+
+#[test]
+fn check_refuses_the_folders_a_run_refuses_and_changes_nothing() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let cache = dir.join("cache");
+    let e = env(&sts, &harness_token(), &dir);
+    let env: Vec<(&str, &str)> = e.iter().collect();
+    let check = || run(&env, &["--check"]);
+    // Open to others: valid, and the run would tighten it.
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = check();
+    out.expect(0);
+    let want = format!(
+        "cache: {} (from PLUGIN_CACHE_DIR): group or others may open it (mode 0755); a run makes it 0700\n",
+        cache.display()
+    );
+    assert!(out.stdout.contains(&want), "{}", out.stdout);
+    assert_eq!(mode(&cache), 0o755, "--check changes nothing");
+    // Shared: refused as the run refuses it.
+    std::fs::write(cache.join("notes.txt"), "mine").unwrap();
+    let out = check();
+    out.expect(6);
+    assert!(
+        out.last_line()
+            .contains("is a shared folder (it holds other files, such as notes.txt)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("settings are valid"));
+    // A link: refused.
+    std::fs::remove_file(cache.join("notes.txt")).unwrap();
+    std::fs::rename(&cache, dir.join("real")).unwrap();
+    std::os::unix::fs::symlink(dir.join("real"), &cache).unwrap();
+    check().expect(6);
+    // Another user's: refused.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::remove_file(&cache).unwrap();
+        std::fs::create_dir(&cache).unwrap();
+        std::os::unix::fs::chown(&cache, Some(65534), Some(65534)).unwrap();
+        let out = check();
+        out.expect(6);
+        assert!(
+            out.last_line().contains("belongs to uid 65534"),
+            "{}",
+            out.stderr
+        );
+    } else {
+        eprintln!("skipped: planting a folder owned by nobody (uid 65534) needs root");
+    }
+    assert_eq!(sts.counts().0, 0);
 }
