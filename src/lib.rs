@@ -161,8 +161,24 @@ fn credentials(
     let ctx = request::Context { claims };
     let mut asked = false;
     // Said only when STS is asked: a cache hit says so instead.
-    let mut exchange = |log: &mut Log| {
+    let mut exchange = |log: &mut Log, waited: std::time::Duration| {
         asked = true;
+        // The wait for the cache entry's lock came out of the run's
+        // timeout; the exchange has what is left (§13.4).
+        let shortened;
+        let s = match waited.is_zero() {
+            true => s,
+            false => {
+                shortened = Settings {
+                    timeout: settings::Sourced {
+                        value: s.timeout.value.saturating_sub(waited),
+                        source: s.timeout.source,
+                    },
+                    ..s.clone()
+                };
+                &shortened
+            }
+        };
         let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
         let duration = match chained.is_empty() {
             true => s.duration.as_ref().map(|d| d.value),
@@ -193,9 +209,9 @@ fn credentials(
             // Every hop's form is in the key: role, session name, duration,
             // policies, external id (§11, §13).
             let key = cache::key(&endpoint.url, &request::hop_forms(s));
-            cache::fetch(dir, &key, log, &mut exchange)?
+            cache::fetch(dir, &key, s.timeout.value / 2, log, &mut exchange)?
         }
-        None => exchange(log)?,
+        None => exchange(log, std::time::Duration::ZERO)?,
     };
     // Before anything is written: a cached entry is held to the list as an
     // answer is, and a refusal leaves the opened outputs to be rolled back.

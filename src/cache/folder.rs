@@ -47,6 +47,8 @@ fn cannot(what: &str, e: &io::Error) -> Problem {
 
 const NOT_FOLDER: &str = "is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder";
 
+const NOT_REGULAR: &str = "is not a regular file";
+
 const LINK: &str = "is a symbolic link, which is never followed for the cache; \
                     remove the link or set --cache-dir / PLUGIN_CACHE_DIR to the folder itself";
 
@@ -164,9 +166,31 @@ impl Folder {
         Ok(unsafe { File::from_raw_fd(fd) })
     }
 
-    /// Opens the lock file `name`, made when missing.
-    pub fn lock_file(&self, name: &str) -> io::Result<File> {
-        self.at(name, libc::O_RDWR | libc::O_CREAT)
+    /// Opens the lock file `name`, made when missing; why not when it is
+    /// not a regular file of this user's (a FIFO would block, another
+    /// user's could be held by them for ever).
+    pub fn lock_file(&self, name: &str) -> Result<File, Problem> {
+        use std::os::unix::fs::MetadataExt;
+        let file = self
+            .at(name, libc::O_RDWR | libc::O_CREAT | libc::O_NONBLOCK)
+            .map_err(|e| match e.raw_os_error() {
+                // O_NOFOLLOW's refusal reads "symbolic link loop".
+                Some(libc::ELOOP) => "is a symbolic link".to_string(),
+                Some(libc::EISDIR) => NOT_REGULAR.to_string(),
+                _ => format!("cannot be opened ({})", crate::error::io_reason(&e)),
+            })?;
+        let m = file
+            .metadata()
+            .map_err(|e| format!("cannot be checked ({})", crate::error::io_reason(&e)))?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        match (m.is_file(), m.uid()) {
+            (false, _) => Err(NOT_REGULAR.into()),
+            (true, uid) if uid != me => {
+                Err(format!("belongs to {}", crate::output::user_name(uid)))
+            }
+            _ => Ok(file),
+        }
     }
 
     /// The entry's text, `None` when there is none, or why it is ignored.
@@ -293,15 +317,22 @@ impl Folder {
         self.path.join(name)
     }
 
-    /// Opens the lock file `name`, made when missing.
-    pub fn lock_file(&self, name: &str) -> io::Result<File> {
-        use std::os::windows::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
+    /// Opens the lock file `name`, made when missing; why not when it is
+    /// a link or not a regular file.
+    pub fn lock_file(&self, name: &str) -> Result<File, Problem> {
+        use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .custom_flags(crate::output::windows::FILE_FLAG_OPEN_REPARSE_POINT)
             .open(self.named(name))
+            .map_err(|e| format!("cannot be opened ({})", crate::error::io_reason(&e)))?;
+        match file.metadata() {
+            Ok(m) if m.file_attributes() & 0x400 != 0 => Err("is a link".into()),
+            Ok(m) if m.is_file() => Ok(file),
+            _ => Err(NOT_REGULAR.into()),
+        }
     }
 
     /// The entry's text, `None` when there is none, or why it is ignored.

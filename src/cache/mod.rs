@@ -10,6 +10,7 @@
 mod folder;
 
 use std::fmt::Write as _;
+use std::time::{Duration, Instant};
 
 use ring::digest;
 
@@ -141,8 +142,9 @@ pub fn decode(key: &str, text: &str) -> Result<Credentials, &'static str> {
     })
 }
 
-/// How an exchange is made when the cache has nothing to reuse.
-pub type Exchange<'a> = &'a mut dyn FnMut(&mut Log) -> Result<Credentials, Error>;
+/// How an exchange is made when the cache has nothing to reuse, given how
+/// long the run waited for the entry's lock, which its timeout has spent.
+pub type Exchange<'a> = &'a mut dyn FnMut(&mut Log, Duration) -> Result<Credentials, Error>;
 
 /// The credentials for `key`: from the cache while more than
 /// [`REFRESH_WINDOW`] remains, else from `exchange`, stored before they
@@ -152,6 +154,7 @@ pub type Exchange<'a> = &'a mut dyn FnMut(&mut Log) -> Result<Credentials, Error
 pub fn fetch(
     dir: &Sourced<String>,
     key: &str,
+    patience: Duration,
     log: &mut Log,
     exchange: Exchange<'_>,
 ) -> Result<Credentials, Error> {
@@ -164,18 +167,9 @@ pub fn fetch(
         ));
     }
     let short = &key[..12];
+    let entry = format!("the cache entry {short}… in {}", dir.value);
     // Held until this function returns: the entry is written under it.
-    let _lock = match lock(&folder, key, log) {
-        Ok(lock) => Some(lock),
-        Err(e) => {
-            log.warn(&format!(
-                "cannot lock the cache entry {short}… in {} ({}); going on without the lock",
-                dir.value,
-                crate::error::io_reason(&e)
-            ));
-            None
-        }
-    };
+    let (_lock, waited) = lock(&folder, key, patience, &entry, log);
     let name = format!("{key}.json");
     let reason = match folder.read(&name, ENTRY_LIMIT) {
         Ok(None) => "there is no entry".to_string(),
@@ -207,13 +201,15 @@ pub fn fetch(
         "cache miss for {short}… in {}: {reason}; asking STS",
         dir.value
     ));
-    let creds = exchange(log)?;
+    let creds = exchange(log, waited)?;
     match folder.replace(&name, encode(key, &creds).expose()) {
-        Ok(()) => log.debug(&format!("cached the credentials as {short}… in {}", dir.value)),
+        Ok(()) => log.debug(&format!(
+            "cached the credentials as {short}… in {}",
+            dir.value
+        )),
         // The credentials are good; only the next run loses.
         Err(e) => log.warn(&format!(
-            "cannot write the cache entry {short}… in {} ({}); the credentials are used, and the next run asks STS again",
-            dir.value,
+            "cannot write {entry} ({}); the credentials are used, and the next run asks STS again",
             crate::error::io_reason(&e)
         )),
     }
@@ -241,19 +237,59 @@ pub fn inspect(dir: &Sourced<String>) -> Result<String, Error> {
     Ok(format!("{} (from {}): {state}", dir.value, dir.source))
 }
 
-/// Takes the entry's lock, waiting (and saying so at debug) while another
-/// run holds it; released when the file is dropped.
-fn lock(folder: &folder::Folder, key: &str, log: &mut Log) -> std::io::Result<std::fs::File> {
-    let file = folder.lock_file(&format!("{key}.lock"))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            log.debug("another run holds this cache entry's lock; waiting for it to finish");
-            file.lock()?;
+/// Takes the entry's lock, polling while another run holds it for at most
+/// `patience` (§13.4): a stopped holder must not hold up the run past its
+/// own timeout. Without the lock (with a warning) when it cannot be had;
+/// also how long it waited.
+fn lock(
+    folder: &folder::Folder,
+    key: &str,
+    patience: Duration,
+    entry: &str,
+    log: &mut Log,
+) -> (Option<std::fs::File>, Duration) {
+    let file = match folder.lock_file(&format!("{key}.lock")) {
+        Ok(file) => file,
+        Err(why) => {
+            log.warn(&format!(
+                "cannot lock {entry}: its lock file {why}; going on without the lock"
+            ));
+            return (None, Duration::ZERO);
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    };
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let waited = started.elapsed();
+        match file.try_lock() {
+            // Taken at once: nothing was spent.
+            Ok(()) if !said => return (Some(file), Duration::ZERO),
+            Ok(()) => return (Some(file), waited),
+            Err(std::fs::TryLockError::WouldBlock) if waited < patience => {
+                if !said {
+                    log.debug(
+                        "another run holds this cache entry's lock; waiting for it to finish",
+                    );
+                    said = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                log.warn(&format!(
+                    "another run has held the cache entry's lock for {}s; going on without it",
+                    waited.as_secs()
+                ));
+                return (None, waited);
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                log.warn(&format!(
+                    "cannot lock {entry} ({}); going on without the lock",
+                    crate::error::io_reason(&e)
+                ));
+                return (None, waited);
+            }
+        }
     }
-    Ok(file)
 }
 
 #[cfg(test)]

@@ -549,3 +549,84 @@ fn check_refuses_the_folders_a_run_refuses_and_changes_nothing() {
     }
     assert_eq!(sts.counts().0, 0);
 }
+
+/// The entry's lock file, next to the one entry.
+fn lock_of(dir: &Path) -> PathBuf {
+    entry(dir).with_extension("lock")
+}
+
+#[test]
+fn a_lock_held_too_long_is_given_up_within_the_timeout() {
+    let sts = StandIn::start();
+    let (dir, e, path) = primed(&sts);
+    // A holder that never finishes (a stopped run), and an entry to renew.
+    let held = std::fs::File::options()
+        .write(true)
+        .open(lock_of(&dir))
+        .unwrap();
+    held.lock().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    // `timeout` ends a run that waits forever, so that the test fails
+    // instead of hanging.
+    let mut cmd = Command::new("timeout");
+    cmd.env_clear()
+        .envs(e.clone().set("PLUGIN_TIMEOUT", "2").iter())
+        .args(["60"])
+        .arg(bin())
+        .stdin(Stdio::null());
+    let out = Output::from(cmd.output().unwrap());
+    out.expect(0);
+    assert!(
+        out.stderr.contains(
+            "warning: another run has held the cache entry's lock for 1s; going on without it"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts().0, 2, "asked STS without the lock");
+    drop(held);
+}
+
+#[test]
+fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
+    let sts = StandIn::start();
+    let (dir, e, _path) = primed(&sts);
+    let lock = lock_of(&dir);
+    std::fs::remove_file(&lock).unwrap();
+    std::os::unix::fs::symlink(dir.join("elsewhere"), &lock).unwrap();
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr
+            .contains("its lock file is a symbolic link; going on without the lock"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.join("elsewhere").exists(), "the link was not followed");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr
+            .contains("its lock file is not a regular file; going on without the lock"),
+        "{}",
+        out.stderr
+    );
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::remove_dir(&lock).unwrap();
+        std::fs::write(&lock, "").unwrap();
+        std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
+        let out = go(&e);
+        out.expect(0);
+        assert!(
+            out.stderr.contains("its lock file belongs to uid 65534"),
+            "{}",
+            out.stderr
+        );
+    } else {
+        eprintln!("skipped: planting a lock file owned by nobody (uid 65534) needs root");
+    }
+}
