@@ -159,10 +159,8 @@ fn credentials(
     log: &mut Log,
 ) -> Result<response::Credentials, Error> {
     let ctx = request::Context { claims };
-    let mut asked = false;
     // Said only when STS is asked: a cache hit says so instead.
     let mut exchange = |log: &mut Log, waited: std::time::Duration| {
-        asked = true;
         // The wait for the cache entry's lock came out of the run's
         // timeout; the exchange has what is left (§13.4).
         let shortened;
@@ -204,24 +202,37 @@ fn credentials(
         guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
         Ok(creds)
     };
-    let creds = match &s.cache {
+    // A hit is held to the list and to `--verify` as an answer is; one
+    // refused is removed and STS asked (§13.1). No answer to `--verify`
+    // is the run's error: the entry may be good.
+    let mut accept = |c: &response::Credentials, log: &mut Log| {
+        if let Some(a) = &s.allowed_accounts {
+            if guard::check_answer(s, c.assumed_role_arn.as_deref()).is_err() {
+                return Ok(Some(format!(
+                    "by the account guard (their account is not one {} lists)",
+                    a.source
+                )));
+            }
+        }
+        match s.chain.verify {
+            true => match request::verify(s, endpoint, c, log) {
+                Ok(()) => Ok(None),
+                Err(e) if matches!(e.code(), 3 | 5) => Ok(Some(format!("by --verify ({e})"))),
+                Err(e) => Err(e),
+            },
+            false => Ok(None),
+        }
+    };
+    match &s.cache {
         Some(dir) => {
             // Every hop's form is in the key: role, session name, duration,
             // policies, external id (§11, §13).
             let key = cache::key(&endpoint.url, &request::hop_forms(s));
-            cache::fetch(dir, &key, s.timeout.value / 2, log, &mut exchange)?
+            let patience = s.timeout.value / 2;
+            cache::fetch(dir, &key, patience, log, &mut accept, &mut exchange)
         }
-        None => exchange(log, std::time::Duration::ZERO)?,
-    };
-    // Before anything is written: a cached entry is held to the list as an
-    // answer is, and a refusal leaves the opened outputs to be rolled back.
-    guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
-    // Cached credentials were not just verified: `--verify` checks them
-    // too, before anything is written.
-    if s.chain.verify && !asked {
-        request::verify(s, endpoint, &creds, log)?;
+        None => exchange(log, std::time::Duration::ZERO),
     }
-    Ok(creds)
 }
 
 fn report_success(

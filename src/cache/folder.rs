@@ -212,6 +212,18 @@ impl Folder {
         read_whole(file, limit)
     }
 
+    /// Removes the entry `name` (a link there, not what it points to).
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let c = std::ffi::CString::new(name)?;
+        // SAFETY: `c` is NUL-terminated and outlives the call; the folder's
+        // descriptor is open while `self` lives.
+        match unsafe { libc::unlinkat(self.dir.as_raw_fd(), c.as_ptr(), 0) } {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        }
+    }
+
     /// Replaces the entry: a new temporary file (0600, `O_EXCL`), written
     /// and synced, renamed over `name`, and the folder synced.
     pub fn replace(&self, name: &str, text: &str) -> io::Result<()> {
@@ -353,6 +365,11 @@ impl Folder {
         }
         crate::output::windows::check(&file).map_err(|_| "is not this user's alone")?;
         read_whole(file, limit)
+    }
+
+    /// Removes the entry `name`.
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        std::fs::remove_file(self.named(name))
     }
 
     /// Replaces the entry: a new temporary file with an owner-only list,

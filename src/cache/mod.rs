@@ -142,12 +142,18 @@ pub fn decode(key: &str, text: &str) -> Result<Credentials, &'static str> {
     })
 }
 
+/// Whether a hit may be used (the account guard, `--verify`): `None` when
+/// it may, else by what it was refused; an error when that cannot be told
+/// (no answer), which is the run's.
+pub type Accept<'a> = &'a mut dyn FnMut(&Credentials, &mut Log) -> Result<Option<String>, Error>;
+
 /// How an exchange is made when the cache has nothing to reuse, given how
 /// long the run waited for the entry's lock, which its timeout has spent.
 pub type Exchange<'a> = &'a mut dyn FnMut(&mut Log, Duration) -> Result<Credentials, Error>;
 
 /// The credentials for `key`: from the cache while more than
-/// [`REFRESH_WINDOW`] remains, else from `exchange`, stored before they
+/// [`REFRESH_WINDOW`] remains and `accept` takes them (a refused entry is
+/// removed), else from `exchange`, stored before they
 /// are returned. The folder is made or checked first (a refusal is exit 6,
 /// before any request), and the entry is locked throughout, so that runs
 /// started together make one exchange and the others read its result.
@@ -156,6 +162,7 @@ pub fn fetch(
     key: &str,
     patience: Duration,
     log: &mut Log,
+    accept: Accept<'_>,
     exchange: Exchange<'_>,
 ) -> Result<Credentials, Error> {
     let (folder, tightened) =
@@ -176,17 +183,33 @@ pub fn fetch(
         Ok(Some(text)) => match decode(key, &text) {
             Ok(c) => {
                 let left = c.expires_at - crate::time::now();
-                if left > REFRESH_WINDOW {
-                    log.info(&format!(
-                        "from cache, expires in {} ({}; entry {short}… in {})",
-                        crate::time::human(left),
-                        c.expiration,
-                        dir.value
-                    ));
-                    return Ok(c);
-                }
-                match left > 0 {
-                    true => format!(
+                match left > REFRESH_WINDOW {
+                    true => match accept(&c, log)? {
+                        None => {
+                            log.info(&format!(
+                                "from cache, expires in {} ({}; entry {short}… in {})",
+                                crate::time::human(left),
+                                c.expiration,
+                                dir.value
+                            ));
+                            return Ok(c);
+                        }
+                        // Kept, it would fail every run until it expires.
+                        Some(why) => {
+                            let removed = match folder.remove(&name) {
+                                Ok(()) => "removed the entry".to_string(),
+                                Err(e) => format!(
+                                    "cannot remove the entry ({})",
+                                    crate::error::io_reason(&e)
+                                ),
+                            };
+                            log.warn(&format!(
+                                "the cached credentials ({entry}) were refused {why}; {removed}, asking STS"
+                            ));
+                            "the cached credentials were refused".to_string()
+                        }
+                    },
+                    false if left > 0 => format!(
                         "the entry expires in {}, within the 15m refresh window",
                         crate::time::human(left)
                     ),

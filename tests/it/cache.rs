@@ -630,3 +630,51 @@ fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
         eprintln!("skipped: planting a lock file owned by nobody (uid 65534) needs root");
     }
 }
+
+#[test]
+fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    // An entry for another account (as if the list changed, or it was
+    // planted): the guard refuses it, and the run asks STS.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let other = text.replace("arn:aws:sts::123456789012:", "arn:aws:sts::999999999999:");
+    assert_ne!(other, text);
+    std::fs::write(&path, &other).unwrap();
+    let guarded = e.clone().set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012");
+    let out = go(&guarded);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("were refused by the account guard")
+            && out.stderr.contains("; removed the entry, asking STS"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("STS answered"), "{}", out.stderr);
+    assert_eq!(sts.counts().0, 2);
+    // The fresh answer replaced it: the next run is a hit.
+    assert!(go(&guarded).expect(0).stderr.contains("from cache"));
+    assert_eq!(sts.counts().0, 2);
+
+    // Credentials STS no longer takes: --verify refuses the hit.
+    let verified = e.clone().set("PLUGIN_VERIFY", "true");
+    sts.script([Reply::Error(
+        403,
+        "ExpiredToken",
+        "The security token included in the request is expired".into(),
+    )]);
+    let out = go(&verified);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("were refused by --verify (")
+            && out.stderr.contains("; removed the entry, asking STS"),
+        "{}",
+        out.stderr
+    );
+    // The refused verify, the exchange, and the fresh answer's verify.
+    assert_eq!(sts.counts().0, 5);
+    let out = go(&verified);
+    out.expect(0);
+    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    assert_eq!(sts.counts().0, 6, "a hit, verified");
+}
