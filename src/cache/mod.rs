@@ -98,7 +98,10 @@ pub fn decode(key: &str, text: &str) -> Result<Credentials, &'static str> {
         return Err("is not a JSON object (corrupt or cut short)");
     };
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    // An empty value is a missing one, as an answer's empty element is.
+    const EMPTY: &str = "has an empty value";
     let string = |name: &str| match get(name) {
+        Some(Json::String(s)) if s.is_empty() => Err(EMPTY),
         Some(Json::String(s)) => Ok(s.clone()),
         _ => Err("lacks one of its fields"),
     };
@@ -109,6 +112,7 @@ pub fn decode(key: &str, text: &str) -> Result<Credentials, &'static str> {
         return Err("belongs to another key (copied or renamed)");
     }
     let assumed_role_arn = match get("AssumedRoleArn") {
+        Some(Json::String(s)) if s.is_empty() => return Err(EMPTY),
         Some(Json::String(s)) => Some(s.clone()),
         Some(Json::Null) | None => None,
         Some(_) => return Err("has an AssumedRoleArn that is not a string"),
@@ -393,6 +397,23 @@ mod tests {
                 "not RFC 3339",
             ),
         ];
+        // An empty value, as an answer's empty element, is a missing one.
+        let mut cases = cases;
+        for field in [
+            "AccessKeyId",
+            "SecretAccessKey",
+            "SessionToken",
+            "Expiration",
+        ] {
+            let from = good.find(&format!("\"{field}\":\"")).unwrap() + field.len() + 4;
+            let to = from + good[from..].find('"').unwrap();
+            let text = format!("{}{}", &good[..from], &good[to..]);
+            cases.push((text, "has an empty value"));
+        }
+        cases.push((
+            good.replace("\"AssumedRoleArn\":null", "\"AssumedRoleArn\":\"\""),
+            "has an empty value",
+        ));
         for (text, want) in cases {
             let why = decode("k1", &text).map(|_| ()).unwrap_err();
             assert!(why.contains(want), "{text}: {why}");

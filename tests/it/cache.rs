@@ -678,3 +678,30 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
     assert!(out.stderr.contains("from cache"), "{}", out.stderr);
     assert_eq!(sts.counts().0, 6, "a hit, verified");
 }
+
+#[test]
+fn an_entry_with_an_empty_value_is_a_miss() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    let good = std::fs::read_to_string(&path).unwrap();
+    let issued = sts.issued()[0].clone();
+    let arn = "\"AssumedRoleArn\":\"";
+    let from = good.find(arn).unwrap() + arn.len();
+    let to = from + good[from..].find('"').unwrap();
+    let empty = [
+        good.replace(&issued.secret_access_key, ""),
+        format!("{}{}", &good[..from], &good[to..]),
+    ];
+    for (i, text) in empty.iter().enumerate() {
+        std::fs::write(&path, text).unwrap();
+        let out = go(&e);
+        out.expect(0);
+        assert!(
+            out.stderr
+                .contains("the entry has an empty value, so it is ignored; asking STS"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(sts.counts().0, i + 2);
+    }
+}
