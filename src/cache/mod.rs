@@ -229,6 +229,13 @@ pub fn fetch(
         dir.value
     ));
     let creds = exchange(log, waited)?;
+    let left = creds.expires_at - crate::time::now();
+    if left <= REFRESH_WINDOW {
+        log.info(&format!(
+            "the credentials expire in {}, so the cache cannot reuse them (it reuses credentials with more than 15m left); ask a longer duration (--duration / PLUGIN_DURATION) to make use of it",
+            crate::time::human(left)
+        ));
+    }
     match folder.replace(&name, encode(key, &creds).expose()) {
         Ok(()) => log.debug(&format!(
             "cached the credentials as {short}… in {}",

@@ -705,3 +705,63 @@ fn an_entry_with_an_empty_value_is_a_miss() {
         assert_eq!(sts.counts().0, i + 2);
     }
 }
+
+#[test]
+fn a_relative_cache_dir_is_refused_and_a_lone_one_warned_about() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let e = env(&sts, &harness_token(), &dir);
+    // Run in the test's own folder: a regression writes there, not into
+    // the repository.
+    let in_dir = |env: &StepEnv, args: &[&str]| {
+        let mut cmd = Command::new(bin());
+        cmd.env_clear()
+            .envs(env.iter())
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::null());
+        Output::from(cmd.output().unwrap())
+    };
+    let out = in_dir(&e.clone().set("PLUGIN_CACHE_DIR", "cache"), &[]);
+    out.expect(2);
+    assert!(
+        out.last_line()
+            .contains("PLUGIN_CACHE_DIR: `cache` must be an absolute path"),
+        "{}",
+        out.stderr
+    );
+    let out = in_dir(&e, &["--cache-dir", "./here"]);
+    out.expect(2);
+    assert!(
+        out.last_line()
+            .contains("--cache-dir: `./here` must be an absolute path"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts().0, 0);
+    // A folder without the cache: said, and nothing made.
+    let out = go(&e.clone().unset("PLUGIN_CACHE"));
+    out.expect(0);
+    assert!(
+        out.stderr.contains("warning: PLUGIN_CACHE_DIR is set but the cache is off; set --cache / PLUGIN_CACHE=true to use it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.join("cache").exists());
+}
+
+#[test]
+fn credentials_too_short_to_reuse_are_said_to_be() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let e = env(&sts, &harness_token(), &dir).set("PLUGIN_DURATION", "900");
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("the cache cannot reuse them (it reuses credentials with more than 15m left); ask a longer duration"),
+        "{}",
+        out.stderr
+    );
+    go(&e).expect(0);
+    assert_eq!(sts.counts().0, 2, "not reused");
+}
