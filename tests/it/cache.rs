@@ -641,16 +641,20 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
     let other = text.replace("arn:aws:sts::123456789012:", "arn:aws:sts::999999999999:");
     assert_ne!(other, text);
     std::fs::write(&path, &other).unwrap();
+    // A run that finds the hit refused, says by what, and asks STS.
+    let refused = |env: &StepEnv, by: &str| {
+        let out = go(env);
+        out.expect(0);
+        let said = format!("were refused by {by}");
+        assert!(
+            out.stderr.contains(&said) && out.stderr.contains("; removed the entry, asking STS"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("STS answered"), "{}", out.stderr);
+    };
     let guarded = e.clone().set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012");
-    let out = go(&guarded);
-    out.expect(0);
-    assert!(
-        out.stderr.contains("were refused by the account guard")
-            && out.stderr.contains("; removed the entry, asking STS"),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.stderr.contains("STS answered"), "{}", out.stderr);
+    refused(&guarded, "the account guard");
     assert_eq!(sts.counts().0, 2);
     // The fresh answer replaced it: the next run is a hit.
     assert!(go(&guarded).expect(0).stderr.contains("from cache"));
@@ -663,14 +667,7 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
         "ExpiredToken",
         "The security token included in the request is expired".into(),
     )]);
-    let out = go(&verified);
-    out.expect(0);
-    assert!(
-        out.stderr.contains("were refused by --verify (")
-            && out.stderr.contains("; removed the entry, asking STS"),
-        "{}",
-        out.stderr
-    );
+    refused(&verified, "--verify (");
     // The refused verify, the exchange, and the fresh answer's verify.
     assert_eq!(sts.counts().0, 5);
     let out = go(&verified);
