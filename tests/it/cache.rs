@@ -577,10 +577,11 @@ fn a_lock_held_too_long_is_given_up_within_the_timeout() {
         .stdin(Stdio::null());
     let out = Output::from(cmd.output().unwrap());
     out.expect(0);
+    // How long exactly is the machine's business: only that it gave up.
     assert!(
-        out.stderr.contains(
-            "warning: another run has held the cache entry's lock for 1s; going on without it"
-        ),
+        out.stderr
+            .contains("warning: another run has held the cache entry's lock for ")
+            && out.stderr.contains("s; going on without it"),
         "{}",
         out.stderr
     );
