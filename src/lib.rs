@@ -159,10 +159,24 @@ fn credentials(
     log: &mut Log,
 ) -> Result<response::Credentials, Error> {
     let ctx = request::Context { claims };
-    let mut asked = false;
     // Said only when STS is asked: a cache hit says so instead.
-    let mut exchange = |log: &mut Log| {
-        asked = true;
+    let mut exchange = |log: &mut Log, waited: std::time::Duration| {
+        // The wait for the cache entry's lock came out of the run's
+        // timeout; the exchange has what is left (§13.4).
+        let shortened;
+        let s = match waited.is_zero() {
+            true => s,
+            false => {
+                shortened = Settings {
+                    timeout: settings::Sourced {
+                        value: s.timeout.value.saturating_sub(waited),
+                        source: s.timeout.source,
+                    },
+                    ..s.clone()
+                };
+                &shortened
+            }
+        };
         let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
         let duration = match chained.is_empty() {
             true => s.duration.as_ref().map(|d| d.value),
@@ -188,24 +202,37 @@ fn credentials(
         guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
         Ok(creds)
     };
-    let creds = match &s.cache {
+    // A hit is held to the list and to `--verify` as an answer is; one
+    // refused is removed and STS asked (§13.1). No answer to `--verify`
+    // is the run's error: the entry may be good.
+    let mut accept = |c: &response::Credentials, log: &mut Log| {
+        if let Some(a) = &s.allowed_accounts {
+            if guard::check_answer(s, c.assumed_role_arn.as_deref()).is_err() {
+                return Ok(Some(format!(
+                    "by the account guard (their account is not one {} lists)",
+                    a.source
+                )));
+            }
+        }
+        match s.chain.verify {
+            true => match request::verify(s, endpoint, c, log) {
+                Ok(()) => Ok(None),
+                Err(e) if matches!(e.code(), 3 | 5) => Ok(Some(format!("by --verify ({e})"))),
+                Err(e) => Err(e),
+            },
+            false => Ok(None),
+        }
+    };
+    match &s.cache {
         Some(dir) => {
             // Every hop's form is in the key: role, session name, duration,
             // policies, external id (§11, §13).
             let key = cache::key(&endpoint.url, &request::hop_forms(s));
-            cache::fetch(dir, &key, log, &mut exchange)?
+            let patience = s.timeout.value / 2;
+            cache::fetch(dir, &key, patience, log, &mut accept, &mut exchange)
         }
-        None => exchange(log)?,
-    };
-    // Before anything is written: a cached entry is held to the list as an
-    // answer is, and a refusal leaves the opened outputs to be rolled back.
-    guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
-    // Cached credentials were not just verified: `--verify` checks them
-    // too, before anything is written.
-    if s.chain.verify && !asked {
-        request::verify(s, endpoint, &creds, log)?;
+        None => exchange(log, std::time::Duration::ZERO),
     }
-    Ok(creds)
 }
 
 fn report_success(
@@ -355,7 +382,7 @@ fn print_check(
         _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
     }
     if let Some(dir) = &s.cache {
-        let _ = writeln!(out, "cache: {} (from {})", dir.value, dir.source);
+        let _ = writeln!(out, "cache: {}", cache::inspect(dir)?);
     }
     out.push_str("settings are valid; nothing was sent\n");
     match print(stdout, &log.masked(&out)) {
@@ -396,7 +423,7 @@ pub fn help() -> String {
          \x20                      with chaining; token and policy redacted), the token's claims and\n\
          \x20                      where outputs go; send nothing and change no file; exit as the\n\
          \x20                      run would: 2 bad setting, 3 expired token, 6 nowhere to write\n\
-         \x20                      or an output file refused\n\
+         \x20                      or an output file or the cache folder refused\n\
          \x20 --help, --version\n\n\
          The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
          and shell history can see it.\n\n\
@@ -406,7 +433,7 @@ pub fn help() -> String {
          3 STS refused; 4 no answer (network, TLS, timeout); 5 answer not understood, or for an\n\
          account not allowed; 6 output not written, or an output file refused (a link, not a\n\
          regular file, another user's, writable by others, named twice, an input file) or the\n\
-         cache folder refused (a link, another user's) before any request; 1 anything else.\n",
+         cache folder refused (a link, another user's, shared) before any request; 1 anything else.\n",
     );
     h
 }

@@ -45,6 +45,10 @@ fn cannot(what: &str, e: &io::Error) -> Problem {
     )
 }
 
+const NOT_FOLDER: &str = "is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder";
+
+const NOT_REGULAR: &str = "is not a regular file";
+
 const LINK: &str = "is a symbolic link, which is never followed for the cache; \
                     remove the link or set --cache-dir / PLUGIN_CACHE_DIR to the folder itself";
 
@@ -59,12 +63,49 @@ fn read_whole(mut file: File, limit: u64) -> Result<Option<String>, &'static str
     }
 }
 
+/// Whether `name` is one of the cache's own files: an entry, a lock, or
+/// an entry's temporary file.
+fn ours(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_str().unwrap_or_default();
+    name.ends_with(".json")
+        || name.ends_with(".lock")
+        || (name.ends_with(".tmp") && name.contains(".json."))
+}
+
+/// Why a folder the cache would share with others (`/tmp`, a home) is
+/// refused: tightening it would lock them out, and its other files are not
+/// the cache's to judge.
+fn shared(path: &str, what: &str) -> Problem {
+    format!(
+        "is a shared folder ({what}); give the cache a folder of its own, such as {}",
+        std::path::Path::new(path).join("aws-oidc").display()
+    )
+}
+
+/// Refuses a folder that holds anything but the cache's own files.
+fn not_shared(path: &str) -> Result<(), Problem> {
+    let other = std::fs::read_dir(path)
+        .map_err(|e| cannot("listed", &e))?
+        .filter_map(Result::ok)
+        .find(|e| !ours(&e.file_name()));
+    match other {
+        Some(e) => Err(shared(
+            path,
+            &format!(
+                "it holds other files, such as {}",
+                e.file_name().to_string_lossy()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(unix)]
 impl Folder {
     /// Makes or opens the folder and checks it; the old mode when it was
     /// tightened to 0700.
     pub fn open(path: &str) -> Result<(Folder, Option<u32>), Problem> {
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         make(path).map_err(|e| cannot("created", &e))?;
         let dir = std::fs::OpenOptions::new()
             .read(true)
@@ -73,31 +114,34 @@ impl Folder {
             .map_err(|e| match std::fs::symlink_metadata(path) {
                 // Linux says ENOTDIR, not ELOOP, for a link under O_DIRECTORY.
                 Ok(m) if m.file_type().is_symlink() => LINK.to_string(),
-                Ok(m) if !m.is_dir() => {
-                    "is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder".into()
-                }
+                Ok(m) if !m.is_dir() => NOT_FOLDER.into(),
                 _ => cannot("opened", &e),
             })?;
         let m = dir.metadata().map_err(|e| cannot("checked", &e))?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if m.uid() != me {
-            return Err(format!(
-                "belongs to {}, not to this user (uid {me}), and its owner could read or plant credentials; \
-                 remove it or set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns",
-                crate::output::user_name(m.uid())
-            ));
+        let tightened = judge(path, &m)?;
+        if tightened.is_some() {
+            dir.set_permissions(std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| cannot("made private (chmod 0700)", &e))?;
         }
-        let mode = m.mode() & 0o777;
-        let tightened = match mode & 0o077 {
-            0 => None,
-            _ => {
-                dir.set_permissions(std::fs::Permissions::from_mode(0o700))
-                    .map_err(|e| cannot("made private (chmod 0700)", &e))?;
-                Some(mode)
-            }
-        };
         Ok((Folder { dir }, tightened))
+    }
+
+    /// The checks of [`Folder::open`], making and changing nothing: `None`
+    /// when the folder is missing (a run makes it), else the mode a run
+    /// would tighten to 0700.
+    pub fn inspect(path: &str) -> Result<Option<Option<u32>>, Problem> {
+        let m = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(cannot("checked", &e)),
+        };
+        if m.file_type().is_symlink() {
+            return Err(LINK.into());
+        }
+        if !m.is_dir() {
+            return Err(NOT_FOLDER.into());
+        }
+        judge(path, &m).map(Some)
     }
 
     /// Opens `name` in the folder, never following a link there.
@@ -122,9 +166,31 @@ impl Folder {
         Ok(unsafe { File::from_raw_fd(fd) })
     }
 
-    /// Opens the lock file `name`, made when missing.
-    pub fn lock_file(&self, name: &str) -> io::Result<File> {
-        self.at(name, libc::O_RDWR | libc::O_CREAT)
+    /// Opens the lock file `name`, made when missing; why not when it is
+    /// not a regular file of this user's (a FIFO would block, another
+    /// user's could be held by them for ever).
+    pub fn lock_file(&self, name: &str) -> Result<File, Problem> {
+        use std::os::unix::fs::MetadataExt;
+        let file = self
+            .at(name, libc::O_RDWR | libc::O_CREAT | libc::O_NONBLOCK)
+            .map_err(|e| match e.raw_os_error() {
+                // O_NOFOLLOW's refusal reads "symbolic link loop".
+                Some(libc::ELOOP) => "is a symbolic link".to_string(),
+                Some(libc::EISDIR) => NOT_REGULAR.to_string(),
+                _ => format!("cannot be opened ({})", crate::error::io_reason(&e)),
+            })?;
+        let m = file
+            .metadata()
+            .map_err(|e| format!("cannot be checked ({})", crate::error::io_reason(&e)))?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        match (m.is_file(), m.uid()) {
+            (false, _) => Err(NOT_REGULAR.into()),
+            (true, uid) if uid != me => {
+                Err(format!("belongs to {}", crate::output::user_name(uid)))
+            }
+            _ => Ok(file),
+        }
     }
 
     /// The entry's text, `None` when there is none, or why it is ignored.
@@ -144,6 +210,18 @@ impl Folder {
             return Err("is not a regular file of this user's");
         }
         read_whole(file, limit)
+    }
+
+    /// Removes the entry `name` (a link there, not what it points to).
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let c = std::ffi::CString::new(name)?;
+        // SAFETY: `c` is NUL-terminated and outlives the call; the folder's
+        // descriptor is open while `self` lives.
+        match unsafe { libc::unlinkat(self.dir.as_raw_fd(), c.as_ptr(), 0) } {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        }
     }
 
     /// Replaces the entry: a new temporary file (0600, `O_EXCL`), written
@@ -180,6 +258,28 @@ impl Folder {
     }
 }
 
+/// Checks an existing folder's metadata: not shared, this user's; the
+/// mode when group or others may open it, which a run tightens to 0700.
+#[cfg(unix)]
+fn judge(path: &str, m: &std::fs::Metadata) -> Result<Option<u32>, Problem> {
+    use std::os::unix::fs::MetadataExt;
+    if m.mode() & 0o1000 != 0 {
+        return Err(shared(path, &format!("mode {:04o}", m.mode() & 0o7777)));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if m.uid() != me {
+        return Err(format!(
+            "belongs to {}, not to this user (uid {me}), and its owner could read or plant credentials; \
+             remove it or set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns",
+            crate::output::user_name(m.uid())
+        ));
+    }
+    not_shared(path)?;
+    let mode = m.mode() & 0o777;
+    Ok((mode & 0o077 != 0).then_some(mode))
+}
+
 #[cfg(windows)]
 impl Folder {
     /// Makes or opens the folder and checks it as an output file is
@@ -188,17 +288,31 @@ impl Folder {
     /// list (under `%LOCALAPPDATA%`, this user's alone); it is never
     /// tightened, and each entry gets an owner-only list of its own.
     pub fn open(path: &str) -> Result<(Folder, Option<u32>), Problem> {
+        make(path).map_err(|e| cannot("created", &e))?;
+        Folder::check(path)?;
+        Ok((Folder { path: path.into() }, None))
+    }
+
+    /// The checks of [`Folder::open`], making and changing nothing: `None`
+    /// when the folder is missing (a run makes it); never tightened.
+    pub fn inspect(path: &str) -> Result<Option<Option<u32>>, Problem> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            _ => Folder::check(path).map(|()| Some(None)),
+        }
+    }
+
+    fn check(path: &str) -> Result<(), Problem> {
         use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
         const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
         const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
         const READ_CONTROL: u32 = 0x0002_0000;
-        make(path).map_err(|e| cannot("created", &e))?;
         let m = std::fs::symlink_metadata(path).map_err(|e| cannot("checked", &e))?;
         if m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
             return Err(LINK.into());
         }
         if !m.is_dir() {
-            return Err("is not a folder; set --cache-dir / PLUGIN_CACHE_DIR to a folder".into());
+            return Err(NOT_FOLDER.into());
         }
         let handle = std::fs::OpenOptions::new()
             .access_mode(READ_CONTROL)
@@ -208,22 +322,29 @@ impl Folder {
             .open(path)
             .map_err(|e| cannot("opened", &e))?;
         crate::output::windows::check(&handle)?;
-        Ok((Folder { path: path.into() }, None))
+        not_shared(path)
     }
 
     fn named(&self, name: &str) -> std::path::PathBuf {
         self.path.join(name)
     }
 
-    /// Opens the lock file `name`, made when missing.
-    pub fn lock_file(&self, name: &str) -> io::Result<File> {
-        use std::os::windows::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
+    /// Opens the lock file `name`, made when missing; why not when it is
+    /// a link or not a regular file.
+    pub fn lock_file(&self, name: &str) -> Result<File, Problem> {
+        use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .custom_flags(crate::output::windows::FILE_FLAG_OPEN_REPARSE_POINT)
             .open(self.named(name))
+            .map_err(|e| format!("cannot be opened ({})", crate::error::io_reason(&e)))?;
+        match file.metadata() {
+            Ok(m) if m.file_attributes() & 0x400 != 0 => Err("is a link".into()),
+            Ok(m) if m.is_file() => Ok(file),
+            _ => Err(NOT_REGULAR.into()),
+        }
     }
 
     /// The entry's text, `None` when there is none, or why it is ignored.
@@ -244,6 +365,11 @@ impl Folder {
         }
         crate::output::windows::check(&file).map_err(|_| "is not this user's alone")?;
         read_whole(file, limit)
+    }
+
+    /// Removes the entry `name`.
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        std::fs::remove_file(self.named(name))
     }
 
     /// Replaces the entry: a new temporary file with an owner-only list,

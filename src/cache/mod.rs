@@ -10,6 +10,7 @@
 mod folder;
 
 use std::fmt::Write as _;
+use std::time::{Duration, Instant};
 
 use ring::digest;
 
@@ -97,7 +98,10 @@ pub fn decode(key: &str, text: &str) -> Result<Credentials, &'static str> {
         return Err("is not a JSON object (corrupt or cut short)");
     };
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    // An empty value is a missing one, as an answer's empty element is.
+    const EMPTY: &str = "has an empty value";
     let string = |name: &str| match get(name) {
+        Some(Json::String(s)) if s.is_empty() => Err(EMPTY),
         Some(Json::String(s)) => Ok(s.clone()),
         _ => Err("lacks one of its fields"),
     };
@@ -108,6 +112,7 @@ pub fn decode(key: &str, text: &str) -> Result<Credentials, &'static str> {
         return Err("belongs to another key (copied or renamed)");
     }
     let assumed_role_arn = match get("AssumedRoleArn") {
+        Some(Json::String(s)) if s.is_empty() => return Err(EMPTY),
         Some(Json::String(s)) => Some(s.clone()),
         Some(Json::Null) | None => None,
         Some(_) => return Err("has an AssumedRoleArn that is not a string"),
@@ -141,26 +146,31 @@ pub fn decode(key: &str, text: &str) -> Result<Credentials, &'static str> {
     })
 }
 
-/// How an exchange is made when the cache has nothing to reuse.
-pub type Exchange<'a> = &'a mut dyn FnMut(&mut Log) -> Result<Credentials, Error>;
+/// Whether a hit may be used (the account guard, `--verify`): `None` when
+/// it may, else by what it was refused; an error when that cannot be told
+/// (no answer), which is the run's.
+pub type Accept<'a> = &'a mut dyn FnMut(&Credentials, &mut Log) -> Result<Option<String>, Error>;
+
+/// How an exchange is made when the cache has nothing to reuse, given how
+/// long the run waited for the entry's lock, which its timeout has spent.
+pub type Exchange<'a> = &'a mut dyn FnMut(&mut Log, Duration) -> Result<Credentials, Error>;
 
 /// The credentials for `key`: from the cache while more than
-/// [`REFRESH_WINDOW`] remains, else from `exchange`, stored before they
+/// [`REFRESH_WINDOW`] remains and `accept` takes them (a refused entry is
+/// removed), else from `exchange`, stored before they
 /// are returned. The folder is made or checked first (a refusal is exit 6,
 /// before any request), and the entry is locked throughout, so that runs
 /// started together make one exchange and the others read its result.
 pub fn fetch(
     dir: &Sourced<String>,
     key: &str,
+    patience: Duration,
     log: &mut Log,
+    accept: Accept<'_>,
     exchange: Exchange<'_>,
 ) -> Result<Credentials, Error> {
-    let (folder, tightened) = folder::Folder::open(&dir.value).map_err(|problem| {
-        Error::Output(format!(
-            "the cache folder {} (from {}) {problem}; nothing was sent",
-            dir.value, dir.source
-        ))
-    })?;
+    let (folder, tightened) =
+        folder::Folder::open(&dir.value).map_err(|problem| refused(dir, &problem))?;
     if let Some(mode) = tightened {
         log.warn(&format!(
             "the cache folder {} could be opened by group or others (mode {mode:04o}); made it 0700, as the cache holds credentials",
@@ -168,35 +178,42 @@ pub fn fetch(
         ));
     }
     let short = &key[..12];
+    let entry = format!("the cache entry {short}… in {}", dir.value);
     // Held until this function returns: the entry is written under it.
-    let _lock = match lock(&folder, key, log) {
-        Ok(lock) => Some(lock),
-        Err(e) => {
-            log.warn(&format!(
-                "cannot lock the cache entry {short}… in {} ({}); going on without the lock",
-                dir.value,
-                crate::error::io_reason(&e)
-            ));
-            None
-        }
-    };
+    let (_lock, waited) = lock(&folder, key, patience, &entry, log);
     let name = format!("{key}.json");
     let reason = match folder.read(&name, ENTRY_LIMIT) {
         Ok(None) => "there is no entry".to_string(),
         Ok(Some(text)) => match decode(key, &text) {
             Ok(c) => {
                 let left = c.expires_at - crate::time::now();
-                if left > REFRESH_WINDOW {
-                    log.info(&format!(
-                        "from cache, expires in {} ({}; entry {short}… in {})",
-                        crate::time::human(left),
-                        c.expiration,
-                        dir.value
-                    ));
-                    return Ok(c);
-                }
-                match left > 0 {
-                    true => format!(
+                match left > REFRESH_WINDOW {
+                    true => match accept(&c, log)? {
+                        None => {
+                            log.info(&format!(
+                                "from cache, expires in {} ({}; entry {short}… in {})",
+                                crate::time::human(left),
+                                c.expiration,
+                                dir.value
+                            ));
+                            return Ok(c);
+                        }
+                        // Kept, it would fail every run until it expires.
+                        Some(why) => {
+                            let removed = match folder.remove(&name) {
+                                Ok(()) => "removed the entry".to_string(),
+                                Err(e) => format!(
+                                    "cannot remove the entry ({})",
+                                    crate::error::io_reason(&e)
+                                ),
+                            };
+                            log.warn(&format!(
+                                "the cached credentials ({entry}) were refused {why}; {removed}, asking STS"
+                            ));
+                            "the cached credentials were refused".to_string()
+                        }
+                    },
+                    false if left > 0 => format!(
                         "the entry expires in {}, within the 15m refresh window",
                         crate::time::human(left)
                     ),
@@ -211,32 +228,102 @@ pub fn fetch(
         "cache miss for {short}… in {}: {reason}; asking STS",
         dir.value
     ));
-    let creds = exchange(log)?;
+    let creds = exchange(log, waited)?;
+    let left = creds.expires_at - crate::time::now();
+    if left <= REFRESH_WINDOW {
+        log.info(&format!(
+            "the credentials expire in {}, so the cache cannot reuse them (it reuses credentials with more than 15m left); ask a longer duration (--duration / PLUGIN_DURATION) to make use of it",
+            crate::time::human(left)
+        ));
+    }
     match folder.replace(&name, encode(key, &creds).expose()) {
-        Ok(()) => log.debug(&format!("cached the credentials as {short}… in {}", dir.value)),
+        Ok(()) => log.debug(&format!(
+            "cached the credentials as {short}… in {}",
+            dir.value
+        )),
         // The credentials are good; only the next run loses.
         Err(e) => log.warn(&format!(
-            "cannot write the cache entry {short}… in {} ({}); the credentials are used, and the next run asks STS again",
-            dir.value,
+            "cannot write {entry} ({}); the credentials are used, and the next run asks STS again",
             crate::error::io_reason(&e)
         )),
     }
     Ok(creds)
 }
 
-/// Takes the entry's lock, waiting (and saying so at debug) while another
-/// run holds it; released when the file is dropped.
-fn lock(folder: &folder::Folder, key: &str, log: &mut Log) -> std::io::Result<std::fs::File> {
-    let file = folder.lock_file(&format!("{key}.lock"))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            log.debug("another run holds this cache entry's lock; waiting for it to finish");
-            file.lock()?;
+/// A folder the cache cannot use: exit 6, before any request.
+fn refused(dir: &Sourced<String>, problem: &str) -> Error {
+    Error::Output(format!(
+        "the cache folder {} (from {}) {problem}; nothing was sent",
+        dir.value, dir.source
+    ))
+}
+
+/// What `--check` says of the folder: the checks of a run, making and
+/// changing nothing; a folder a run would refuse is the run's error.
+pub fn inspect(dir: &Sourced<String>) -> Result<String, Error> {
+    let state = match folder::Folder::inspect(&dir.value).map_err(|p| refused(dir, &p))? {
+        None => "missing; a run makes it, 0700".to_string(),
+        Some(None) => "ready".to_string(),
+        Some(Some(mode)) => {
+            format!("group or others may open it (mode {mode:04o}); a run makes it 0700")
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    };
+    Ok(format!("{} (from {}): {state}", dir.value, dir.source))
+}
+
+/// Takes the entry's lock, polling while another run holds it for at most
+/// `patience` (§13.4): a stopped holder must not hold up the run past its
+/// own timeout. Without the lock (with a warning) when it cannot be had;
+/// also how long it waited.
+fn lock(
+    folder: &folder::Folder,
+    key: &str,
+    patience: Duration,
+    entry: &str,
+    log: &mut Log,
+) -> (Option<std::fs::File>, Duration) {
+    let file = match folder.lock_file(&format!("{key}.lock")) {
+        Ok(file) => file,
+        Err(why) => {
+            log.warn(&format!(
+                "cannot lock {entry}: its lock file {why}; going on without the lock"
+            ));
+            return (None, Duration::ZERO);
+        }
+    };
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let waited = started.elapsed();
+        match file.try_lock() {
+            // Taken at once: nothing was spent.
+            Ok(()) if !said => return (Some(file), Duration::ZERO),
+            Ok(()) => return (Some(file), waited),
+            Err(std::fs::TryLockError::WouldBlock) if waited < patience => {
+                if !said {
+                    log.debug(
+                        "another run holds this cache entry's lock; waiting for it to finish",
+                    );
+                    said = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                log.warn(&format!(
+                    "another run has held the cache entry's lock for {}s; going on without it",
+                    waited.as_secs()
+                ));
+                return (None, waited);
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                log.warn(&format!(
+                    "cannot lock {entry} ({}); going on without the lock",
+                    crate::error::io_reason(&e)
+                ));
+                return (None, waited);
+            }
+        }
     }
-    Ok(file)
 }
 
 #[cfg(test)]
@@ -317,6 +404,23 @@ mod tests {
                 "not RFC 3339",
             ),
         ];
+        // An empty value, as an answer's empty element, is a missing one.
+        let mut cases = cases;
+        for field in [
+            "AccessKeyId",
+            "SecretAccessKey",
+            "SessionToken",
+            "Expiration",
+        ] {
+            let from = good.find(&format!("\"{field}\":\"")).unwrap() + field.len() + 4;
+            let to = from + good[from..].find('"').unwrap();
+            let text = format!("{}{}", &good[..from], &good[to..]);
+            cases.push((text, "has an empty value"));
+        }
+        cases.push((
+            good.replace("\"AssumedRoleArn\":null", "\"AssumedRoleArn\":\"\""),
+            "has an empty value",
+        ));
         for (text, want) in cases {
             let why = decode("k1", &text).map(|_| ()).unwrap_err();
             assert!(why.contains(want), "{text}: {why}");

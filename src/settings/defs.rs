@@ -273,7 +273,7 @@ def!(
     ["PLUGIN_CACHE_DIR"],
     Value,
     "$XDG_CACHE_HOME/aws-oidc, else $HOME/.cache/aws-oidc (Windows: %LOCALAPPDATA%\\aws-oidc)",
-    "a folder this user owns, made 0700 when missing"
+    "an absolute path to a folder of the cache's own, made 0700 when missing"
 );
 def!(
     ALLOWED_ACCOUNT_IDS,

@@ -416,7 +416,7 @@ fn validate(
         .unwrap_or(Sourced::default(Duration::from_secs(60)));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
     let (secret_file, vars_file, output, format) = outputs(inputs)?;
-    let cache = cache_dir(inputs)?;
+    let cache = cache_dir(inputs, &mut warnings)?;
     let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
     let chain = chain::chain(inputs, &token)?;
     Ok(Settings {
@@ -453,13 +453,34 @@ fn validate(
 /// The cache folder when `--cache` is on (`docs/reference.md` §13):
 /// `--cache-dir`, else the platform's per-user cache folder. The
 /// variables are read here, from the inputs, like every other setting.
-fn cache_dir(inputs: &Inputs) -> Result<Option<Sourced<String>>, Error> {
+fn cache_dir(
+    inputs: &Inputs,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Sourced<String>>, Error> {
     let on = inputs.boolean(&CACHE)?;
+    let dir = inputs.get(&CACHE_DIR);
+    // credential_process runs from any working directory: a relative
+    // folder would be another one each time, as a relative XDG_CACHE_HOME.
+    if let Some(d) = dir.as_ref().filter(|d| !Path::new(&d.value).is_absolute()) {
+        return Err(Error::setting(
+            d.source,
+            format!(
+                "{} must be an absolute path: credential_process runs from any working directory",
+                crate::error::quoted(&d.value)
+            ),
+        ));
+    }
     if !on.value {
+        if let Some(d) = dir {
+            warnings.push(format!(
+                "{} is set but the cache is off; set --cache / PLUGIN_CACHE=true to use it",
+                d.source
+            ));
+        }
         return Ok(None);
     }
-    if let Some(dir) = inputs.get(&CACHE_DIR) {
-        return Ok(Some(dir));
+    if dir.is_some() {
+        return Ok(dir);
     }
     // XDG says a relative XDG_CACHE_HOME is to be ignored.
     let absolute = |f: &Sourced<String>| Path::new(&f.value).is_absolute();

@@ -415,7 +415,7 @@ fn check_names_the_folder_and_touches_nothing() {
     let out = run(&env, &["--check"]);
     out.expect(0);
     let want = format!(
-        "cache: {} (from PLUGIN_CACHE_DIR)\n",
+        "cache: {} (from PLUGIN_CACHE_DIR): missing; a run makes it, 0700\n",
         dir.join("cache").display()
     );
     assert!(out.stdout.contains(&want), "{}", out.stdout);
@@ -451,4 +451,315 @@ fn a_hit_writes_every_output_as_the_answer_did() {
         assert!(out.stdout.contains(&sts.issued()[0].access_key_id));
     }
     assert_eq!(sts.counts().0, 1);
+}
+
+#[test]
+fn a_shared_folder_is_refused_and_left_as_it_was() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let token = harness_token();
+    let cache = dir.join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    // A folder like /tmp: sticky and open to all.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = go(&env(&sts, &token, &dir));
+    out.expect(6);
+    let want = format!(
+        "(from PLUGIN_CACHE_DIR) is a shared folder (mode 1777); give the cache a folder of its own, such as {}",
+        cache.join("aws-oidc").display()
+    );
+    assert!(out.last_line().contains(&want), "{}", out.stderr);
+    let m = std::fs::symlink_metadata(&cache)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(m & 0o7777, 0o1777, "left as it was");
+    // A folder of the user's that holds other files, such as a home.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(cache.join("notes.txt"), "mine").unwrap();
+    let out = go(&env(&sts, &token, &dir));
+    out.expect(6);
+    assert!(
+        out.last_line()
+            .contains("is a shared folder (it holds other files, such as notes.txt); give the cache a folder of its own"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mode(&cache), 0o755, "left as it was");
+    assert_eq!(sts.counts().0, 0, "before any request");
+    // Only cache files in it: used, and tightened.
+    std::fs::remove_file(cache.join("notes.txt")).unwrap();
+    for name in ["0a.json", "0a.lock", "0a.json.77.tmp"] {
+        std::fs::write(cache.join(name), "").unwrap();
+    }
+    go(&env(&sts, &token, &dir)).expect(0);
+    assert_eq!(mode(&cache), 0o700);
+}
+
+#[test]
+fn check_refuses_the_folders_a_run_refuses_and_changes_nothing() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let cache = dir.join("cache");
+    let e = env(&sts, &harness_token(), &dir);
+    let env: Vec<(&str, &str)> = e.iter().collect();
+    let check = || run(&env, &["--check"]);
+    // Open to others: valid, and the run would tighten it.
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = check();
+    out.expect(0);
+    let want = format!(
+        "cache: {} (from PLUGIN_CACHE_DIR): group or others may open it (mode 0755); a run makes it 0700\n",
+        cache.display()
+    );
+    assert!(out.stdout.contains(&want), "{}", out.stdout);
+    assert_eq!(mode(&cache), 0o755, "--check changes nothing");
+    // Shared: refused as the run refuses it.
+    std::fs::write(cache.join("notes.txt"), "mine").unwrap();
+    let out = check();
+    out.expect(6);
+    assert!(
+        out.last_line()
+            .contains("is a shared folder (it holds other files, such as notes.txt)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("settings are valid"));
+    // A link: refused.
+    std::fs::remove_file(cache.join("notes.txt")).unwrap();
+    std::fs::rename(&cache, dir.join("real")).unwrap();
+    std::os::unix::fs::symlink(dir.join("real"), &cache).unwrap();
+    check().expect(6);
+    // Another user's: refused.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::remove_file(&cache).unwrap();
+        std::fs::create_dir(&cache).unwrap();
+        std::os::unix::fs::chown(&cache, Some(65534), Some(65534)).unwrap();
+        let out = check();
+        out.expect(6);
+        assert!(
+            out.last_line().contains("belongs to uid 65534"),
+            "{}",
+            out.stderr
+        );
+    } else {
+        eprintln!("skipped: planting a folder owned by nobody (uid 65534) needs root");
+    }
+    assert_eq!(sts.counts().0, 0);
+}
+
+/// The entry's lock file, next to the one entry.
+fn lock_of(dir: &Path) -> PathBuf {
+    entry(dir).with_extension("lock")
+}
+
+#[test]
+fn a_lock_held_too_long_is_given_up_within_the_timeout() {
+    let sts = StandIn::start();
+    let (dir, e, path) = primed(&sts);
+    // A holder that never finishes (a stopped run), and an entry to renew.
+    let held = std::fs::File::options()
+        .write(true)
+        .open(lock_of(&dir))
+        .unwrap();
+    held.lock().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    // `timeout` ends a run that waits forever, so that the test fails
+    // instead of hanging.
+    let mut cmd = Command::new("timeout");
+    cmd.env_clear()
+        .envs(e.clone().set("PLUGIN_TIMEOUT", "2").iter())
+        .args(["60"])
+        .arg(bin())
+        .stdin(Stdio::null());
+    let out = Output::from(cmd.output().unwrap());
+    out.expect(0);
+    // How long exactly is the machine's business: only that it gave up.
+    assert!(
+        out.stderr
+            .contains("warning: another run has held the cache entry's lock for ")
+            && out.stderr.contains("s; going on without it"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts().0, 2, "asked STS without the lock");
+    drop(held);
+}
+
+#[test]
+fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
+    let sts = StandIn::start();
+    let (dir, e, _path) = primed(&sts);
+    let lock = lock_of(&dir);
+    std::fs::remove_file(&lock).unwrap();
+    std::os::unix::fs::symlink(dir.join("elsewhere"), &lock).unwrap();
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr
+            .contains("its lock file is a symbolic link; going on without the lock"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.join("elsewhere").exists(), "the link was not followed");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr
+            .contains("its lock file is not a regular file; going on without the lock"),
+        "{}",
+        out.stderr
+    );
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::remove_dir(&lock).unwrap();
+        std::fs::write(&lock, "").unwrap();
+        std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
+        let out = go(&e);
+        out.expect(0);
+        assert!(
+            out.stderr.contains("its lock file belongs to uid 65534"),
+            "{}",
+            out.stderr
+        );
+    } else {
+        eprintln!("skipped: planting a lock file owned by nobody (uid 65534) needs root");
+    }
+}
+
+#[test]
+fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    // An entry for another account (as if the list changed, or it was
+    // planted): the guard refuses it, and the run asks STS.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let other = text.replace("arn:aws:sts::123456789012:", "arn:aws:sts::999999999999:");
+    assert_ne!(other, text);
+    std::fs::write(&path, &other).unwrap();
+    // A run that finds the hit refused, says by what, and asks STS.
+    let refused = |env: &StepEnv, by: &str| {
+        let out = go(env);
+        out.expect(0);
+        let said = format!("were refused by {by}");
+        assert!(
+            out.stderr.contains(&said) && out.stderr.contains("; removed the entry, asking STS"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("STS answered"), "{}", out.stderr);
+    };
+    let guarded = e.clone().set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012");
+    refused(&guarded, "the account guard");
+    assert_eq!(sts.counts().0, 2);
+    // The fresh answer replaced it: the next run is a hit.
+    assert!(go(&guarded).expect(0).stderr.contains("from cache"));
+    assert_eq!(sts.counts().0, 2);
+
+    // Credentials STS no longer takes: --verify refuses the hit.
+    let verified = e.clone().set("PLUGIN_VERIFY", "true");
+    sts.script([Reply::Error(
+        403,
+        "ExpiredToken",
+        "The security token included in the request is expired".into(),
+    )]);
+    refused(&verified, "--verify (");
+    // The refused verify, the exchange, and the fresh answer's verify.
+    assert_eq!(sts.counts().0, 5);
+    let out = go(&verified);
+    out.expect(0);
+    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    assert_eq!(sts.counts().0, 6, "a hit, verified");
+}
+
+#[test]
+fn an_entry_with_an_empty_value_is_a_miss() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    let good = std::fs::read_to_string(&path).unwrap();
+    let issued = sts.issued()[0].clone();
+    let arn = "\"AssumedRoleArn\":\"";
+    let from = good.find(arn).unwrap() + arn.len();
+    let to = from + good[from..].find('"').unwrap();
+    let empty = [
+        good.replace(&issued.secret_access_key, ""),
+        format!("{}{}", &good[..from], &good[to..]),
+    ];
+    for (i, text) in empty.iter().enumerate() {
+        std::fs::write(&path, text).unwrap();
+        let out = go(&e);
+        out.expect(0);
+        assert!(
+            out.stderr
+                .contains("the entry has an empty value, so it is ignored; asking STS"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(sts.counts().0, i + 2);
+    }
+}
+
+#[test]
+fn a_relative_cache_dir_is_refused_and_a_lone_one_warned_about() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let e = env(&sts, &harness_token(), &dir);
+    // Run in the test's own folder: a regression writes there, not into
+    // the repository.
+    let in_dir = |env: &StepEnv, args: &[&str]| {
+        let mut cmd = Command::new(bin());
+        cmd.env_clear()
+            .envs(env.iter())
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::null());
+        Output::from(cmd.output().unwrap())
+    };
+    let out = in_dir(&e.clone().set("PLUGIN_CACHE_DIR", "cache"), &[]);
+    out.expect(2);
+    assert!(
+        out.last_line()
+            .contains("PLUGIN_CACHE_DIR: `cache` must be an absolute path"),
+        "{}",
+        out.stderr
+    );
+    let out = in_dir(&e, &["--cache-dir", "./here"]);
+    out.expect(2);
+    assert!(
+        out.last_line()
+            .contains("--cache-dir: `./here` must be an absolute path"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts().0, 0);
+    // A folder without the cache: said, and nothing made.
+    let out = go(&e.clone().unset("PLUGIN_CACHE"));
+    out.expect(0);
+    assert!(
+        out.stderr.contains("warning: PLUGIN_CACHE_DIR is set but the cache is off; set --cache / PLUGIN_CACHE=true to use it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.join("cache").exists());
+}
+
+#[test]
+fn credentials_too_short_to_reuse_are_said_to_be() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let e = env(&sts, &harness_token(), &dir).set("PLUGIN_DURATION", "900");
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("the cache cannot reuse them (it reuses credentials with more than 15m left); ask a longer duration"),
+        "{}",
+        out.stderr
+    );
+    go(&e).expect(0);
+    assert_eq!(sts.counts().0, 2, "not reused");
 }

@@ -704,6 +704,23 @@ fn answer_cases() -> Vec<Case> {
         case("verify answered with credentials instead", 5, "answered GetCallerIdentity (--verify) with another kind of answer; nothing was written", 2)
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", standin::success_xml("ASIAVERIFYCASE000001", "verifyCaseSecretKey00000000000000000001", "verifyCaseSessionToken000000000000000001", "2099-01-01T00:00:00Z", HOSTILE_ARN_OK))]),
+        case("the cache folder shared (sticky)", 6, "(from PLUGIN_CACHE_DIR) is a shared folder (mode 1777); give the cache a folder of its own, such as ", 0)
+            .with(|sts, s| {
+                let dir = s.dir.join("tmp");
+                std::fs::create_dir(&dir).unwrap();
+                std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+                cache_in("tmp")(sts, s)
+            }),
+        case("the cache folder holding other files", 6, "is a shared folder (it holds other files, such as notes.txt); give the cache a folder of its own", 0)
+            .with(|sts, s| {
+                std::fs::create_dir(s.dir.join("home")).unwrap();
+                write_file(&s.dir.join("home"), "notes.txt", "x");
+                cache_in("home")(sts, s)
+            }),
+        // Under a file: a regression cannot make it in the working directory.
+        case("the cache folder a relative path", 2, "PLUGIN_CACHE_DIR: `Cargo.toml/cache` must be an absolute path: credential_process runs from any working directory", 0)
+            .set("PLUGIN_CACHE", "true")
+            .set("PLUGIN_CACHE_DIR", "Cargo.toml/cache"),
     ]
 }
 
