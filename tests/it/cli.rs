@@ -1468,3 +1468,35 @@ fn flag_named_plugin_settings_get_their_env_name() {
         );
     }
 }
+
+#[test]
+fn true_after_a_flag_that_is_not_boolean_is_a_stray_argument() {
+    // Only a boolean flag's own name before `true` gets the "take their
+    // value with =" advice (issue 13: a survivor of make mutants).
+    for args in [&["--check", "true"][..], &["--role-arn", ROLE, "false"][..]] {
+        let out = run(&[], args);
+        out.expect(2);
+        assert!(
+            out.last_line().contains(&format!(
+                "unexpected argument in position {}; aws-oidc takes only --flags",
+                args.len()
+            )),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_file_name_ending_in_a_backslash_is_a_file_on_unix() {
+    // Only Windows reads a trailing backslash as a folder (issue 13: a
+    // survivor of make mutants).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts);
+    let out = s.dir.join("creds\\");
+    let s = s.set("PLUGIN_OUTPUT_FILE", &out.display().to_string());
+    s.run(&[]).expect(0);
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("AWS_ACCESS_KEY_ID="));
+}
