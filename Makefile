@@ -220,7 +220,8 @@ fuzz: ## run each fuzz target (FUZZ_SECONDS each)
 # .cargo/mutants.toml, survivors and why they are harmless in
 # tests/mutants-survivors.md. A full run takes hours on 2 cores, so it is
 # measured, not run in CI. FILE=src/retry.rs narrows it to a file,
-# SHARD=0/15 to a sample (every 15th mutant), MUTANTS_ARGS passes more flags.
+# SHARD=0/30 to a sample (every 30th mutant), STAGE1=keep reuses the last
+# stage 1 after adding tests, MUTANTS_ARGS passes more flags.
 mutants: ## mutation testing, two stages (installs cargo-mutants); FILE=src/x.rs, SHARD=k/n; prints counts and score
 	command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
 	FILE='$(FILE)' SHARD='$(SHARD)' STAGE1='$(STAGE1)' MUTANTS_ARGS='$(MUTANTS_ARGS)' scripts/mutants.sh
