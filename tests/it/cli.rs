@@ -1500,3 +1500,25 @@ fn a_file_name_ending_in_a_backslash_is_a_file_on_unix() {
         .unwrap()
         .contains("AWS_ACCESS_KEY_ID="));
 }
+
+#[test]
+fn an_output_path_through_a_file_cannot_be_checked_and_nothing_is_sent() {
+    // Only "not found" means a file to create; any other failure to look
+    // (here ENOTDIR) is refused as such (issue 13: a survivor of make
+    // mutants).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts);
+    let plain = write_file(&s.dir, "plain", "");
+    let out = plain.join("creds.env").display().to_string();
+    let s = s.set("PLUGIN_OUTPUT_FILE", &out);
+    let run = s.run(&[]);
+    run.expect(6);
+    let last = run.last_line();
+    assert!(
+        last.contains(&format!("({out}) cannot be checked: "))
+            && last.ends_with("; nothing was sent"),
+        "{last}"
+    );
+    assert_eq!(sts.requests().len(), 0);
+    assert_eq!(std::fs::read_to_string(&plain).unwrap(), "");
+}
