@@ -1522,3 +1522,23 @@ fn an_output_path_through_a_file_cannot_be_checked_and_nothing_is_sent() {
     assert_eq!(sts.requests().len(), 0);
     assert_eq!(std::fs::read_to_string(&plain).unwrap(), "");
 }
+
+#[test]
+fn a_bare_file_name_is_created_in_the_working_folder() {
+    // A name without a folder is in "."; its empty parent is not a folder
+    // to check (issue 13: a survivor of make mutants).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts).set("PLUGIN_OUTPUT_FILE", "creds.env");
+    let out = Output::from(
+        Command::new(bin())
+            .env_clear()
+            .envs(s.env.iter())
+            .current_dir(&s.dir)
+            .output()
+            .unwrap(),
+    );
+    out.expect(0);
+    assert!(std::fs::read_to_string(s.dir.join("creds.env"))
+        .unwrap()
+        .contains("AWS_ACCESS_KEY_ID="));
+}
