@@ -764,6 +764,13 @@ fn a_file_owned_by_another_user_is_refused_naming_the_owner() {
     plant_as_nobody(&step.secret_file, "", 0o600);
     let out = step.run(&[]);
     refused_before_sts(&sts, &out, "belongs to uid 65534");
+    // The owner's name from /etc/passwd, from the line with that uid
+    // (issue 13: a survivor of make mutants took the first other line).
+    assert!(
+        out.last_line().contains("belongs to uid 65534 (nobody), "),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.last_line().contains("not to this user (uid 0)"),
         "{}",
