@@ -1542,3 +1542,23 @@ fn a_bare_file_name_is_created_in_the_working_folder() {
         .unwrap()
         .contains("AWS_ACCESS_KEY_ID="));
 }
+
+#[test]
+fn a_file_that_cannot_be_created_says_why_and_what_to_check() {
+    // /proc takes no new files, even from root, which every other
+    // "cannot write" case depends on not being (issue 13: a survivor of
+    // make mutants blanked this message unseen).
+    let sts = StandIn::start();
+    let out = Step::harness(&sts)
+        .set("PLUGIN_OUTPUT_FILE", "/proc/aws-oidc-creds.env")
+        .run(&[]);
+    out.expect(6);
+    let last = out.last_line();
+    assert!(
+        last.contains("(/proc/aws-oidc-creds.env) cannot be created: ")
+            && last
+                .ends_with("; check the path and that this step may write there; nothing was sent"),
+        "{last}"
+    );
+    assert_eq!(sts.requests().len(), 0);
+}
