@@ -1144,3 +1144,17 @@ fn the_trace_shows_the_host_header_as_sent() {
         out.stderr
     );
 }
+
+#[test]
+fn a_private_credentials_file_is_written_without_a_warning() {
+    // The other side of the warning above (issue 13: survivors of make
+    // mutants warned about every existing file).
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    std::fs::write(&step.secret_file, "").unwrap();
+    chmod(&step.secret_file, 0o600);
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(!out.stderr.contains("warning:"), "{}", out.stderr);
+    assert_eq!(step.secrets().lines().count(), 3);
+}
