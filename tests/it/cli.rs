@@ -1562,3 +1562,27 @@ fn a_file_that_cannot_be_created_says_why_and_what_to_check() {
     );
     assert_eq!(sts.requests().len(), 0);
 }
+
+#[test]
+fn stdout_on_a_device_other_than_dev_null_is_written_to() {
+    // Only /dev/null (1,3) is "nowhere": stdout on /dev/full is a stream,
+    // so STS is asked and the failed write is the error (issue 13: a
+    // survivor of make mutants took every device for /dev/null).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(bin())
+        .env_clear()
+        .envs(s.env.iter())
+        .args(["--output", "-"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let out = Output::from(out);
+    out.expect(6);
+    assert!(!out.stderr.contains("leads nowhere"), "{}", out.stderr);
+    assert_eq!(sts.requests().len(), 1);
+}
