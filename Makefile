@@ -219,19 +219,17 @@ fuzz: ## run each fuzz target (FUZZ_SECONDS each)
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Mutation testing (issue 13): cargo-mutants changes the code one small
-# way at a time and runs `cargo test` on each; a change no test notices is a
-# survivor. Settings in .cargo/mutants.toml, survivors and why they are
-# harmless in tests/mutants-survivors.md. A full run takes hours on 2 cores,
-# so it is measured, not run in CI. FILE=src/retry.rs narrows it to a file,
-# MUTANTS_ARGS passes more flags (e.g. --timeout 60).
-mutants: ## mutation testing with cargo-mutants (installed when missing); FILE=src/x.rs for one file; prints caught/missed/unviable/timeout
+# way at a time and runs the tests on each; a change no test notices is a
+# survivor. Two stages (scripts/mutants.sh): unit tests first, then only
+# their survivors against the whole cargo test. Settings in
+# .cargo/mutants.toml, survivors and why they are harmless in
+# tests/mutants-survivors.md. A full run takes hours on 2 cores, so it is
+# measured, not run in CI. FILE=src/retry.rs narrows it to a file,
+# SHARD=0/30 to a sample (every 30th mutant), STAGE1=keep reuses the last
+# stage 1 after adding tests, MUTANTS_ARGS passes more flags.
+mutants: ## mutation testing, two stages (installs cargo-mutants); FILE=src/x.rs, SHARD=k/n; prints counts and score
 	command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
-	status=0; cargo mutants --no-shuffle $(if $(FILE),--file $(FILE)) $(MUTANTS_ARGS) || status=$$?; \
-	for o in caught missed unviable timeout; do \
-	  printf '%-9s %s\n' "$$o" "$$(cat mutants.out/$$o.txt 2>/dev/null | wc -l)"; \
-	done; \
-	[ $$status = 0 ] || echo "survivors: mutants.out/missed.txt; each needs a test or a line in tests/mutants-survivors.md"; \
-	exit $$status
+	FILE='$(FILE)' SHARD='$(SHARD)' STAGE1='$(STAGE1)' MUTANTS_ARGS='$(MUTANTS_ARGS)' scripts/mutants.sh
 
 clean: ## cargo clean and remove dist/
 	cargo clean

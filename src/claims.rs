@@ -156,4 +156,13 @@ mod tests {
             .summary(0)
             .starts_with("iss=- aud=- sub=- exp=9999-12-31T23:59:59Z (in "));
     }
+
+    #[test]
+    fn a_fourth_part_is_not_a_jwt() {
+        // A well-formed payload, so only the part count refuses it (issue
+        // 13: "a.b.c.d" above fails at the base64 of "b" already).
+        let token = jwt(r#"{"sub":"x"}"#);
+        assert!(decode(&token).is_some());
+        assert_eq!(decode(&format!("{token}.d")), None);
+    }
 }

@@ -282,4 +282,16 @@ mod tests {
             Some(Json::String("x\"\\\u{7}é".into()))
         );
     }
+
+    #[test]
+    fn zero_and_every_short_escape() {
+        // "0" alone is a number; only a leading zero before more digits is
+        // refused ("01" above).
+        assert_eq!(parse("0"), Some(Json::Number(Some(0))));
+        assert_eq!(parse("-0"), Some(Json::Number(Some(0))));
+        assert_eq!(
+            parse(r#""\"\\\/\b\f\n\r\t""#),
+            Some(Json::String("\"\\/\u{8}\u{c}\n\r\t".into()))
+        );
+    }
 }

@@ -108,3 +108,16 @@ pub fn names() -> String {
     let names: Vec<&str> = PARTITIONS.iter().map(|p| p.name).collect();
     names.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lists_every_partition() {
+        assert_eq!(
+            names(),
+            "aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc"
+        );
+    }
+}

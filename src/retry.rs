@@ -555,4 +555,22 @@ mod tests {
         assert_eq!(note(Stop::Deadline), "after 3 attempts in 2.1s, 2.0s of it waiting: the 60s timeout (from default) leaves no room for another");
         assert_eq!(note(Stop::RetryAfter(120 * S)), "after 3 attempts in 2.1s, 2.0s of it waiting: the server asked to wait 120s, past the 60s timeout (from default)");
     }
+
+    #[test]
+    fn retry_after_that_fills_the_room_exactly_is_waited() {
+        // The edge of "past the timeout": a Retry-After equal to the time
+        // left less ROOM still fits, and is waited to the millisecond.
+        let asked = Duration::from_secs(5);
+        for random in [0, 7, u64::MAX] {
+            assert_eq!(
+                next(Failure::Later(Some(asked)), 1, asked + ROOM, None, random),
+                Next::Wait(asked)
+            );
+        }
+        let over = asked + Duration::from_millis(1);
+        assert_eq!(
+            next(Failure::Later(Some(over)), 1, asked + ROOM, None, 0),
+            Next::Stop(Stop::RetryAfter(over))
+        );
+    }
 }

@@ -1752,3 +1752,121 @@ fn readme_cross_account_policies_fit_the_examples() {
         }
     }
 }
+
+#[test]
+fn true_after_a_flag_that_is_not_boolean_is_a_stray_argument() {
+    // Only a boolean flag's own name before `true` gets the "take their
+    // value with =" advice (issue 13: a survivor of make mutants).
+    for args in [&["--check", "true"][..], &["--role-arn", ROLE, "false"][..]] {
+        let out = run(&[], args);
+        out.expect(2);
+        assert!(
+            out.last_line().contains(&format!(
+                "unexpected argument in position {}; aws-oidc takes only --flags",
+                args.len()
+            )),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_file_name_ending_in_a_backslash_is_a_file_on_unix() {
+    // Only Windows reads a trailing backslash as a folder (issue 13: a
+    // survivor of make mutants).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts);
+    let out = s.dir.join("creds\\");
+    let s = s.set("PLUGIN_OUTPUT_FILE", &out.display().to_string());
+    s.run(&[]).expect(0);
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("AWS_ACCESS_KEY_ID="));
+}
+
+#[test]
+fn an_output_path_through_a_file_cannot_be_checked_and_nothing_is_sent() {
+    // Only "not found" means a file to create; any other failure to look
+    // (here ENOTDIR) is refused as such (issue 13: a survivor of make
+    // mutants).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts);
+    let plain = write_file(&s.dir, "plain", "");
+    let out = plain.join("creds.env").display().to_string();
+    let s = s.set("PLUGIN_OUTPUT_FILE", &out);
+    let run = s.run(&[]);
+    run.expect(6);
+    let last = run.last_line();
+    assert!(
+        last.contains(&format!("({out}) cannot be checked: "))
+            && last.ends_with("; nothing was sent"),
+        "{last}"
+    );
+    assert_eq!(sts.requests().len(), 0);
+    assert_eq!(std::fs::read_to_string(&plain).unwrap(), "");
+}
+
+#[test]
+fn a_bare_file_name_is_created_in_the_working_folder() {
+    // A name without a folder is in "."; its empty parent is not a folder
+    // to check (issue 13: a survivor of make mutants).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts).set("PLUGIN_OUTPUT_FILE", "creds.env");
+    let out = Output::from(
+        Command::new(bin())
+            .env_clear()
+            .envs(s.env.iter())
+            .current_dir(&s.dir)
+            .output()
+            .unwrap(),
+    );
+    out.expect(0);
+    assert!(std::fs::read_to_string(s.dir.join("creds.env"))
+        .unwrap()
+        .contains("AWS_ACCESS_KEY_ID="));
+}
+
+#[test]
+fn a_file_that_cannot_be_created_says_why_and_what_to_check() {
+    // /proc takes no new files, even from root, which every other
+    // "cannot write" case depends on not being (issue 13: a survivor of
+    // make mutants blanked this message unseen).
+    let sts = StandIn::start();
+    let out = Step::harness(&sts)
+        .set("PLUGIN_OUTPUT_FILE", "/proc/aws-oidc-creds.env")
+        .run(&[]);
+    out.expect(6);
+    let last = out.last_line();
+    assert!(
+        last.contains("(/proc/aws-oidc-creds.env) cannot be created: ")
+            && last
+                .ends_with("; check the path and that this step may write there; nothing was sent"),
+        "{last}"
+    );
+    assert_eq!(sts.requests().len(), 0);
+}
+
+#[test]
+fn stdout_on_a_device_other_than_dev_null_is_written_to() {
+    // Only /dev/null (1,3) is "nowhere": stdout on /dev/full is a stream,
+    // so STS is asked and the failed write is the error (issue 13: a
+    // survivor of make mutants took every device for /dev/null).
+    let sts = StandIn::start();
+    let s = Step::harness(&sts);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(bin())
+        .env_clear()
+        .envs(s.env.iter())
+        .args(["--output", "-"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let out = Output::from(out);
+    out.expect(6);
+    assert!(!out.stderr.contains("leads nowhere"), "{}", out.stderr);
+    assert_eq!(sts.requests().len(), 1);
+}

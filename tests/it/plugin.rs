@@ -764,6 +764,13 @@ fn a_file_owned_by_another_user_is_refused_naming_the_owner() {
     plant_as_nobody(&step.secret_file, "", 0o600);
     let out = step.run(&[]);
     refused_before_sts(&sts, &out, "belongs to uid 65534");
+    // The owner's name from /etc/passwd, from the line with that uid
+    // (issue 13: a survivor of make mutants took the first other line).
+    assert!(
+        out.last_line().contains("belongs to uid 65534 (nobody), "),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.last_line().contains("not to this user (uid 0)"),
         "{}",
@@ -1309,4 +1316,18 @@ fn under_mask_account_the_guard_shows_no_account_id() {
             "for arn:aws:sts::************:assumed-role/harness-ci/harness-aws-oidc in account ************"
         ), "{}", after.stderr);
     }
+}
+
+#[test]
+fn a_private_credentials_file_is_written_without_a_warning() {
+    // The other side of the warning above (issue 13: survivors of make
+    // mutants warned about every existing file).
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    std::fs::write(&step.secret_file, "").unwrap();
+    chmod(&step.secret_file, 0o600);
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(!out.stderr.contains("warning:"), "{}", out.stderr);
+    assert_eq!(step.secrets().lines().count(), 3);
 }
