@@ -529,3 +529,66 @@ fn verify_checks_cached_credentials_too() {
         "nothing more written"
     );
 }
+
+/// Runs the step and expects exit 5 with nothing written and no secret
+/// shown, at info and at trace: the last line, at trace.
+fn refused(sts: &StandIn, step: &Step, replies: &[Reply]) -> String {
+    let mut line = String::new();
+    for level in ["info", "trace"] {
+        sts.script(replies.to_vec());
+        let out = step.run(&["--log-level", level]);
+        out.expect(5);
+        assert_eq!(
+            (step.secrets(), step.vars()),
+            (String::new(), String::new())
+        );
+        hides(&out, sts, step);
+        line = out.last_line().to_string();
+    }
+    line
+}
+
+/// Each hop's answer must name the role asked for under the session sent
+/// (docs/reference.md §5.1, §11.1): an answer for another role is refused,
+/// on a chained hop and on a single one; the account is not compared.
+#[test]
+fn an_answer_for_another_role_or_session_is_refused() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2);
+    let admin = || Reply::StsEdited("assumed-role/deploy/", "assumed-role/admin/".into());
+    let line = refused(&sts, &step, &[Reply::Sts, admin()]);
+    let want = "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): STS answered with \
+                arn:aws:sts::210987654321:assumed-role/admin/harness-aws-oidc, not role deploy as session harness-aws-oidc";
+    assert!(line.contains(want), "{line}");
+    assert!(line.contains("nothing was written"), "{line}");
+
+    // One hop: another role, or another session.
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let line = refused(
+        &sts,
+        &step,
+        &[Reply::StsEdited(
+            "assumed-role/harness-ci/",
+            "assumed-role/admin/".into(),
+        )],
+    );
+    assert!(line.contains("error: AssumeRoleWithWebIdentity: STS answered with arn:aws:sts::123456789012:assumed-role/admin/harness-aws-oidc, not role harness-ci as session harness-aws-oidc"), "{line}");
+    let line = refused(
+        &sts,
+        &step,
+        &[Reply::StsEdited("/harness-aws-oidc<", "/other<".into())],
+    );
+    assert!(
+        line.contains(
+            "assumed-role/harness-ci/other, not role harness-ci as session harness-aws-oidc"
+        ),
+        "{line}"
+    );
+
+    // Another account (as moto answers) is the account guard's business.
+    let sts = StandIn::start();
+    sts.script([Reply::Sts, Reply::StsAsAccount("123456789012")]);
+    let step = chained(&sts, ROLE3);
+    step.run(&[]).expect(0);
+}
