@@ -69,6 +69,10 @@ pub fn exchange(
             &s.session_name.value,
         )
         .map_err(|e| Error::Response(format!("{}: {e}", call.what)))?;
+        // Every hop's account, not only the last's: each hop's
+        // credentials sign the next call (§12).
+        crate::guard::check_answer(s, c.assumed_role_arn.as_deref())
+            .map_err(|e| naming(e, &call.what, n))?;
         if n > 1 {
             log.info(&format!(
                 "hop {} of {n}: assumed {} until {}",

@@ -592,3 +592,23 @@ fn an_answer_for_another_role_or_session_is_refused() {
     let step = chained(&sts, ROLE3);
     step.run(&[]).expect(0);
 }
+
+/// The account guard holds every hop's answer to the list, not only the
+/// last: the first hop's credentials sign the next (docs/reference.md §12).
+#[test]
+fn the_account_guard_checks_every_hop_s_answer() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2).set(
+        "PLUGIN_ALLOWED_ACCOUNT_IDS",
+        &format!("{ACCOUNT},{ACCOUNT2}"),
+    );
+    let line = refused(&sts, &step, &[Reply::StsAsAccount("999999999999")]);
+    let want = format!(
+        "error: AssumeRoleWithWebIdentity (hop 1 of 2, role {ROLE}): STS answered with credentials for \
+         arn:aws:sts::999999999999:assumed-role/harness-ci/harness-aws-oidc in account 999999999999, \
+         which PLUGIN_ALLOWED_ACCOUNT_IDS does not list ({ACCOUNT}, {ACCOUNT2}); nothing was written"
+    );
+    assert!(line.contains(&want), "{line}");
+    // Refused at hop 1, each time: hop 2 was never asked.
+    assert_eq!(sts.requests().len(), 2);
+}
