@@ -612,3 +612,27 @@ fn the_account_guard_checks_every_hop_s_answer() {
     // Refused at hop 1, each time: hop 2 was never asked.
     assert_eq!(sts.requests().len(), 2);
 }
+
+/// A chained role's partition is held to the region as the first role's
+/// is, before any request and in `--check`, naming its hop.
+#[test]
+fn a_chained_role_in_another_partition_stops_the_run_before_any_request() {
+    let sts = StandIn::start();
+    let cn = "arn:aws-cn:iam::222222222222:role/cn-deploy";
+    let step = chained(&sts, &format!("{ROLE2},{cn}")).set("PLUGIN_REGION", "us-east-1");
+    for args in [&[][..], &["--check"]] {
+        let out = step.run(args);
+        out.expect(2);
+        let want = format!(
+            "error: hop 3 of 3: the role ARN {cn} (from PLUGIN_CHAINROLEARN) is in partition aws-cn \
+             but region us-east-1 (from PLUGIN_REGION) is in aws; set a region of the role's partition \
+             (for example cn-north-1) or fix the role ARN"
+        );
+        assert!(out.last_line().contains(&want), "{}", out.stderr);
+        assert_eq!(step.vars(), "");
+    }
+    assert_eq!(sts.requests().len(), 0);
+    // Every role in the region's partition: the run goes on.
+    let step = chained(&sts, ROLE2).set("PLUGIN_REGION", "us-east-1");
+    step.run(&[]).expect(0);
+}
