@@ -544,7 +544,7 @@ fn attempt_answer(
             wire.heard(&preview(&wire.scrubber.scrub(&text)))
         ))
     };
-    match response::decode(&body, &content_type).and_then(response::parse) {
+    match response::decode(&body, &content_type).and_then(|t| response::parse(t, call.action())) {
         Ok(Answer::Success(c)) if (200..300).contains(&status) => {
             log.debug(&format!(
                 "RequestId {}",

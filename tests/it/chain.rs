@@ -636,3 +636,36 @@ fn a_chained_role_in_another_partition_stops_the_run_before_any_request() {
     let step = chained(&sts, ROLE2).set("PLUGIN_REGION", "us-east-1");
     step.run(&[]).expect(0);
 }
+
+/// Each call's answer must have that call's root and result, and a
+/// duplicate `Credentials` or `AssumedRoleUser` is refused, not read first
+/// wins (docs/reference.md §5.1).
+#[test]
+fn an_answer_to_another_call_or_with_a_duplicate_element_is_refused() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2);
+    let web_root = || Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into());
+    let line = refused(&sts, &step, &[Reply::Sts, web_root()]);
+    assert!(
+        line.contains("AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written"),
+        "{line}"
+    );
+
+    let first = "<Credentials><AccessKeyId>ASIAFIRSTWINS0000001</AccessKeyId>\
+                 <SecretAccessKey>firstWinsSecretKey000000000000000000001</SecretAccessKey>\
+                 <SessionToken>firstWinsSessionToken00000000000000001</SessionToken>\
+                 <Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><Credentials>";
+    let other = "<AssumedRoleUser><Arn>arn:aws:sts::999999999999:assumed-role/harness-ci/harness-aws-oidc</Arn>\
+                 </AssumedRoleUser><AssumedRoleUser>";
+    for (from, to, element) in [
+        ("<Credentials>", first, "Credentials"),
+        ("<AssumedRoleUser>", other, "AssumedRoleUser"),
+    ] {
+        let sts = StandIn::start();
+        let step = Step::harness(&sts);
+        let line = refused(&sts, &step, &[Reply::StsEdited(from, to.into())]);
+        let want = format!("127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one {element}; nothing was written");
+        assert!(line.contains(&want), "{line}");
+        assert!(!line.contains("FIRSTWINS"), "{line}");
+    }
+}

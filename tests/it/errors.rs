@@ -679,7 +679,7 @@ fn answer_cases() -> Vec<Case> {
         case("a chained hop asking past the chaining hour", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): ValidationError: The requested DurationSeconds exceeds", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, err(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")]),
-        case("a chained hop answered without credentials", 5, "answered AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) without credentials; nothing was written", 2)
+        case("a chained hop answered without credentials", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 (text/xml) that is not an STS answer: the answer is a <GetCallerIdentityResponse>, not the AssumeRoleResponse asked for; first bytes: `", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", caller_identity_xml())]),
         case("a chained hop throttled until the attempts run out", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): Throttling: Rate exceeded", 4)
@@ -701,7 +701,7 @@ fn answer_cases() -> Vec<Case> {
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, err(403, "ExpiredToken", "The security token included in the request is expired")])
             .trace_says("STS did not accept the new credentials that signed GetCallerIdentity"),
-        case("verify answered with credentials instead", 5, "answered GetCallerIdentity (--verify) with another kind of answer; nothing was written", 2)
+        case("verify answered with credentials instead", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the GetCallerIdentityResponse asked for; nothing was written", 2)
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", standin::success_xml("ASIAVERIFYCASE000001", "verifyCaseSecretKey00000000000000000001", "verifyCaseSessionToken000000000000000001", "2099-01-01T00:00:00Z", HOSTILE_ARN_OK))]),
     ]
