@@ -58,7 +58,7 @@ pub fn exchange(
         };
         let answer = conn
             .send(&call, log)
-            .map_err(|e| naming(e, &call.what, n))?;
+            .map_err(|e| naming(e, &call.what, n > 1))?;
         let c = credentials(answer, &call.what, endpoint)?;
         // Learnt first: its secrets and (under mask account) its account
         // are hidden from the refusals below.
@@ -72,7 +72,7 @@ pub fn exchange(
         // Every hop's account, not only the last's: each hop's
         // credentials sign the next call (§12).
         crate::guard::check_answer(s, c.assumed_role_arn.as_deref())
-            .map_err(|e| naming(e, &call.what, n))?;
+            .map_err(|e| naming(e, &call.what, n > 1))?;
         if n > 1 {
             log.info(&format!(
                 "hop {} of {n}: assumed {} until {}",
@@ -118,7 +118,7 @@ impl Conn<'_> {
             hint: Hint::Verify,
         };
         let host = &self.endpoint.host;
-        let identity = match self.send(&call, log)? {
+        let identity = match self.send(&call, log).map_err(|e| naming(e, &call.what, true))? {
             Answer::Identity(id) => id,
             _ => {
                 return Err(Error::Response(format!(
@@ -146,11 +146,11 @@ impl Conn<'_> {
 }
 
 /// With chaining, a hop's failure to get an answer (or one understood)
-/// names the hop, as its refusal does.
-fn naming(e: Error, what: &str, hops: usize) -> Error {
+/// names the hop, as its refusal does; `--verify`'s always names its call.
+fn naming(e: Error, what: &str, named: bool) -> Error {
     match e {
-        Error::Network(m) if hops > 1 => Error::Network(format!("{what}: {m}")),
-        Error::Response(m) if hops > 1 => Error::Response(format!("{what}: {m}")),
+        Error::Network(m) if named => Error::Network(format!("{what}: {m}")),
+        Error::Response(m) if named => Error::Response(format!("{what}: {m}")),
         e => e,
     }
 }

@@ -669,3 +669,49 @@ fn an_answer_to_another_call_or_with_a_duplicate_element_is_refused() {
         assert!(!line.contains("FIRSTWINS"), "{line}");
     }
 }
+
+/// `--verify`'s answer not understood names the call, and does not say it
+/// came with credentials: a `GetCallerIdentity` answer carries none.
+#[test]
+fn verify_s_answer_not_understood_names_the_call() {
+    let sts = StandIn::start();
+    sts.caller_arn("arn:aws:sts::123456789012:assumed-role/harness-ci/harness aws-oidc");
+    let step = Step::harness(&sts).set("PLUGIN_VERIFY", "true");
+    let line = refused(&sts, &step, &[]);
+    assert!(
+        line.contains("error: GetCallerIdentity (--verify): 127.0.0.1 answered HTTP 200, but the answer holds a character STS never sends in GetCallerIdentityResult; nothing was written"),
+        "{line}"
+    );
+    assert!(!line.contains("credentials, but"), "{line}");
+}
+
+/// The AccessDenied hint of a chained hop names where the external ID came
+/// from: the flag, or the setting as it was spelt.
+#[test]
+fn a_refused_hop_s_hint_names_the_external_id_s_own_source() {
+    let sts = StandIn::start();
+    sts.deny_role(ROLE2);
+    for (step, args, source) in [
+        (
+            chained(&sts, ROLE2),
+            &["--external-id", "ext-1"][..],
+            "--external-id",
+        ),
+        (
+            chained(&sts, ROLE2).set("PLUGIN_EXTERNALID", "ext-1"),
+            &[][..],
+            "PLUGIN_EXTERNALID",
+        ),
+    ] {
+        let out = step.run(args);
+        out.expect(3);
+        let want = format!(
+            "its sts:ExternalId condition, if any, matches the external ID (from {source})"
+        );
+        assert!(
+            out.last_line().contains(&want),
+            "{want}\n{}",
+            out.last_line()
+        );
+    }
+}

@@ -701,7 +701,7 @@ fn answer_cases() -> Vec<Case> {
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, err(403, "ExpiredToken", "The security token included in the request is expired")])
             .trace_says("STS did not accept the new credentials that signed GetCallerIdentity"),
-        case("verify answered with credentials instead", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the GetCallerIdentityResponse asked for; nothing was written", 2)
+        case("verify answered with credentials instead", 5, "GetCallerIdentity (--verify): 127.0.0.1 answered HTTP 200, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the GetCallerIdentityResponse asked for; nothing was written", 2)
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", standin::success_xml("ASIAVERIFYCASE000001", "verifyCaseSecretKey00000000000000000001", "verifyCaseSessionToken000000000000000001", "2099-01-01T00:00:00Z", HOSTILE_ARN_OK))]),
     ]
