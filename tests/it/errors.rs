@@ -704,6 +704,20 @@ fn answer_cases() -> Vec<Case> {
         case("verify answered with credentials instead", 5, "GetCallerIdentity (--verify): 127.0.0.1 answered HTTP 200, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the GetCallerIdentityResponse asked for; nothing was written", 2)
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", standin::success_xml("ASIAVERIFYCASE000001", "verifyCaseSecretKey00000000000000000001", "verifyCaseSessionToken000000000000000001", "2099-01-01T00:00:00Z", HOSTILE_ARN_OK))]),
+        case("a chained hop answered for another role", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): STS answered with arn:aws:sts::210987654321:assumed-role/admin/harness-aws-oidc, not role deploy as session harness-aws-oidc (an ARN ending in :assumed-role/deploy/harness-aws-oidc); nothing was written", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::StsEdited("assumed-role/deploy/", "assumed-role/admin/".into())]),
+        case("a first hop answered for an account not allowed stops there", 5, "AssumeRoleWithWebIdentity (hop 1 of 2, role arn:aws:iam::123456789012:role/harness-ci): STS answered with credentials for arn:aws:sts::999999999999:assumed-role/harness-ci/harness-aws-oidc in account 999999999999, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list", 1)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,210987654321")
+            .replies(vec![Reply::StsAsAccount("999999999999")]),
+        case("a chained hop answered with the web-identity root", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into())]),
+        case("an answer with two Credentials", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one Credentials; nothing was written", 1)
+            .replies(vec![Reply::StsEdited("</Credentials>", "</Credentials><Credentials></Credentials>".into())]),
+        case("an answer with two AssumedRoleUser", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one AssumedRoleUser; nothing was written", 1)
+            .replies(vec![Reply::StsEdited("<Credentials>", "<AssumedRoleUser></AssumedRoleUser><Credentials>".into())]),
     ]
 }
 
