@@ -715,3 +715,23 @@ fn a_refused_hop_s_hint_names_the_external_id_s_own_source() {
         );
     }
 }
+
+/// Under mask account, the refusal of an answer for another role shows
+/// no account id, the answer's included.
+#[test]
+fn an_answer_for_another_role_is_refused_masked() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2).set("PLUGIN_MASK_ACCOUNT_ID", "true");
+    let admin = Reply::StsEdited(
+        ":210987654321:assumed-role/deploy/",
+        ":999999999999:assumed-role/admin/".into(),
+    );
+    let line = refused(&sts, &step, &[Reply::Sts, admin]);
+    assert!(
+        line.contains("STS answered with arn:aws:sts::************:assumed-role/admin/harness-aws-oidc, not role deploy"),
+        "{line}"
+    );
+    for account in [ACCOUNT, ACCOUNT2, "999999999999"] {
+        assert!(!line.contains(account), "{line}");
+    }
+}
