@@ -104,13 +104,14 @@ pub fn verify_hint(code: &str) -> Option<String> {
 
 /// A hint for a refused chained hop (`sts:AssumeRole` signed with the
 /// previous hop's credentials): `previous` is the previous hop's
-/// assumed-role ARN when STS sent one, `target` the role asked for.
+/// assumed-role ARN when STS sent one, `target` the role asked for,
+/// `external_id` where the external ID sent came from (none sent: `None`).
 /// `None` when the code says nothing particular to chaining.
 pub fn chained_hint(
     code: &str,
     previous: Option<&str>,
     target: &str,
-    external_id: bool,
+    external_id: Option<&str>,
 ) -> Option<String> {
     let previous = previous.unwrap_or("the previous hop's assumed role");
     match code {
@@ -119,8 +120,8 @@ pub fn chained_hint(
              the trust policy of {target} names the previous assumed role {previous} (as its role ARN, \
              arn:PARTITION:iam::ACCOUNT:role/NAME) as a Principal; and {}",
             match external_id {
-                true => "its sts:ExternalId condition, if any, matches the external ID (PLUGIN_EXTERNAL_ID)",
-                false => "if that trust policy requires an sts:ExternalId, set it (PLUGIN_EXTERNAL_ID, --external-id)",
+                Some(source) => format!("its sts:ExternalId condition, if any, matches the external ID (from {source})"),
+                None => "if that trust policy requires an sts:ExternalId, set it (PLUGIN_EXTERNAL_ID, --external-id)".into(),
             }
         )),
         _ => credentials_refused(code, &format!("the credentials of {previous} that signed this hop")),
@@ -258,7 +259,7 @@ mod chained {
     fn access_denied_on_a_chained_hop_says_what_must_hold() {
         let prev = "arn:aws:sts::123456789012:assumed-role/ci/s";
         let target = "arn:aws:iam::210987654321:role/deploy";
-        let h = chained_hint("AccessDenied", Some(prev), target, false).unwrap();
+        let h = chained_hint("AccessDenied", Some(prev), target, None).unwrap();
         for want in [
             "the previous role's policy allows sts:AssumeRole on arn:aws:iam::210987654321:role/deploy",
             "names the previous assumed role arn:aws:sts::123456789012:assumed-role/ci/s",
@@ -266,12 +267,15 @@ mod chained {
         ] {
             assert!(h.contains(want), "{want}\n{h}");
         }
-        let h = chained_hint("AccessDenied", None, target, true).unwrap();
+        let h = chained_hint("AccessDenied", None, target, Some("--external-id")).unwrap();
         assert!(h.contains("the previous hop's assumed role"), "{h}");
-        assert!(h.contains("matches the external ID"), "{h}");
-        let h = chained_hint("ExpiredToken", Some(prev), target, false).unwrap();
+        assert!(
+            h.ends_with("matches the external ID (from --external-id)"),
+            "{h}"
+        );
+        let h = chained_hint("ExpiredToken", Some(prev), target, None).unwrap();
         assert!(h.contains(prev) && h.contains("clock"), "{h}");
-        assert_eq!(chained_hint("Throttling", Some(prev), target, false), None);
+        assert_eq!(chained_hint("Throttling", Some(prev), target, None), None);
         assert!(verify_hint("InvalidClientTokenId")
             .unwrap()
             .contains("new credentials"));

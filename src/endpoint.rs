@@ -45,6 +45,9 @@ pub struct Input<'a> {
     pub legacy_global: bool,
     /// The role ARN's partition.
     pub role_partition: &'a str,
+    /// How messages name that role: empty for `the role ARN`, the first
+    /// hop's; a chained hop's names its hop, ARN and setting.
+    pub role: &'a str,
     /// Where the region came from, for messages (empty: not shown).
     pub region_source: Source,
     /// Where FIPS came from.
@@ -73,19 +76,39 @@ pub struct Endpoint {
     pub loopback: bool,
 }
 
-/// Chooses the endpoint for validated settings.
+/// Chooses the endpoint for validated settings. Every hop goes to it
+/// (`docs/reference.md` §11.1), so each chained role's partition is held
+/// to it as the first role's is, naming its hop.
 pub fn for_settings(s: &Settings) -> Result<Endpoint, Error> {
-    resolve(&Input {
+    let endpoint = resolve(&settings_input(s, &s.role.partition, ""))?;
+    if let Some(chained) = &s.chain.roles {
+        let n = chained.len() + 1;
+        for (i, r) in chained.iter().enumerate() {
+            let role = format!(
+                "hop {} of {n}: the role ARN {} (from {})",
+                i + 2,
+                r.arn,
+                chained.source
+            );
+            resolve(&settings_input(s, &r.partition, &role))?;
+        }
+    }
+    Ok(endpoint)
+}
+
+fn settings_input<'a>(s: &'a Settings, partition: &'a str, role: &'a str) -> Input<'a> {
+    Input {
         explicit: s.endpoint.as_ref(),
         region: s.region.as_ref().map(|r| r.value.as_str()),
         fips: s.fips.value,
         dualstack: s.dualstack.value,
         legacy_global: s.legacy_global,
-        role_partition: &s.role.partition,
+        role_partition: partition,
+        role,
         region_source: s.region.as_ref().map_or(Source::Default, |r| r.source),
         fips_source: s.fips.source,
         dualstack_source: s.dualstack.source,
-    })
+    }
 }
 
 /// Chooses the endpoint, or says which settings conflict.
@@ -101,11 +124,15 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
         _ => format!("dual-stack{}", from(input.dualstack_source)),
     };
     let role_p = partition::named(input.role_partition);
+    let role = match input.role {
+        "" => "the role ARN",
+        r => r,
+    };
     if let Some(region) = input.region {
         let region_p = partition::of_region(region);
         if region_p.name != role_p.name {
             return Err(Error::Conflict(format!(
-                "the role ARN is in partition {} but region {region}{} is in {}; set a region of the role's partition (for example {}) or fix the role ARN",
+                "{role} is in partition {} but region {region}{} is in {}; set a region of the role's partition (for example {}) or fix the role ARN",
                 role_p.name, from(input.region_source), region_p.name, role_p.example_region
             )));
         }
@@ -128,7 +155,7 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
         }
         if role_p.name != "aws" {
             return Err(Error::Conflict(format!(
-                "the role ARN is in partition {}, which the global endpoint sts.amazonaws.com does not serve; set PLUGIN_REGION (or AWS_REGION) to one of its regions, for example {}, or PLUGIN_STS_ENDPOINT",
+                "{role} is in partition {}, which the global endpoint sts.amazonaws.com does not serve; set PLUGIN_REGION (or AWS_REGION) to one of its regions, for example {}, or PLUGIN_STS_ENDPOINT",
                 role_p.name, role_p.example_region
             )));
         }
@@ -837,5 +864,36 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// Each chained role is held to the endpoint as the first role is,
+    /// named by its hop: against the region, and without one against the
+    /// global endpoint, which serves only `aws`.
+    #[test]
+    fn every_chained_role_is_in_the_endpoint_s_partition() {
+        let with = |extra: &[(&str, &str)]| {
+            let mut env = vec![(
+                "PLUGIN_CHAIN_ROLE_ARN",
+                "arn:aws:iam::111111111111:role/a,arn:aws-cn:iam::222222222222:role/b",
+            )];
+            env.extend_from_slice(extra);
+            for_settings(&crate::testing::settings(&env))
+        };
+        let e = with(&[("PLUGIN_REGION", "us-east-1")]).unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "hop 3 of 3: the role ARN arn:aws-cn:iam::222222222222:role/b (from PLUGIN_CHAIN_ROLE_ARN) is in partition aws-cn \
+             but region us-east-1 (from PLUGIN_REGION) is in aws; set a region of the role's partition (for example cn-north-1) or fix the role ARN"
+        );
+        let e = with(&[]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("hop 3 of 3: the role ARN arn:aws-cn:iam::222222222222:role/b (from PLUGIN_CHAIN_ROLE_ARN) is in partition aws-cn, which the global endpoint sts.amazonaws.com does not serve"),
+            "{e}"
+        );
+        // An explicit endpoint without a region: not checked, as the first
+        // role's is not.
+        let explicit = with(&[("PLUGIN_STS_ENDPOINT", "https://127.0.0.1:9/")]);
+        assert_eq!(explicit.map(|e| e.host), Ok("127.0.0.1".to_string()));
     }
 }

@@ -48,10 +48,11 @@ pub fn check_roles(s: &Settings, roles: &[(&str, Source)]) -> Result<(), Error> 
     Ok(())
 }
 
-/// Checks the role STS says it assumed (`AssumedRoleUser/Arn` of the last
-/// answer) against the same list, after the answer and before any output
-/// is written: an answer for another account, or one that names no role,
-/// is not what was asked (exit 5), and nothing is written.
+/// Checks the role STS says it assumed (`AssumedRoleUser/Arn` of each
+/// hop's answer, and of a cached entry) against the same list, after the
+/// answer and before any output is written or the next hop is signed: an
+/// answer for another account, or one that names no role, is not what was
+/// asked (exit 5), and nothing is written.
 pub fn check_answer(s: &Settings, assumed: Option<&str>) -> Result<(), Error> {
     let Some(allowed) = &s.allowed_accounts else {
         return Ok(());

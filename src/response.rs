@@ -72,14 +72,16 @@ pub enum Answer {
     Identity(Identity),
 }
 
-/// The success answers that carry credentials: each root and its result
-/// element, with the same `Credentials` and `AssumedRoleUser` inside.
-const CREDENTIAL_ROOTS: [(&str, &str); 2] = [
+/// The success answers, each root and its result element: an action's
+/// answer is `{Action}Response`. The first two carry credentials, with the
+/// same `Credentials` and `AssumedRoleUser` inside.
+const ANSWERS: [(&str, &str); 3] = [
     (
         "AssumeRoleWithWebIdentityResponse",
         "AssumeRoleWithWebIdentityResult",
     ),
     ("AssumeRoleResponse", "AssumeRoleResult"),
+    ("GetCallerIdentityResponse", "GetCallerIdentityResult"),
 ];
 
 /// Why a body was not understood.
@@ -105,6 +107,11 @@ pub enum Malformed {
     /// The body declares a charset other than UTF-8 or US-ASCII: where
     /// (Content-Type or the XML declaration) and what, one line, cut short.
     Charset(&'static str, String),
+    /// A success answer to another call: the root found, and the one the
+    /// call made gets.
+    OtherAnswer(&'static str, &'static str),
+    /// An element that an answer holds once is there more than once.
+    Duplicate(&'static str),
 }
 
 impl std::fmt::Display for Malformed {
@@ -137,6 +144,10 @@ impl std::fmt::Display for Malformed {
                 f,
                 "{place} `{name}`, and STS answers in UTF-8"
             ),
+            Malformed::OtherAnswer(got, asked) => {
+                write!(f, "the answer is a <{got}>, not the {asked} asked for")
+            }
+            Malformed::Duplicate(e) => write!(f, "the answer has more than one {e}"),
         }
     }
 }
@@ -286,6 +297,22 @@ fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     node.children().find(|n| is_sts(n, name))
 }
 
+/// The element an answer holds at most once, refused when there are more:
+/// read first-wins, a second `Credentials` could hide behind the first.
+fn once<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> Result<Option<Node<'a, 'i>>, Malformed> {
+    let mut found = node.children().filter(|n| is_sts(n, name));
+    let first = found.next();
+    match found.next() {
+        Some(_) => Err(Malformed::Duplicate(name)),
+        None => Ok(first),
+    }
+}
+
+/// The element an answer holds exactly once.
+fn one<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> Result<Node<'a, 'i>, Malformed> {
+    once(node, name)?.ok_or(Malformed::Missing(name))
+}
+
 /// The element's whole text, as XPath's string-value: every text node under
 /// it, so a comment inside a value does not cut it short.
 fn text(node: Option<Node>) -> Option<String> {
@@ -298,8 +325,10 @@ fn text(node: Option<Node>) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-/// Parses a body. Refuses DTDs (roxmltree's default, kept on purpose).
-pub fn parse(body: &str) -> Result<Answer, Malformed> {
+/// Parses the body of the answer to `action` (`AssumeRoleWithWebIdentity`,
+/// `AssumeRole` or `GetCallerIdentity`): that action's success, or an
+/// `ErrorResponse`. Refuses DTDs (roxmltree's default, kept on purpose).
+pub fn parse(body: &str, action: &str) -> Result<Answer, Malformed> {
     // roxmltree reads the text as it is, whatever the declaration says; a
     // body declared in another charset would be read wrong.
     if let Some(name) = declared_encoding(body).filter(|c| !utf8_compatible(c)) {
@@ -325,23 +354,33 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
             request_id: text(child(root, "RequestId")).or_else(|| field("RequestId")),
         }));
     }
-    if is_sts(&root, "GetCallerIdentityResponse") {
-        return identity(root);
-    }
-    let Some((_, result_name)) = CREDENTIAL_ROOTS.iter().find(|(r, _)| is_sts(&root, r)) else {
+    let Some((root_name, result_name)) = ANSWERS.iter().find(|(r, _)| is_sts(&root, r)) else {
         return Err(Malformed::Root(
             root.tag_name().name().chars().take(64).collect(),
         ));
     };
-    let result = child(root, result_name).ok_or(Malformed::Missing(result_name))?;
-    let creds = child(result, "Credentials").ok_or(Malformed::Missing("Credentials"))?;
-    let field = |name: &'static str| text(child(creds, name)).ok_or(Malformed::Missing(name));
+    if root_name.strip_suffix("Response") != Some(action) {
+        let asked = ANSWERS
+            .iter()
+            .map(|(r, _)| *r)
+            .find(|r| r.strip_suffix("Response") == Some(action))
+            .unwrap_or("answer");
+        return Err(Malformed::OtherAnswer(root_name, asked));
+    }
+    let result = one(root, result_name)?;
+    if action == "GetCallerIdentity" {
+        return identity(root, result);
+    }
+    let creds = one(result, "Credentials")?;
+    let field = |name: &'static str| text(Some(one(creds, name)?)).ok_or(Malformed::Missing(name));
     let access_key_id = field("AccessKeyId")?;
     let secret_access_key = Secret::new(field("SecretAccessKey")?);
     let session_token = Secret::new(field("SessionToken")?);
     let expiration = field("Expiration")?;
-    let user = child(result, "AssumedRoleUser");
-    let assumed_role_arn = text(user.and_then(|u| child(u, "Arn")));
+    let assumed_role_arn = match once(result, "AssumedRoleUser")? {
+        Some(user) => text(once(user, "Arn")?),
+        None => None,
+    };
     // Only STS's alphabet reaches a file: checked here, once, for every
     // format, before anything is rendered.
     check_fields([
@@ -367,10 +406,8 @@ pub fn parse(body: &str) -> Result<Answer, Malformed> {
 
 /// A `GetCallerIdentityResponse`: its `Arn`, in the ARN alphabet, since
 /// messages quote it.
-fn identity(root: Node) -> Result<Answer, Malformed> {
-    let result = child(root, "GetCallerIdentityResult")
-        .ok_or(Malformed::Missing("GetCallerIdentityResult"))?;
-    let arn = text(child(result, "Arn")).ok_or(Malformed::Missing("Arn"))?;
+fn identity(root: Node, result: Node) -> Result<Answer, Malformed> {
+    let arn = text(Some(one(result, "Arn")?)).ok_or(Malformed::Missing("Arn"))?;
     let account = text(child(result, "Account"));
     let values = [Some(arn.as_str()), account.as_deref()];
     if values.iter().flatten().any(|v| !v.chars().all(arn_char)) {
@@ -388,8 +425,18 @@ mod tests {
     use super::*;
     use crate::testing::fixture;
 
+    /// Parses a body as the answer to the call its root answers (the
+    /// web-identity call when it names none).
+    fn parsed(body: &str) -> Result<Answer, Malformed> {
+        let action = ["AssumeRole", "GetCallerIdentity"]
+            .into_iter()
+            .find(|a| body.contains(&format!("<{a}Response")))
+            .unwrap_or("AssumeRoleWithWebIdentity");
+        parse(body, action)
+    }
+
     fn success(body: &str) -> Credentials {
-        match parse(body) {
+        match parsed(body) {
             Ok(Answer::Success(c)) => *c,
             other => panic!("not a success: {other:?}"),
         }
@@ -432,7 +479,7 @@ mod tests {
         assert!(carries_credentials(
             fixture("assume-role-aws-example.xml").as_bytes()
         ));
-        let Ok(Answer::Identity(id)) = parse(&fixture("caller-identity-aws-example.xml")) else {
+        let Ok(Answer::Identity(id)) = parsed(&fixture("caller-identity-aws-example.xml")) else {
             panic!("not an identity")
         };
         assert_eq!(
@@ -443,15 +490,15 @@ mod tests {
         // The same per-field alphabets as the web-identity answer.
         let bad = fixture("assume-role-aws-example.xml").replace("EXAMPLEKEY<", "EXAMPLE KEY<");
         assert_eq!(
-            parse(&bad).unwrap_err(),
+            parsed(&bad).unwrap_err(),
             Malformed::Alphabet("SecretAccessKey")
         );
         let bad = fixture("caller-identity-aws-example.xml").replace("my-role-name/", "my role/");
-        assert!(matches!(parse(&bad), Err(Malformed::Alphabet(_))));
+        assert!(matches!(parsed(&bad), Err(Malformed::Alphabet(_))));
         let bad = fixture("caller-identity-aws-example.xml")
             .replace("<Arn>", "<Arnx>")
             .replace("</Arn>", "</Arnx>");
-        assert_eq!(parse(&bad).unwrap_err(), Malformed::Missing("Arn"));
+        assert_eq!(parsed(&bad).unwrap_err(), Malformed::Missing("Arn"));
     }
 
     #[test]
@@ -466,7 +513,7 @@ mod tests {
 
     #[test]
     fn errors() {
-        let Ok(Answer::Error(e)) = parse(&fixture("error-throttling.xml")) else {
+        let Ok(Answer::Error(e)) = parsed(&fixture("error-throttling.xml")) else {
             panic!()
         };
         assert_eq!(
@@ -496,16 +543,16 @@ mod tests {
             ("wrong-namespace.xml", |m| matches!(m, Malformed::Root(_))),
         ];
         for (name, ok) in cases {
-            match parse(&fixture(name)) {
+            match parsed(&fixture(name)) {
                 Err(m) => assert!(ok(&m), "{name}: {m:?}"),
                 Ok(a) => panic!("{name}: parsed as {a:?}"),
             }
         }
         assert!(matches!(
-            parse("garbage \u{1} bytes"),
+            parsed("garbage \u{1} bytes"),
             Err(Malformed::NotXml(_))
         ));
-        assert!(matches!(parse(""), Err(Malformed::NotXml(_))));
+        assert!(matches!(parsed(""), Err(Malformed::NotXml(_))));
     }
 
     #[test]
@@ -521,12 +568,12 @@ mod tests {
     fn xml_errors_quote_control_characters_escaped() {
         // Found by fuzzing (fuzz/fuzz_targets/response.rs): the XML error
         // quoted a CR from the body raw, breaking the one-line message.
-        let m = parse(&fixture("fuzz/response-cr-in-xml-error")).unwrap_err();
+        let m = parsed(&fixture("fuzz/response-cr-in-xml-error")).unwrap_err();
         assert_eq!(
             m.to_string(),
             "the body is not XML (expected '>' not '\\r' at 1:16)"
         );
-        let m = parse("<ErrorResponse\u{1b}>").unwrap_err().to_string();
+        let m = parsed("<ErrorResponse\u{1b}>").unwrap_err().to_string();
         assert!(
             !m.contains(char::is_control) && m.contains("\\u{1b}"),
             "{m}"
@@ -597,7 +644,7 @@ mod tests {
                 bad.push(*c);
                 bad.extend(good.chars().skip(8));
                 let escaped = bad.replace('&', "&amp;").replace('<', "&lt;");
-                let m = parse(&with(element, &escaped)).unwrap_err();
+                let m = parsed(&with(element, &escaped)).unwrap_err();
                 assert_eq!(m, Malformed::Alphabet(field), "{element} with {c:?}");
                 assert!(m.in_credentials());
                 assert_eq!(
@@ -607,7 +654,7 @@ mod tests {
             }
         }
         for (n, ok) in [(15, false), (16, true), (128, true), (129, false)] {
-            let r = parse(&with("AccessKeyId", &"A".repeat(n)));
+            let r = parsed(&with("AccessKeyId", &"A".repeat(n)));
             match ok {
                 true => assert!(r.is_ok(), "{n}"),
                 false => assert_eq!(r.unwrap_err(), Malformed::KeyIdLength(n)),
@@ -616,7 +663,7 @@ mod tests {
     }
 
     fn success_ok(body: &str) -> bool {
-        matches!(parse(body), Ok(Answer::Success(_)))
+        matches!(parsed(body), Ok(Answer::Success(_)))
     }
 
     #[test]
@@ -636,7 +683,7 @@ mod tests {
             match ok {
                 true => assert!(success_ok(&with("Expiration", value)), "{value}"),
                 false => {
-                    let m = parse(&with("Expiration", value)).unwrap_err();
+                    let m = parsed(&with("Expiration", value)).unwrap_err();
                     assert_eq!(m, Malformed::Expiration, "{value}");
                     assert!(!m.to_string().contains(value));
                 }
@@ -692,7 +739,7 @@ mod tests {
             ("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", false),
             ("\u{feff}<?xml version='1.0' encoding = 'latin1' ?>", false),
         ] {
-            let r = parse(&format!("{decl}{body}"));
+            let r = parsed(&format!("{decl}{body}"));
             match ok {
                 true => assert!(r.is_ok(), "{decl}"),
                 false => assert!(
@@ -700,6 +747,76 @@ mod tests {
                     "{decl}"
                 ),
             }
+        }
+    }
+
+    /// Each call's answer has that call's root, and what an answer holds
+    /// once is refused twice (issue 11: an AssumeRole hop answered with a
+    /// web-identity root, a second Credentials read first-wins).
+    #[test]
+    fn an_answer_is_the_call_s_and_holds_each_element_once() {
+        let web = fixture("success-aws-example.xml");
+        let chained = fixture("assume-role-aws-example.xml");
+        let caller = fixture("caller-identity-aws-example.xml");
+        for (body, action, got, asked) in [
+            (
+                &web,
+                "AssumeRole",
+                "AssumeRoleWithWebIdentityResponse",
+                "AssumeRoleResponse",
+            ),
+            (
+                &chained,
+                "AssumeRoleWithWebIdentity",
+                "AssumeRoleResponse",
+                "AssumeRoleWithWebIdentityResponse",
+            ),
+            (
+                &caller,
+                "AssumeRole",
+                "GetCallerIdentityResponse",
+                "AssumeRoleResponse",
+            ),
+            (
+                &web,
+                "GetCallerIdentity",
+                "AssumeRoleWithWebIdentityResponse",
+                "GetCallerIdentityResponse",
+            ),
+        ] {
+            let m = parse(body, action).unwrap_err();
+            assert_eq!(m, Malformed::OtherAnswer(got, asked));
+            assert_eq!(
+                m.to_string(),
+                format!("the answer is a <{got}>, not the {asked} asked for")
+            );
+        }
+        // An error answers any call.
+        let error = fixture("error-throttling.xml");
+        assert!(matches!(parse(&error, "AssumeRole"), Ok(Answer::Error(_))));
+        let twice = |body: &str, element: &str| {
+            let (open, close) = (format!("<{element}>"), format!("</{element}>"));
+            let start = body.find(&open).unwrap();
+            let end = body.find(&close).unwrap() + close.len();
+            format!("{}{}{}", &body[..end], &body[start..end], &body[end..])
+        };
+        for (body, element) in [
+            (&web, "AssumeRoleWithWebIdentityResult"),
+            (&web, "Credentials"),
+            (&web, "AssumedRoleUser"),
+            (&web, "AccessKeyId"),
+            (&web, "SessionToken"),
+            (&web, "Arn"),
+            (&chained, "Credentials"),
+            (&chained, "AssumedRoleUser"),
+            (&caller, "Arn"),
+        ] {
+            let m = parsed(&twice(body, element)).unwrap_err();
+            assert_eq!(
+                m.to_string(),
+                format!("the answer has more than one {element}"),
+                "{element}"
+            );
         }
     }
 }

@@ -71,6 +71,21 @@ fn whole_texts(body: &str) -> std::collections::BTreeMap<String, String> {
     out
 }
 
+/// The root element's name, and how many `Credentials` and
+/// `AssumedRoleUser` elements its result holds (STS namespace or none).
+fn shape(body: &str) -> Option<(String, usize, usize)> {
+    let doc = roxmltree::Document::parse(body).ok()?;
+    let root = doc.root_element();
+    let name = root.tag_name().name().to_string();
+    let result = format!("{}Result", name.trim_end_matches("Response"));
+    let sts = |n: &roxmltree::Node, want: &str| {
+        n.is_element() && n.tag_name().name() == want && matches!(n.tag_name().namespace(), None | Some(response::NS))
+    };
+    let r = root.children().find(|n| sts(n, &result))?;
+    let count = |want: &str| r.children().filter(|n| sts(n, want)).count();
+    Some((name, count("Credentials"), count("AssumedRoleUser")))
+}
+
 fn trimmed_nonempty(what: &str, v: &str) {
     assert!(!v.is_empty() && v.trim() == v, "{what} is {v:?}");
 }
@@ -159,7 +174,26 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = response::decode(data, body.lines().next().unwrap_or_default()) {
         assert_eq!(text.as_bytes(), data);
     }
-    match response::decode(data, "text/xml").and_then(response::parse) {
+    for action in ["AssumeRoleWithWebIdentity", "AssumeRole", "GetCallerIdentity"] {
+        check_answer(data, &body, action);
+    }
+});
+
+/// What `parse` makes of the body as the answer to `action`: only that
+/// action's answer (or an error), each element it holds once held once.
+fn check_answer(data: &[u8], body: &str, action: &str) {
+    let parsed = response::decode(data, "text/xml").and_then(|t| response::parse(t, action));
+    if let Ok(Answer::Success(_) | Answer::Identity(_)) = &parsed {
+        let (root, creds, users) = shape(body).expect("a success has its result");
+        assert_eq!(root, format!("{action}Response"), "an answer to another call accepted");
+        let identity = matches!(parsed, Ok(Answer::Identity(_)));
+        assert_eq!(identity, action == "GetCallerIdentity");
+        if !identity {
+            assert_eq!(creds, 1, "Credentials {creds} times");
+            assert!(users <= 1, "AssumedRoleUser {users} times");
+        }
+    }
+    match parsed {
         Ok(Answer::Success(c)) => {
             // Any body that parses as credentials is known, from its bytes,
             // to carry them, so it is never previewed.
@@ -170,7 +204,7 @@ fuzz_target!(|data: &[u8]| {
             trimmed_nonempty("Expiration", &c.expiration);
             assert_eq!(time::parse_utc(&c.expiration), Some(c.expires_at));
             // Each value is the element's whole text, never a piece of it.
-            let whole = whole_texts(&body);
+            let whole = whole_texts(body);
             for (name, value) in [
                 ("AccessKeyId", c.access_key_id.as_str()),
                 ("SecretAccessKey", c.secret_access_key.expose()),
@@ -208,4 +242,4 @@ fuzz_target!(|data: &[u8]| {
             assert!(!text.contains(char::is_control), "Malformed has a control character: {text:?}");
         }
     }
-});
+}

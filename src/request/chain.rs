@@ -58,9 +58,21 @@ pub fn exchange(
         };
         let answer = conn
             .send(&call, log)
-            .map_err(|e| naming(e, &call.what, n))?;
+            .map_err(|e| naming(e, &call.what, n > 1))?;
         let c = credentials(answer, &call.what, endpoint)?;
+        // Learnt first: its secrets and (under mask account) its account
+        // are hidden from the refusals below.
         conn.learn(&c, log);
+        as_asked(
+            c.assumed_role_arn.as_deref(),
+            call.role_arn(),
+            &s.session_name.value,
+        )
+        .map_err(|e| Error::Response(format!("{}: {e}", call.what)))?;
+        // Every hop's account, not only the last's: each hop's
+        // credentials sign the next call (§12).
+        crate::guard::check_answer(s, c.assumed_role_arn.as_deref())
+            .map_err(|e| naming(e, &call.what, n > 1))?;
         if n > 1 {
             log.info(&format!(
                 "hop {} of {n}: assumed {} until {}",
@@ -106,7 +118,7 @@ impl Conn<'_> {
             hint: Hint::Verify,
         };
         let host = &self.endpoint.host;
-        let identity = match self.send(&call, log)? {
+        let identity = match self.send(&call, log).map_err(|e| naming(e, &call.what, true))? {
             Answer::Identity(id) => id,
             _ => {
                 return Err(Error::Response(format!(
@@ -134,11 +146,11 @@ impl Conn<'_> {
 }
 
 /// With chaining, a hop's failure to get an answer (or one understood)
-/// names the hop, as its refusal does.
-fn naming(e: Error, what: &str, hops: usize) -> Error {
+/// names the hop, as its refusal does; `--verify`'s always names its call.
+fn naming(e: Error, what: &str, named: bool) -> Error {
     match e {
-        Error::Network(m) if hops > 1 => Error::Network(format!("{what}: {m}")),
-        Error::Response(m) if hops > 1 => Error::Response(format!("{what}: {m}")),
+        Error::Network(m) if named => Error::Network(format!("{what}: {m}")),
+        Error::Response(m) if named => Error::Response(format!("{what}: {m}")),
         e => e,
     }
 }
@@ -152,5 +164,64 @@ fn credentials(answer: Answer, what: &str, endpoint: &Endpoint) -> Result<Creden
             "{} answered {what} without credentials; nothing was written; check that the endpoint is STS",
             endpoint.host
         ))),
+    }
+}
+
+/// Checks that an answer's assumed-role ARN is the role asked for, as the
+/// session sent (`docs/reference.md` §5.1, §11.1):
+/// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`, NAME the last
+/// part of the role ARN's path. The account is not compared: STS-compatible
+/// servers answer with their own, and the account guard (§12) holds
+/// accounts. An answer without the ARN (§5.1 allows one) passes.
+fn as_asked(assumed: Option<&str>, role_arn: &str, session: &str) -> Result<(), String> {
+    let Some(arn) = assumed else {
+        return Ok(());
+    };
+    let name = role_arn.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let want = format!("assumed-role/{name}/{session}");
+    if let ["arn", _, "sts", "", _, resource] = parts[..] {
+        if *resource == want {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "STS answered with {arn}, not role {name} as session {session} (an ARN ending in :{want}); \
+         nothing was written; check that the endpoint is STS and that nothing in between alters its answers"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_asked;
+
+    #[test]
+    fn an_answer_must_name_the_role_and_session_asked_for() {
+        let role = "arn:aws:iam::111111111111:role/path/deploy";
+        for ok in [
+            Some("arn:aws:sts::111111111111:assumed-role/deploy/s1"),
+            // Another account or partition: the account guard's business.
+            Some("arn:aws-cn:sts::123456789012:assumed-role/deploy/s1"),
+            None,
+        ] {
+            assert_eq!(as_asked(ok, role, "s1"), Ok(()), "{ok:?}");
+        }
+        for bad in [
+            "arn:aws:sts::111111111111:assumed-role/admin/s1",
+            "arn:aws:sts::111111111111:assumed-role/deploy/s2",
+            "arn:aws:sts::111111111111:assumed-role/path/deploy/s1",
+            "arn:aws:sts::111111111111:assumed-role/deploy/s1/x",
+            "arn:aws:iam::111111111111:assumed-role/deploy/s1",
+            "arn:aws:sts:us-east-1:111111111111:assumed-role/deploy/s1",
+            "arn:aws:sts::111111111111:federated-user/deploy/s1",
+            "assumed-role/deploy/s1",
+            "",
+        ] {
+            let e = as_asked(Some(bad), role, "s1").unwrap_err();
+            assert!(
+                e.starts_with(&format!("STS answered with {bad}, not role deploy as session s1 (an ARN ending in :assumed-role/deploy/s1); nothing was written")),
+                "{e}"
+            );
+        }
     }
 }

@@ -40,7 +40,11 @@ pub(super) fn sts_failure(
             &e.code,
             previous,
             call.role_arn(),
-            s.chain.external_id.is_some(),
+            s.chain
+                .external_id
+                .as_ref()
+                .map(|id| id.source.to_string())
+                .as_deref(),
         )
         .or_else(|| general(None).filter(|_| !crate::diagnose::about_web_identity(&e.code))),
         Hint::Verify => crate::diagnose::verify_hint(&e.code),

@@ -528,9 +528,14 @@ fn attempt_answer(
     // Lossy only for the preview of a body that is not understood.
     let text = String::from_utf8_lossy(&body);
     // A refused answer that carries credentials: no part of it is shown.
+    // `--verify`'s answer carries none, so it is not said to.
+    let carrying = match call.action() {
+        "GetCallerIdentity" => "",
+        _ => " with credentials",
+    };
     let with_credentials = |why: &str| {
         Error::Response(format!(
-            "{} answered HTTP {status} with credentials, but {why}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
+            "{} answered HTTP {status}{carrying}, but {why}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
             endpoint.host
         ))
     };
@@ -544,7 +549,7 @@ fn attempt_answer(
             wire.heard(&preview(&wire.scrubber.scrub(&text)))
         ))
     };
-    match response::decode(&body, &content_type).and_then(response::parse) {
+    match response::decode(&body, &content_type).and_then(|t| response::parse(t, call.action())) {
         Ok(Answer::Success(c)) if (200..300).contains(&status) => {
             log.debug(&format!(
                 "RequestId {}",

@@ -282,7 +282,8 @@ const KEY_ID: &str = "ASIABOUNDS0000000001";
 const SECRET: &str = "boundsCaseSecretKey000000000000000000001";
 const TOKEN: &str = "boundsCaseSessionToken00000000000000001";
 const EXPIRES: &str = "2099-01-01T00:00:00Z";
-const ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/bounds";
+/// The role and session a harness step asks for.
+const ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc";
 
 /// Runs one answer through every format; each must refuse it the same way.
 fn refused_in_every_format(body: &[u8], content_type: &'static str, says: &str, hide: &[&str]) {

@@ -529,3 +529,209 @@ fn verify_checks_cached_credentials_too() {
         "nothing more written"
     );
 }
+
+/// Runs the step and expects exit 5 with nothing written and no secret
+/// shown, at info and at trace: the last line, at trace.
+fn refused(sts: &StandIn, step: &Step, replies: &[Reply]) -> String {
+    let mut line = String::new();
+    for level in ["info", "trace"] {
+        sts.script(replies.to_vec());
+        let out = step.run(&["--log-level", level]);
+        out.expect(5);
+        assert_eq!(
+            (step.secrets(), step.vars()),
+            (String::new(), String::new())
+        );
+        hides(&out, sts, step);
+        line = out.last_line().to_string();
+    }
+    line
+}
+
+/// Each hop's answer must name the role asked for under the session sent
+/// (docs/reference.md §5.1, §11.1): an answer for another role is refused,
+/// on a chained hop and on a single one; the account is not compared.
+#[test]
+fn an_answer_for_another_role_or_session_is_refused() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2);
+    let admin = || Reply::StsEdited("assumed-role/deploy/", "assumed-role/admin/".into());
+    let line = refused(&sts, &step, &[Reply::Sts, admin()]);
+    let want = "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): STS answered with \
+                arn:aws:sts::210987654321:assumed-role/admin/harness-aws-oidc, not role deploy as session harness-aws-oidc";
+    assert!(line.contains(want), "{line}");
+    assert!(line.contains("nothing was written"), "{line}");
+
+    // One hop: another role, or another session.
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let line = refused(
+        &sts,
+        &step,
+        &[Reply::StsEdited(
+            "assumed-role/harness-ci/",
+            "assumed-role/admin/".into(),
+        )],
+    );
+    assert!(line.contains("error: AssumeRoleWithWebIdentity: STS answered with arn:aws:sts::123456789012:assumed-role/admin/harness-aws-oidc, not role harness-ci as session harness-aws-oidc"), "{line}");
+    let line = refused(
+        &sts,
+        &step,
+        &[Reply::StsEdited("/harness-aws-oidc<", "/other<".into())],
+    );
+    assert!(
+        line.contains(
+            "assumed-role/harness-ci/other, not role harness-ci as session harness-aws-oidc"
+        ),
+        "{line}"
+    );
+
+    // Another account (as moto answers) is the account guard's business.
+    let sts = StandIn::start();
+    sts.script([Reply::Sts, Reply::StsAsAccount("123456789012")]);
+    let step = chained(&sts, ROLE3);
+    step.run(&[]).expect(0);
+}
+
+/// The account guard holds every hop's answer to the list, not only the
+/// last: the first hop's credentials sign the next (docs/reference.md §12).
+#[test]
+fn the_account_guard_checks_every_hop_s_answer() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2).set(
+        "PLUGIN_ALLOWED_ACCOUNT_IDS",
+        &format!("{ACCOUNT},{ACCOUNT2}"),
+    );
+    let line = refused(&sts, &step, &[Reply::StsAsAccount("999999999999")]);
+    let want = format!(
+        "error: AssumeRoleWithWebIdentity (hop 1 of 2, role {ROLE}): STS answered with credentials for \
+         arn:aws:sts::999999999999:assumed-role/harness-ci/harness-aws-oidc in account 999999999999, \
+         which PLUGIN_ALLOWED_ACCOUNT_IDS does not list ({ACCOUNT}, {ACCOUNT2}); nothing was written"
+    );
+    assert!(line.contains(&want), "{line}");
+    // Refused at hop 1, each time: hop 2 was never asked.
+    assert_eq!(sts.requests().len(), 2);
+}
+
+/// A chained role's partition is held to the region as the first role's
+/// is, before any request and in `--check`, naming its hop.
+#[test]
+fn a_chained_role_in_another_partition_stops_the_run_before_any_request() {
+    let sts = StandIn::start();
+    let cn = "arn:aws-cn:iam::222222222222:role/cn-deploy";
+    let step = chained(&sts, &format!("{ROLE2},{cn}")).set("PLUGIN_REGION", "us-east-1");
+    for args in [&[][..], &["--check"]] {
+        let out = step.run(args);
+        out.expect(2);
+        let want = format!(
+            "error: hop 3 of 3: the role ARN {cn} (from PLUGIN_CHAINROLEARN) is in partition aws-cn \
+             but region us-east-1 (from PLUGIN_REGION) is in aws; set a region of the role's partition \
+             (for example cn-north-1) or fix the role ARN"
+        );
+        assert!(out.last_line().contains(&want), "{}", out.stderr);
+        assert_eq!(step.vars(), "");
+    }
+    assert_eq!(sts.requests().len(), 0);
+    // Every role in the region's partition: the run goes on.
+    let step = chained(&sts, ROLE2).set("PLUGIN_REGION", "us-east-1");
+    step.run(&[]).expect(0);
+}
+
+/// Each call's answer must have that call's root and result, and a
+/// duplicate `Credentials` or `AssumedRoleUser` is refused, not read first
+/// wins (docs/reference.md §5.1).
+#[test]
+fn an_answer_to_another_call_or_with_a_duplicate_element_is_refused() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2);
+    let web_root = || Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into());
+    let line = refused(&sts, &step, &[Reply::Sts, web_root()]);
+    assert!(
+        line.contains("AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written"),
+        "{line}"
+    );
+
+    let first = "<Credentials><AccessKeyId>ASIAFIRSTWINS0000001</AccessKeyId>\
+                 <SecretAccessKey>firstWinsSecretKey000000000000000000001</SecretAccessKey>\
+                 <SessionToken>firstWinsSessionToken00000000000000001</SessionToken>\
+                 <Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><Credentials>";
+    let other = "<AssumedRoleUser><Arn>arn:aws:sts::999999999999:assumed-role/harness-ci/harness-aws-oidc</Arn>\
+                 </AssumedRoleUser><AssumedRoleUser>";
+    for (from, to, element) in [
+        ("<Credentials>", first, "Credentials"),
+        ("<AssumedRoleUser>", other, "AssumedRoleUser"),
+    ] {
+        let sts = StandIn::start();
+        let step = Step::harness(&sts);
+        let line = refused(&sts, &step, &[Reply::StsEdited(from, to.into())]);
+        let want = format!("127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one {element}; nothing was written");
+        assert!(line.contains(&want), "{line}");
+        assert!(!line.contains("FIRSTWINS"), "{line}");
+    }
+}
+
+/// `--verify`'s answer not understood names the call, and does not say it
+/// came with credentials: a `GetCallerIdentity` answer carries none.
+#[test]
+fn verify_s_answer_not_understood_names_the_call() {
+    let sts = StandIn::start();
+    sts.caller_arn("arn:aws:sts::123456789012:assumed-role/harness-ci/harness aws-oidc");
+    let step = Step::harness(&sts).set("PLUGIN_VERIFY", "true");
+    let line = refused(&sts, &step, &[]);
+    assert!(
+        line.contains("error: GetCallerIdentity (--verify): 127.0.0.1 answered HTTP 200, but the answer holds a character STS never sends in GetCallerIdentityResult; nothing was written"),
+        "{line}"
+    );
+    assert!(!line.contains("credentials, but"), "{line}");
+}
+
+/// The AccessDenied hint of a chained hop names where the external ID came
+/// from: the flag, or the setting as it was spelt.
+#[test]
+fn a_refused_hop_s_hint_names_the_external_id_s_own_source() {
+    let sts = StandIn::start();
+    sts.deny_role(ROLE2);
+    for (step, args, source) in [
+        (
+            chained(&sts, ROLE2),
+            &["--external-id", "ext-1"][..],
+            "--external-id",
+        ),
+        (
+            chained(&sts, ROLE2).set("PLUGIN_EXTERNALID", "ext-1"),
+            &[][..],
+            "PLUGIN_EXTERNALID",
+        ),
+    ] {
+        let out = step.run(args);
+        out.expect(3);
+        let want = format!(
+            "its sts:ExternalId condition, if any, matches the external ID (from {source})"
+        );
+        assert!(
+            out.last_line().contains(&want),
+            "{want}\n{}",
+            out.last_line()
+        );
+    }
+}
+
+/// Under mask account, the refusal of an answer for another role shows
+/// no account id, the answer's included.
+#[test]
+fn an_answer_for_another_role_is_refused_masked() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2).set("PLUGIN_MASK_ACCOUNT_ID", "true");
+    let admin = Reply::StsEdited(
+        ":210987654321:assumed-role/deploy/",
+        ":999999999999:assumed-role/admin/".into(),
+    );
+    let line = refused(&sts, &step, &[Reply::Sts, admin]);
+    assert!(
+        line.contains("STS answered with arn:aws:sts::************:assumed-role/admin/harness-aws-oidc, not role deploy"),
+        "{line}"
+    );
+    for account in [ACCOUNT, ACCOUNT2, "999999999999"] {
+        assert!(!line.contains(account), "{line}");
+    }
+}

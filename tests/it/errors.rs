@@ -679,7 +679,7 @@ fn answer_cases() -> Vec<Case> {
         case("a chained hop asking past the chaining hour", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): ValidationError: The requested DurationSeconds exceeds", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, err(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")]),
-        case("a chained hop answered without credentials", 5, "answered AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) without credentials; nothing was written", 2)
+        case("a chained hop answered without credentials", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 (text/xml) that is not an STS answer: the answer is a <GetCallerIdentityResponse>, not the AssumeRoleResponse asked for; first bytes: `", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", caller_identity_xml())]),
         case("a chained hop throttled until the attempts run out", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): Throttling: Rate exceeded", 4)
@@ -701,7 +701,7 @@ fn answer_cases() -> Vec<Case> {
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, err(403, "ExpiredToken", "The security token included in the request is expired")])
             .trace_says("STS did not accept the new credentials that signed GetCallerIdentity"),
-        case("verify answered with credentials instead", 5, "answered GetCallerIdentity (--verify) with another kind of answer; nothing was written", 2)
+        case("verify answered with credentials instead", 5, "GetCallerIdentity (--verify): 127.0.0.1 answered HTTP 200, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the GetCallerIdentityResponse asked for; nothing was written", 2)
             .set("PLUGIN_VERIFY", "true")
             .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", standin::success_xml("ASIAVERIFYCASE000001", "verifyCaseSecretKey00000000000000000001", "verifyCaseSessionToken000000000000000001", "2099-01-01T00:00:00Z", HOSTILE_ARN_OK))]),
         case("the cache folder shared (sticky)", 6, "(from PLUGIN_CACHE_DIR) is a shared folder (mode 1777); give the cache a folder of its own, such as ", 0)
@@ -721,6 +721,20 @@ fn answer_cases() -> Vec<Case> {
         case("the cache folder a relative path", 2, "PLUGIN_CACHE_DIR: `Cargo.toml/cache` must be an absolute path: credential_process runs from any working directory", 0)
             .set("PLUGIN_CACHE", "true")
             .set("PLUGIN_CACHE_DIR", "Cargo.toml/cache"),
+        case("a chained hop answered for another role", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): STS answered with arn:aws:sts::210987654321:assumed-role/admin/harness-aws-oidc, not role deploy as session harness-aws-oidc (an ARN ending in :assumed-role/deploy/harness-aws-oidc); nothing was written", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::StsEdited("assumed-role/deploy/", "assumed-role/admin/".into())]),
+        case("a first hop answered for an account not allowed stops there", 5, "AssumeRoleWithWebIdentity (hop 1 of 2, role arn:aws:iam::123456789012:role/harness-ci): STS answered with credentials for arn:aws:sts::999999999999:assumed-role/harness-ci/harness-aws-oidc in account 999999999999, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list", 1)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,210987654321")
+            .replies(vec![Reply::StsAsAccount("999999999999")]),
+        case("a chained hop answered with the web-identity root", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into())]),
+        case("an answer with two Credentials", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one Credentials; nothing was written", 1)
+            .replies(vec![Reply::StsEdited("</Credentials>", "</Credentials><Credentials></Credentials>".into())]),
+        case("an answer with two AssumedRoleUser", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one AssumedRoleUser; nothing was written", 1)
+            .replies(vec![Reply::StsEdited("<Credentials>", "<AssumedRoleUser></AssumedRoleUser><Credentials>".into())]),
     ]
 }
 

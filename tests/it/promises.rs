@@ -225,7 +225,9 @@ fn credential_process_expiration_matches_literal_dates() {
 const KEY_ID: &str = "ASIAPROMISES00000001";
 const SECRET: &str = "promisesCaseSecretKey00000000000000000001";
 const TOKEN: &str = "promisesCaseSessionToken0000000000000001";
-const ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/promises";
+/// The role and session a harness step asks for (an answer must name them,
+/// docs/reference.md §5.1).
+const ARN: &str = "arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc";
 
 /// `HTTP_PROXY` (either case) is for plain http and is never used for STS
 /// over https, alone or not; `HTTPS_PROXY` is. `--check` names the proxy
@@ -428,8 +430,25 @@ fn answer_allow_lists_hold_at_their_edges() {
             );
             sts.script([Reply::Raw(200, "text/xml", body)]);
             let step = Step::harness(&sts);
+            // The character lands in the session's name, which the run
+            // must then have asked for; `/` and `:` cannot be in one, so
+            // such an ARN names another role or session (refused below).
+            let arn_field = field == "AssumedRoleUser/Arn" && allowed.contains(c);
+            let in_session = arn_field && !"/:".contains(c);
+            let step = match in_session {
+                true => step.set("PLUGIN_ROLE_SESSION_NAME", arn.rsplit('/').next().unwrap()),
+                false => step,
+            };
             let out = step.run(&[]);
-            if allowed.contains(c) {
+            if arn_field && !in_session {
+                assert_eq!(out.code, 5, "{field} with {c:?} accepted");
+                assert!(
+                    out.last_line()
+                        .contains("not role harness-ci as session harness-aws-oidc"),
+                    "{}",
+                    out.stderr
+                );
+            } else if allowed.contains(c) {
                 assert_eq!(out.code, 0, "{field} with {c:?}: {}", out.stderr);
                 assert!(
                     step.secrets().contains(&value) || step.vars().contains(&value),

@@ -75,6 +75,10 @@ pub enum Reply {
     /// Like `Sts`, with a header block (status line to the blank line) of
     /// exactly this many bytes.
     StsWithHeaderBlock(usize),
+    /// Like `Sts`, with every `from` in the answer's body replaced by
+    /// `to`, as a hostile or altering server in between would answer
+    /// (what `issued` records is unchanged).
+    StsEdited(&'static str, String),
 }
 
 /// How the stand-in presents itself.
@@ -384,6 +388,11 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         Reply::StsWithHeaderBlock(bytes) => {
             block = Some(bytes);
             sts::answer(&req, &state, None)
+        }
+        Reply::StsEdited(from, to) => {
+            let (status, ct, body) = sts::answer(&req, &state, None);
+            let body = String::from_utf8_lossy(&body).replace(from, &to);
+            (status, ct, body.into_bytes())
         }
     };
     let id = sts::request_id();
