@@ -109,7 +109,7 @@ pub fn verify(
 }
 
 impl Conn<'_> {
-    fn verify(&self, c: &Credentials, log: &mut Log) -> Result<(), Error> {
+    fn verify(&mut self, c: &Credentials, log: &mut Log) -> Result<(), Error> {
         let fields = forms::caller_identity_form();
         let call = Call {
             fields: &fields,

@@ -134,6 +134,11 @@ pub(crate) struct Conn<'a> {
     region: String,
     secrets: Vec<String>,
     scrubber: Scrubber,
+    /// How many of `secrets` the scrubber was built from: secrets learnt
+    /// from an answer are added before the next call is sent, not when
+    /// learnt, so a run whose last answer is its only one never rebuilds
+    /// it (the rebuild was an eighth of the instructions of a run).
+    scrubbed: usize,
     started: Instant,
     deadline: Instant,
 }
@@ -167,20 +172,20 @@ impl<'a> Conn<'a> {
                 bare_host,
             ),
             scrubber: Scrubber::new(secrets.iter().map(String::as_str)),
+            scrubbed: secrets.len(),
             secrets,
             started,
             deadline: started + s.timeout.value,
         })
     }
 
-    /// From now on, these credentials' secrets are removed from network
-    /// text and from every log line, and with mask account the account of
+    /// From now on, these credentials' secrets are removed from every log
+    /// line and, from the next call sent on, from network text; and with mask account the account of
     /// their assumed role is masked too.
     pub(crate) fn learn(&mut self, c: &Credentials, log: &mut Log) {
         let new = [c.secret_access_key.clone(), c.session_token.clone()];
         self.secrets
             .extend(new.iter().map(|s| s.expose().to_string()));
-        self.scrubber = Scrubber::new(self.secrets.iter().map(String::as_str));
         log.hide(&new);
         let account = c
             .assumed_role_arn
@@ -195,7 +200,11 @@ impl<'a> Conn<'a> {
     /// answers until the deadline, an unreachable server a few times,
     /// within any attempt cap the user set (per call). Signed or not, every
     /// STS call goes through here.
-    pub(crate) fn send(&self, call: &Call, log: &mut Log) -> Result<Answer, Error> {
+    pub(crate) fn send(&mut self, call: &Call, log: &mut Log) -> Result<Answer, Error> {
+        if self.scrubbed != self.secrets.len() {
+            self.scrubber = Scrubber::new(self.secrets.iter().map(String::as_str));
+            self.scrubbed = self.secrets.len();
+        }
         let (s, endpoint) = (self.s, self.endpoint);
         let body = forms::encoded(call.fields);
         let max_attempts = s.max_attempts.as_ref().map(|m| m.value);

@@ -735,3 +735,29 @@ fn an_answer_for_another_role_is_refused_masked() {
         assert!(!line.contains(account), "{line}");
     }
 }
+
+/// A server that quotes the first hop's secret key and session token back
+/// in its refusal of the second: they are hidden on every stream, at info
+/// and trace, as the token is (the scrubber learns a hop's secrets before
+/// the next call is sent).
+#[test]
+fn a_refusal_quoting_the_first_hop_s_secrets_shows_none_of_them() {
+    let sts = StandIn::start();
+    let step = chained(&sts, ROLE2);
+    for level in ["info", "trace"] {
+        sts.script(vec![Reply::Sts, Reply::EchoIssued]);
+        let out = step.run(&["--log-level", level]);
+        out.expect(3);
+        assert!(
+            out.last_line().contains("AccessDenied: denied for key "),
+            "{}",
+            out.stderr
+        );
+        hides(&out, &sts, &step);
+        let first = &sts.issued()[0];
+        for part in [&first.secret_access_key[..20], &first.session_token[..20]] {
+            assert!(!out.stderr.contains(part), "{part}\n{}", out.stderr);
+            assert!(!out.stdout.contains(part), "{part}\n{}", out.stdout);
+        }
+    }
+}

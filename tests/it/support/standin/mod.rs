@@ -79,6 +79,11 @@ pub enum Reply {
     /// `to`, as a hostile or altering server in between would answer
     /// (what `issued` records is unchanged).
     StsEdited(&'static str, String),
+    /// 403 AccessDenied whose message quotes the first 20 characters of
+    /// the secret key and of the session token issued last, as a hostile
+    /// server would: the run must hide what an earlier hop was given, in
+    /// part as well as whole.
+    EchoIssued,
 }
 
 /// How the stand-in presents itself.
@@ -393,6 +398,22 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
             let (status, ct, body) = sts::answer(&req, &state, None);
             let body = String::from_utf8_lossy(&body).replace(from, &to);
             (status, ct, body.into_bytes())
+        }
+        Reply::EchoIssued => {
+            let last = state.lock().unwrap().issued.last().cloned();
+            let quoted = last.map_or(String::new(), |c| {
+                format!(
+                    "key {} token {}",
+                    &c.secret_access_key[..20],
+                    &c.session_token[..20]
+                )
+            });
+            let msg = format!("denied for {quoted}");
+            (
+                403,
+                "text/xml",
+                sts::error_xml(403, "AccessDenied", &msg).into_bytes(),
+            )
         }
     };
     let id = sts::request_id();
