@@ -558,15 +558,8 @@ fn lock_of(dir: &Path) -> PathBuf {
 #[test]
 fn a_lock_held_too_long_is_given_up_within_the_timeout() {
     let sts = StandIn::start();
-    let (dir, e, path) = primed(&sts);
-    // A holder that never finishes (a stopped run), and an entry to renew.
-    let held = std::fs::File::options()
-        .write(true)
-        .open(lock_of(&dir))
-        .unwrap();
-    held.lock().unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    // A holder that never finishes (a stopped run).
+    let (_dir, e, held) = held_over_an_expired_entry(&sts);
     // `timeout` ends a run that waits forever, so that the test fails
     // instead of hanging.
     let mut cmd = Command::new("timeout");
@@ -772,14 +765,7 @@ fn credentials_too_short_to_reuse_are_said_to_be() {
 fn a_run_waits_for_a_held_lock_and_goes_on_with_it() {
     use std::io::{BufRead, BufReader, Read};
     let sts = StandIn::start();
-    let (dir, e, path) = primed(&sts);
-    let held = std::fs::File::options()
-        .write(true)
-        .open(lock_of(&dir))
-        .unwrap();
-    held.lock().unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    let (_dir, e, held) = held_over_an_expired_entry(&sts);
     // A bounded wait: a run that never says it waits gives up after 5s.
     let mut child = Command::new(bin())
         .env_clear()
@@ -824,4 +810,18 @@ fn a_miss_says_whether_the_entry_expired_or_is_in_the_refresh_window() {
         out.expect(0);
         assert!(out.stderr.contains(says), "{left}s left: {}", out.stderr);
     }
+}
+
+/// A primed cache whose entry has expired (one to renew), with its lock
+/// held by the test until the returned file is dropped.
+fn held_over_an_expired_entry(sts: &StandIn) -> (TempDir, StepEnv, std::fs::File) {
+    let (dir, e, path) = primed(sts);
+    let held = std::fs::File::options()
+        .write(true)
+        .open(lock_of(&dir))
+        .unwrap();
+    held.lock().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    (dir, e, held)
 }
