@@ -558,15 +558,8 @@ fn lock_of(dir: &Path) -> PathBuf {
 #[test]
 fn a_lock_held_too_long_is_given_up_within_the_timeout() {
     let sts = StandIn::start();
-    let (dir, e, path) = primed(&sts);
-    // A holder that never finishes (a stopped run), and an entry to renew.
-    let held = std::fs::File::options()
-        .write(true)
-        .open(lock_of(&dir))
-        .unwrap();
-    held.lock().unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    // A holder that never finishes (a stopped run).
+    let (_dir, e, held) = held_over_an_expired_entry(&sts);
     // `timeout` ends a run that waits forever, so that the test fails
     // instead of hanging.
     let mut cmd = Command::new("timeout");
@@ -762,4 +755,73 @@ fn credentials_too_short_to_reuse_are_said_to_be() {
     );
     go(&e).expect(0);
     assert_eq!(sts.counts().0, 2, "not reused");
+}
+
+/// A run that finds the entry's lock held says so once, at debug, waits,
+/// and goes on with the lock when the holder lets go, not without it. The
+/// test lets go when the run says it waits: no sleep, no timing
+/// (mutation testing, issue 13).
+#[test]
+fn a_run_waits_for_a_held_lock_and_goes_on_with_it() {
+    use std::io::{BufRead, BufReader, Read};
+    let sts = StandIn::start();
+    let (_dir, e, held) = held_over_an_expired_entry(&sts);
+    // A bounded wait: a run that never says it waits gives up after 5s.
+    let mut child = Command::new(bin())
+        .env_clear()
+        .envs(e.clone().set("PLUGIN_TIMEOUT", "5").iter())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("waiting for it to finish") {
+        if stderr.read_line(&mut said).unwrap() == 0 {
+            break;
+        }
+    }
+    drop(held);
+    stderr.read_to_string(&mut said).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let waits = said.matches("another run holds this cache entry's lock; waiting for it to finish");
+    assert_eq!(waits.count(), 1, "{said}");
+    assert!(!said.contains("going on without"), "{said}");
+    assert!(said.contains("the entry has expired"), "{said}");
+    assert!(!said.contains("cannot reuse them"), "{said}");
+    assert_eq!(sts.counts().0, 2, "one renewal");
+}
+
+/// A miss says why: an entry within the refresh window, or one past its
+/// expiry (mutation testing, issue 13).
+#[test]
+fn a_miss_says_whether_the_entry_expired_or_is_in_the_refresh_window() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    for (left, says) in [
+        (14 * 60, ", within the 15m refresh window; asking STS"),
+        (-60, ": the entry has expired; asking STS"),
+    ] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, expiring(&text, now() + left)).unwrap();
+        let out = go(&e);
+        out.expect(0);
+        assert!(out.stderr.contains(says), "{left}s left: {}", out.stderr);
+    }
+}
+
+/// A primed cache whose entry has expired (one to renew), with its lock
+/// held by the test until the returned file is dropped.
+fn held_over_an_expired_entry(sts: &StandIn) -> (TempDir, StepEnv, std::fs::File) {
+    let (dir, e, path) = primed(sts);
+    let held = std::fs::File::options()
+        .write(true)
+        .open(lock_of(&dir))
+        .unwrap();
+    held.lock().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    (dir, e, held)
 }

@@ -761,3 +761,53 @@ fn a_refusal_quoting_the_first_hop_s_secrets_shows_none_of_them() {
         }
     }
 }
+
+/// One hop is not a chain: a duration past the hour is asked as set,
+/// without the chaining line or a "hop 1 of 1"; a chain that asks exactly
+/// the hour asks it without the line (mutation testing, issue 13).
+#[test]
+fn one_hop_asks_its_duration_as_set_and_a_chain_asks_the_hour_without_the_line() {
+    let sts = StandIn::start();
+    let out = Step::harness(&sts).set("PLUGIN_DURATION", "2h").run(&[]);
+    out.expect(0);
+    assert_eq!(sts.requests()[0].field("DurationSeconds"), Some("7200"));
+    assert!(!out.stderr.contains("chained hops ask"), "{}", out.stderr);
+    assert!(!out.stderr.contains("hop 1 of 1"), "{}", out.stderr);
+
+    let sts = StandIn::start();
+    let out = chained(&sts, ROLE2).set("PLUGIN_DURATION", "3600").run(&[]);
+    out.expect(0);
+    assert_eq!(sts.requests()[1].field("DurationSeconds"), Some("3600"));
+    assert!(!out.stderr.contains("chained hops ask"), "{}", out.stderr);
+}
+
+/// One hop's failures are not named as a hop: the message begins with
+/// what went wrong, as before chaining (mutation testing, issue 13).
+#[test]
+fn one_hop_s_failures_are_not_named_as_a_hop() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts);
+    let html = Reply::Raw(200, "text/html", b"<html>portal</html>".to_vec());
+    let line = refused(&sts, &step, &[html]);
+    assert!(
+        line.starts_with("aws-oidc: error: 127.0.0.1 answered HTTP 200"),
+        "{line}"
+    );
+
+    let step = Step::harness(&sts).set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT);
+    let line = refused(&sts, &step, &[Reply::StsAsAccount("999999999999")]);
+    assert!(
+        line.starts_with("aws-oidc: error: STS answered with credentials for"),
+        "{line}"
+    );
+
+    sts.script(vec![Reply::Close; 3]);
+    let out = Step::harness(&sts).run(&[]);
+    out.expect(4);
+    assert!(
+        out.last_line()
+            .starts_with("aws-oidc: error: cannot reach 127.0.0.1"),
+        "{}",
+        out.stderr
+    );
+}
