@@ -93,3 +93,36 @@ pub fn sources() -> Vec<(String, String)> {
     }
     all
 }
+
+/// A folder of a unit test's own, new (never one a failed run left behind)
+/// and removed when dropped, pass or fail.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// Makes `aws-oidc-unit-TAG-…` under the system's temp folder.
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let dir = std::env::temp_dir().join(format!(
+                "aws-oidc-unit-{tag}-{}-{n}-{nanos}",
+                std::process::id()
+            ));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return TempDir(dir),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("cannot make {}: {e}", dir.display()),
+            }
+        }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -180,8 +180,10 @@ fn values_outside_the_allow_list_are_refused_without_showing_them() {
 
 #[test]
 fn writes_append_create_0600_and_roll_back() {
-    let dir = std::env::temp_dir().join(format!("aws-oidc-out-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // A new folder, removed pass or fail: a folder named by the process id
+    // could be one a failed run left, holding a file this run trips over.
+    let tmp = crate::testing::TempDir::new("out");
+    let dir = tmp.0.clone();
     let secret = dir.join("secret");
     let vars = dir.join("vars");
     std::fs::write(&vars, "EXISTING=1\n").unwrap();
@@ -245,5 +247,4 @@ fn writes_append_create_0600_and_roll_back() {
         6
     );
     assert_eq!(std::fs::read_to_string(&vars).unwrap(), before);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
