@@ -196,11 +196,9 @@ fn credentials(
                 |d| { format!("{d}s") }
             ),
         ));
-        // Every hop, and `--verify` when on, before the cache keeps it.
-        let creds = request::exchange(s, endpoint, &ctx, log)?;
-        // Before the cache keeps it: an answer for another account (§12).
-        guard::check_answer(s, creds.assumed_role_arn.as_deref())?;
-        Ok(creds)
+        // Every hop, each answer held to the account guard (§12), and
+        // `--verify` when on, before the cache keeps it.
+        request::exchange(s, endpoint, &ctx, log)
     };
     // A hit is held to the list and to `--verify` as an answer is; one
     // refused is removed and STS asked (§13.1). No answer to `--verify`
