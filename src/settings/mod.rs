@@ -407,15 +407,28 @@ fn validate(
     let session_name = session(inputs, &token, &mut warnings)?;
     let duration = inputs.parsed(&DURATION, parse_duration)?;
     let region = inputs.parsed(&REGION, parse_region)?;
-    let (endpoint, fips, dualstack, legacy_global) = endpoint_inputs(inputs)?;
+    let EndpointInputs {
+        endpoint,
+        fips,
+        dualstack,
+        legacy_global,
+    } = endpoint_inputs(inputs)?;
     let ca_bundle = files::read_ca_bundle(inputs, files, &mut warnings)?;
     let (proxy, no_proxy) = proxy(inputs)?;
-    let (policy, policy_arns) = policies(inputs)?;
+    let Policies {
+        policy,
+        policy_arns,
+    } = policies(inputs)?;
     let timeout = inputs
         .parsed(&TIMEOUT, parse_timeout)?
         .unwrap_or(Sourced::default(Duration::from_secs(60)));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
-    let (secret_file, vars_file, output, format) = outputs(inputs)?;
+    let Outputs {
+        secret_file,
+        vars_file,
+        output,
+        format,
+    } = outputs(inputs)?;
     let cache = cache_dir(inputs, &mut warnings)?;
     let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
     let chain = chain::chain(inputs, &token)?;
@@ -580,13 +593,20 @@ fn session(
     })
 }
 
+/// The endpoint settings as given, before `endpoint::resolve` makes a URL
+/// of them (`docs/reference.md` §2). Named fields rather than a tuple: two
+/// of them are `Sourced<bool>`, easy to swap unseen.
+struct EndpointInputs {
+    endpoint: Option<Sourced<String>>,
+    fips: Sourced<bool>,
+    dualstack: Sourced<bool>,
+    legacy_global: bool,
+}
+
 /// The explicit endpoint, FIPS, dual-stack and legacy mode
 /// (`docs/reference.md` §2).
-#[allow(clippy::type_complexity)]
 #[inline(never)]
-fn endpoint_inputs(
-    inputs: &Inputs,
-) -> Result<(Option<Sourced<String>>, Sourced<bool>, Sourced<bool>, bool), Error> {
+fn endpoint_inputs(inputs: &Inputs) -> Result<EndpointInputs, Error> {
     let ignore_aws = match inputs.env_first(&[IGNORE_ENDPOINT_URLS]) {
         Some(f) => parse_bool(&f.value).map_err(|p| Error::setting(f.source, p))?,
         None => false,
@@ -616,7 +636,12 @@ fn endpoint_inputs(
             }
         },
     };
-    Ok((endpoint, fips, dualstack, legacy_global))
+    Ok(EndpointInputs {
+        endpoint,
+        fips,
+        dualstack,
+        legacy_global,
+    })
 }
 
 /// The proxy and the NO_PROXY entries (`docs/reference.md` §1.5).
@@ -635,11 +660,15 @@ fn proxy(inputs: &Inputs) -> Result<(Option<Sourced<Proxy>>, Vec<String>), Error
     Ok((proxy, no_proxy))
 }
 
+/// The session policies: inline (secret, as it may name resources) and
+/// managed.
+struct Policies {
+    policy: Option<Sourced<Secret>>,
+    policy_arns: Option<Sourced<Vec<String>>>,
+}
+
 /// The inline session policy and the managed policy ARNs.
-#[allow(clippy::type_complexity)]
-fn policies(
-    inputs: &Inputs,
-) -> Result<(Option<Sourced<Secret>>, Option<Sourced<Vec<String>>>), Error> {
+fn policies(inputs: &Inputs) -> Result<Policies, Error> {
     let policy = match inputs.get(&POLICY) {
         None => None,
         Some(f) => {
@@ -650,29 +679,34 @@ fn policies(
             })
         }
     };
-    Ok((policy, inputs.parsed(&POLICY_ARNS, parse_policy_arns)?))
+    Ok(Policies {
+        policy,
+        policy_arns: inputs.parsed(&POLICY_ARNS, parse_policy_arns)?,
+    })
+}
+
+/// The output settings (`docs/reference.md` §6.1).
+struct Outputs {
+    secret_file: Option<String>,
+    vars_file: Option<Sourced<String>>,
+    output: Option<String>,
+    format: Format,
 }
 
 /// Where the outputs go and in what format (`docs/reference.md` §6.1).
-#[allow(clippy::type_complexity)]
-fn outputs(
-    inputs: &Inputs,
-) -> Result<
-    (
-        Option<String>,
-        Option<Sourced<String>>,
-        Option<String>,
-        Format,
-    ),
-    Error,
-> {
+fn outputs(inputs: &Inputs) -> Result<Outputs, Error> {
     let secret_file = inputs.get(&SECRET_FILE).map(|f| f.value);
     let vars_file = inputs.get(&VARS_FILE);
     let output = inputs.get(&OUTPUT).map(|f| f.value);
     let format = inputs
         .parsed(&FORMAT, parse_format)?
         .map_or(Format::Dotenv, |f| f.value);
-    Ok((secret_file, vars_file, output, format))
+    Ok(Outputs {
+        secret_file,
+        vars_file,
+        output,
+        format,
+    })
 }
 
 /// Every file named as an input: the token file under each of its
