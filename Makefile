@@ -229,7 +229,7 @@ fuzz: ## run each fuzz target (FUZZ_SECONDS each)
 # stage 1 after adding tests, MUTANTS_ARGS passes more flags.
 mutants: ## mutation testing, two stages (installs cargo-mutants); FILE=src/x.rs, SHARD=k/n; prints counts and score
 	command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
-	FILE='$(FILE)' SHARD='$(SHARD)' STAGE1='$(STAGE1)' MUTANTS_ARGS='$(MUTANTS_ARGS)' scripts/mutants.sh
+	FILE='$(FILE)' SHARD='$(SHARD)' STAGE1='$(STAGE1)' JOBS='$(JOBS)' MUTANTS_ARGS='$(MUTANTS_ARGS)' scripts/mutants.sh
 
 clean: ## cargo clean and remove dist/
 	cargo clean

@@ -11,8 +11,10 @@
 #
 # Knobs (environment): FILE=src/x.rs narrows to one file (a glob),
 # SHARD=k/n runs every n-th mutant from the k-th (k counts from 0: a
-# sample spread over the whole crate), MUTANTS_ARGS adds flags.
-# Everything runs under `nice -n 19` with one job, so other builds go first.
+# sample spread over the whole crate), JOBS=n runs n mutants at once
+# (default 1), MUTANTS_ARGS adds flags.
+# Everything runs under `nice -n 19` (one job unless JOBS says), so other
+# builds go first.
 # Builds go to target/mutants-build (kept warm between runs, outside the
 # normal target/ so a run never invalidates it); cargo-mutants copies the
 # tree to a temporary folder and removes it when it ends.
@@ -31,7 +33,12 @@ mkdir -p "$out"
 export CARGO_TARGET_DIR=$PWD/target/mutants-build
 
 # shellcheck disable=SC2086 # MUTANTS_ARGS is a list of flags
-run() { nice -n 19 cargo mutants --jobs 1 ${MUTANTS_ARGS:-} "$@"; }
+run() { nice -n 19 cargo mutants --jobs "${JOBS:-1}" ${MUTANTS_ARGS:-} "$@"; }
+# Stage 2 runs under cargo-nextest when it is installed: it stops at the
+# first failing test, where `cargo test` runs the whole integration binary
+# (20 s) for every mutant it catches. Same tests, same verdicts.
+stage2_tool=()
+command -v cargo-nextest >/dev/null && stage2_tool=(--test-tool nextest)
 count() { cat "$1" 2>/dev/null | wc -l; }
 
 # Stage 1 writes to $out/stage1, stage 2 to $out/stage2 (each a mutants.out).
@@ -60,7 +67,7 @@ while IFS= read -r name; do
 done < <(cat "$s1/missed.txt" "$s1/timeout.txt" 2>/dev/null)
 if [ ${#names[@]} -gt 0 ]; then
 	echo "== stage 2: stage 1's $((${#names[@]} / 2)) survivors against the whole cargo test"
-	run "${names[@]}" --output "$out/stage2"
+	run "${stage2_tool[@]}" "${names[@]}" --output "$out/stage2"
 	status=$?
 fi
 minutes=$((($(date +%s) - start + 59) / 60))
