@@ -79,9 +79,11 @@ deps: ## install the Debian packages, rustup targets and Python modules the test
 	scripts/deps.sh all
 
 test: deps ## every test: unit and integration, the release artifacts, the Windows exe
+	mkdir -p target && scripts/tmp-left.sh save target/tmp-before
 	$(MAKE) test-unit
 	$(MAKE) test-release
 	$(MAKE) test-windows
+	scripts/tmp-left.sh check target/tmp-before
 
 # The suite runs where only loopback exists, so a run that would fall back to
 # a default AWS endpoint fails at once. Built first, while cargo may fetch.
@@ -139,7 +141,7 @@ test-release: release image-buildah ## the release artifacts where they run: chr
 # exe in target/wine/; the shim never goes near dist/. See tests/it/windows.rs.
 WINE_DIR := $(CURDIR)/target/wine
 test-windows: release ## the Windows exe under Wine
-	mkdir -p $(WINE_DIR)
+	mkdir -p $(WINE_DIR)/tmp
 	cp $(DIST)/aws-oidc-windows-amd64.exe $(WINE_DIR)/aws-oidc.exe
 	x86_64-w64-mingw32-gcc -shared -O2 -Wl,--no-insert-timestamp -o $(WINE_DIR)/bcryptprimitives.dll \
 		tests/wine/bcryptprimitives.c -ladvapi32

@@ -35,6 +35,10 @@ fn wine_command<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>, args: &[&
     cmd.env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", dir.join("home"))
         .env("WINEPREFIX", dir.join("prefix"))
+        // Debian's Wine makes its server's socket folder in $TMPDIR
+        // (wine-XXXXXX) and leaves it there: keep it in target/wine, so a
+        // full `make test` leaves nothing in /tmp.
+        .env("TMPDIR", dir.join("tmp"))
         .env("WINEDEBUG", "-all")
         // Load the shim beside the exe rather than any built-in.
         .env("WINEDLLOVERRIDES", "bcryptprimitives=n");

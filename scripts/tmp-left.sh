@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# A full `make test` leaves nothing in /tmp (issue 13). `save F` records
+# what the temp folder holds before the tests; `check F` fails, naming
+# them, if entries of the kinds the suite and its tools make are new:
+# the tests' own folders (aws-oidc-*), Wine's server folder (wine-*,
+# .wine-*), Python's and buildah's temporary files (tmp*, buildah*).
+set -euo pipefail
+tmp=${TMPDIR:-/tmp}
+ours() { ls -A "$tmp" | grep -E '^(aws-oidc-|\.?wine-|tmp|buildah)' | LC_ALL=C sort || true; }
+case ${1:-} in
+save) ours >"$2" ;;
+check)
+	left=$(LC_ALL=C comm -13 "$2" <(ours))
+	rm -f "$2"
+	if [ -n "$left" ]; then
+		echo "make test left these in $tmp; a test or tool does not clean up after itself:" >&2
+		printf '  %s\n' $left >&2
+		exit 1
+	fi
+	;;
+*)
+	echo "usage: $0 save|check FILE" >&2
+	exit 2
+	;;
+esac
