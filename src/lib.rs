@@ -174,6 +174,13 @@ fn credentials(
                     },
                     ..s.clone()
                 };
+                log.debug(&format!(
+                    "waited {} for the cache entry's lock; {} of the {}s timeout (from {}) is left for STS",
+                    retry::seconds(waited),
+                    retry::seconds(shortened.timeout.value),
+                    s.timeout.value.as_secs(),
+                    s.timeout.source.name()
+                ));
                 &shortened
             }
         };

@@ -668,6 +668,16 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
     out.expect(0);
     assert!(out.stderr.contains("from cache"), "{}", out.stderr);
     assert_eq!(sts.counts().0, 6, "a hit, verified");
+
+    // No answer to the hit's GetCallerIdentity is not a refusal: the
+    // entry may be good, so it stays, and the run fails with exit 4.
+    let before = std::fs::read_to_string(&path).unwrap();
+    sts.script([Reply::Close]);
+    let out = go(&verified);
+    out.expect(4);
+    assert!(!out.stderr.contains("removed the entry"), "{}", out.stderr);
+    assert_eq!(sts.counts().0, 7, "the verify only: STS not asked");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 }
 
 #[test]
@@ -791,6 +801,50 @@ fn a_run_waits_for_a_held_lock_and_goes_on_with_it() {
     assert!(!said.contains("going on without"), "{said}");
     assert!(said.contains("the entry has expired"), "{said}");
     assert!(!said.contains("cannot reuse them"), "{said}");
+    assert_eq!(sts.counts().0, 2, "one renewal");
+    // The wait came out of the run's timeout: what is left for STS is less
+    // than the 5s set (the run slept at least one 50 ms poll), whatever
+    // the wait's length.
+    let line = said
+        .lines()
+        .find(|l| l.contains("for the cache entry's lock; "))
+        .unwrap_or_else(|| panic!("no line about the wait: {said}"));
+    let left = line
+        .split("; ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap();
+    assert!(
+        left.ends_with('s') && left != "5.0s" && left.starts_with(['4', '3', '2', '1', '0']),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(" of the 5s timeout (from PLUGIN_TIMEOUT) is left for STS"),
+        "{line}"
+    );
+}
+
+/// A run that takes the lock at once says nothing of a wait: nothing came
+/// out of its timeout (mutation testing, issue 13).
+#[test]
+fn a_run_that_takes_the_lock_at_once_has_its_whole_timeout() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, expiring(&text, now() - 60)).unwrap();
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("the entry has expired"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("waiting for it"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("for the cache entry's lock"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(sts.counts().0, 2, "one renewal");
 }
 
