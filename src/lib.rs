@@ -134,20 +134,27 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
         );
     }
     let creds = credentials(s, &endpoint, claims.as_ref(), log)?;
-    let now = time::now();
-    let left = creds.expires_at - now;
-    if left < 300 {
-        log.warn(&format!(
-            "the credentials expire at {} but this machine's clock says {} ({}); check the runner's clock (NTP)",
-            creds.expiration,
-            time::format_utc(now),
-            if left < 0 { format!("already {} in the past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
-        ));
+    if let Some(warning) = clock_warning(&creds, time::now()) {
+        log.warn(&warning);
     }
     let rendered = output::render(&plan, s, &creds)?;
     output::write(destinations, &plan, &rendered, stdout)?;
     report_success(s, &plan, &rendered, &creds, log);
     Ok(())
+}
+
+/// A warning when credentials live less than 5 minutes by this machine's
+/// clock (`now`): STS never issues so few, so the clock is wrong.
+fn clock_warning(creds: &response::Credentials, now: i64) -> Option<String> {
+    let left = creds.expires_at - now;
+    (left < 300).then(|| {
+        format!(
+            "the credentials expire at {} but this machine's clock says {} ({}); check the runner's clock (NTP)",
+            creds.expiration,
+            time::format_utc(now),
+            if left < 0 { format!("already {} in the past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
+        )
+    })
 }
 
 /// The credentials to write: from the cache when it holds them, else from
@@ -441,4 +448,41 @@ pub fn help() -> String {
          cache folder refused (a link, another user's, shared) before any request; 1 anything else.\n",
     );
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_is_questioned_under_five_minutes_left() {
+        // 2026-11-26T12:00:00Z
+        let expires_at = 1_795_694_400;
+        let creds = response::Credentials {
+            access_key_id: "ASIAEXAMPLE000000001".into(),
+            secret_access_key: secret::Secret::new("secret"),
+            session_token: secret::Secret::new("token"),
+            expiration: "2026-11-26T12:00:00Z".into(),
+            expires_at,
+            assumed_role_arn: None,
+            subject: None,
+            audience: None,
+            provider: None,
+            request_id: None,
+        };
+        assert_eq!(clock_warning(&creds, expires_at - 300), None);
+        assert_eq!(
+            clock_warning(&creds, expires_at - 299).unwrap(),
+            "the credentials expire at 2026-11-26T12:00:00Z but this machine's clock says \
+             2026-11-26T11:55:01Z (only 4m 59s ahead); check the runner's clock (NTP)"
+        );
+        assert!(clock_warning(&creds, expires_at)
+            .unwrap()
+            .contains(" (only 0s ahead); "));
+        assert_eq!(
+            clock_warning(&creds, expires_at + 60).unwrap(),
+            "the credentials expire at 2026-11-26T12:00:00Z but this machine's clock says \
+             2026-11-26T12:01:00Z (already 1m 0s in the past); check the runner's clock (NTP)"
+        );
+    }
 }

@@ -213,11 +213,7 @@ pub fn fetch(
                             "the cached credentials were refused".to_string()
                         }
                     },
-                    false if left > 0 => format!(
-                        "the entry expires in {}, within the 15m refresh window",
-                        crate::time::human(left)
-                    ),
-                    false => "the entry has expired".to_string(),
+                    false => stale(left),
                 }
             }
             Err(why) => format!("the entry {why}, so it is ignored"),
@@ -269,6 +265,19 @@ pub fn inspect(dir: &Sourced<String>) -> Result<String, Error> {
         }
     };
     Ok(format!("{} (from {}): {state}", dir.value, dir.source))
+}
+
+/// Why an entry with `left` seconds to live, no more than the refresh
+/// window, is not used: it expires within the window, or has expired (at
+/// 0 it has: STS's `Expiration` is the first second it is no longer good).
+fn stale(left: i64) -> String {
+    match left > 0 {
+        true => format!(
+            "the entry expires in {}, within the 15m refresh window",
+            crate::time::human(left)
+        ),
+        false => "the entry has expired".to_string(),
+    }
 }
 
 /// Takes the entry's lock, polling while another run holds it for at most
@@ -329,6 +338,20 @@ fn lock(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_stale_until_its_expiration_then_expired() {
+        assert_eq!(
+            stale(REFRESH_WINDOW),
+            "the entry expires in 15m 0s, within the 15m refresh window"
+        );
+        assert_eq!(
+            stale(1),
+            "the entry expires in 1s, within the 15m refresh window"
+        );
+        assert_eq!(stale(0), "the entry has expired");
+        assert_eq!(stale(-1), "the entry has expired");
+    }
 
     fn creds(arn: Option<&str>) -> Credentials {
         Credentials {
