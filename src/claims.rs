@@ -165,4 +165,18 @@ mod tests {
         assert!(decode(&token).is_some());
         assert_eq!(decode(&format!("{token}.d")), None);
     }
+
+    #[test]
+    fn a_payload_of_16_kib_is_read_and_a_longer_one_is_not() {
+        // 12,288 bytes of JSON are 16,384 base64 characters, no padding.
+        let at_limit = format!(r#"{{"sub":"{}"}}"#, "x".repeat(12_278));
+        let token = jwt(&at_limit);
+        assert_eq!(token.split('.').nth(1).unwrap().len(), 16_384);
+        assert_eq!(decode(&token).unwrap().sub.unwrap().len(), 12_278);
+        // 3 bytes more: 16,388 characters, valid base64, refused unread.
+        let over = format!(r#"{{"sub":"{}"}}"#, "x".repeat(12_281));
+        let token = jwt(&over);
+        assert_eq!(token.split('.').nth(1).unwrap().len(), 16_388);
+        assert_eq!(decode(&token), None);
+    }
 }
