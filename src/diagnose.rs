@@ -233,6 +233,18 @@ mod tests {
         )
         .unwrap();
         assert!(h.contains("maximum session duration"), "{h}");
+        // Any other validation error is about the setting it names.
+        for code in ["ValidationError", "InvalidParameterValue"] {
+            let h = hint(
+                code,
+                "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint",
+                None,
+                "aws",
+                "1",
+                now,
+            );
+            assert_eq!(h.as_deref(), Some("check the setting the message names"));
+        }
         assert_eq!(hint("SomethingElse", "", None, "aws", "1", now), None);
         for code in [
             "IDPRejectedClaim",
