@@ -618,6 +618,8 @@ mod tests {
             (input(None, false, false, false, "aws-cn"), "global endpoint sts.amazonaws.com does not serve"),
             (input(None, false, false, false, "aws-us-gov"), "for example us-gov-west-1"),
             (input(Some("aws-global"), true, false, false, "aws"), "aws-global has no"),
+            (input(Some("aws-global"), true, true, false, "aws"), "region aws-global has no FIPS and dual-stack endpoint"),
+            (input(None, true, true, false, "aws"), "FIPS and dual-stack endpoints are regional"),
         ];
         for (inp, want) in rows {
             let e = resolve(inp).unwrap_err();

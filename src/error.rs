@@ -212,6 +212,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_control_character_alone_is_escaped() {
+        // Alone, so no other byte sends the text past the quick check.
+        for (text, shows) in [
+            ("\u{1}", "\\u{1}"),
+            ("\u{1f}", "\\u{1f}"),
+            ("\u{7f}", "\\u{7f}"),
+            ("\u{85}", "\\u{85}"),
+        ] {
+            assert_eq!(shown(text), shows);
+        }
+        assert_eq!(shown(" ~é"), " ~é");
+    }
+
+    #[test]
+    fn permission_denied_reads_the_same_on_every_os() {
+        // Windows says "Access is denied." where Linux says "Permission
+        // denied": the kind, not the OS's words.
+        let e = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Access is denied.");
+        assert_eq!(io_reason(&e), "permission denied");
+        let e = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "The system cannot find the file specified.",
+        );
+        assert_eq!(io_reason(&e), "no such file");
+    }
+
+    #[test]
     fn exit_codes_follow_the_reference() {
         let sts = Error::Sts(Box::new(StsFailure {
             action: "AssumeRoleWithWebIdentity".into(),

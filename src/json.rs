@@ -284,6 +284,24 @@ mod tests {
     }
 
     #[test]
+    fn nesting_is_read_to_33_levels_of_arrays_or_objects() {
+        let arrays = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        let objects = |n: usize| "{\"a\":".repeat(n - 1) + "{}" + &"}".repeat(n - 1);
+        assert!(parse(&arrays(33)).is_some());
+        assert_eq!(parse(&arrays(34)), None);
+        assert!(parse(&objects(33)).is_some());
+        assert_eq!(parse(&objects(34)), None);
+    }
+
+    #[test]
+    fn an_exponent_is_read_with_either_letter() {
+        assert_eq!(
+            parse("[1e5,2E-3,3e+1]"),
+            Some(Json::Array(vec![Json::Number(None); 3]))
+        );
+    }
+
+    #[test]
     fn zero_and_every_short_escape() {
         // "0" alone is a number; only a leading zero before more digits is
         // refused ("01" above).
