@@ -281,6 +281,7 @@ fn judge(path: &str, m: &std::fs::Metadata) -> Result<Option<u32>, Problem> {
 }
 
 #[cfg(windows)]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 impl Folder {
     /// Makes or opens the folder and checks it as an output file is
     /// checked (`docs/reference.md` §6.4): not a link, owned by this user,

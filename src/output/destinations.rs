@@ -357,6 +357,7 @@ fn special_kind(m: &Metadata) -> &'static str {
 }
 
 #[cfg(not(unix))]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 fn special_kind(_: &Metadata) -> &'static str {
     "a special file"
 }
@@ -386,6 +387,7 @@ fn owned_and_private(m: &Metadata, path: &str) -> Result<(), String> {
 /// Windows checks the owner and the access list on the open handle
 /// ([`owner_only::check`]).
 #[cfg(not(unix))]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 fn owned_and_private(_: &Metadata, _: &str) -> Result<(), String> {
     Ok(())
 }
@@ -400,6 +402,7 @@ fn readable_by_others(m: &Metadata, path: &str) -> Option<String> {
 }
 
 #[cfg(not(unix))]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 fn readable_by_others(_: &Metadata, _: &str) -> Option<String> {
     None
 }
@@ -428,6 +431,7 @@ fn is_reparse_point(_: &Metadata) -> bool {
 }
 
 #[cfg(windows)]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 fn is_reparse_point(m: &Metadata) -> bool {
     use std::os::windows::fs::MetadataExt;
     const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
@@ -471,6 +475,7 @@ fn key_of(m: &Metadata, _: &Path) -> Option<String> {
 }
 
 #[cfg(windows)]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 fn key_of(_: &Metadata, path: &Path) -> Option<String> {
     let full = std::fs::canonicalize(path).ok()?;
     Some(full.to_string_lossy().to_lowercase())
@@ -505,6 +510,7 @@ fn may_write(path: &str, new: bool) -> std::io::Result<()> {
 
 /// On Windows the access list is judged on the handle instead.
 #[cfg(not(unix))]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 fn may_write(_: &str, _: bool) -> std::io::Result<()> {
     Ok(())
 }
@@ -570,6 +576,7 @@ fn open_existing(path: &str) -> std::io::Result<File> {
 /// Under `--check` on Windows: a handle that can read the file's security
 /// descriptor and nothing else.
 #[cfg(windows)]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
 fn inspect_handle(path: &str) -> std::io::Result<File> {
     use std::os::windows::fs::OpenOptionsExt;
     const READ_CONTROL: u32 = 0x0002_0000;
