@@ -294,6 +294,11 @@ mod tests {
     }
 
     #[test]
+    fn quote_escapes_controls_and_not_the_space() {
+        assert_eq!(quote(" \u{1f}~"), "\" \\u001f~\"");
+    }
+
+    #[test]
     fn an_exponent_is_read_with_either_letter() {
         assert_eq!(
             parse("[1e5,2E-3,3e+1]"),

@@ -197,6 +197,17 @@ mod tests {
             ("10.0.0.0/8", "11.1.2.3", false),
             ("10.0.0.0/8", "sts.amazonaws.com", false),
             ("[::1]", "::1", true),
+            // A bare IPv6 address ends in digits, and is not host:port.
+            ("::1", "::1", true),
+            ("fd00::10", "fd00::1", false),
+            // A port that is not a number is not a port: no entry matches.
+            ("sts.amazonaws.com:https", "sts.amazonaws.com", false),
+            // CIDR at its edges: /32 is one address, /0 every one, more
+            // than 32 bits is not a network.
+            ("10.0.0.1/32", "10.0.0.1", true),
+            ("10.0.0.1/32", "10.0.0.2", false),
+            ("10.0.0.0/0", "192.0.2.1", true),
+            ("10.0.0.0/33", "10.0.0.0", false),
             ("", "x", false),
         ];
         for (entry, host, want) in rows {
@@ -214,6 +225,33 @@ mod tests {
         assert!(no_proxy_matches(get("NO_PROXY="), &endpoint.host));
         assert!(no_proxy_matches("[::1]:443", "::1"));
         assert!(!no_proxy_matches("[::1]:443", "::2"));
+    }
+
+    #[test]
+    fn a_proxy_url_without_a_host_is_refused() {
+        for url in [
+            "http://:3128",
+            "http://user:pass@:3128",
+            "http://user:pass@",
+        ] {
+            assert_eq!(
+                parse(url).unwrap_err(),
+                "the proxy URL has no host; use http://host:port",
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_masked_url_only() {
+        let proxy = parse("http://user:s3cret@proxy.internal:3128").unwrap();
+        let shown = format!("{proxy:?}");
+        assert!(shown.starts_with("Proxy { display: "), "{shown}");
+        assert!(shown.contains("proxy.internal:3128"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("user"),
+            "{shown}"
+        );
     }
 
     #[test]
