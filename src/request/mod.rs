@@ -387,18 +387,23 @@ impl Resolver for LoopbackFirst {
         let Some(ips) = fixed else {
             return DefaultResolver::default().resolve(uri, config, timeout);
         };
-        let default = if uri.scheme_str() == Some("https") {
-            443
-        } else {
-            80
-        };
-        let port = uri.port_u16().unwrap_or(default);
+        let port = port_of(uri);
         let mut addrs = self.empty();
         for ip in ips {
             addrs.push(SocketAddr::new(ip, port));
         }
         Ok(addrs)
     }
+}
+
+/// The URL's port, else its scheme's.
+fn port_of(uri: &ureq::http::Uri) -> u16 {
+    let default = if uri.scheme_str() == Some("https") {
+        443
+    } else {
+        80
+    };
+    uri.port_u16().unwrap_or(default)
 }
 
 fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent, Error> {
@@ -694,6 +699,18 @@ mod tests {
             "h answered HTTP 500 (text/html; charset=utf-8) that is not an STS answer: x after 2 attempts; first bytes: `a; b`; check"
         );
         assert_eq!(first_clause_end("`a; b` (c; d)"), None);
+        // A parenthesis inside backticks is quoted text, not nesting.
+        assert_eq!(first_clause_end("`(`; x"), Some(3));
+        assert_eq!(first_clause_end("`)`; x"), Some(3));
+    }
+
+    #[test]
+    fn a_loopback_name_without_a_port_gets_the_scheme_s() {
+        let port = |url: &str| port_of(&url.parse::<ureq::http::Uri>().unwrap());
+        assert_eq!(port("https://localhost/"), 443);
+        assert_eq!(port("http://localhost/"), 80);
+        assert_eq!(port("https://localhost:8443/"), 8443);
+        assert_eq!(port("http://localhost:8080/"), 8080);
     }
 
     #[test]

@@ -681,7 +681,7 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::Sts, err(400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")]),
         case("a chained hop answered without credentials", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 (text/xml) that is not an STS answer: the answer is a <GetCallerIdentityResponse>, not the AssumeRoleResponse asked for; first bytes: `", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
-            .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", caller_identity_xml())]),
+            .replies(vec![Reply::Sts, Reply::Raw(200, "text/xml", caller_identity_xml("arn:aws:sts::210987654321:assumed-role/deploy/x"))]),
         case("a chained hop throttled until the attempts run out", 3, "STS refused AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy) (HTTP 400): Throttling: Rate exceeded", 4)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, err(400, "Throttling", "Rate exceeded"), err(400, "Throttling", "Rate exceeded"), err(400, "Throttling", "Rate exceeded")]),
@@ -731,6 +731,10 @@ fn answer_cases() -> Vec<Case> {
         case("a chained hop answered with the web-identity root", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into())]),
+        // The right caller, but an error status: not an answer to trust.
+        case("verify answered with an error status", 5, "GetCallerIdentity (--verify): 127.0.0.1 answered HTTP 403, but with an error status; nothing was written; check that the endpoint is STS", 2)
+            .set("PLUGIN_VERIFY", "true")
+            .replies(vec![Reply::Sts, Reply::Raw(403, "text/xml", caller_identity_xml("arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc"))]),
         case("an answer with two Credentials", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one Credentials; nothing was written", 1)
             .replies(vec![Reply::StsEdited("</Credentials>", "</Credentials><Credentials></Credentials>".into())]),
         case("an answer with two AssumedRoleUser", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one AssumedRoleUser; nothing was written", 1)
@@ -738,11 +742,12 @@ fn answer_cases() -> Vec<Case> {
     ]
 }
 
-/// A `GetCallerIdentityResponse`, where credentials were asked for.
-fn caller_identity_xml() -> Vec<u8> {
+/// A `GetCallerIdentityResponse` naming `arn`.
+fn caller_identity_xml(arn: &str) -> Vec<u8> {
+    let account = arn.split(':').nth(4).unwrap();
     format!(
-        "<GetCallerIdentityResponse xmlns=\"{}\"><GetCallerIdentityResult><Arn>arn:aws:sts::210987654321:assumed-role/deploy/x</Arn>\
-         <Account>210987654321</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+        "<GetCallerIdentityResponse xmlns=\"{}\"><GetCallerIdentityResult><Arn>{arn}</Arn>\
+         <Account>{account}</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
         standin::NS
     )
     .into_bytes()

@@ -446,9 +446,22 @@ fn proxy_from_env_carries_the_request_and_its_password_stays_hidden() {
 fn loopback_endpoints_never_use_the_proxy() {
     let sts = StandIn::start();
     let proxy = standin::Proxy::start(1);
-    let step = Step::harness(&sts).set("HTTPS_PROXY", &format!("http://127.0.0.1:{}", proxy.port));
-    step.run(&[]).expect(0);
+    let step = Step::harness(&sts)
+        .set("HTTPS_PROXY", &format!("http://127.0.0.1:{}", proxy.port))
+        .set("PLUGIN_LOG_LEVEL", "debug");
+    let out = step.run(&[]);
+    out.expect(0);
     assert!(proxy.connects().is_empty());
+    // Said at debug when a proxy is set; nothing about a proxy when none is.
+    assert!(
+        out.stderr
+            .contains("aws-oidc: debug: not using a proxy for 127.0.0.1 (loopback or NO_PROXY)\n"),
+        "{}",
+        out.stderr
+    );
+    let out = step.unset("HTTPS_PROXY").run(&[]);
+    out.expect(0);
+    assert!(!out.stderr.contains("proxy"), "{}", out.stderr);
 }
 
 #[test]
