@@ -297,6 +297,17 @@ mod tests {
         assert_eq!(format!("{:?}", Some(&s)), "Some(<redacted>)");
         assert_eq!(s.expose(), "eyJhbGciOi.super.secret");
         assert_eq!(s.len(), 23);
+        assert!(!s.is_empty());
+        assert!(Secret::new("").is_empty());
+    }
+
+    #[test]
+    fn an_empty_secret_scrubs_nothing() {
+        // A proxy URL with an empty password gives one: it must not match
+        // everywhere (nor panic as a zero-width pattern).
+        let s = Scrubber::new(["", "pw"]);
+        assert_eq!(s.scrub("a pw b"), "a <redacted> b");
+        assert_eq!(s.scrub("plain"), "plain");
     }
 }
 
