@@ -302,6 +302,37 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_s_secrets_are_its_userinfo_decoded_and_as_basic_auth() {
+        use base64::Engine;
+        let basic = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        // %XX undone; a '+' and an entity are the password's own text.
+        let secrets = run_secrets(None, None, Some("http://us%3Aer:a+b%40c&amp;@proxy:3128"));
+        assert_eq!(
+            secrets,
+            [
+                "us%3Aer:a+b%40c&amp;".to_string(),
+                basic("us:er:a+b@c&amp;"),
+                "a+b%40c&amp;".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn form_encoding_is_undone_before_scrubbing() {
+        // A policy in a traced form body: spaces as '+', '&' as an entity
+        // in an XML echo.
+        let s = Scrubber::whole(["a policy with spaces & more"]);
+        assert_eq!(
+            s.scrub("Policy=a+policy+with+spaces+%26+more"),
+            "Policy=<redacted>"
+        );
+        assert_eq!(
+            s.scrub("<P>a policy with spaces &amp; more</P>"),
+            "<P><redacted></P>"
+        );
+    }
+
+    #[test]
     fn an_empty_secret_scrubs_nothing() {
         // A proxy URL with an empty password gives one: it must not match
         // everywhere (nor panic as a zero-width pattern).

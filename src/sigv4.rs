@@ -544,6 +544,8 @@ mod tests {
                 .expose(),
             "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
         );
+        let key = signing_key(&secret, "20120215", "us-east-1", "iam");
+        assert_eq!(format!("{key:?}"), "<redacted>");
         assert_eq!(
             credential_scope("20150830", "eu-west-1", "sts"),
             "20150830/eu-west-1/sts/aws4_request"

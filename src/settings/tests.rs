@@ -381,6 +381,16 @@ fn durations() {
 }
 
 #[test]
+fn regional_or_legacy_endpoints() {
+    let base = [("AWS_ROLE_ARN", ARN), ("PLUGIN_OIDC_TOKEN_ID", "abcd")];
+    for (value, legacy) in [("regional", false), ("legacy", true), ("LEGACY", true)] {
+        let env = [base[0], base[1], ("AWS_STS_REGIONAL_ENDPOINTS", value)];
+        assert_eq!(ok(&env, &[]).legacy_global, legacy, "{value}");
+    }
+    assert!(!ok(&base, &[]).legacy_global);
+}
+
+#[test]
 fn regions_booleans_and_small_values() {
     for r in [
         "us-east-1",
