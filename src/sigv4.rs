@@ -462,6 +462,13 @@ mod tests {
             (None, "::1", "us-east-1"),
             (None, "localhost", "us-east-1"),
             (None, "sts.internal.example.com", "us-east-1"),
+            // A label after sts that is not shaped like a region: no
+            // trailing number, no dash, not starting with a letter, or
+            // with a character regions never hold.
+            (None, "sts.us-east.amazonaws.com", "us-east-1"),
+            (None, "sts.useast1.amazonaws.com", "us-east-1"),
+            (None, "sts.1-east-1.amazonaws.com", "us-east-1"),
+            (None, "sts.eu_west-1.amazonaws.com", "us-east-1"),
             (None, "proxy.example.com", "us-east-1"),
             // Look-alikes are not AWS names.
             (
