@@ -218,6 +218,14 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(parse_utc(s), want, "{s}");
         }
+        // Each separator wrong on its own (the digits stay where they are).
+        let good = "2026-11-25T18:00:59Z";
+        for at in [4, 7, 10, 13, 16] {
+            let mut bad = good.as_bytes().to_vec();
+            bad[at] = b'/';
+            let bad = String::from_utf8(bad).unwrap();
+            assert_eq!(parse_utc(&bad), None, "{bad}");
+        }
     }
 
     #[test]
