@@ -144,7 +144,9 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
 }
 
 /// A warning when credentials live less than 5 minutes by this machine's
-/// clock (`now`): STS never issues so few, so the clock is wrong.
+/// clock (`now`): STS never issues so few, so the clock is wrong. At their
+/// `Expiration` they no longer work, so 0 left is in the past (as for the
+/// cache, §13.1).
 fn clock_warning(creds: &response::Credentials, now: i64) -> Option<String> {
     let left = creds.expires_at - now;
     (left < 300).then(|| {
@@ -152,7 +154,7 @@ fn clock_warning(creds: &response::Credentials, now: i64) -> Option<String> {
             "the credentials expire at {} but this machine's clock says {} ({}); check the runner's clock (NTP)",
             creds.expiration,
             time::format_utc(now),
-            if left < 0 { format!("already {} in the past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
+            if left <= 0 { format!("already {} in the past", time::human(left)) } else { format!("only {} ahead", time::human(left)) }
         )
     })
 }
@@ -478,7 +480,7 @@ mod tests {
         );
         assert!(clock_warning(&creds, expires_at)
             .unwrap()
-            .contains(" (only 0s ahead); "));
+            .contains(" (already 0s in the past); "));
         assert_eq!(
             clock_warning(&creds, expires_at + 60).unwrap(),
             "the credentials expire at 2026-11-26T12:00:00Z but this machine's clock says \

@@ -65,7 +65,8 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         num(14..16)?,
         num(17..19)?,
     );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 59 {
+    // The month and the day are checked by the round trip below.
+    if h > 23 || mi > 59 || sec > 59 {
         return None;
     }
     let mut rest = &s[19..];
@@ -80,8 +81,9 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(y, mo, d);
-    // A day past the month's end (06-31, 2026-02-29) would roll into the
-    // next month: no such date, so it is refused like any bad field.
+    // A month or day out of range, or a day past the month's end (06-31,
+    // 2026-02-29), rolls into another date: no such date, so it is refused
+    // like any bad field.
     if civil_from_days(days) != (y, mo, d) {
         return None;
     }
@@ -111,7 +113,8 @@ pub fn human(secs: i64) -> String {
     }
 }
 
-/// `in 59m 59s` for a span ahead, `30s ago` for one behind.
+/// `in 59m 59s` for a span ahead, `30s ago` for one behind (`in 0s` for
+/// none: the success line's "until EXP (in 0s)").
 pub fn relative(secs: i64) -> String {
     if secs < 0 {
         format!("{} ago", human(secs))
@@ -188,6 +191,7 @@ mod tests {
         assert_eq!(human(3 * 86400 + 4 * 3600), "3d 4h");
         assert_eq!(relative(-30), "30s ago");
         assert_eq!(relative(90), "in 1m 30s");
+        assert_eq!(relative(0), "in 0s");
     }
 
     #[test]
@@ -218,6 +222,17 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(parse_utc(s), want, "{s}");
         }
+        // Each field out of range on its own.
+        for bad in [
+            "2026-13-25T18:00:59Z",
+            "2026-00-25T18:00:59Z",
+            "2026-11-32T18:00:59Z",
+            "2026-11-00T18:00:59Z",
+            "2026-11-25T24:00:59Z",
+            "2026-11-25T18:60:59Z",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
         // Each separator wrong on its own (the digits stay where they are).
         let good = "2026-11-25T18:00:59Z";
         for at in [4, 7, 10, 13, 16] {
@@ -239,6 +254,12 @@ mod tests {
             ("Sun, 6 Nov 1994 08:49:37 GMT", None),
             ("Sun, 31 Jun 1994 08:49:37 GMT", None),
             ("Sun, 06 Now 1994 08:49:37 GMT", None),
+            // A month name is one of the twelve, whole.
+            ("Sun, 06 JanFeb 1994 08:49:37 GMT", None),
+            ("Sun, 06 anF 1994 08:49:37 GMT", None),
+            // The weekday ends in a comma; the clock has no fraction.
+            ("Sun 06 Nov 1994 08:49:37 GMT", None),
+            ("Sun, 06 Nov 1994 08:49:37.5 GMT", None),
             ("Sun, 06 Nov 1994 8:49:37x GMT", None),
             ("120", None),
             ("", None),

@@ -345,6 +345,9 @@ fn a_corrupt_or_planted_entry_is_ignored_and_never_written_out() {
             good.replace("\"Version\":1", "\"Version\":9"),
         ),
         ("a bad value", good.replace(&issued.session_token, planted)),
+        // Good JSON padded past the 64 KiB an entry may have: read whole,
+        // and refused for its size before it is parsed.
+        ("too large", format!("{good}{}", " ".repeat(64 << 10))),
     ];
     for (i, (what, text)) in bad.iter().enumerate() {
         std::fs::write(&path, text).unwrap();
@@ -359,6 +362,14 @@ fn a_corrupt_or_planted_entry_is_ignored_and_never_written_out() {
             !out.stdout.contains(planted) && !out.stderr.contains(planted),
             "{what}"
         );
+        if *what == "too large" {
+            assert!(
+                out.stderr
+                    .contains(": the entry is larger than an entry can be, so it is ignored"),
+                "{}",
+                out.stderr
+            );
+        }
         assert_eq!(sts.counts().0, i + 2, "{what}");
         assert!(std::fs::read_to_string(&path)
             .unwrap()

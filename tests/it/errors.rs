@@ -717,6 +717,10 @@ fn answer_cases() -> Vec<Case> {
                 write_file(&s.dir.join("home"), "notes.txt", "x");
                 cache_in("home")(sts, s)
             }),
+        // Its parent made, the folder itself cannot be: the reason is the
+        // OS's, and nothing is asked.
+        case("the cache folder's name too long", 6, "(from PLUGIN_CACHE_DIR) cannot be created: file name too long; set --cache-dir / PLUGIN_CACHE_DIR to a folder this user may write", 0)
+            .with(|sts, s| cache_in(Box::leak("x".repeat(300).into_boxed_str()))(sts, s)),
         // Under a file: a regression cannot make it in the working directory.
         case("the cache folder a relative path", 2, "PLUGIN_CACHE_DIR: `Cargo.toml/cache` must be an absolute path: credential_process runs from any working directory", 0)
             .set("PLUGIN_CACHE", "true")
