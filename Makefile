@@ -78,6 +78,8 @@ demo: build ## one whole exchange against the local STS stand-in
 deps: ## install the Debian packages, rustup targets and Python modules the tests use
 	scripts/deps.sh all
 
+# Then nothing of the suite's may be left in /tmp (scripts/tmp-left.sh). A
+# failed run stops before that check: its leftovers are not reported.
 test: deps ## every test: unit and integration, the release artifacts, the Windows exe
 	mkdir -p target && scripts/tmp-left.sh save target/tmp-before
 	$(MAKE) test-unit
@@ -141,7 +143,7 @@ test-release: release image-buildah ## the release artifacts where they run: chr
 # exe in target/wine/; the shim never goes near dist/. See tests/it/windows.rs.
 WINE_DIR := $(CURDIR)/target/wine
 test-windows: release ## the Windows exe under Wine
-	mkdir -p $(WINE_DIR)/tmp
+	rm -rf $(WINE_DIR)/tmp && mkdir -p $(WINE_DIR)/tmp
 	cp $(DIST)/aws-oidc-windows-amd64.exe $(WINE_DIR)/aws-oidc.exe
 	x86_64-w64-mingw32-gcc -shared -O2 -Wl,--no-insert-timestamp -o $(WINE_DIR)/bcryptprimitives.dll \
 		tests/wine/bcryptprimitives.c -ladvapi32
@@ -223,13 +225,14 @@ fuzz: ## run each fuzz target (FUZZ_SECONDS each)
 # Mutation testing (issue 13): cargo-mutants changes the code one small
 # way at a time and runs the tests on each; a change no test notices is a
 # survivor. Two stages (scripts/mutants.sh): unit tests first, then only
-# their survivors against the whole cargo test. Settings in
-# .cargo/mutants.toml, survivors and why they are harmless in
-# tests/mutants-survivors.md. A full run takes hours on 2 cores, so it is
-# measured, not run in CI. FILE=src/retry.rs narrows it to a file,
-# SHARD=0/30 to a sample (every 30th mutant), STAGE1=keep reuses the last
-# stage 1 after adding tests, MUTANTS_ARGS passes more flags.
-mutants: ## mutation testing, two stages (installs cargo-mutants); FILE=src/x.rs, SHARD=k/n; prints counts and score
+# their survivors against the whole suite (under cargo-nextest when it is
+# installed). Settings in .cargo/mutants.toml, survivors and why they are
+# harmless in tests/mutants-survivors.md. A whole-crate run takes about two
+# hours on 2 cores with JOBS=2, so it is measured, not run in CI.
+# FILE=src/retry.rs narrows it to a file, SHARD=0/30 to a sample (every
+# 30th mutant), JOBS=2 runs two mutants at once, STAGE1=keep reuses the
+# last stage 1 after adding tests, MUTANTS_ARGS passes more flags.
+mutants: ## mutation testing, two stages (installs cargo-mutants); FILE=src/x.rs, SHARD=k/n, JOBS=n; prints counts and score
 	command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
 	FILE='$(FILE)' SHARD='$(SHARD)' STAGE1='$(STAGE1)' JOBS='$(JOBS)' MUTANTS_ARGS='$(MUTANTS_ARGS)' scripts/mutants.sh
 

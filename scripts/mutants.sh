@@ -3,9 +3,10 @@
 # run fits in the time there is.
 #   1. every mutant in scope against the unit tests only (`--lib` for the
 #      build and the run: seconds per mutant);
-#   2. only stage 1's survivors (cargo-mutants' --iterate skips what was
-#      caught or unviable) against the whole `cargo test`, where the
-#      integration binary runs the real binary against the TLS stand-in.
+#   2. only stage 1's survivors (missed or timed out, each named exactly)
+#      against the whole suite, where the integration binary runs the real
+#      binary against the TLS stand-in; under cargo-nextest when it is
+#      installed, which stops at the first failing test.
 # A mutant caught in stage 1 is caught by the whole suite too (it includes
 # the unit tests), so the two stages together give the whole suite's verdict.
 #
@@ -13,11 +14,11 @@
 # SHARD=k/n runs every n-th mutant from the k-th (k counts from 0: a
 # sample spread over the whole crate), JOBS=n runs n mutants at once
 # (default 1), MUTANTS_ARGS adds flags.
-# Everything runs under `nice -n 19` (one job unless JOBS says), so other
-# builds go first.
-# Builds go to target/mutants-build (kept warm between runs, outside the
-# normal target/ so a run never invalidates it); cargo-mutants copies the
-# tree to a temporary folder and removes it when it ends.
+# Everything runs under `nice -n 19`, so other builds go first.
+# With one job, builds go to target/mutants-build (kept warm between runs,
+# outside the normal target/ so a run never invalidates it). With JOBS > 1
+# each job builds from cold in its own copy of the tree, which cargo-mutants
+# makes in the temporary folder (about 350 MB each) and removes when it ends.
 # Results: target/mutants/<scope>/stage1/mutants.out and .../stage2/mutants.out.
 # STAGE1=keep reuses the last stage 1 of the same scope (after adding tests
 # that should kill its survivors). Exit status: cargo-mutants' last one
@@ -33,7 +34,7 @@ mkdir -p "$out"
 # One job builds in target/mutants-build, kept warm between runs; with
 # JOBS > 1 each job builds in its own copy of the tree (a shared folder
 # would make them take turns on cargo's lock).
-[ "${JOBS:-1}" -gt 1 ] || export CARGO_TARGET_DIR=$PWD/target/mutants-build
+if [ "${JOBS:-1}" -gt 1 ]; then unset CARGO_TARGET_DIR; else export CARGO_TARGET_DIR=$PWD/target/mutants-build; fi
 # No debug info: nobody reads a mutant's backtrace, and linking the test
 # binaries without it takes a fraction of the time.
 export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0

@@ -4,6 +4,9 @@
 # them, if entries of the kinds the suite and its tools make are new:
 # the tests' own folders (aws-oidc-*), Wine's server folder (wine-*,
 # .wine-*), Python's and buildah's temporary files (tmp*, buildah*).
+# By name, before and after: another program making such names in /tmp
+# meanwhile (a `make mutants` killing a hung test leaves aws-oidc-*
+# folders) makes it fail; run the suite alone.
 set -euo pipefail
 tmp=${TMPDIR:-/tmp}
 ours() { ls -A "$tmp" | grep -E '^(aws-oidc-|\.?wine-|tmp|buildah)' | LC_ALL=C sort || true; }
@@ -14,7 +17,7 @@ check)
 	rm -f "$2"
 	if [ -n "$left" ]; then
 		echo "make test left these in $tmp; a test or tool does not clean up after itself:" >&2
-		printf '  %s\n' $left >&2
+		printf '%s\n' "$left" | sed 's/^/  /' >&2
 		exit 1
 	fi
 	;;

@@ -302,10 +302,12 @@ mod tests {
     }
 
     #[test]
-    fn a_proxy_s_secrets_are_its_userinfo_decoded_and_as_basic_auth() {
+    fn a_proxy_s_secrets_are_its_userinfo_as_written_and_as_basic_auth() {
         use base64::Engine;
         let basic = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        // %XX undone; a '+' and an entity are the password's own text.
+        // As written, and as the Basic value (%XX undone; a '+' and an
+        // entity are the password's own text). The scrubber decodes the
+        // written forms itself.
         let secrets = run_secrets(None, None, Some("http://us%3Aer:a+b%40c&amp;@proxy:3128"));
         assert_eq!(
             secrets,

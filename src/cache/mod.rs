@@ -213,7 +213,7 @@ pub fn fetch(
                             "the cached credentials were refused".to_string()
                         }
                     },
-                    false => stale(left),
+                    false => why_stale(left),
                 }
             }
             Err(why) => format!("the entry {why}, so it is ignored"),
@@ -270,7 +270,7 @@ pub fn inspect(dir: &Sourced<String>) -> Result<String, Error> {
 /// Why an entry with `left` seconds to live, no more than the refresh
 /// window, is not used: it expires within the window, or has expired (at
 /// 0 it has: STS's `Expiration` is the first second it is no longer good).
-fn stale(left: i64) -> String {
+fn why_stale(left: i64) -> String {
     match left > 0 {
         true => format!(
             "the entry expires in {}, within the 15m refresh window",
@@ -304,10 +304,11 @@ fn lock(
     let mut said = false;
     loop {
         let waited = started.elapsed();
+        // Nothing was spent until the run waited (and said so): a lock
+        // taken, or refused, at the first try leaves the whole timeout.
+        let spent = if said { waited } else { Duration::ZERO };
         match file.try_lock() {
-            // Taken at once: nothing was spent.
-            Ok(()) if !said => return (Some(file), Duration::ZERO),
-            Ok(()) => return (Some(file), waited),
+            Ok(()) => return (Some(file), spent),
             Err(std::fs::TryLockError::WouldBlock) if waited < patience => {
                 if !said {
                     log.debug(
@@ -322,14 +323,14 @@ fn lock(
                     "another run has held the cache entry's lock for {}s; going on without it",
                     waited.as_secs()
                 ));
-                return (None, waited);
+                return (None, spent);
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 log.warn(&format!(
                     "cannot lock {entry} ({}); going on without the lock",
                     crate::error::io_reason(&e)
                 ));
-                return (None, waited);
+                return (None, spent);
             }
         }
     }
@@ -342,15 +343,15 @@ mod tests {
     #[test]
     fn an_entry_is_stale_until_its_expiration_then_expired() {
         assert_eq!(
-            stale(REFRESH_WINDOW),
+            why_stale(REFRESH_WINDOW),
             "the entry expires in 15m 0s, within the 15m refresh window"
         );
         assert_eq!(
-            stale(1),
+            why_stale(1),
             "the entry expires in 1s, within the 15m refresh window"
         );
-        assert_eq!(stale(0), "the entry has expired");
-        assert_eq!(stale(-1), "the entry has expired");
+        assert_eq!(why_stale(0), "the entry has expired");
+        assert_eq!(why_stale(-1), "the entry has expired");
     }
 
     fn creds(arn: Option<&str>) -> Credentials {
