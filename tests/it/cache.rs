@@ -536,8 +536,34 @@ fn check_refuses_the_folders_a_run_refuses_and_changes_nothing() {
         out.stderr
     );
     assert!(!out.stdout.contains("settings are valid"));
-    // A link: refused.
+    // A .tmp file is the cache's own only as an entry's temporary file.
     std::fs::remove_file(cache.join("notes.txt")).unwrap();
+    std::fs::write(cache.join("notes.tmp"), "mine").unwrap();
+    let out = check();
+    out.expect(6);
+    assert!(
+        out.last_line()
+            .contains("(it holds other files, such as notes.tmp)"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_file(cache.join("notes.tmp")).unwrap();
+    // Under a file: it cannot be looked at, which is not "missing".
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under = e.clone().set(
+        "PLUGIN_CACHE_DIR",
+        &file.join("cache").display().to_string(),
+    );
+    let under: Vec<(&str, &str)> = under.iter().collect();
+    let out = run(&under, &["--check"]);
+    out.expect(6);
+    assert!(
+        out.last_line().contains("/a-file/cache (from PLUGIN_CACHE_DIR) cannot be checked: not a directory; set --cache-dir"),
+        "{}",
+        out.stderr
+    );
+    // A link: refused.
     std::fs::rename(&cache, dir.join("real")).unwrap();
     std::os::unix::fs::symlink(dir.join("real"), &cache).unwrap();
     check().expect(6);
@@ -558,6 +584,25 @@ fn check_refuses_the_folders_a_run_refuses_and_changes_nothing() {
         eprintln!("skipped: planting a folder owned by nobody (uid 65534) needs root");
     }
     assert_eq!(sts.counts().0, 0);
+}
+
+/// An entry of exactly the 64 KiB an entry may have is read (good JSON,
+/// padded): only a larger one is refused for its size.
+#[test]
+fn an_entry_of_64_kib_is_read() {
+    let sts = StandIn::start();
+    let (_dir, e, path) = primed(&sts);
+    let good = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{good}{}", " ".repeat((64 << 10) - good.len())),
+    )
+    .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 << 10);
+    let out = go(&e);
+    out.expect(0);
+    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    assert_eq!(sts.counts().0, 1);
 }
 
 /// The entry's lock file, next to the one entry.
