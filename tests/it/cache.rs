@@ -70,6 +70,8 @@ fn a_second_run_reuses_the_cached_credentials_and_shows_no_secret() {
     for level in ["info", "trace", "info"] {
         let out = go(&env(&sts, &token, &dir).set("PLUGIN_LOG_LEVEL", level));
         out.expect(0);
+        // Nothing to warn of: the folder, the lock and the entry all work.
+        assert!(!out.stderr.contains("warning"), "{level}: {}", out.stderr);
         // stdout is the credentials; stderr shows none of them.
         for secret in secrets_of(&sts, &token) {
             assert!(!out.stderr.contains(&secret), "{level}: {}", out.stderr);
