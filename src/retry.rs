@@ -288,6 +288,10 @@ mod tests {
             (400, "InvalidIdentityToken", "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements", true),
             (400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for https://x", false),
             (400, "InvalidIdentityToken", "Incorrect token audience", false),
+            // Both halves: a verification key, and fetching it.
+            (400, "InvalidIdentityToken", "Could not fetch the verification key from the issuer", true),
+            (400, "InvalidIdentityToken", "The verification key does not match the token's signature", false),
+            (400, "InvalidIdentityToken", "Could not retrieve the token's issuer", false),
             (403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity", false),
             (400, "ExpiredTokenException", "Token expired", false),
             (403, "IDPRejectedClaim", "", false),

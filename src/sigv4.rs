@@ -405,6 +405,8 @@ mod tests {
             ),
             (Some("us-gov-west-1"), "127.0.0.1", "us-gov-west-1"),
             (Some("aws-global"), "sts.amazonaws.com", "us-east-1"),
+            // aws-global is no signing region, whatever the endpoint.
+            (Some("aws-global"), "127.0.0.1", "us-east-1"),
             // The global endpoint, where AWS_STS_REGIONAL_ENDPOINTS=legacy
             // sends some regions, signs for us-east-1 whatever the region
             // (as botocore does): STS refuses another scope there.
