@@ -44,14 +44,6 @@ fn run_bounded(step: &Step) -> Output {
     }
 }
 
-fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo runs");
-    assert!(ok.success(), "mkfifo {}", path.display());
-}
-
 /// A Harness step whose token comes from this file instead of the env.
 fn with_token_file(sts: &StandIn, path: &Path) -> Step {
     Step::harness(sts)

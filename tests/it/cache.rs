@@ -25,6 +25,18 @@ fn go(env: &StepEnv) -> Output {
     run(&env, &[])
 }
 
+/// A run that would wait for ever (a held lock, a FIFO) ended by
+/// `timeout` after a minute, so that the test fails instead of hanging.
+fn go_or_hang(env: &StepEnv) -> Output {
+    let mut cmd = Command::new("timeout");
+    cmd.env_clear()
+        .envs(env.iter())
+        .args(["60"])
+        .arg(bin())
+        .stdin(Stdio::null());
+    Output::from(cmd.output().unwrap())
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
         .unwrap()
@@ -56,7 +68,13 @@ pub fn expiring(text: &str, at: i64) -> String {
 fn primed(sts: &StandIn) -> (TempDir, StepEnv, PathBuf) {
     let dir = temp_dir("cache");
     let e = env(sts, &harness_token(), &dir).set("PLUGIN_LOG_LEVEL", "debug");
-    go(&e).expect(0);
+    let out = go(&e);
+    out.expect(0);
+    assert!(
+        out.stderr.contains(": there is no entry; asking STS"),
+        "{}",
+        out.stderr
+    );
     let path = entry(&dir);
     (dir, e, path)
 }
@@ -349,10 +367,18 @@ fn a_corrupt_or_planted_entry_is_ignored_and_never_written_out() {
         // Good JSON padded past the 64 KiB an entry may have: read whole,
         // and refused for its size before it is parsed.
         ("too large", format!("{good}{}", " ".repeat(64 << 10))),
+        // A FIFO with no writer: opened without blocking, then refused.
+        ("a FIFO", String::new()),
     ];
     for (i, (what, text)) in bad.iter().enumerate() {
-        std::fs::write(&path, text).unwrap();
-        let out = go(&e);
+        match *what {
+            "a FIFO" => {
+                std::fs::remove_file(&path).unwrap();
+                mkfifo(&path);
+            }
+            _ => std::fs::write(&path, text).unwrap(),
+        }
+        let out = go_or_hang(&e);
         out.expect(0);
         assert!(
             out.stderr.contains("so it is ignored; asking STS"),
@@ -617,15 +643,7 @@ fn a_lock_held_too_long_is_given_up_within_the_timeout() {
     let sts = StandIn::start();
     // A holder that never finishes (a stopped run).
     let (_dir, e, held) = held_over_an_expired_entry(&sts);
-    // `timeout` ends a run that waits forever, so that the test fails
-    // instead of hanging.
-    let mut cmd = Command::new("timeout");
-    cmd.env_clear()
-        .envs(e.clone().set("PLUGIN_TIMEOUT", "2").iter())
-        .args(["60"])
-        .arg(bin())
-        .stdin(Stdio::null());
-    let out = Output::from(cmd.output().unwrap());
+    let out = go_or_hang(&e.clone().set("PLUGIN_TIMEOUT", "2"));
     out.expect(0);
     // How long exactly is the machine's business: only that it gave up.
     assert!(
@@ -665,6 +683,19 @@ fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
         "{}",
         out.stderr
     );
+    // A FIFO opens (non-blocking) and is still not a regular file.
+    std::fs::remove_dir(&lock).unwrap();
+    mkfifo(&lock);
+    let out = go_or_hang(&e);
+    out.expect(0);
+    assert!(
+        out.stderr
+            .contains("its lock file is not a regular file; going on without the lock"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         std::fs::remove_dir(&lock).unwrap();

@@ -277,6 +277,15 @@ pub fn closed_port() -> u16 {
 }
 
 /// Writes `text` to `dir/name` and returns the path.
+/// Makes a FIFO at `path` (one with no writer blocks a plain open).
+pub fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(ok.success(), "mkfifo {}", path.display());
+}
+
 pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write test file");
