@@ -389,14 +389,12 @@ fn a_corrupt_or_planted_entry_is_ignored_and_never_written_out() {
             !out.stdout.contains(planted) && !out.stderr.contains(planted),
             "{what}"
         );
-        if *what == "too large" {
-            assert!(
-                out.stderr
-                    .contains(": the entry is larger than an entry can be, so it is ignored"),
-                "{}",
-                out.stderr
-            );
-        }
+        let why = match *what {
+            "too large" => ": the entry is larger than an entry can be, so it is ignored",
+            "a FIFO" => ": the entry is not a regular file of this user's, so it is ignored",
+            _ => "",
+        };
+        assert!(out.stderr.contains(why), "{what}: {}", out.stderr);
         assert_eq!(sts.counts().0, i + 2, "{what}");
         assert!(std::fs::read_to_string(&path)
             .unwrap()
@@ -673,32 +671,29 @@ fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
         out.stderr
     );
     assert!(!dir.join("elsewhere").exists(), "the link was not followed");
+    // A folder cannot be opened to write; a FIFO opens (non-blocking) and
+    // is still not a regular file.
     std::fs::remove_file(&lock).unwrap();
-    std::fs::create_dir(&lock).unwrap();
-    let out = go(&e);
-    out.expect(0);
-    assert!(
-        out.stderr
-            .contains("its lock file is not a regular file; going on without the lock"),
-        "{}",
-        out.stderr
-    );
-    // A FIFO opens (non-blocking) and is still not a regular file.
-    std::fs::remove_dir(&lock).unwrap();
-    mkfifo(&lock);
-    let out = go_or_hang(&e);
-    out.expect(0);
-    assert!(
-        out.stderr
-            .contains("its lock file is not a regular file; going on without the lock"),
-        "{}",
-        out.stderr
-    );
-    std::fs::remove_file(&lock).unwrap();
-    std::fs::create_dir(&lock).unwrap();
+    for fifo in [false, true] {
+        match fifo {
+            false => std::fs::create_dir(&lock).unwrap(),
+            true => mkfifo(&lock),
+        }
+        let out = go_or_hang(&e);
+        out.expect(0);
+        assert!(
+            out.stderr
+                .contains("its lock file is not a regular file; going on without the lock"),
+            "{}",
+            out.stderr
+        );
+        match fifo {
+            false => std::fs::remove_dir(&lock).unwrap(),
+            true => std::fs::remove_file(&lock).unwrap(),
+        }
+    }
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
-        std::fs::remove_dir(&lock).unwrap();
         std::fs::write(&lock, "").unwrap();
         std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
         let out = go(&e);
@@ -766,6 +761,13 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
     assert!(!out.stderr.contains("removed the entry"), "{}", out.stderr);
     assert_eq!(sts.counts().0, 7, "the verify only: STS not asked");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
+    // A refused hit is gone even when STS then refuses: no later run may
+    // find it.
+    std::fs::write(&path, &other).unwrap();
+    sts.script([Reply::Error(403, "AccessDenied", "no".into())]);
+    go(&guarded).expect(3);
+    assert!(!path.exists(), "the refused entry was removed");
 }
 
 #[test]
