@@ -1414,29 +1414,10 @@ fn a_signal_during_the_request_removes_the_created_file() {
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         let sts = StandIn::start();
         sts.script(vec![Reply::Stall]);
-        let step = Step::harness(&sts).set("PLUGIN_TIMEOUT", "60s");
-        let mut child = Command::new(bin())
-            .env_clear()
-            .envs(step.env.iter())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("run the binary");
-        // Bounded poll until the stand-in holds the request: the secret
-        // file was created before it was sent.
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while sts.requests().is_empty() && std::time::Instant::now() < until {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        assert_eq!(
-            sts.requests().len(),
-            1,
-            "signal {sig}: the request never came"
-        );
-        assert!(
-            step.secret_file.exists(),
-            "signal {sig}: not created before the request"
-        );
+        // A run the signal does not end ends at the timeout instead, and
+        // fails the test there rather than hang it.
+        let step = Step::harness(&sts).set("PLUGIN_TIMEOUT", "20s");
+        let mut child = stalled(&sts, &step, false);
         // SAFETY: kill only sends a signal to the child this test started.
         assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
         let status = child.wait().expect("wait for the binary");
@@ -1446,6 +1427,52 @@ fn a_signal_during_the_request_removes_the_created_file() {
             "signal {sig}: the created file was left behind"
         );
     }
+    // Started with SIGHUP ignored (nohup), the run keeps it ignored: it
+    // goes on to its timeout (exit 4), and still removes what it created.
+    let sts = StandIn::start();
+    sts.script(vec![Reply::Stall]);
+    let step = Step::harness(&sts).set("PLUGIN_TIMEOUT", "3s");
+    let mut child = stalled(&sts, &step, true);
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) },
+        0
+    );
+    let status = child.wait().expect("wait for the binary");
+    assert_eq!(status.code(), Some(4), "{status:?}");
+    assert!(
+        !step.secret_file.exists(),
+        "the created file was left behind"
+    );
+}
+
+/// The binary started on `step`, once the stand-in holds its request (a
+/// bounded poll): its secret file was created before the request was sent.
+/// With `nohup`, SIGHUP is ignored in it from the start.
+fn stalled(sts: &StandIn, step: &Step, nohup: bool) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(bin());
+    cmd.env_clear()
+        .envs(step.env.iter())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if nohup {
+        // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
+    let child = cmd.spawn().expect("run the binary");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sts.requests().is_empty() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(sts.requests().len(), 1, "the request never came");
+    assert!(step.secret_file.exists(), "not created before the request");
+    child
 }
 
 #[test]

@@ -735,6 +735,11 @@ fn answer_cases() -> Vec<Case> {
         case("a chained hop answered with the web-identity root", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into())]),
+        // A refusal that is not about the web identity keeps its own hint
+        // on a chained hop.
+        case("a chained hop in a region STS is off in", 3, "); STS is not activated for this account in this region; activate it in IAM account settings, or choose another region (PLUGIN_REGION)", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .replies(vec![Reply::Sts, err(403, "RegionDisabledException", "STS is not activated in this region for account:210987654321")]),
         // The right caller, but an error status: not an answer to trust.
         case("verify answered with an error status", 5, "GetCallerIdentity (--verify): 127.0.0.1 answered HTTP 403, but with an error status; nothing was written; check that the endpoint is STS", 2)
             .set("PLUGIN_VERIFY", "true")
