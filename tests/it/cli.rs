@@ -1433,11 +1433,9 @@ fn a_signal_during_the_request_removes_the_created_file() {
     sts.script(vec![Reply::Stall]);
     let step = Step::harness(&sts).set("PLUGIN_TIMEOUT", "3s");
     let mut child = stalled(&sts, &step, true);
-    // SAFETY: as above.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) },
-        0
-    );
+    // SAFETY: kill only sends a signal to the child this test started.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
+    assert_eq!(sent, 0);
     let status = child.wait().expect("wait for the binary");
     assert_eq!(status.code(), Some(4), "{status:?}");
     assert!(
