@@ -521,7 +521,7 @@ fn answer_cases() -> Vec<Case> {
         case("silent server", 4, "no answer from 127.0.0.1 within the 2s timeout (from PLUGIN_TIMEOUT)", 1)
             .set("PLUGIN_TIMEOUT", "2s")
             .replies(vec![Reply::Stall]),
-        case("connection closed without an answer", 4, "cannot reach 127.0.0.1", 3).replies(vec![Reply::Close; 3]),
+        case("connection closed without an answer", 4, "cannot reach 127.0.0.1: connection closed before an answer after 3 attempts", 3).replies(vec![Reply::Close; 3]),
         case("connection refused", 4, "cannot reach 127.0.0.1: connection refused", 0).with(|_, s| {
             let port = closed_port();
             let url: &'static str = Box::leak(format!("https://127.0.0.1:{port}").into_boxed_str());
