@@ -688,6 +688,14 @@ mod tests {
         let p = preview("token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl and\nmore");
         assert_eq!(p, "<redacted> and more");
         assert!(preview(&"a ".repeat(500)).ends_with('…'));
+        // 160 characters are shown whole; one more is cut.
+        let full = format!("{}abcd", "abc ".repeat(39));
+        assert_eq!(full.chars().count(), 160);
+        assert_eq!(preview(&full), full);
+        assert_eq!(preview(&format!("{full}e")), format!("{full}…"));
+        // Control characters and backticks (which quote the preview) are
+        // spaces.
+        assert_eq!(preview("a`b\u{1}c\u{7f}d"), "a b c d");
     }
 
     #[test]
