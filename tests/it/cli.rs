@@ -89,6 +89,9 @@ fn usage_errors_name_the_flag() {
             "flag `--region` needs a value",
         ),
         (&["stray"][..], "unexpected argument in position 1"),
+        // A lone dash is a stray argument, not an unknown option.
+        (&["-"][..], "unexpected argument in position 1"),
+        (&["-x"][..], "unknown option `-x`"),
     ] {
         let out = run(&[], args);
         out.expect(2);
