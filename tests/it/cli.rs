@@ -92,6 +92,8 @@ fn usage_errors_name_the_flag() {
         // A lone dash is a stray argument, not an unknown option.
         (&["-"][..], "unexpected argument in position 1"),
         (&["-x"][..], "unknown option `-x`"),
+        // `true` first follows no flag at all.
+        (&["true"][..], "unexpected argument in position 1"),
     ] {
         let out = run(&[], args);
         out.expect(2);
