@@ -105,6 +105,8 @@ mod tests {
         let e = parse_chain_role_arns("arn:aws:iam::111111111111:role/a,arn:aws:iam::1:role/b")
             .unwrap_err();
         assert!(e.starts_with("hop 3: account `1` is not 12 digits"), "{e}");
+        let ten = ["arn:aws:iam::111111111111:role/a"; 10].join(",");
+        assert_eq!(parse_chain_role_arns(&ten).unwrap().len(), 10);
         let eleven = ["arn:aws:iam::111111111111:role/a"; 11].join(",");
         assert!(parse_chain_role_arns(&eleven)
             .unwrap_err()

@@ -374,31 +374,16 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
                 && !RUNNER_PLUGIN_ENVS.contains(&k.as_str())
         })
         .map(|k| {
-            // A setting written under its flag's name: one of its own names.
-            let pool = flag_named(k).map_or(&known[..], |d| d.envs);
-            let near = pool.iter().filter(|n| n.starts_with("PLUGIN_")).copied();
+            // A setting written under its flag's name (`format:` arrives as
+            // PLUGIN_FORMAT) finds its own names this way too: every flag,
+            // with and without underscores, is tested.
+            let near = known.iter().filter(|n| n.starts_with("PLUGIN_")).copied();
             match nearest(k, near) {
                 Some(n) => format!("{} is not a setting aws-oidc reads, so it is ignored; did you mean {n}?", shown(k)),
                 None => format!("{} is not a setting aws-oidc reads, so it is ignored (aws-oidc --help lists them)", shown(k)),
             }
         })
         .collect()
-}
-
-/// The setting whose flag a name is written as (`format:` arrives as
-/// PLUGIN_FORMAT, `token-file:` as PLUGIN_TOKEN_FILE): each flag is an
-/// alias of its setting, whose nearest `PLUGIN_` name is then suggested.
-fn flag_named(name: &str) -> Option<&'static Def> {
-    let squash = |s: &str| -> String {
-        s.chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    let typed = squash(name.trim_start_matches("PLUGIN_"));
-    ALL.iter()
-        .copied()
-        .find(|d| d.flag.is_some_and(|f| squash(f) == typed))
 }
 
 /// The known name closest to `name`, compared without `PLUGIN_`, underscores

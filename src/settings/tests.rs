@@ -875,6 +875,15 @@ fn near_misses_suggest_the_setting_meant() {
     assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
     assert_eq!(edit_distance(b"", b"abc"), 3);
     assert_eq!(edit_distance(b"rolearm", b"rolearn"), 1);
+    // Deleting and inserting cost one each.
+    assert_eq!(edit_distance(b"abc", b""), 3);
+    assert_eq!(edit_distance(b"ab", b"abc"), 1);
+    assert_eq!(edit_distance(b"abc", b"ab"), 1);
+    // Every spelling of a setting, as "nothing is set" names them.
+    assert_eq!(
+        super::defs::names(&super::defs::ROLE_ARN),
+        "--role-arn, PLUGIN_IAMROLEARN, PLUGIN_IAM_ROLE_ARN, PLUGIN_ROLE_ARN, PLUGIN_ROLEARN, AWS_ROLE_ARN"
+    );
 }
 
 #[test]
@@ -1186,4 +1195,31 @@ fn a_token_that_becomes_jwt_shaped_when_cleaned_is_not_a_session_name() {
         sanitize_session_name("run.7 of.x").unwrap(),
         ("run.7-of.x".to_string(), true)
     );
+}
+
+/// A setting written under its flag's name (`format:` arrives as
+/// PLUGIN_FORMAT) is pointed to that setting's own name, for every flag,
+/// with underscores or without (mutation testing, issue 13).
+#[test]
+fn a_setting_written_as_its_flag_is_pointed_to_its_own_name() {
+    for def in super::defs::ALL {
+        let Some(flag) = def.flag else { continue };
+        let words = flag.trim_start_matches("--").to_uppercase();
+        for typed in [words.replace('-', "_"), words.replace('-', "")] {
+            let typed = format!("PLUGIN_{typed}");
+            if def.envs.contains(&typed.as_str()) {
+                continue;
+            }
+            let warned = super::defs::unknown_plugin_settings(&inputs(&[(&typed, "x")], &[]));
+            let [w] = &warned[..] else {
+                panic!("{typed}: {warned:?}")
+            };
+            let meant = w
+                .rsplit("did you mean ")
+                .next()
+                .unwrap()
+                .trim_end_matches('?');
+            assert!(def.envs.contains(&meant), "{typed}: {w}");
+        }
+    }
 }

@@ -842,6 +842,27 @@ fn an_unknown_flag_that_is_a_token_is_not_echoed() {
         "{}",
         out.stderr
     );
+    // A flag-like name of 32 characters, or one with a space (not one
+    // word, so not a token), is shown; 33 are not.
+    let long = format!("--{}", "a".repeat(32));
+    let spaced = "--role arn".to_string();
+    for arg in [&long, &spaced] {
+        let out = run(&[], &[arg.as_str()]);
+        out.expect(2);
+        assert!(
+            out.last_line().contains(&format!("unknown flag `{arg}`")),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&[], &[&format!("--{}", "a".repeat(33))]);
+    out.expect(2);
+    assert!(
+        out.last_line()
+            .contains("unknown flag (35 characters, not shown"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
