@@ -809,6 +809,12 @@ fn values_that_are_not_paths_or_flags_are_described_not_quoted() {
     }
     let long = "a".repeat(200);
     for token in [
+        // Not plain file-name text: ':' past the drive letter's place, any
+        // other character at it, an extension with no name or one too long.
+        "ab:c/token.txt",
+        "a!/token.txt",
+        ".jwt",
+        "token.abcdef",
         "opaque:SIG:abc!def",
         "opaque-oauth-access-token-0123456789",
         "abc/def+ghi==",
@@ -1222,4 +1228,36 @@ fn a_setting_written_as_its_flag_is_pointed_to_its_own_name() {
             assert!(def.envs.contains(&meant), "{typed}: {w}");
         }
     }
+}
+
+/// A token file of `.0` bytes, read as a disk file is: at most the limit
+/// asked for.
+struct SizedFile(usize);
+
+impl Files for SizedFile {
+    fn read(&mut self, _: &str, limit: u64) -> std::io::Result<Vec<u8>> {
+        Ok(vec![b'a'; self.0.min(limit as usize)])
+    }
+}
+
+/// A token file path that is a token is refused unread; a file over the
+/// 1 MiB limit is refused for its size, one at it is read (and then held to
+/// the token's own rules) (mutation testing, issue 13).
+#[test]
+fn token_files_by_their_name_and_size() {
+    let with_file = |path: &str, size: usize| {
+        let env = [("AWS_ROLE_ARN", ARN), ("AWS_WEB_IDENTITY_TOKEN_FILE", path)];
+        resolve(&inputs(&env, &[]), &mut SizedFile(size))
+            .unwrap_err()
+            .to_string()
+    };
+    let as_token = "looks like a token, not a file path";
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    assert!(with_file(jwt, 0).contains(as_token));
+    assert!(with_file(&"a".repeat(129), 0).contains(as_token));
+    assert!(!with_file(&"a".repeat(128), 0).contains(as_token));
+    let larger = "/t is larger than 1048576 bytes";
+    assert!(with_file("/t", (1 << 20) + 1).contains(larger));
+    let at_limit = with_file("/t", 1 << 20);
+    assert!(!at_limit.contains(larger), "{at_limit}");
 }
