@@ -471,6 +471,8 @@ fn policy_arns() {
     )
     .unwrap();
     assert_eq!(arns.len(), 2);
+    let ten = ["arn:aws:iam::aws:policy/ReadOnlyAccess"; 10].join(",");
+    assert_eq!(parse_policy_arns(&ten).unwrap().len(), 10);
     let eleven = ["arn:aws:iam::aws:policy/ReadOnlyAccess"; 11].join(",");
     assert!(parse_policy_arns(&eleven)
         .unwrap_err()
@@ -1260,4 +1262,17 @@ fn token_files_by_their_name_and_size() {
     assert!(with_file("/t", (1 << 20) + 1).contains(larger));
     let at_limit = with_file("/t", 1 << 20);
     assert!(!at_limit.contains(larger), "{at_limit}");
+}
+
+/// A duration of nine digits is read as a number (and then held to the
+/// range); ten digits are not a duration at all (mutation testing, issue 13).
+#[test]
+fn durations_of_nine_digits_are_numbers() {
+    assert_eq!(
+        parse_duration("999999999").unwrap_err(),
+        "999999999 seconds is outside 900-43200 (15m-12h); the role's maximum session duration also caps it"
+    );
+    assert!(parse_duration("1000000000")
+        .unwrap_err()
+        .ends_with("is not a duration; use seconds (3600) or 3600s, 15m, 1h"));
 }
