@@ -1472,7 +1472,8 @@ fn a_signal_during_the_request_removes_the_created_file() {
 
 /// The binary started on `step`, once the stand-in holds its request (a
 /// bounded poll): its secret file was created before the request was sent.
-/// With `nohup`, SIGHUP is ignored in it from the start.
+/// Its signals are the defaults; with `nohup`, SIGHUP is ignored from the
+/// start.
 fn stalled(sts: &StandIn, step: &Step, nohup: bool) -> std::process::Child {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(bin());
@@ -1480,14 +1481,20 @@ fn stalled(sts: &StandIn, step: &Step, nohup: bool) -> std::process::Child {
         .envs(step.env.iter())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    if nohup {
-        // SAFETY: signal() is async-signal-safe, as pre_exec requires.
-        unsafe {
-            cmd.pre_exec(|| {
+    // The test's own dispositions are not the child's: a runner that
+    // started the suite in the background without job control ignores
+    // SIGINT, which the child would keep (as it keeps nohup's SIGHUP).
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(move || {
+            for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            if nohup {
                 libc::signal(libc::SIGHUP, libc::SIG_IGN);
-                Ok(())
-            });
-        }
+            }
+            Ok(())
+        });
     }
     let child = cmd.spawn().expect("run the binary");
     let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
