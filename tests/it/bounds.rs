@@ -5,44 +5,8 @@
 //! not UTF-8, a foreign charset or oversized headers is refused with exit 5
 //! and nothing written. Each case runs the real binary against the stand-in.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use crate::support::*;
-
-/// How long a run may take before the test calls it a hang. Runs here end
-/// in milliseconds; this only turns a regression into a failure instead of
-/// a test that never returns.
-const HANG: Duration = Duration::from_secs(20);
-
-/// Runs the step's binary, killing it (by its pid) and failing if it is
-/// still running after [`HANG`].
-fn run_bounded(step: &Step) -> Output {
-    let child = Command::new(bin())
-        .env_clear()
-        .envs(step.env.iter())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the binary");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(HANG) {
-        Ok(out) => Output::from(out.expect("wait for the binary")),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("the binary was still running after {HANG:?}: it hangs");
-        }
-    }
-}
+use std::path::Path;
 
 /// A Harness step whose token comes from this file instead of the env.
 fn with_token_file(sts: &StandIn, path: &Path) -> Step {
@@ -78,7 +42,7 @@ fn a_token_fifo_without_a_writer_fails_at_once() {
     for path in [&fifo, &link] {
         // Today's hang ignored PLUGIN_TIMEOUT; a short one makes that plain.
         let step = with_token_file(&sts, path).set("PLUGIN_TIMEOUT", "2s");
-        let out = run_bounded(&step);
+        let out = run_bounded(&step.env);
         refused(
             &step,
             &sts,
@@ -103,10 +67,10 @@ fn devices_and_directories_are_not_token_files_or_ca_bundles() {
         ("/", "is a directory, not a regular file"),
     ] {
         let step = with_token_file(&sts, Path::new(path));
-        let out = run_bounded(&step);
+        let out = run_bounded(&step.env);
         refused(&step, &sts, &out, 2, what, 0);
         let step = Step::harness(&sts).set("PLUGIN_CA_BUNDLE", path);
-        let out = run_bounded(&step);
+        let out = run_bounded(&step.env);
         refused(&step, &sts, &out, 2, what, 0);
         assert!(out
             .last_line()
@@ -127,7 +91,7 @@ fn a_kubernetes_symlink_chain_to_a_token_file_works() {
     std::os::unix::fs::symlink(stamped.file_name().unwrap(), dir.join("..data")).unwrap();
     std::os::unix::fs::symlink("..data/token", dir.join("token")).unwrap();
     let step = with_token_file(&sts, &dir.join("token"));
-    let out = run_bounded(&step);
+    let out = run_bounded(&step.env);
     out.expect(0).assert_hides(&[&probe.token]);
     assert_eq!(
         sts.requests().pop().unwrap().field("WebIdentityToken"),
@@ -174,7 +138,7 @@ fn a_token_is_one_line_of_printable_ascii() {
     for (name, text, says) in &cases {
         let file = write_file(&dir, "token", text);
         let step = with_token_file(&sts, &file);
-        let out = run_bounded(&step);
+        let out = run_bounded(&step.env);
         refused(&step, &sts, &out, 2, says, 0);
         assert!(
             out.last_line().starts_with(&format!(
@@ -188,7 +152,7 @@ fn a_token_is_one_line_of_printable_ascii() {
     }
     // The same rule for a token in the environment, named by its variable.
     let step = Step::harness(&sts).set("PLUGIN_OIDC_TOKEN_ID", &format!("{head}\n{rest}"));
-    let out = run_bounded(&step);
+    let out = run_bounded(&step.env);
     refused(
         &step,
         &sts,
@@ -201,7 +165,7 @@ fn a_token_is_one_line_of_printable_ascii() {
     // Surrounding whitespace, one trailing newline included, is trimmed.
     let file = write_file(&dir, "token", &format!(" \t{jwt} \r\n"));
     let step = with_token_file(&sts, &file);
-    run_bounded(&step).expect(0);
+    run_bounded(&step.env).expect(0);
     assert_eq!(
         sts.requests().pop().unwrap().field("WebIdentityToken"),
         Some(jwt.as_str())
@@ -214,7 +178,7 @@ fn an_opaque_token_is_sent_with_a_warning() {
     let sts = StandIn::start();
     let token = "opaque:SIG:abc!def";
     let step = Step::harness(&sts).set("PLUGIN_OIDC_TOKEN_ID", token);
-    let out = run_bounded(&step);
+    let out = run_bounded(&step.env);
     out.expect(0).assert_hides(&[token]);
     assert!(
         out.stderr.contains(
@@ -228,7 +192,7 @@ fn an_opaque_token_is_sent_with_a_warning() {
         Some(token)
     );
     // A JWT draws no such warning.
-    let out = run_bounded(&Step::harness(&sts));
+    let out = run_bounded(&Step::harness(&sts).env);
     out.expect(0);
     assert!(!out.stderr.contains("not a JWT"), "{}", out.stderr);
 }
@@ -241,7 +205,7 @@ fn a_ca_bundle_without_a_usable_certificate_is_refused_before_any_traffic() {
     let dir = temp_dir("ca");
     let bad = write_file(&dir, "garbage.pem", GARBAGE_PEM);
     let step = Step::harness(&sts).set("PLUGIN_CA_BUNDLE", bad.to_str().unwrap());
-    let out = run_bounded(&step);
+    let out = run_bounded(&step.env);
     refused(
         &step,
         &sts,
@@ -256,7 +220,7 @@ fn a_ca_bundle_without_a_usable_certificate_is_refused_before_any_traffic() {
     let step = Step::harness(&sts)
         .set("PLUGIN_CA_BUNDLE", mixed.to_str().unwrap())
         .set("PLUGIN_LOG_LEVEL", "debug");
-    let out = run_bounded(&step);
+    let out = run_bounded(&step.env);
     out.expect(0);
     assert!(
         out.stderr.contains(&format!(
@@ -291,7 +255,7 @@ fn refused_in_every_format(body: &[u8], content_type: &'static str, says: &str, 
                     .set("PLUGIN_OUTPUT_FORMAT", format),
             }
             .set("PLUGIN_LOG_LEVEL", level);
-            let out = run_bounded(&step);
+            let out = run_bounded(&step.env);
             let ctx = format!("{format} at {level}");
             assert_eq!(out.code, 5, "{ctx}\n{}", out.stderr);
             assert!(
@@ -416,7 +380,7 @@ fn bytes_that_are_not_utf8_or_a_foreign_charset_are_refused() {
         let body = [decl.as_bytes(), &plain].concat();
         sts.script([Reply::Raw(200, content_type, body)]);
         let step = Step::harness(&sts);
-        run_bounded(&step).expect(0);
+        run_bounded(&step.env).expect(0);
         assert!(step.secrets().contains(TOKEN), "{content_type} {decl}");
     }
 }
@@ -432,7 +396,7 @@ fn response_headers_over_the_limit_are_an_answer_not_understood() {
         let sts = StandIn::start();
         sts.script([reply.clone()]);
         let step = Step::harness(&sts);
-        let out = run_bounded(&step);
+        let out = run_bounded(&step.env);
         refused(
             &step,
             &sts,
@@ -457,7 +421,7 @@ fn response_headers_over_the_limit_are_an_answer_not_understood() {
         let sts = StandIn::start();
         sts.script([reply.clone()]);
         let step = Step::harness(&sts);
-        run_bounded(&step).expect(0);
+        run_bounded(&step.env).expect(0);
         assert_eq!(step.secrets().lines().count(), 3, "{reply:?}");
     }
 }

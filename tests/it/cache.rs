@@ -25,18 +25,6 @@ fn go(env: &StepEnv) -> Output {
     run(&env, &[])
 }
 
-/// A run that would wait for ever (a held lock, a FIFO) ended by
-/// `timeout` after a minute, so that the test fails instead of hanging.
-fn go_or_hang(env: &StepEnv) -> Output {
-    let mut cmd = Command::new("timeout");
-    cmd.env_clear()
-        .envs(env.iter())
-        .args(["60"])
-        .arg(bin())
-        .stdin(Stdio::null());
-    Output::from(cmd.output().unwrap())
-}
-
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
         .unwrap()
@@ -378,7 +366,7 @@ fn a_corrupt_or_planted_entry_is_ignored_and_never_written_out() {
             }
             _ => std::fs::write(&path, text).unwrap(),
         }
-        let out = go_or_hang(&e);
+        let out = run_bounded(&e);
         out.expect(0);
         assert!(
             out.stderr.contains("so it is ignored; asking STS"),
@@ -551,29 +539,22 @@ fn check_refuses_the_folders_a_run_refuses_and_changes_nothing() {
     );
     assert!(out.stdout.contains(&want), "{}", out.stdout);
     assert_eq!(mode(&cache), 0o755, "--check changes nothing");
-    // Shared: refused as the run refuses it.
-    std::fs::write(cache.join("notes.txt"), "mine").unwrap();
-    let out = check();
-    out.expect(6);
-    assert!(
-        out.last_line()
-            .contains("is a shared folder (it holds other files, such as notes.txt)"),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.stdout.contains("settings are valid"));
-    // A .tmp file is the cache's own only as an entry's temporary file.
-    std::fs::remove_file(cache.join("notes.txt")).unwrap();
-    std::fs::write(cache.join("notes.tmp"), "mine").unwrap();
-    let out = check();
-    out.expect(6);
-    assert!(
-        out.last_line()
-            .contains("(it holds other files, such as notes.tmp)"),
-        "{}",
-        out.stderr
-    );
-    std::fs::remove_file(cache.join("notes.tmp")).unwrap();
+    // Shared: refused as the run refuses it. A .tmp file is the cache's
+    // own only as an entry's temporary file.
+    for other in ["notes.txt", "notes.tmp"] {
+        std::fs::write(cache.join(other), "mine").unwrap();
+        let out = check();
+        out.expect(6);
+        assert!(
+            out.last_line().contains(&format!(
+                "is a shared folder (it holds other files, such as {other})"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("settings are valid"));
+        std::fs::remove_file(cache.join(other)).unwrap();
+    }
     // Under a file: it cannot be looked at, which is not "missing".
     let file = dir.join("a-file");
     std::fs::write(&file, "").unwrap();
@@ -641,7 +622,7 @@ fn a_lock_held_too_long_is_given_up_within_the_timeout() {
     let sts = StandIn::start();
     // A holder that never finishes (a stopped run).
     let (_dir, e, held) = held_over_an_expired_entry(&sts);
-    let out = go_or_hang(&e.clone().set("PLUGIN_TIMEOUT", "2"));
+    let out = run_bounded(&e.clone().set("PLUGIN_TIMEOUT", "2"));
     out.expect(0);
     // How long exactly is the machine's business: only that it gave up.
     assert!(
@@ -679,7 +660,7 @@ fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
             false => std::fs::create_dir(&lock).unwrap(),
             true => mkfifo(&lock),
         }
-        let out = go_or_hang(&e);
+        let out = run_bounded(&e);
         out.expect(0);
         assert!(
             out.stderr

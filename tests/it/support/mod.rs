@@ -277,6 +277,39 @@ pub fn closed_port() -> u16 {
 }
 
 /// Writes `text` to `dir/name` and returns the path.
+/// How long a run may take before the test calls it a hang. Runs here end
+/// in milliseconds; this only turns a regression into a failure instead of
+/// a test that never returns.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs the binary with exactly `env`, killing it (by its pid) and failing
+/// if it is still running after [`HANG`]: for runs that a regression could
+/// make wait for ever (a FIFO, a held lock).
+pub fn run_bounded(env: &StepEnv) -> Output {
+    let child = Command::new(bin())
+        .env_clear()
+        .envs(env.iter())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(HANG) {
+        Ok(out) => Output::from(out.expect("wait for the binary")),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("the binary was still running after {HANG:?}: it hangs");
+        }
+    }
+}
+
 /// Makes a FIFO at `path` (one with no writer blocks a plain open).
 pub fn mkfifo(path: &Path) {
     let ok = Command::new("mkfifo")
