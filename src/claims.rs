@@ -3,6 +3,7 @@
 
 use base64::Engine;
 
+use crate::error::Error;
 use crate::json::{self, Json};
 
 /// The claims a trust policy conditions on.
@@ -46,6 +47,36 @@ impl Claims {
             self.sub.as_deref().unwrap_or("-"),
             exp
         )
+    }
+}
+
+/// How far this machine's clock may be ahead of STS's before a token whose
+/// `exp` has passed by it is refused unsent (`docs/reference.md` §1.3).
+pub const CLOCK_SKEW: i64 = 60;
+
+/// What a token's `exp` means at `now`: an error (exit 3, the same for a
+/// run and `--check`) when it passed more than [`CLOCK_SKEW`] ago, since
+/// STS would refuse it; a warning when it passed within it, since STS's
+/// clock decides; else nothing (no claims or no `exp` included).
+pub fn expiry(claims: Option<&Claims>, now: i64) -> Result<Option<String>, Error> {
+    let Some(exp) = claims.and_then(|c| c.exp).filter(|exp| *exp <= now) else {
+        return Ok(None);
+    };
+    let ago = format!(
+        "the token expired {} ago (exp {})",
+        crate::time::human(now - exp),
+        crate::time::format_utc(exp)
+    );
+    match now - exp > CLOCK_SKEW {
+        true => Err(Error::WouldBeRefused(format!(
+            "{ago}, so STS would refuse it with ExpiredTokenException and it was not sent; \
+             request the token closer to this step or with a longer lifetime, and check this machine's clock"
+        ))),
+        false => Ok(Some(format!(
+            "{ago} by this machine's clock; sending it, as STS's clock may be up to {}s behind; \
+             if STS refuses it, check this machine's clock (NTP)",
+            CLOCK_SKEW
+        ))),
     }
 }
 
@@ -140,6 +171,30 @@ mod tests {
         ] {
             assert_eq!(decode(not_jwt), None, "{not_jwt}");
         }
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_past_the_clock_skew_and_warned_of_within_it() {
+        let at = |exp: Option<i64>| Claims {
+            exp,
+            ..Claims::default()
+        };
+        let now = 1_795_629_600; // 2026-11-25T18:00:00Z
+        assert_eq!(expiry(None, now), Ok(None));
+        assert_eq!(expiry(Some(&at(None)), now), Ok(None));
+        assert_eq!(expiry(Some(&at(Some(now + 1))), now), Ok(None));
+        let warned = expiry(Some(&at(Some(now))), now).unwrap().unwrap();
+        assert!(warned.starts_with("the token expired 0s ago (exp 2026-11-25T18:00:00Z) by this machine's clock; sending it"), "{warned}");
+        let edge = expiry(Some(&at(Some(now - CLOCK_SKEW))), now).unwrap();
+        assert!(edge.unwrap().starts_with("the token expired 1m 0s ago"));
+        let e = expiry(Some(&at(Some(now - CLOCK_SKEW - 1))), now).unwrap_err();
+        assert_eq!(e.code(), 3);
+        assert!(
+            e.to_string().starts_with(
+                "the token expired 1m 1s ago (exp 2026-11-25T17:58:59Z), so STS would refuse it with ExpiredTokenException and it was not sent; "
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -111,6 +111,17 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             "the token is not a JWT; sending it as is (STS also accepts OAuth 2.0 access tokens)",
         ),
     }
+    // An expired token is refused by the run as by `--check`, before the
+    // cache is looked at or anything is sent (§1.3).
+    if let Some(warning) = claims::expiry(claims.as_ref(), time::now())? {
+        log.warn(&warning);
+    }
+    // Every hop's form is in the key: role, session name, duration,
+    // policies, external id (§11, §13.2).
+    let cache_key = s
+        .cache
+        .as_ref()
+        .map(|_| cache::key(&endpoint.url, &request::hop_forms(s)));
     // Every destination is checked, and for a run opened, before STS is
     // asked; `--check` makes the same checks and changes nothing.
     let plan = output::plan(s)?;
@@ -118,7 +129,11 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
         true => output::Mode::Inspect,
         false => output::Mode::Open,
     };
-    let destinations = output::open(&plan, &s.input_files, mode)?;
+    let cache_files = match (&s.cache, &cache_key) {
+        (Some(dir), Some(key)) => Some(output::CacheFiles { dir, key }),
+        _ => None,
+    };
+    let destinations = output::open(&plan, &s.input_files, cache_files, mode)?;
     for w in &destinations.warnings {
         log.warn(w);
     }
@@ -133,7 +148,7 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             stdout,
         );
     }
-    let creds = credentials(s, &endpoint, claims.as_ref(), log)?;
+    let creds = credentials(s, &endpoint, claims.as_ref(), cache_key.as_deref(), log)?;
     if let Some(warning) = clock_warning(&creds, time::now()) {
         log.warn(&warning);
     }
@@ -161,65 +176,48 @@ fn clock_warning(creds: &response::Credentials, now: i64) -> Option<String> {
 
 /// The credentials to write: from the cache when it holds them, else from
 /// STS (every hop, and `--verify`), each held to the account guard (§12).
+/// One deadline, the run's timeout from here, covers every path: the wait
+/// for the cache's lock, a hit's `--verify` and the exchange (§4.2, §13.4).
 fn credentials(
     s: &Settings,
     endpoint: &endpoint::Endpoint,
     claims: Option<&claims::Claims>,
+    cache_key: Option<&str>,
     log: &mut Log,
 ) -> Result<response::Credentials, Error> {
     let ctx = request::Context { claims };
+    let deadline = std::time::Instant::now() + s.timeout.value;
     // Said only when STS is asked: a cache hit says so instead.
     let mut exchange = |log: &mut Log, waited: std::time::Duration| {
-        // The wait for the cache entry's lock came out of the run's
-        // timeout; the exchange has what is left (§13.4).
-        let shortened;
-        let s = match waited.is_zero() {
-            true => s,
-            false => {
-                shortened = Settings {
-                    timeout: settings::Sourced {
-                        value: s.timeout.value.saturating_sub(waited),
-                        source: s.timeout.source,
-                    },
-                    ..s.clone()
-                };
-                log.debug(&format!(
-                    "waited {} for the cache entry's lock; {} of the {}s timeout (from {}) is left for STS",
-                    retry::seconds(waited),
-                    retry::seconds(shortened.timeout.value),
-                    s.timeout.value.as_secs(),
-                    s.timeout.source.name()
-                ));
-                &shortened
-            }
-        };
-        let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
-        let duration = match chained.is_empty() {
-            true => s.duration.as_ref().map(|d| d.value),
-            false => request::chained_duration(s),
-        };
-        log.info(&format!(
-            "assuming {}{} as session {} via {} for {}",
-            s.role.arn,
-            chained
-                .iter()
-                .map(|a| format!(" then {a}"))
-                .collect::<String>(),
-            s.session_name,
-            endpoint.url,
-            duration.map_or(
-                "the role's default duration (STS: 3600s)".to_string(),
-                |d| { format!("{d}s") }
-            ),
-        ));
+        if !waited.is_zero() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            log.debug(&format!(
+                "waited {} for the cache entry's lock; {} of the {}s timeout (from {}) is left for STS",
+                retry::seconds(waited),
+                retry::seconds(left),
+                s.timeout.value.as_secs(),
+                s.timeout.source.name()
+            ));
+        }
+        log.info(&assuming(s, endpoint));
         // Every hop, each answer held to the account guard (§12), and
         // `--verify` when on, before the cache keeps it.
-        request::exchange(s, endpoint, &ctx, log)
+        request::exchange(s, endpoint, &ctx, deadline, log)
     };
-    // A hit is held to the list and to `--verify` as an answer is; one
-    // refused is removed and STS asked (§13.1). No answer to `--verify`
-    // is the run's error: the entry may be good.
+    // A hit is held to what an answer is: its secrets and account hidden,
+    // the role and session asked for, the list, and `--verify`. One
+    // refused is removed and STS asked (§13.1). Only a refusal of the
+    // credentials refuses them: no answer to `--verify`, or a throttle,
+    // is the run's error, and the entry stays.
     let mut accept = |c: &response::Credentials, log: &mut Log| {
+        request::learn(c, s.mask_account, log);
+        if let Err(why) = request::as_asked(
+            c.assumed_role_arn.as_deref(),
+            &s.last_role().arn,
+            &s.session_name.value,
+        ) {
+            return Ok(Some(format!("as not the role asked for ({why})")));
+        }
         if let Some(a) = &s.allowed_accounts {
             if guard::check_answer(s, c.assumed_role_arn.as_deref()).is_err() {
                 return Ok(Some(format!(
@@ -229,24 +227,43 @@ fn credentials(
             }
         }
         match s.chain.verify {
-            true => match request::verify(s, endpoint, c, log) {
-                Ok(()) => Ok(None),
-                Err(e) if matches!(e.code(), 3 | 5) => Ok(Some(format!("by --verify ({e})"))),
-                Err(e) => Err(e),
+            true => match request::verify(s, endpoint, c, deadline, log)? {
+                request::Verified::Yes => Ok(None),
+                request::Verified::No(e) => Ok(Some(format!("by --verify ({e})"))),
             },
             false => Ok(None),
         }
     };
-    match &s.cache {
-        Some(dir) => {
-            // Every hop's form is in the key: role, session name, duration,
-            // policies, external id (§11, §13).
-            let key = cache::key(&endpoint.url, &request::hop_forms(s));
+    match (&s.cache, cache_key) {
+        (Some(dir), Some(key)) => {
             let patience = s.timeout.value / 2;
-            cache::fetch(dir, &key, patience, log, &mut accept, &mut exchange)
+            cache::fetch(dir, key, patience, log, &mut accept, &mut exchange)
         }
-        None => exchange(log, std::time::Duration::ZERO),
+        _ => exchange(log, std::time::Duration::ZERO),
     }
+}
+
+/// The line that says what the run asks STS for.
+fn assuming(s: &Settings, endpoint: &endpoint::Endpoint) -> String {
+    let chained: Vec<&str> = s.chained().iter().map(|r| r.arn.as_str()).collect();
+    let duration = match chained.is_empty() {
+        true => s.duration.as_ref().map(|d| d.value),
+        false => request::chained_duration(s),
+    };
+    format!(
+        "assuming {}{} as session {} via {} for {}",
+        s.role.arn,
+        chained
+            .iter()
+            .map(|a| format!(" then {a}"))
+            .collect::<String>(),
+        s.session_name.value,
+        endpoint.url,
+        duration.map_or(
+            "the role's default duration (STS: 3600s)".to_string(),
+            |d| format!("{d}s")
+        ),
+    )
 }
 
 fn report_success(
@@ -315,15 +332,6 @@ fn print_check(
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
-    let now = time::now();
-    if let Some(exp) = claims.and_then(|c| c.exp).filter(|exp| *exp <= now) {
-        return Err(Error::WouldBeRefused(format!(
-            "the token expired {} ago (exp {}), so STS would refuse it with ExpiredTokenException; \
-             request the token closer to this step or with a longer lifetime, and check this machine's clock",
-            time::human(now - exp),
-            time::format_utc(exp)
-        )));
-    }
     let mut out = String::new();
     let _ = writeln!(out, "endpoint: {}", endpoint.url);
     match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {

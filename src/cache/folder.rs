@@ -82,22 +82,82 @@ fn shared(path: &str, what: &str) -> Problem {
     )
 }
 
-/// Refuses a folder that holds anything but the cache's own files.
-fn not_shared(path: &str) -> Result<(), Problem> {
-    let other = std::fs::read_dir(path)
-        .map_err(|e| cannot("listed", &e))?
-        .filter_map(Result::ok)
-        .find(|e| !ours(&e.file_name()));
-    match other {
-        Some(e) => Err(shared(
+/// Refuses a folder (`path`, as messages name it) whose `names` hold
+/// anything but the cache's own files.
+fn not_shared(path: &str, names: &[std::ffi::OsString]) -> Result<(), Problem> {
+    match names.iter().find(|n| !ours(n)) {
+        Some(n) => Err(shared(
             path,
-            &format!(
-                "it holds other files, such as {}",
-                e.file_name().to_string_lossy()
-            ),
+            &format!("it holds other files, such as {}", n.to_string_lossy()),
         )),
         None => Ok(()),
     }
+}
+
+/// The name of an entry's temporary file, written by process `pid`.
+fn temp_name(name: &str, pid: u32) -> String {
+    format!("{name}.{pid}.tmp")
+}
+
+/// The process that wrote `file`, when it is a temporary file of the
+/// entry `name` (`temp_name`).
+fn temp_writer(file: &str, name: &str) -> Option<u32> {
+    let pid = file
+        .strip_prefix(name)?
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?;
+    match pid.bytes().all(|b| b.is_ascii_digit()) {
+        true => pid.parse().ok(),
+        false => None,
+    }
+}
+
+/// The names in the open folder `dir`, read from that descriptor (never
+/// its path again: the path could lead elsewhere by now).
+#[cfg(unix)]
+fn listing(dir: &File) -> io::Result<Vec<std::ffi::OsString>> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    // "." from the descriptor is the folder itself, opened anew so that
+    // reading it moves no offset of the folder's own descriptor.
+    // SAFETY: the literal is NUL-terminated; the folder's descriptor is
+    // open while `dir` lives.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c".".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and nothing else owns it; fdopendir
+    // takes it over, and closedir below releases both.
+    let stream = unsafe { libc::fdopendir(fd) };
+    if stream.is_null() {
+        let e = io::Error::last_os_error();
+        // SAFETY: fdopendir failed, so `fd` is still ours to close.
+        drop(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+        return Err(e);
+    }
+    let mut names = Vec::new();
+    loop {
+        // SAFETY: `stream` is an open directory stream until closedir.
+        let entry = unsafe { libc::readdir(stream) };
+        if entry.is_null() {
+            break;
+        }
+        // SAFETY: readdir returned an entry whose `d_name` is a
+        // NUL-terminated name, valid until the next readdir.
+        let name = unsafe { std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+        if name != b"." && name != b".." {
+            names.push(std::ffi::OsStr::from_bytes(name).to_owned());
+        }
+    }
+    // SAFETY: `stream` is open, and is not used after this.
+    unsafe { libc::closedir(stream) };
+    Ok(names)
 }
 
 #[cfg(unix)]
@@ -105,20 +165,10 @@ impl Folder {
     /// Makes or opens the folder and checks it; the old mode when it was
     /// tightened to 0700.
     pub fn open(path: &str) -> Result<(Folder, Option<u32>), Problem> {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::PermissionsExt;
         make(path).map_err(|e| cannot("created", &e))?;
-        let dir = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| match std::fs::symlink_metadata(path) {
-                // Linux says ENOTDIR, not ELOOP, for a link under O_DIRECTORY.
-                Ok(m) if m.file_type().is_symlink() => LINK.to_string(),
-                Ok(m) if !m.is_dir() => NOT_FOLDER.into(),
-                _ => cannot("opened", &e),
-            })?;
-        let m = dir.metadata().map_err(|e| cannot("checked", &e))?;
-        let tightened = judge(path, &m)?;
+        let dir = open_dir(path)?;
+        let tightened = judge(path, &dir)?;
         if tightened.is_some() {
             dir.set_permissions(std::fs::Permissions::from_mode(0o700))
                 .map_err(|e| cannot("made private (chmod 0700)", &e))?;
@@ -130,18 +180,36 @@ impl Folder {
     /// when the folder is missing (a run makes it), else the mode a run
     /// would tighten to 0700.
     pub fn inspect(path: &str) -> Result<Option<Option<u32>>, Problem> {
-        let m = match std::fs::symlink_metadata(path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(cannot("checked", &e)),
-        };
-        if m.file_type().is_symlink() {
-            return Err(LINK.into());
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(cannot("checked", &e)),
+            Ok(_) => judge(path, &open_dir(path)?).map(Some),
         }
-        if !m.is_dir() {
-            return Err(NOT_FOLDER.into());
+    }
+
+    /// Removes the temporary files of the entry `name` whose writers are
+    /// dead (a run killed between writing and renaming one): they hold
+    /// credentials. A live writer's is left alone, and so is one whose
+    /// writer cannot be told dead (another user's process).
+    pub fn remove_dead_temps(&self, name: &str) {
+        let me = std::process::id();
+        let names = listing(&self.dir).unwrap_or_default();
+        for file in names.iter().filter_map(|n| n.to_str()) {
+            // Only a single process's id: kill(0) and negative ids ask
+            // about groups.
+            let pid = temp_writer(file, name)
+                .filter(|p| *p != me)
+                .and_then(|p| libc::pid_t::try_from(p).ok())
+                .filter(|p| *p > 0);
+            let Some(pid) = pid else { continue };
+            // SAFETY: kill with signal 0 sends nothing; it only asks
+            // whether the process exists.
+            let gone = unsafe { libc::kill(pid, 0) } != 0
+                && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if gone {
+                let _ = self.remove(file);
+            }
         }
-        judge(path, &m).map(Some)
     }
 
     /// Opens `name` in the folder, never following a link there.
@@ -230,7 +298,7 @@ impl Folder {
         use std::os::fd::AsRawFd;
         // Per process: a run that could not take the lock cannot take
         // another's temporary file.
-        let tmp = format!("{name}.{}.tmp", std::process::id());
+        let tmp = temp_name(name, std::process::id());
         let c_tmp = std::ffi::CString::new(tmp.as_str())?;
         let c_name = std::ffi::CString::new(name)?;
         let fd = self.dir.as_raw_fd();
@@ -258,11 +326,29 @@ impl Folder {
     }
 }
 
-/// Checks an existing folder's metadata: not shared, this user's; the
-/// mode when group or others may open it, which a run tightens to 0700.
+/// Opens the folder at `path` itself, never a link there.
 #[cfg(unix)]
-fn judge(path: &str, m: &std::fs::Metadata) -> Result<Option<u32>, Problem> {
+fn open_dir(path: &str) -> Result<File, Problem> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match std::fs::symlink_metadata(path) {
+            // Linux says ENOTDIR, not ELOOP, for a link under O_DIRECTORY.
+            Ok(m) if m.file_type().is_symlink() => LINK.to_string(),
+            Ok(m) if !m.is_dir() => NOT_FOLDER.into(),
+            _ => cannot("opened", &e),
+        })
+}
+
+/// Checks the open folder (`path` names it in messages), on its own
+/// descriptor only: not shared, this user's; the mode when group or
+/// others may open it, which a run tightens to 0700.
+#[cfg(unix)]
+fn judge(path: &str, dir: &File) -> Result<Option<u32>, Problem> {
     use std::os::unix::fs::MetadataExt;
+    let m = dir.metadata().map_err(|e| cannot("checked", &e))?;
     if m.mode() & 0o1000 != 0 {
         return Err(shared(path, &format!("mode {:04o}", m.mode() & 0o7777)));
     }
@@ -275,9 +361,32 @@ fn judge(path: &str, m: &std::fs::Metadata) -> Result<Option<u32>, Problem> {
             crate::output::user_name(m.uid())
         ));
     }
-    not_shared(path)?;
+    not_shared(path, &listing(dir).map_err(|e| cannot("listed", &e))?)?;
     let mode = m.mode() & 0o777;
     Ok((mode & 0o077 != 0).then_some(mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{temp_name, temp_writer};
+
+    #[test]
+    fn a_temporary_file_names_its_entry_and_writer() {
+        let name = "k1.json";
+        assert_eq!(temp_writer(&temp_name(name, 42), name), Some(42));
+        for other in [
+            "k1.json",
+            "k1.json.tmp",
+            "k1.json..tmp",
+            "k1.json.+42.tmp",
+            "k1.json.4x.tmp",
+            "k2.json.42.tmp",
+            "k1.json.42.tmp.x",
+            "k1.json.99999999999.tmp",
+        ] {
+            assert_eq!(temp_writer(other, name), None, "{other}");
+        }
+    }
 }
 
 #[cfg(windows)]
@@ -323,8 +432,17 @@ impl Folder {
             .open(path)
             .map_err(|e| cannot("opened", &e))?;
         crate::output::windows::check(&handle)?;
-        not_shared(path)
+        let names: Vec<std::ffi::OsString> = std::fs::read_dir(path)
+            .map_err(|e| cannot("listed", &e))?
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .collect();
+        not_shared(path, &names)
     }
+
+    /// Nothing on Windows: whether a writer is alive is not asked there
+    /// (`docs/reference.md` §13.3).
+    pub fn remove_dead_temps(&self, _: &str) {}
 
     fn named(&self, name: &str) -> std::path::PathBuf {
         self.path.join(name)
@@ -376,7 +494,7 @@ impl Folder {
     /// Replaces the entry: a new temporary file with an owner-only list,
     /// written and synced, then renamed over `name`.
     pub fn replace(&self, name: &str, text: &str) -> io::Result<()> {
-        let tmp = self.named(&format!("{name}.{}.tmp", std::process::id()));
+        let tmp = self.named(&temp_name(name, std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let written = crate::output::windows::create_new(&tmp.to_string_lossy())
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))

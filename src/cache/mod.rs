@@ -182,6 +182,7 @@ pub fn fetch(
     // Held until this function returns: the entry is written under it.
     let (_lock, waited) = lock(&folder, key, patience, &entry, log);
     let name = format!("{key}.json");
+    folder.remove_dead_temps(&name);
     let reason = match folder.read(&name, ENTRY_LIMIT) {
         Ok(None) => "there is no entry".to_string(),
         Ok(Some(text)) => match decode(key, &text) {

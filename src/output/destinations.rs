@@ -121,15 +121,70 @@ impl Destinations {
     }
 }
 
+/// The credential cache's folder and this run's key in it (with
+/// `--cache`): no destination may be in that folder, or be its entry or
+/// lock under another name (`docs/reference.md` §6.2).
+#[derive(Debug, Clone, Copy)]
+pub struct CacheFiles<'a> {
+    /// The cache folder, as set.
+    pub dir: &'a Sourced<String>,
+    /// This run's cache key: its entry is `KEY.json`, its lock `KEY.lock`.
+    pub key: &'a str,
+}
+
+impl CacheFiles<'_> {
+    /// The folder's key, when it exists, and its entry and lock as input
+    /// files (keyed as `open` keys the inputs), for those that exist.
+    fn claimed(&self) -> (Option<String>, Vec<(String, String, bool)>) {
+        let dir = Path::new(&self.dir.value);
+        // A link there is the cache's to refuse, with its own words.
+        let folder = std::fs::symlink_metadata(dir)
+            .ok()
+            .filter(Metadata::is_dir)
+            .and_then(|m| key_of(&m, dir));
+        let files = [".json", ".lock"]
+            .iter()
+            .filter_map(|ext| {
+                let path = dir.join(format!("{}{ext}", self.key));
+                let key = key_of(&std::fs::metadata(&path).ok()?, &path)?;
+                let named = format!(
+                    "the cache entry's file {} (from {})",
+                    path.display(),
+                    self.dir.source
+                );
+                Some((key, named, true))
+            })
+            .collect();
+        (folder, files)
+    }
+
+    /// Why `path` may not be a destination, when its folder is the cache's.
+    fn refuses(&self, folder: Option<&String>, path: &str) -> Option<String> {
+        let parent = dir_of(Path::new(path));
+        let key = key_of(&std::fs::metadata(parent).ok()?, parent)?;
+        (Some(&key) == folder).then(|| {
+            format!(
+                "is in the cache folder {} (from {}), which holds only the cache's own files; write the credentials to a file outside it",
+                self.dir.value, self.dir.source
+            )
+        })
+    }
+}
+
 /// Checks every destination of the plan and, in [`Mode::Open`], opens it,
 /// before any request. A destination must be a regular file, reached
 /// without a symlink (or Windows reparse point) at its last component,
 /// owned by this user and not writable by others; a missing one is created
 /// readable by this user only, with `O_EXCL`. No two destinations, and no
 /// destination and input file (`inputs`: token file, CA bundle), may be the
-/// same file, compared by device and inode. Refusals are exit 6 and name
-/// the path.
-pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Destinations, Error> {
+/// same file, compared by device and inode; none may be in the cache's
+/// folder (`cache`). Refusals are exit 6 and name the path.
+pub fn open(
+    plan: &Plan,
+    inputs: &[Sourced<String>],
+    cache: Option<CacheFiles>,
+    mode: Mode,
+) -> Result<Destinations, Error> {
     let mut seen: Vec<(String, String, bool)> = inputs
         .iter()
         .filter_map(|f| {
@@ -143,6 +198,13 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
             Some((key, format!("{} ({})", f.source, f.value), true))
         })
         .collect();
+    let (cache_folder, cache_files) = cache.map(|c| c.claimed()).unwrap_or_default();
+    seen.extend(cache_files);
+    let in_cache = |path: &str, source: &str| {
+        cache?
+            .refuses(cache_folder.as_ref(), path)
+            .map(|problem| Error::Output(format!("{source} ({path}) {problem}; nothing was sent")))
+    };
     // Windows: stdout is not compared (`docs/reference.md` §6.4).
     #[cfg(unix)]
     if plan.creds == Target::Stdout {
@@ -171,11 +233,17 @@ pub fn open(plan: &Plan, inputs: &[Sourced<String>], mode: Mode) -> Result<Desti
         let source = plan.chosen_by.name();
         // Only `--output` can name stdout instead, so only its refusals say so.
         let stdout_ok = plan.chosen_by == ChosenBy::Output;
+        if let Some(e) = in_cache(path, source) {
+            return Err(e);
+        }
         let (dest, warning) = open_one(path, source, stdout_ok, mode, &mut seen)?;
         d.creds = Some(dest);
         d.warnings.extend(warning);
     }
     if let Some(v) = &plan.vars {
+        if let Some(e) = in_cache(&v.value, v.source.name()) {
+            return Err(e);
+        }
         // The variables are not secret, so others reading them is no matter.
         d.vars = Some(open_one(&v.value, v.source.name(), false, mode, &mut seen)?.0);
     }

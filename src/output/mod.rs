@@ -19,7 +19,7 @@ use std::fmt;
 
 #[cfg(unix)]
 pub(crate) use destinations::user_name;
-pub use destinations::{open, write, Destinations, Mode};
+pub use destinations::{open, write, CacheFiles, Destinations, Mode};
 
 use crate::error::Error;
 use crate::json::quote;

@@ -193,7 +193,7 @@ fn writes_append_create_0600_and_roll_back() {
     ]);
     let p = plan(&s).unwrap();
     let r = render(&p, &s, &creds()).unwrap();
-    let d = open(&p, &[], Mode::Open).unwrap();
+    let d = open(&p, &[], None, Mode::Open).unwrap();
     write(d, &p, &r, &mut Vec::new()).unwrap();
     assert!(std::fs::read_to_string(&secret)
         .unwrap()
@@ -216,7 +216,7 @@ fn writes_append_create_0600_and_roll_back() {
         ("HARNESS_OUTPUT_SECRET_FILE", new_secret.to_str().unwrap()),
         ("DRONE_OUTPUT", "/nonexistent/dir/vars"),
     ]);
-    let e = open(&plan(&s).unwrap(), &[], Mode::Open).unwrap_err();
+    let e = open(&plan(&s).unwrap(), &[], None, Mode::Open).unwrap_err();
     assert_eq!(e.code(), 6);
     assert!(
         e.to_string().contains("/nonexistent/dir does not exist"),
@@ -239,7 +239,7 @@ fn writes_append_create_0600_and_roll_back() {
     ]);
     let p = plan(&s).unwrap();
     let before = std::fs::read_to_string(&vars).unwrap();
-    let d = open(&p, &[], Mode::Open).unwrap();
+    let d = open(&p, &[], None, Mode::Open).unwrap();
     assert_eq!(
         write(d, &p, &render(&p, &s, &creds()).unwrap(), &mut Broken)
             .unwrap_err()

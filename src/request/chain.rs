@@ -3,6 +3,8 @@
 //! credentials, and `--verify`'s `GetCallerIdentity`, all through one
 //! sender ([`Conn::send`]) within one deadline.
 
+use std::time::Instant;
+
 use super::{forms, Call, Conn, Context, Hint};
 use crate::endpoint::Endpoint;
 use crate::error::Error;
@@ -17,9 +19,10 @@ pub fn exchange(
     s: &Settings,
     endpoint: &Endpoint,
     ctx: &Context,
+    deadline: Instant,
     log: &mut Log,
 ) -> Result<Credentials, Error> {
-    let mut conn = Conn::new(s, endpoint, log)?;
+    let mut conn = Conn::new(s, endpoint, deadline, log)?;
     let hops = forms::hop_forms(s);
     let n = hops.len();
     if let Some(d) = s
@@ -88,28 +91,56 @@ pub fn exchange(
         return Err(Error::Response("no hop was made".into()));
     };
     if s.chain.verify {
-        conn.verify(&c, log)?;
+        if let Verified::No(e) = conn.verify(&c, log)? {
+            return Err(e);
+        }
     }
     Ok(c)
 }
 
+/// What `--verify` found, when STS answered.
+#[derive(Debug)]
+pub enum Verified {
+    /// STS says the credentials are their assumed role.
+    Yes,
+    /// STS refused them as bad (`REFUSED_CREDENTIALS`), or says they are
+    /// another identity: the run's error, and a reason to drop a cached
+    /// entry (`docs/reference.md` §13.1).
+    No(Error),
+}
+
+/// The codes with which STS says the credentials that signed a call are
+/// bad: not valid, expired, not allowed, or not matching their signature.
+/// A throttle or an outage says nothing about them.
+const REFUSED_CREDENTIALS: [&str; 6] = [
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "SignatureDoesNotMatch",
+];
+
 /// Checks credentials with `sts:GetCallerIdentity` signed by them, as
 /// `--verify` does after the last hop: for credentials from elsewhere (a
-/// cache). The caller's `Arn` must be their assumed-role ARN; else exit 5,
-/// naming both.
+/// cache), within the run's `deadline`. The caller's `Arn` must be their
+/// assumed-role ARN; else `Verified::No` (exit 5), naming both. An error
+/// when STS gave no such answer (no answer, throttled, failing, not
+/// understood): then nothing is known of the credentials.
 pub fn verify(
     s: &Settings,
     endpoint: &Endpoint,
     c: &Credentials,
+    deadline: Instant,
     log: &mut Log,
-) -> Result<(), Error> {
-    let mut conn = Conn::new(s, endpoint, log)?;
+) -> Result<Verified, Error> {
+    let mut conn = Conn::new(s, endpoint, deadline, log)?;
     conn.learn(c, log);
     conn.verify(c, log)
 }
 
 impl Conn<'_> {
-    fn verify(&mut self, c: &Credentials, log: &mut Log) -> Result<(), Error> {
+    fn verify(&mut self, c: &Credentials, log: &mut Log) -> Result<Verified, Error> {
         let fields = forms::caller_identity_form();
         let call = Call {
             fields: &fields,
@@ -118,8 +149,12 @@ impl Conn<'_> {
             hint: Hint::Verify,
         };
         let host = &self.endpoint.host;
-        let identity = match self.send(&call, log).map_err(|e| naming(e, &call.what, true))? {
-            Answer::Identity(id) => id,
+        let identity = match self.send(&call, log).map_err(|e| naming(e, &call.what, true)) {
+            Err(Error::Sts(f)) if REFUSED_CREDENTIALS.contains(&f.code.as_str()) => {
+                return Ok(Verified::No(Error::Sts(f)))
+            }
+            Err(e) => return Err(e),
+            Ok(Answer::Identity(id)) => id,
             _ => {
                 return Err(Error::Response(format!(
                     "{host} answered GetCallerIdentity (--verify) with another kind of answer; nothing was written; check that the endpoint is STS"
@@ -134,13 +169,13 @@ impl Conn<'_> {
         match c.assumed_role_arn.as_deref() {
             Some(arn) if arn == identity.arn => {
                 log.info(&format!("verified: the credentials are {arn}"));
-                Ok(())
+                Ok(Verified::Yes)
             }
-            want => Err(Error::Response(format!(
+            want => Ok(Verified::No(Error::Response(format!(
                 "--verify: STS says the credentials are {}, not the assumed role {}; nothing was written; check that the endpoint is STS and that nothing in between alters its answers",
                 identity.arn,
                 want.unwrap_or("(STS named none)")
-            ))),
+            )))),
         }
     }
 }
@@ -173,7 +208,7 @@ fn credentials(answer: Answer, what: &str, endpoint: &Endpoint) -> Result<Creden
 /// part of the role ARN's path. The account is not compared: STS-compatible
 /// servers answer with their own, and the account guard (§12) holds
 /// accounts. An answer without the ARN (§5.1 allows one) passes.
-fn as_asked(assumed: Option<&str>, role_arn: &str, session: &str) -> Result<(), String> {
+pub fn as_asked(assumed: Option<&str>, role_arn: &str, session: &str) -> Result<(), String> {
     let Some(arn) = assumed else {
         return Ok(());
     };

@@ -23,7 +23,7 @@ mod chain;
 mod failure;
 mod forms;
 
-pub use chain::{exchange, verify};
+pub use chain::{as_asked, exchange, verify, Verified};
 pub use failure::preview;
 use failure::{sts_failure, transport_failure};
 pub use forms::{caller_identity_form, chained_duration, form, hop_forms, Field, Form};
@@ -144,13 +144,16 @@ pub(crate) struct Conn<'a> {
 }
 
 impl<'a> Conn<'a> {
-    /// Sets up the client for the endpoint; the run's deadline starts now.
+    /// Sets up the client for the endpoint, within the run's one
+    /// `deadline` (its timeout from when the run started: a wait for the
+    /// cache's lock and a hit's `--verify` came out of it too).
     pub(crate) fn new(
         s: &'a Settings,
         endpoint: &'a Endpoint,
+        deadline: Instant,
         log: &mut Log,
     ) -> Result<Conn<'a>, Error> {
-        let started = Instant::now();
+        let started = deadline.checked_sub(s.timeout.value).unwrap_or(deadline);
         let secrets = crate::secret::run_secrets(
             Some(s.token.expose()),
             s.policy.as_ref().map(|p| p.expose()),
@@ -175,25 +178,20 @@ impl<'a> Conn<'a> {
             scrubbed: secrets.len(),
             secrets,
             started,
-            deadline: started + s.timeout.value,
+            deadline,
         })
     }
 
     /// From now on, these credentials' secrets are removed from every log
-    /// line and, from the next call sent on, from network text; and with mask account the account of
-    /// their assumed role is masked too.
+    /// line (as [`learn`] does) and, from the next call sent on, from
+    /// network text.
     pub(crate) fn learn(&mut self, c: &Credentials, log: &mut Log) {
-        let new = [c.secret_access_key.clone(), c.session_token.clone()];
-        self.secrets
-            .extend(new.iter().map(|s| s.expose().to_string()));
-        log.hide(&new);
-        let account = c
-            .assumed_role_arn
-            .as_deref()
-            .and_then(crate::settings::account_of);
-        if let Some(account) = account.filter(|_| self.s.mask_account) {
-            log.mask_account(account);
-        }
+        learn(c, self.s.mask_account, log);
+        self.secrets.extend(
+            [&c.secret_access_key, &c.session_token]
+                .iter()
+                .map(|s| s.expose().to_string()),
+        );
     }
 
     /// Sends one call with retries, as `retry::next` decides: "later"
@@ -294,6 +292,22 @@ impl<'a> Conn<'a> {
             thread::sleep(wait);
             waited += wait;
         }
+    }
+}
+
+/// What every set of credentials the run holds tells the log, whether STS
+/// just sent it or the cache kept it (`docs/reference.md` §8, §13.1): its
+/// secret key and session token are hidden from every line from now on,
+/// and with mask account (`mask`) the account of its assumed role is
+/// masked.
+pub fn learn(c: &Credentials, mask: bool, log: &mut Log) {
+    log.hide(&[c.secret_access_key.clone(), c.session_token.clone()]);
+    let account = c
+        .assumed_role_arn
+        .as_deref()
+        .and_then(crate::settings::account_of);
+    if let Some(account) = account.filter(|_| mask) {
+        log.mask_account(account);
     }
 }
 

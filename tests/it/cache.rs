@@ -11,7 +11,7 @@ use crate::support::*;
 
 /// A `credential_process` run against the stand-in with the cache in
 /// `dir/cache`, as `~/.aws/config` would run it.
-fn env(sts: &StandIn, token: &str, dir: &Path) -> StepEnv {
+pub fn env(sts: &StandIn, token: &str, dir: &Path) -> StepEnv {
     StepEnv::new(ROLE, token, &sts.url(), &sts.ca().display().to_string(), "")
         .unset("HARNESS_OUTPUT_SECRET_FILE")
         .set("PLUGIN_OUTPUT_FORMAT", "credential-process")
@@ -20,7 +20,7 @@ fn env(sts: &StandIn, token: &str, dir: &Path) -> StepEnv {
         .set("PLUGIN_MAX_ATTEMPTS", "1")
 }
 
-fn go(env: &StepEnv) -> Output {
+pub fn go(env: &StepEnv) -> Output {
     let env: Vec<(&str, &str)> = env.iter().collect();
     run(&env, &[])
 }
@@ -34,7 +34,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// The one entry in the cache folder.
-fn entry(dir: &Path) -> PathBuf {
+pub fn entry(dir: &Path) -> PathBuf {
     let entries: Vec<PathBuf> = std::fs::read_dir(dir.join("cache"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -53,7 +53,7 @@ pub fn expiring(text: &str, at: i64) -> String {
 
 /// A cache with one entry, made by a first run logging at debug: the
 /// folder, the run's environment and the entry.
-fn primed(sts: &StandIn) -> (TempDir, StepEnv, PathBuf) {
+pub fn primed(sts: &StandIn) -> (TempDir, StepEnv, PathBuf) {
     let dir = temp_dir("cache");
     let e = env(sts, &harness_token(), &dir).set("PLUGIN_LOG_LEVEL", "debug");
     let out = go(&e);

@@ -396,6 +396,12 @@ fn settings_cases() -> Vec<Case> {
                 std::os::unix::fs::symlink(&s.dir, s.dir.join("link")).unwrap();
                 cache_in("link")(sts, s)
             }),
+        case("an output in the cache folder", 6, "is in the cache folder ", 0)
+            .with(|sts, s| {
+                std::fs::create_dir(s.dir.join("cache")).unwrap();
+                let out = s.dir.join("cache").join("creds.env").display().to_string();
+                cache_in("cache")(sts, s).set("PLUGIN_OUTPUT_FILE", &out)
+            }),
         case("the cache folder a file", 6, "(from PLUGIN_CACHE_DIR) is not a folder; set --cache-dir", 0)
             .with(|sts, s| {
                 write_file(&s.dir, "file", "x");
@@ -487,11 +493,14 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")]),
         case("no OIDC provider", 3, "check that account 123456789012 has an IAM OIDC provider for https://app.harness.io/ng/api/oidc/account/acc123", 1)
             .replies(vec![err(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for https://app.harness.io/ng/api/oidc/account/acc123")]),
-        case("expired token", 3, "the token expired 1h 0m ago", 1)
+        // Refused unsent, as --check refuses it (§1.3).
+        case("expired token", 3, "the token expired 1h 0m ago (exp ", 0)
             .with(|_, s| {
                 let t: &'static str = Box::leak(jwt("https://app.harness.io/ng/api/oidc/account/acc123", "sts.amazonaws.com", "x", now() - 3600).into_boxed_str());
                 s.set("PLUGIN_OIDC_TOKEN_ID", t)
-            })
+            }),
+        // This machine's clock is behind STS's: STS's word is the hint.
+        case("STS says an unexpired token expired", 3, "STS considers it expired, so check this machine's clock", 1)
             .replies(vec![err(400, "ExpiredTokenException", "Token expired: current date/time 1 must be before the expiration date/time 0")]),
         case("IDPRejectedClaim", 3, "rejected one of these claims", 1).replies(vec![err(403, "IDPRejectedClaim", "Claim rejected")]),
         case("MalformedPolicyDocument", 3, "fix the session policy in PLUGIN_POLICY", 1)

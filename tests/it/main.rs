@@ -14,6 +14,7 @@ mod chain;
 mod cli;
 mod errors;
 mod fleet;
+mod hits;
 mod plugin;
 mod promises;
 mod release;
