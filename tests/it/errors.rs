@@ -732,6 +732,10 @@ fn answer_cases() -> Vec<Case> {
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,210987654321")
             .replies(vec![Reply::StsAsAccount("999999999999")]),
+        case("a last hop answered for an account not allowed", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): STS answered with credentials for arn:aws:sts::999999999999:assumed-role/deploy/harness-aws-oidc in account 999999999999, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,210987654321")
+            .replies(vec![Reply::Sts, Reply::StsAsAccount("999999999999")]),
         case("a chained hop answered with the web-identity root", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into())]),
