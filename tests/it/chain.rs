@@ -391,6 +391,39 @@ fn verify_refuses_another_caller_writing_nothing_and_masks_both_accounts() {
     assert!(out.last_line().contains("arn:aws:sts::************:assumed-role/other/x, not the assumed role arn:aws:sts::************:assumed-role/deploy/"), "{}", out.last_line());
 }
 
+/// `--verify` compares the whole ARN, not a part of it: a caller in the
+/// same account but another role, or the same role as another session (or
+/// in another partition), is refused, writing nothing. Each row: the
+/// chained roles (none: one hop), and what the caller STS names changes
+/// in the last hop's assumed-role ARN.
+#[test]
+fn verify_refuses_a_caller_that_differs_in_any_part() {
+    let rows = [
+        ("", "/harness-ci/", "/admin/"),
+        ("", "/harness-aws-oidc", "/other"),
+        ("", "arn:aws:", "arn:aws-cn:"),
+        (ROLE2, "/deploy/", "/admin/"),
+        (ROLE2, "/harness-aws-oidc", "/other"),
+    ];
+    for (arns, from, to) in rows {
+        let sts = StandIn::start();
+        let (step, account, name) = match arns {
+            "" => (Step::harness(&sts), ACCOUNT, "harness-ci"),
+            arns => (chained(&sts, arns), ACCOUNT2, "deploy"),
+        };
+        let assumed = format!("arn:aws:sts::{account}:assumed-role/{name}/harness-aws-oidc");
+        let caller = assumed.replace(from, to);
+        assert_ne!(caller, assumed);
+        sts.caller_arn(&caller);
+        let line = refused(&sts, &step.set("PLUGIN_VERIFY", "true"), &[]);
+        let want = format!(
+            "--verify: STS says the credentials are {caller}, not the assumed role {assumed}; nothing was written"
+        );
+        assert!(line.contains(&want), "{line}");
+        assert_eq!(sts.issued().last().unwrap().assumed_role_arn, assumed);
+    }
+}
+
 #[test]
 fn mask_account_masks_every_hop_s_account_on_every_line() {
     let sts = StandIn::start();
