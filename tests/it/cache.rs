@@ -101,51 +101,75 @@ fn a_second_run_reuses_the_cached_credentials_and_shows_no_secret() {
     assert!(text.contains(&issued.session_token));
 }
 
+/// The chained roles of the key's chained rows (hops 2 and 3), and each
+/// changed alone.
+const CHAINED: &str =
+    "arn:aws:iam::210987654321:role/deploy,arn:aws:iam::333333333333:role/app/final";
+const HOP2: &str = "arn:aws:iam::444444444444:role/other,arn:aws:iam::333333333333:role/app/final";
+const HOP3: &str = "arn:aws:iam::210987654321:role/deploy,arn:aws:iam::444444444444:role/other";
+
+/// Every input the key covers (docs/reference.md §13.2), each changed
+/// alone against a cached run: the changed run asks STS (one request a
+/// hop) and its unchanged re-run is a hit, as is the run it changed.
 #[test]
 fn every_changed_input_asks_sts_again() {
     let sts = StandIn::start();
     let other = StandIn::start();
     let dir = temp_dir("cache");
-    let token = harness_token();
-    let base = env(&sts, &token, &dir);
-    go(&base).expect(0);
-    let other_token = jwt(
+    // One bundle trusting both stand-ins, so that the endpoint's row
+    // changes only the endpoint (the CA bundle is not in the key).
+    let cas = [sts.ca(), other.ca()].map(|ca| std::fs::read_to_string(ca).unwrap());
+    let bundle = write_file(&dir, "both.pem", &cas.concat());
+    let one = env(&sts, &harness_token(), &dir).set("PLUGIN_CA_BUNDLE", bundle.to_str().unwrap());
+    let chain = one
+        .clone()
+        .set("PLUGIN_CHAINROLEARN", CHAINED)
+        .set("PLUGIN_EXTERNAL_ID", "ext-1");
+    let token = jwt(
         "https://issuer.example",
         "sts.amazonaws.com",
         "sub",
         now() + 600,
     );
-    let variants = [
-        base.clone()
-            .set("PLUGIN_IAMROLEARN", "arn:aws:iam::123456789012:role/other"),
-        base.clone().set("PLUGIN_ROLE_SESSION_NAME", "another-session"),
-        base.clone().set("PLUGIN_DURATION", "7200"),
-        base.clone().set(
-            "PLUGIN_POLICY",
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
-        ),
-        base.clone()
-            .set("PLUGIN_POLICY_ARNS", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
-        base.clone().set("PLUGIN_OIDC_TOKEN_ID", &other_token),
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let arns = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let role = "arn:aws:iam::123456789012:role/other";
+    let url = other.url();
+    // The input, the cached run, and the variable that changes only it.
+    let rows = [
+        ("role ARN", &one, "PLUGIN_IAMROLEARN", role),
+        ("session name", &one, "PLUGIN_ROLE_SESSION_NAME", "s2"),
+        ("duration", &one, "PLUGIN_DURATION", "7200"),
+        ("inline policy", &one, "PLUGIN_POLICY", policy),
+        ("policy ARNs", &one, "PLUGIN_POLICY_ARNS", arns),
+        ("token", &one, "PLUGIN_OIDC_TOKEN_ID", &token),
+        ("endpoint", &one, "PLUGIN_STS_ENDPOINT", &url),
+        ("external id", &chain, "PLUGIN_EXTERNAL_ID", "ext-2"),
+        ("hop 2's role", &chain, "PLUGIN_CHAINROLEARN", HOP2),
+        ("hop 3's role", &chain, "PLUGIN_CHAINROLEARN", HOP3),
+        ("chained duration", &chain, "PLUGIN_DURATION", "1800"),
+        ("hop 3's inline policy", &chain, "PLUGIN_POLICY", policy),
+        ("hop 3's policy ARNs", &chain, "PLUGIN_POLICY_ARNS", arns),
     ];
-    for (i, v) in variants.iter().enumerate() {
-        let out = go(v);
-        out.expect(0);
-        assert!(!out.stderr.contains("from cache"), "variant {i}");
-        assert_eq!(sts.counts().0, i + 2, "variant {i} asked STS");
+    let asked = || sts.counts().0 + other.counts().0;
+    for base in [&one, &chain] {
+        go(base).expect(0);
     }
-    // Another endpoint (its own CA; the CA bundle is not in the key).
-    let moved = base
-        .clone()
-        .set("PLUGIN_STS_ENDPOINT", &other.url())
-        .set("PLUGIN_CA_BUNDLE", &other.ca().display().to_string());
-    go(&moved).expect(0);
-    assert_eq!(other.counts().0, 1);
-    // Every one of them is a hit now, the first included.
-    for v in variants.iter().chain([&base, &moved]) {
-        assert!(go(v).expect(0).stderr.contains("from cache"));
+    assert_eq!(asked(), 1 + 3, "the two cached runs, of one hop and three");
+    for (what, base, key, value) in rows {
+        let changed = base.clone().set(key, value);
+        let hops = 1 + changed
+            .get("PLUGIN_CHAINROLEARN")
+            .map_or(0, |c| c.split(',').count());
+        for (run, asks) in [(base, 0), (&changed, hops), (&changed, 0)] {
+            let before = asked();
+            let out = go(run);
+            out.expect(0);
+            assert_eq!(asked() - before, asks, "{what}: {}", out.stderr);
+            let hit = out.stderr.contains("from cache");
+            assert_eq!(hit, asks == 0, "{what}: {}", out.stderr);
+        }
     }
-    assert_eq!((sts.counts().0, other.counts().0), (7, 1));
 }
 
 #[test]

@@ -391,6 +391,39 @@ fn verify_refuses_another_caller_writing_nothing_and_masks_both_accounts() {
     assert!(out.last_line().contains("arn:aws:sts::************:assumed-role/other/x, not the assumed role arn:aws:sts::************:assumed-role/deploy/"), "{}", out.last_line());
 }
 
+/// `--verify` compares the whole ARN, not a part of it: a caller in the
+/// same account but another role, or the same role as another session (or
+/// in another partition), is refused, writing nothing. Each row: the
+/// chained roles (none: one hop), and what the caller STS names changes
+/// in the last hop's assumed-role ARN.
+#[test]
+fn verify_refuses_a_caller_that_differs_in_any_part() {
+    let rows = [
+        ("", "/harness-ci/", "/admin/"),
+        ("", "/harness-aws-oidc", "/other"),
+        ("", "arn:aws:", "arn:aws-cn:"),
+        (ROLE2, "/deploy/", "/admin/"),
+        (ROLE2, "/harness-aws-oidc", "/other"),
+    ];
+    for (arns, from, to) in rows {
+        let sts = StandIn::start();
+        let (step, account, name) = match arns {
+            "" => (Step::harness(&sts), ACCOUNT, "harness-ci"),
+            arns => (chained(&sts, arns), ACCOUNT2, "deploy"),
+        };
+        let assumed = format!("arn:aws:sts::{account}:assumed-role/{name}/harness-aws-oidc");
+        let caller = assumed.replace(from, to);
+        assert_ne!(caller, assumed);
+        sts.caller_arn(&caller);
+        let line = refused(&sts, &step.set("PLUGIN_VERIFY", "true"), &[]);
+        let want = format!(
+            "--verify: STS says the credentials are {caller}, not the assumed role {assumed}; nothing was written"
+        );
+        assert!(line.contains(&want), "{line}");
+        assert_eq!(sts.issued().last().unwrap().assumed_role_arn, assumed);
+    }
+}
+
 #[test]
 fn mask_account_masks_every_hop_s_account_on_every_line() {
     let sts = StandIn::start();
@@ -593,24 +626,41 @@ fn an_answer_for_another_role_or_session_is_refused() {
     step.run(&[]).expect(0);
 }
 
-/// The account guard holds every hop's answer to the list, not only the
-/// last: the first hop's credentials sign the next (docs/reference.md §12).
+/// The account guard holds every hop's answer to the list, the last's
+/// included: the first hop's credentials sign the next, and the last's are
+/// written (docs/reference.md §12). Each row: the chained roles, and the
+/// hop whose answer is for an account not listed, its role and the role's
+/// name; the hops after it are never asked.
 #[test]
 fn the_account_guard_checks_every_hop_s_answer() {
-    let sts = StandIn::start();
-    let step = chained(&sts, ROLE2).set(
-        "PLUGIN_ALLOWED_ACCOUNT_IDS",
-        &format!("{ACCOUNT},{ACCOUNT2}"),
-    );
-    let line = refused(&sts, &step, &[Reply::StsAsAccount("999999999999")]);
-    let want = format!(
-        "error: AssumeRoleWithWebIdentity (hop 1 of 2, role {ROLE}): STS answered with credentials for \
-         arn:aws:sts::999999999999:assumed-role/harness-ci/harness-aws-oidc in account 999999999999, \
-         which PLUGIN_ALLOWED_ACCOUNT_IDS does not list ({ACCOUNT}, {ACCOUNT2}); nothing was written"
-    );
-    assert!(line.contains(&want), "{line}");
-    // Refused at hop 1, each time: hop 2 was never asked.
-    assert_eq!(sts.requests().len(), 2);
+    let allowed = format!("{ACCOUNT},{ACCOUNT2},333333333333");
+    let three = format!("{ROLE2},{ROLE3}");
+    let rows = [
+        (ROLE2, 1, ROLE, "harness-ci"),
+        (ROLE2, 2, ROLE2, "deploy"),
+        (&three, 2, ROLE2, "deploy"),
+        (&three, 3, ROLE3, "final"),
+    ];
+    for (arns, at, role, name) in rows {
+        let sts = StandIn::start();
+        let step = chained(&sts, arns).set("PLUGIN_ALLOWED_ACCOUNT_IDS", &allowed);
+        let mut replies = vec![Reply::Sts; at - 1];
+        replies.push(Reply::StsAsAccount("999999999999"));
+        let line = refused(&sts, &step, &replies);
+        let action = match at {
+            1 => "AssumeRoleWithWebIdentity",
+            _ => "AssumeRole",
+        };
+        let n = 1 + arns.split(',').count();
+        let want = format!(
+            "error: {action} (hop {at} of {n}, role {role}): STS answered with credentials for \
+             arn:aws:sts::999999999999:assumed-role/{name}/harness-aws-oidc in account 999999999999, \
+             which PLUGIN_ALLOWED_ACCOUNT_IDS does not list ({ACCOUNT}, {ACCOUNT2}, 333333333333); nothing was written"
+        );
+        assert!(line.contains(&want), "hop {at} of {n}: {line}");
+        // At info and at trace, each asking up to the refused hop.
+        assert_eq!(sts.requests().len(), 2 * at, "hop {at} of {n}");
+    }
 }
 
 /// A chained role's partition is held to the region as the first role's

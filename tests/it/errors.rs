@@ -441,14 +441,51 @@ const CHAIN_ROLE: &str = "arn:aws:iam::210987654321:role/deploy";
 /// The step, sent through a proxy with a password on this loopback port,
 /// to a host name only a proxy could reach.
 fn through_proxy(sts: &StandIn, s: Step, port: u16) -> Step {
+    through_proxy_as(sts, s, port, "ci:s3cr%2Fet")
+}
+
+/// [`through_proxy`], with this user and password.
+fn through_proxy_as(sts: &StandIn, s: Step, port: u16, userinfo: &str) -> Step {
     s.set(
         "HTTPS_PROXY",
-        &format!("http://ci:s3cr%2Fet@127.0.0.1:{port}"),
+        &format!("http://{userinfo}@127.0.0.1:{port}"),
     )
     .set(
         "PLUGIN_STS_ENDPOINT",
         &format!("https://{}:{}", standin::PROXY_ONLY_HOST, sts.port),
     )
+}
+
+/// A proxy password long enough that a server can quote a part of it.
+const PROXY_PASSWORD: &str = "pr0xy-Passw0rd-of-the-runner-42";
+
+/// What a server quoting the proxy's credentials in part says: 16
+/// characters of [`PROXY_PASSWORD`] and 20 of the `Proxy-Authorization`
+/// Basic value that carries it.
+fn quoting_the_proxy() -> String {
+    let basic = basic_value(format!("ci:{PROXY_PASSWORD}").as_bytes());
+    format!(
+        "password {} basic {}",
+        &PROXY_PASSWORD[4..20],
+        &basic[8..28]
+    )
+}
+
+/// The Basic value (base64) of `user:password`.
+fn basic_value(userinfo: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(userinfo)
+}
+
+/// A proxy that refuses every CONNECT with a 407 whose status text, header
+/// and body each quote [`quoting_the_proxy`].
+fn proxy_quoting_itself() -> u16 {
+    let quote = quoting_the_proxy();
+    let reply = format!(
+        "HTTP/1.1 407 {quote}\r\nProxy-Authenticate: Basic realm=\"{quote}\"\r\nContent-Length: {}\r\n\r\n{quote}",
+        quote.len()
+    );
+    answering_proxy(Box::leak(reply.into_boxed_str()).as_bytes()).0
 }
 
 /// An opaque (non-JWT) token, as some providers issue.
@@ -611,6 +648,13 @@ fn answer_cases() -> Vec<Case> {
         case("proxy refusing the connection", 4, "cannot reach sts.stand-in.invalid through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
             through_proxy(sts, s, closed_port())
         }),
+        // A proxy's own refusal, and STS's through it, quoting the proxy's
+        // password and Basic value in part: the 12-character check below.
+        case("a proxy refusal quoting its password and Basic value", 4, "refused to connect to sts.stand-in.invalid: 407 Proxy Authentication Required; check HTTPS_PROXY", 0)
+            .with(|sts, s| through_proxy_as(sts, s, proxy_quoting_itself(), &format!("ci:{PROXY_PASSWORD}"))),
+        case("STS through a proxy quoting its password and Basic value", 3, "AccessDenied: saw password <redacted> basic <redacted> (RequestId", 1)
+            .with(|sts, s| through_proxy_as(sts, s, standin::Proxy::start(sts.port).port, &format!("ci:{PROXY_PASSWORD}")))
+            .replies(vec![err(403, "AccessDenied", &format!("saw {}", quoting_the_proxy()))]),
         case("proxy dropping the connection", 4, "through the proxy http://***:***@127.0.0.1:", 0).with(|sts, s| {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let port = listener.local_addr().unwrap().port();
@@ -741,6 +785,10 @@ fn answer_cases() -> Vec<Case> {
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,210987654321")
             .replies(vec![Reply::StsAsAccount("999999999999")]),
+        case("a last hop answered for an account not allowed", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): STS answered with credentials for arn:aws:sts::999999999999:assumed-role/deploy/harness-aws-oidc in account 999999999999, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list", 2)
+            .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
+            .set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012,210987654321")
+            .replies(vec![Reply::Sts, Reply::StsAsAccount("999999999999")]),
         case("a chained hop answered with the web-identity root", 5, "AssumeRole (hop 2 of 2, role arn:aws:iam::210987654321:role/deploy): 127.0.0.1 answered HTTP 200 with credentials, but the answer is a <AssumeRoleWithWebIdentityResponse>, not the AssumeRoleResponse asked for; nothing was written", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into())]),
@@ -913,17 +961,16 @@ fn check(c: &Case) {
         secrets.extend(secrets_of(&sts, &step.token));
         secrets.extend(step.env.get("PLUGIN_POLICY").map(String::from));
         out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-        // Nor any 12-character part of the token or the policy, which a
-        // server quoting half of one would show.
-        for (k, v) in step.env.iter() {
-            if k == "PLUGIN_POLICY" || k == "PLUGIN_OIDC_TOKEN_ID" {
-                for part in v.as_bytes().windows(12) {
-                    let part = String::from_utf8_lossy(part);
-                    assert!(
-                        !out.stderr.contains(&*part),
-                        "stderr shows `{part}` of {k}: {ctx}"
-                    );
-                }
+        // Nor any 12-character part of the token, the policy, the proxy's
+        // password or its Basic value, which a server quoting half of one
+        // would show.
+        for (k, v) in quotable(&step) {
+            for part in v.windows(12) {
+                let part = String::from_utf8_lossy(part);
+                assert!(
+                    !out.stderr.contains(&*part),
+                    "stderr shows `{part}` of {k}: {ctx}"
+                );
             }
         }
         if let Some(text) = c.trace_says.filter(|_| level == "trace") {
@@ -942,6 +989,52 @@ fn check(c: &Case) {
             );
         }
     }
+}
+
+/// The secrets a server could quote a part of, by name: the token, the
+/// policy, and the proxy's password and Basic value (`%XX` undone, as the
+/// client sends them).
+fn quotable(step: &Step) -> Vec<(String, Vec<u8>)> {
+    let mut all = Vec::new();
+    for (k, v) in step.env.iter() {
+        if k == "PLUGIN_POLICY" || k == "PLUGIN_OIDC_TOKEN_ID" {
+            all.push((k.to_string(), v.as_bytes().to_vec()));
+        }
+    }
+    let userinfo = step
+        .env
+        .get("HTTPS_PROXY")
+        .and_then(|url| url.rsplit_once('@'))
+        .map(|(head, _)| head.rsplit_once("://").map_or(head, |(_, u)| u));
+    if let Some(userinfo) = userinfo.map(percent_decoded) {
+        if let Some(at) = userinfo.iter().position(|&b| b == b':') {
+            all.push(("the proxy's password".into(), userinfo[at + 1..].to_vec()));
+        }
+        let basic = basic_value(&userinfo);
+        all.push(("the proxy's Basic value".into(), basic.into_bytes()));
+    }
+    all
+}
+
+/// `%XX` escapes undone.
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let (b, mut out, mut i) = (text.as_bytes(), Vec::new(), 0);
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        match (b[i], hex) {
+            (b'%', Some(h)) => {
+                out.push(u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap());
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Runs a case; on failure, what failed.

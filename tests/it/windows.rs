@@ -173,6 +173,39 @@ fn bad_setting_refusal_and_help() {
     );
 }
 
+/// A closed port is "connection refused" in the binary's own words, not
+/// the OS's: Windows says "No connection could be made because the target
+/// machine actively refused it.", Wine "Connection refused." (on Linux the
+/// OS's words are the binary's, so only this test tells `io_kind`'s arm
+/// from none). Exit 4, retried as unreachable, nothing written.
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn a_closed_port_is_connection_refused_in_our_words() {
+    let sts = StandIn::start();
+    let dir = temp_dir("wine-refused");
+    let secret = dir.join("secret.env");
+    let env = step_env(
+        &sts,
+        &harness_token(),
+        &win_path(&secret),
+        &win_path(&dir.join("vars.env")),
+    )
+    .set(
+        "PLUGIN_STS_ENDPOINT",
+        &format!("https://127.0.0.1:{}", closed_port()),
+    )
+    .set("PLUGIN_MAX_ATTEMPTS", "2");
+    let out = wine(env.iter(), &[]);
+    out.expect(4);
+    for want in [
+        "attempt 1 of 2 failed: connection refused; retrying in ",
+        "error: cannot reach 127.0.0.1: connection refused after 2 attempts in ",
+    ] {
+        assert!(out.stderr.contains(want), "{want}\n{}", out.stderr);
+    }
+    assert!(!secret.exists() && !dir.join("vars.env").exists());
+}
+
 #[test]
 #[ignore = "needs make release; run by make test-windows"]
 fn exe_is_static_and_within_budget() {
