@@ -354,8 +354,15 @@ fn tools(dir: &Path) -> String {
 
 /// Runs a script with sh in `dir`, with exactly this environment.
 fn sh_in(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+    shell_in(&["sh"], dir, script, env)
+}
+
+/// Runs a script with this shell and its options (`["bash", "-e"]`) in
+/// `dir`, with exactly this environment.
+fn shell_in(shell: &[&str], dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
     Output::from(
-        Command::new("sh")
+        Command::new(shell[0])
+            .args(&shell[1..])
             .arg("-c")
             .arg(script)
             .current_dir(dir)
@@ -434,49 +441,113 @@ fn drone_later_steps(yaml: &str, workspace: &Path) -> Output {
     sh_in(workspace, &later, &[("PATH", &path)])
 }
 
+/// A README shell example's job: a scratch folder holding `./aws-oidc`
+/// (a checkout), the stand-ins for the CI's tools on PATH (`tools`) and a
+/// private `tmp/`, and the environment that CI gives the job.
+struct ShellJob {
+    dir: TempDir,
+    token: String,
+    env: Vec<(String, String)>,
+}
+
+/// The Buildkite job id the README's session name takes.
+const BUILDKITE_JOB: &str = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
+
+impl ShellJob {
+    /// The folder and what every job needs to reach `sts`, plus `vars`.
+    fn new(sts: &StandIn, token: String, vars: &[(&str, &str)]) -> ShellJob {
+        let dir = temp_dir("shell-job");
+        std::os::unix::fs::symlink(bin(), dir.join("aws-oidc")).unwrap();
+        std::fs::create_dir(dir.join("tmp")).unwrap();
+        let mut env = reach(sts);
+        env.push(("PATH".into(), tools(&dir)));
+        env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        ShellJob { dir, token, env }
+    }
+
+    /// A GitLab job: the id_token in `$AWS_OIDC_TOKEN`, the role in `$ROLE_ARN`.
+    fn gitlab(sts: &StandIn) -> ShellJob {
+        let token = jwt(
+            "https://gitlab.com",
+            "sts.amazonaws.com",
+            "project_path:group/app:ref_type:branch:ref:main",
+            now() + 300,
+        );
+        let vars = [
+            ("ROLE_ARN", ROLE),
+            ("AWS_OIDC_TOKEN", &token),
+            ("CI_JOB_ID", "4242"),
+        ];
+        ShellJob::new(sts, token.clone(), &vars)
+    }
+
+    /// A Buildkite job: `buildkite-agent` prints the token, `$TMPDIR` is `tmp/`.
+    fn buildkite(sts: &StandIn) -> ShellJob {
+        let token = jwt(
+            "https://agent.buildkite.com",
+            "sts.amazonaws.com",
+            "organization:acme:pipeline:deploy:ref:refs/heads/main:commit:0123abc:step:deploy",
+            now() + 300,
+        );
+        let mut job = ShellJob::new(sts, token.clone(), &[("TOKEN", &token)]);
+        let tmp = job.dir.join("tmp").display().to_string();
+        job.env.extend([
+            ("TMPDIR".into(), tmp),
+            ("BUILDKITE_BUILD_NUMBER".into(), "1234".into()),
+            ("BUILDKITE_JOB_ID".into(), BUILDKITE_JOB.into()),
+        ]);
+        job
+    }
+
+    /// A shell of your own: the token in the file `$TOKEN_FILE`.
+    fn shell(sts: &StandIn) -> ShellJob {
+        let mut job = ShellJob::new(sts, harness_token(), &[("USER", "ci")]);
+        let file = write_file(&job.dir, "token", &job.token);
+        job.env
+            .push(("TOKEN_FILE".into(), file.display().to_string()));
+        job
+    }
+
+    /// Runs `script` in the folder with this shell (`["bash", "-e"]`).
+    fn run(&self, shell: &[&str], script: &str) -> Output {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        shell_in(shell, &self.dir, script, &env)
+    }
+}
+
+/// The `script:` lines of README's GitLab job `n`, one shell line each.
+fn gitlab_script(n: usize) -> String {
+    let job = readme_block("### GitLab CI", "yaml", n);
+    yaml_list(&job.lines().collect::<Vec<_>>(), "script:")
+}
+
 /// README "GitLab CI": both jobs' `script:` lines in sh, in a checkout that
 /// holds `./aws-oidc`, with the id_token in `$AWS_OIDC_TOKEN`.
 #[test]
 fn readme_gitlab_dotenv_and_eval() {
     let sts = StandIn::start();
-    let dir = temp_dir("gitlab");
-    let token = jwt(
-        "https://gitlab.com",
-        "sts.amazonaws.com",
-        "project_path:group/app:ref_type:branch:ref:main",
-        now() + 300,
-    );
-    std::os::unix::fs::symlink(bin(), dir.join("aws-oidc")).unwrap();
-    let path = tools(&dir);
-    let mut env: Vec<(&str, &str)> = vec![
-        ("PATH", &path),
-        ("ROLE_ARN", ROLE),
-        ("AWS_OIDC_TOKEN", &token),
-        ("CI_JOB_ID", "4242"),
-    ];
-    let reach = reach(&sts);
-    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let job = ShellJob::gitlab(&sts);
     // The same job: eval the shell form, then call AWS.
-    let same_job = readme_block("### GitLab CI", "yaml", 0);
-    let lines: Vec<&str> = same_job.lines().collect();
-    let out = sh_in(&dir, &yaml_list(&lines, "script:"), &env);
-    out.assert_hides(&[&token]);
+    let out = job.run(&["sh"], &gitlab_script(0));
+    out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
     assert_eq!(
         sts.requests().pop().unwrap().field("RoleSessionName"),
         Some("gitlab-4242")
     );
     // A later job: the dotenv report.
-    let report = readme_block("### GitLab CI", "yaml", 1);
-    let lines: Vec<&str> = report.lines().collect();
-    let out = sh_in(&dir, &yaml_list(&lines, "script:"), &env);
+    let out = job.run(&["sh"], &gitlab_script(1));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    out.assert_hides(&[&token]);
+    out.assert_hides(&[&job.token]);
     assert_eq!(
         sts.requests().pop().unwrap().field("RoleSessionName"),
         Some("gitlab-4242")
     );
-    let text = std::fs::read_to_string(dir.join("aws.env")).unwrap();
+    let text = std::fs::read_to_string(job.dir.join("aws.env")).unwrap();
     let keys: Vec<&str> = text.lines().map(|l| l.split_once('=').unwrap().0).collect();
     assert_eq!(
         keys,
@@ -506,36 +577,65 @@ fn readme_gitlab_dotenv_and_eval() {
 #[test]
 fn readme_buildkite_pipe() {
     let sts = StandIn::start();
-    let dir = temp_dir("buildkite");
-    let tmp = dir.join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    let token = jwt(
-        "https://agent.buildkite.com",
-        "sts.amazonaws.com",
-        "organization:acme:pipeline:deploy:ref:refs/heads/main",
-        now() + 300,
-    );
-    let path = tools(&dir);
-    let job = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
-    let mut env: Vec<(&str, &str)> = vec![
-        ("PATH", &path),
-        ("TOKEN", &token),
-        ("TMPDIR", tmp.to_str().unwrap()),
-        ("BUILDKITE_BUILD_NUMBER", "1234"),
-        ("BUILDKITE_JOB_ID", job),
-    ];
-    let reach = reach(&sts);
-    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let out = sh_in(&dir, &readme_block("### Buildkite", "sh", 0), &env);
-    out.assert_hides(&[&token]);
+    let job = ShellJob::buildkite(&sts);
+    let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 0));
+    out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(&sts, "us-east-1"), "{}", out.stderr);
     let req = sts.requests().pop().unwrap();
     assert_eq!(
         req.field("RoleSessionName"),
-        Some(format!("buildkite-1234-{job}").as_str())
+        Some(format!("buildkite-1234-{BUILDKITE_JOB}").as_str())
     );
-    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(job.dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// README's shell examples stop the job when the exchange fails. The
+/// exit status of a command substitution inside `eval`'s argument is
+/// lost, so `eval "$(aws-oidc …)"` evals nothing and goes on, even under
+/// `set -e`, and on a runner with an instance profile the next commands
+/// run as the runner's own role. So each example, refused by STS, must
+/// end with aws-oidc's exit code before its next command, under sh and
+/// bash, with `set -e` (GitLab runs its script so) and without (a script
+/// of your own).
+#[test]
+fn readme_shell_examples_stop_the_job_when_the_exchange_fails() {
+    let sts = StandIn::start();
+    sts.mode(standin::Mode::Refuse);
+    for (job, script) in [
+        (ShellJob::gitlab(&sts), gitlab_script(0)),
+        (
+            ShellJob::buildkite(&sts),
+            readme_block("### Buildkite", "sh", 0),
+        ),
+        (
+            ShellJob::shell(&sts),
+            readme_block("### Chaining from a shell", "sh", 0),
+        ),
+    ] {
+        let shells: [&[&str]; 4] = [
+            &["sh"],
+            &["sh", "-e"],
+            &["bash"],
+            &["bash", "-eo", "pipefail"],
+        ];
+        for shell in shells {
+            let asked = sts.requests().len();
+            let out = job.run(shell, &format!("{script}\necho reached"));
+            assert!(
+                sts.requests().len() > asked,
+                "{shell:?} never asked STS:\n{script}\n{}",
+                out.stderr
+            );
+            assert!(
+                !out.stdout.contains("reached") && !out.stdout.contains("aws sts"),
+                "{shell:?} went on after a refused exchange:\n{script}\nstdout: {}",
+                out.stdout
+            );
+            assert_eq!(out.code, 3, "{shell:?}:\n{script}\n{}", out.stderr);
+            out.assert_hides(&[&job.token]);
+        }
+    }
 }
 
 /// README "Kubernetes": the SDK's IRSA-style variables and the pod's name as
@@ -1714,18 +1814,8 @@ fn readme_cross_account_shell() {
         return;
     }
     let sts = StandIn::start();
-    let dir = temp_dir("shell-chain");
-    let token_file = write_file(&dir, "token", &harness_token());
-    let script = readme_block("### Chaining from a shell", "sh", 0);
-    let path = tools(&dir);
-    let mut env: Vec<(&str, &str)> = vec![
-        ("PATH", &path),
-        ("TOKEN_FILE", token_file.to_str().unwrap()),
-        ("USER", "ci"),
-    ];
-    let reach = reach(&sts);
-    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let out = sh_in(&dir, &script, &env);
+    let job = ShellJob::shell(&sts);
+    let out = job.run(&["sh"], &readme_block("### Chaining from a shell", "sh", 0));
     let last = assert_chained(&sts, "deploy-ci", true);
     assert_eq!(
         out.stdout,
