@@ -1856,17 +1856,7 @@ fn readme_cross_account_profile_is_cached() {
 #[test]
 fn readme_cross_account_policies_fit_the_examples() {
     use aws_oidc::json::{parse, Json};
-    fn at<'a>(j: &'a Json, key: &str) -> &'a Json {
-        match j {
-            Json::Object(fields) => fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| panic!("no {key} in {j:?}")),
-            Json::Array(items) => &items[key.parse::<usize>().unwrap()],
-            _ => panic!("{key} of {j:?}"),
-        }
-    }
+    let at = json_at;
     let text = |s: &str| Json::String(s.to_string());
     let statement = |n: usize| {
         let block = readme_block("### The two policies", "json", n);
