@@ -453,6 +453,13 @@ struct ShellJob {
 /// The Buildkite job id the README's session name takes.
 const BUILDKITE_JOB: &str = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
 
+/// The `sub` of a GitLab job's id_token on branch `main` (GitLab's shape).
+const GITLAB_SUB: &str = "project_path:group/app:ref_type:branch:ref:main";
+
+/// The `sub` of a Buildkite job's token on `main` (Buildkite's shape).
+const BUILDKITE_SUB: &str =
+    "organization:acme:pipeline:deploy:ref:refs/heads/main:commit:0123abc:step:deploy";
+
 impl ShellJob {
     /// The folder and what every job needs to reach `sts`, plus `vars`.
     fn new(sts: &StandIn, token: String, vars: &[(&str, &str)]) -> ShellJob {
@@ -470,7 +477,7 @@ impl ShellJob {
         let token = jwt(
             "https://gitlab.com",
             "sts.amazonaws.com",
-            "project_path:group/app:ref_type:branch:ref:main",
+            GITLAB_SUB,
             now() + 300,
         );
         let vars = [
@@ -486,7 +493,7 @@ impl ShellJob {
         let token = jwt(
             "https://agent.buildkite.com",
             "sts.amazonaws.com",
-            "organization:acme:pipeline:deploy:ref:refs/heads/main:commit:0123abc:step:deploy",
+            BUILDKITE_SUB,
             now() + 300,
         );
         let mut job = ShellJob::new(sts, token.clone(), &[("TOKEN", &token)]);
@@ -1887,6 +1894,140 @@ fn readme_cross_account_policies_fit_the_examples() {
             "111111111111,222222222222",
         ] {
             assert!(example.contains(name), "{heading} lacks {name}");
+        }
+    }
+}
+
+/// Every JSON block in README: the text of each, as the reader copies it.
+fn readme_json_blocks() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    readme
+        .split("```json\n")
+        .skip(1)
+        .map(|b| b[..b.find("```").unwrap()].to_string())
+        .collect()
+}
+
+/// Whether `text` matches IAM's `StringLike` pattern `pattern`, where
+/// `*` is any run of characters and an upper-case placeholder
+/// (`ACCOUNT_ID`, `ORG`) stands for one value of the reader's.
+fn iam_like(pattern: &str, text: &str) -> bool {
+    let mut glob = String::new();
+    let mut rest = pattern;
+    while let Some(c) = rest.chars().next() {
+        let upper = rest
+            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .unwrap_or(rest.len());
+        if upper >= 3 {
+            glob.push('*');
+            rest = &rest[upper..];
+        } else {
+            glob.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    fn matches(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', p)) => (0..=t.len()).any(|i| matches(p, &t[i..])),
+            Some((c, p)) => t.first() == Some(c) && matches(p, &t[1..]),
+        }
+    }
+    matches(glob.as_bytes(), text.as_bytes())
+}
+
+/// README's trust policies are whole documents IAM accepts (Version
+/// 2012-10-17, a Statement list), one for each CI whose token README
+/// exchanges, and each lets in exactly the tokens the examples above use:
+/// its provider is the token's issuer, its `aud` the token's audience, its
+/// `sub` pattern matches the `sub` that CI sends. Every other JSON block
+/// in README is a whole policy document too.
+#[test]
+fn readme_trust_policies_are_whole_documents_for_each_ci() {
+    use aws_oidc::json::{parse, Json};
+    let at = json_at;
+    let text = |s: &str| Json::String(s.to_string());
+    let mut trusted = Vec::new();
+    for block in readme_json_blocks() {
+        let doc = parse(&block).unwrap_or_else(|| panic!("not JSON:\n{block}"));
+        assert_eq!(at(&doc, "Version"), &text("2012-10-17"), "{block}");
+        let Json::Array(statements) = at(&doc, "Statement") else {
+            panic!("Statement is not a list:\n{block}")
+        };
+        for st in statements {
+            assert_eq!(at(st, "Effect"), &text("Allow"), "{block}");
+            if at(st, "Action") != &text("sts:AssumeRoleWithWebIdentity") {
+                continue;
+            }
+            let Json::String(federated) = at(at(st, "Principal"), "Federated") else {
+                panic!("{block}")
+            };
+            let provider = federated.split_once(":oidc-provider/").unwrap().1;
+            let mut conditions = Vec::new();
+            for (test, keys) in match at(st, "Condition") {
+                Json::Object(tests) => tests,
+                _ => panic!("{block}"),
+            } {
+                for (key, value) in match keys {
+                    Json::Object(keys) => keys,
+                    _ => panic!("{block}"),
+                } {
+                    let Json::String(value) = value else {
+                        panic!("{block}")
+                    };
+                    let claim = key
+                        .strip_prefix(&format!("{provider}:"))
+                        .unwrap_or_else(|| {
+                            panic!("{key} is not a key of the provider {provider}:\n{block}")
+                        });
+                    conditions.push((test.clone(), claim.to_string(), value.clone()));
+                }
+            }
+            trusted.push((provider.to_string(), conditions));
+        }
+    }
+    let gitlab = jwt("https://gitlab.com", "sts.amazonaws.com", GITLAB_SUB, now());
+    let buildkite = jwt(
+        "https://agent.buildkite.com",
+        "sts.amazonaws.com",
+        BUILDKITE_SUB,
+        now(),
+    );
+    for token in [harness_token(), gitlab, buildkite] {
+        let payload = token.split('.').nth(1).unwrap();
+        let payload =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap();
+        let claims = parse(std::str::from_utf8(&payload).unwrap()).unwrap();
+        let claim = |name: &str| match at(&claims, name) {
+            Json::String(s) => s.clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        let issuer = claim("iss");
+        let Some((_, conditions)) = trusted
+            .iter()
+            .find(|(provider, _)| iam_like(&format!("https://{provider}"), &issuer))
+        else {
+            panic!("README has no trust policy for tokens from {issuer}")
+        };
+        for name in ["aud", "sub"] {
+            assert!(
+                conditions.iter().any(|(_, c, _)| c == name),
+                "the trust policy for {issuer} has no {name} condition"
+            );
+        }
+        for (test, name, value) in conditions {
+            let got = claim(name);
+            let ok = match test.as_str() {
+                "StringEquals" => iam_like(value, &got) && !value.contains('*'),
+                "StringLike" => iam_like(value, &got),
+                other => panic!("{other} in the trust policy for {issuer}"),
+            };
+            assert!(
+                ok,
+                "{issuer}: {test} {name} {value:?} does not let in {got:?}"
+            );
         }
     }
 }
