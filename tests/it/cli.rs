@@ -597,6 +597,38 @@ fn readme_buildkite_pipe() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// README "Outputs": a dotenv file loaded as the formats table says,
+/// `set -a; . FILE; set +a`, exports the credentials to the commands after
+/// it; a plain `.` does not (they stay the shell's own variables), which
+/// is why the table says so.
+#[test]
+fn readme_dotenv_file_is_exported_with_set_a() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `dotenv` |"))
+        .expect("README's formats table has a dotenv row");
+    let load = row
+        .split('`')
+        .find(|code| code.starts_with("set -a;"))
+        .unwrap_or_else(|| panic!("the dotenv row does not say how to load it:\n{row}"));
+    let sts = StandIn::start();
+    let job = ShellJob::gitlab(&sts);
+    let out = job.run(&["sh"], &gitlab_script(1));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let file = load.split(". ").nth(1).unwrap().split(';').next().unwrap();
+    assert!(
+        job.dir.join(file).exists(),
+        "{load} names no file the job wrote"
+    );
+    let call = "aws sts get-caller-identity";
+    let out = job.run(&["sh"], &format!("{load}\n{call}"));
+    assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
+    let plain = job.run(&["sh"], &format!(". {file}\n{call}"));
+    assert_eq!(plain.stdout, format!("{call}:    \n"), "{}", plain.stderr);
+}
+
 /// README's shell examples stop the job when the exchange fails. The
 /// exit status of a command substitution inside `eval`'s argument is
 /// lost, so `eval "$(aws-oidc …)"` evals nothing and goes on, even under
