@@ -132,7 +132,7 @@ reproducible: targets ## build the release twice in two folders and compare the 
 	@echo "reproducible: all three targets built twice to identical bytes"
 
 # The artifacts where they will run: chroot (empty root), qemu (arm64), and
-# the image under buildah; see tests/it/release.rs.
+# the image under buildah, and `make image-archive`; see tests/it/release.rs.
 test-release: release image-buildah ## the release artifacts where they run: chroot, qemu (arm64), the image
 	cargo build --locked --example sts-standin
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) \
@@ -176,14 +176,33 @@ image-buildah: release ## the image with buildah: IMAGE-amd64, IMAGE-arm64, mani
 	$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-amd64
 	$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-arm64
 
+# Without buildx: Debian 12's buildah (1.28) cannot choose the compression
+# of `manifest push` (no --compression-format), and skopeo cannot read
+# buildah's manifest list out of containers-storage (it looks for each
+# platform's manifest in the list's own image). So skopeo copies each
+# platform's image (uncompressed in storage) into an OCI layout as gzip -9,
+# buildah makes an index of those two and pushes it, layers as they are,
+# into the archive. tests/it/release.rs checks the archive.
+IMAGE_LAYOUT := target/image-layout
 image-archive: release ## OCI archive of the multi-arch image for air-gapped mirrors
 	rm -f $(DIST)/aws-oidc-image.oci.tar
 	@if $(HAVE_BUILDX); then \
 		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch \
 			--output type=oci,dest=$(DIST)/aws-oidc-image.oci.tar,compression=gzip,compression-level=9,force-compression=true $(DIST); \
 	else \
-		$(MAKE) image-buildah && \
-		$(BUILDAH) manifest push --all --format oci --compression-format gzip --compression-level 9 $(IMAGE) oci-archive:$(DIST)/aws-oidc-image.oci.tar:$(IMAGE); \
+		$(MAKE) image-buildah || exit 1; \
+		store=$$($(BUILDAH) info --format '[{{.store.GraphDriverName}}@{{.store.GraphRoot}}+{{.store.RunRoot}}]') || exit 1; \
+		rm -rf $(IMAGE_LAYOUT); \
+		$(BUILDAH) manifest rm $(IMAGE)-archive >/dev/null 2>&1; \
+		$(BUILDAH) manifest create $(IMAGE)-archive >/dev/null || exit 1; \
+		for arch in amd64 arm64; do \
+			skopeo copy -q --format oci --dest-compress-format gzip --dest-compress-level 9 \
+				"containers-storage:$${store}localhost/$(IMAGE)-$$arch" oci:$(IMAGE_LAYOUT):$$arch && \
+			$(BUILDAH) manifest add $(IMAGE)-archive oci:$(IMAGE_LAYOUT):$$arch >/dev/null || exit 1; \
+		done; \
+		$(BUILDAH) manifest push -q --all --format oci --rm $(IMAGE)-archive \
+			oci-archive:$(DIST)/aws-oidc-image.oci.tar:$(IMAGE) || exit 1; \
+		rm -rf $(IMAGE_LAYOUT); \
 	fi
 	cd $(DIST) && sha256sum aws-oidc-image.oci.tar | tee -a SHA256SUMS
 

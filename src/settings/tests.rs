@@ -1106,6 +1106,43 @@ fn the_readme_table_names_every_spelling_in_order() {
     }
 }
 
+/// Every row of README's settings table is whole: five cells, closed by
+/// `|` (a merge once cut the proxy row mid-word, and a check that only
+/// looks for names in a row cannot see that), and the proxy row, which has
+/// no entry in `ALL`, names the code's proxy variables in order.
+#[test]
+fn the_readme_table_rows_are_whole_and_the_proxy_row_is_the_codes() {
+    let readme = include_str!("../../README.md");
+    let section =
+        &readme[readme.find("## Settings").unwrap()..readme.find("### Endpoint").unwrap()];
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(rows.len() > ALL.len());
+    for row in &rows {
+        assert!(
+            row.ends_with(" |") || row.starts_with("|---"),
+            "README's settings table has a row that is not closed with |:\n{row}"
+        );
+        let cells = row.matches('|').count() - 1;
+        assert_eq!(
+            cells, 5,
+            "README's settings row has {cells} cells, not 5:\n{row}"
+        );
+    }
+    let quoted = |names: &[&str]| {
+        let names: Vec<String> = names.iter().map(|e| format!("`{e}`")).collect();
+        names.join(", ")
+    };
+    let proxy = format!(
+        "| proxy | — | {}; bypass: {} | none | ",
+        quoted(PROXY_ENVS),
+        quoted(NO_PROXY_ENVS)
+    );
+    assert!(
+        rows.iter().any(|r| r.starts_with(&proxy)),
+        "README's settings table has no row starting {proxy}"
+    );
+}
+
 #[test]
 fn every_section_the_code_cites_exists_in_the_reference() {
     let reference = include_str!("../../docs/reference.md");

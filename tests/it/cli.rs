@@ -354,8 +354,15 @@ fn tools(dir: &Path) -> String {
 
 /// Runs a script with sh in `dir`, with exactly this environment.
 fn sh_in(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+    shell_in(&["sh"], dir, script, env)
+}
+
+/// Runs a script with this shell and its options (`["bash", "-e"]`) in
+/// `dir`, with exactly this environment.
+fn shell_in(shell: &[&str], dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
     Output::from(
-        Command::new("sh")
+        Command::new(shell[0])
+            .args(&shell[1..])
             .arg("-c")
             .arg(script)
             .current_dir(dir)
@@ -434,49 +441,120 @@ fn drone_later_steps(yaml: &str, workspace: &Path) -> Output {
     sh_in(workspace, &later, &[("PATH", &path)])
 }
 
+/// A README shell example's job: a scratch folder holding `./aws-oidc`
+/// (a checkout), the stand-ins for the CI's tools on PATH (`tools`) and a
+/// private `tmp/`, and the environment that CI gives the job.
+struct ShellJob {
+    dir: TempDir,
+    token: String,
+    env: Vec<(String, String)>,
+}
+
+/// The Buildkite job id the README's session name takes.
+const BUILDKITE_JOB: &str = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
+
+/// The `sub` of a GitLab job's id_token on branch `main` (GitLab's shape).
+const GITLAB_SUB: &str = "project_path:group/app:ref_type:branch:ref:main";
+
+/// The `sub` of a Buildkite job's token on `main` (Buildkite's shape).
+const BUILDKITE_SUB: &str =
+    "organization:acme:pipeline:deploy:ref:refs/heads/main:commit:0123abc:step:deploy";
+
+impl ShellJob {
+    /// The folder and what every job needs to reach `sts`, plus `vars`.
+    fn new(sts: &StandIn, token: String, vars: &[(&str, &str)]) -> ShellJob {
+        let dir = temp_dir("shell-job");
+        std::os::unix::fs::symlink(bin(), dir.join("aws-oidc")).unwrap();
+        std::fs::create_dir(dir.join("tmp")).unwrap();
+        let mut env = reach(sts);
+        env.push(("PATH".into(), tools(&dir)));
+        env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        ShellJob { dir, token, env }
+    }
+
+    /// A GitLab job: the id_token in `$AWS_OIDC_TOKEN`, the role in `$ROLE_ARN`.
+    fn gitlab(sts: &StandIn) -> ShellJob {
+        let token = jwt(
+            "https://gitlab.com",
+            "sts.amazonaws.com",
+            GITLAB_SUB,
+            now() + 300,
+        );
+        let vars = [
+            ("ROLE_ARN", ROLE),
+            ("AWS_OIDC_TOKEN", &token),
+            ("CI_JOB_ID", "4242"),
+        ];
+        ShellJob::new(sts, token.clone(), &vars)
+    }
+
+    /// A Buildkite job: `buildkite-agent` prints the token, `$TMPDIR` is `tmp/`.
+    fn buildkite(sts: &StandIn) -> ShellJob {
+        let token = jwt(
+            "https://agent.buildkite.com",
+            "sts.amazonaws.com",
+            BUILDKITE_SUB,
+            now() + 300,
+        );
+        let mut job = ShellJob::new(sts, token.clone(), &[("TOKEN", &token)]);
+        let tmp = job.dir.join("tmp").display().to_string();
+        job.env.extend([
+            ("TMPDIR".into(), tmp),
+            ("BUILDKITE_BUILD_NUMBER".into(), "1234".into()),
+            ("BUILDKITE_JOB_ID".into(), BUILDKITE_JOB.into()),
+        ]);
+        job
+    }
+
+    /// A shell of your own: the token in the file `$TOKEN_FILE`.
+    fn shell(sts: &StandIn) -> ShellJob {
+        let mut job = ShellJob::new(sts, harness_token(), &[("USER", "ci")]);
+        let file = write_file(&job.dir, "token", &job.token);
+        job.env
+            .push(("TOKEN_FILE".into(), file.display().to_string()));
+        job
+    }
+
+    /// Runs `script` in the folder with this shell (`["bash", "-e"]`).
+    fn run(&self, shell: &[&str], script: &str) -> Output {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        shell_in(shell, &self.dir, script, &env)
+    }
+}
+
+/// The `script:` lines of README's GitLab job `n`, one shell line each.
+fn gitlab_script(n: usize) -> String {
+    let job = readme_block("### GitLab CI", "yaml", n);
+    yaml_list(&job.lines().collect::<Vec<_>>(), "script:")
+}
+
 /// README "GitLab CI": both jobs' `script:` lines in sh, in a checkout that
 /// holds `./aws-oidc`, with the id_token in `$AWS_OIDC_TOKEN`.
 #[test]
 fn readme_gitlab_dotenv_and_eval() {
     let sts = StandIn::start();
-    let dir = temp_dir("gitlab");
-    let token = jwt(
-        "https://gitlab.com",
-        "sts.amazonaws.com",
-        "project_path:group/app:ref_type:branch:ref:main",
-        now() + 300,
-    );
-    std::os::unix::fs::symlink(bin(), dir.join("aws-oidc")).unwrap();
-    let path = tools(&dir);
-    let mut env: Vec<(&str, &str)> = vec![
-        ("PATH", &path),
-        ("ROLE_ARN", ROLE),
-        ("AWS_OIDC_TOKEN", &token),
-        ("CI_JOB_ID", "4242"),
-    ];
-    let reach = reach(&sts);
-    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let job = ShellJob::gitlab(&sts);
     // The same job: eval the shell form, then call AWS.
-    let same_job = readme_block("### GitLab CI", "yaml", 0);
-    let lines: Vec<&str> = same_job.lines().collect();
-    let out = sh_in(&dir, &yaml_list(&lines, "script:"), &env);
-    out.assert_hides(&[&token]);
+    let out = job.run(&["sh"], &gitlab_script(0));
+    out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
     assert_eq!(
         sts.requests().pop().unwrap().field("RoleSessionName"),
         Some("gitlab-4242")
     );
     // A later job: the dotenv report.
-    let report = readme_block("### GitLab CI", "yaml", 1);
-    let lines: Vec<&str> = report.lines().collect();
-    let out = sh_in(&dir, &yaml_list(&lines, "script:"), &env);
+    let out = job.run(&["sh"], &gitlab_script(1));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    out.assert_hides(&[&token]);
+    out.assert_hides(&[&job.token]);
     assert_eq!(
         sts.requests().pop().unwrap().field("RoleSessionName"),
         Some("gitlab-4242")
     );
-    let text = std::fs::read_to_string(dir.join("aws.env")).unwrap();
+    let text = std::fs::read_to_string(job.dir.join("aws.env")).unwrap();
     let keys: Vec<&str> = text.lines().map(|l| l.split_once('=').unwrap().0).collect();
     assert_eq!(
         keys,
@@ -506,36 +584,97 @@ fn readme_gitlab_dotenv_and_eval() {
 #[test]
 fn readme_buildkite_pipe() {
     let sts = StandIn::start();
-    let dir = temp_dir("buildkite");
-    let tmp = dir.join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    let token = jwt(
-        "https://agent.buildkite.com",
-        "sts.amazonaws.com",
-        "organization:acme:pipeline:deploy:ref:refs/heads/main",
-        now() + 300,
-    );
-    let path = tools(&dir);
-    let job = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
-    let mut env: Vec<(&str, &str)> = vec![
-        ("PATH", &path),
-        ("TOKEN", &token),
-        ("TMPDIR", tmp.to_str().unwrap()),
-        ("BUILDKITE_BUILD_NUMBER", "1234"),
-        ("BUILDKITE_JOB_ID", job),
-    ];
-    let reach = reach(&sts);
-    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let out = sh_in(&dir, &readme_block("### Buildkite", "sh", 0), &env);
-    out.assert_hides(&[&token]);
+    let job = ShellJob::buildkite(&sts);
+    let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 0));
+    out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(&sts, "us-east-1"), "{}", out.stderr);
     let req = sts.requests().pop().unwrap();
     assert_eq!(
         req.field("RoleSessionName"),
-        Some(format!("buildkite-1234-{job}").as_str())
+        Some(format!("buildkite-1234-{BUILDKITE_JOB}").as_str())
     );
-    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(job.dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// README "Outputs": a dotenv file loaded as the formats table says,
+/// `set -a; . FILE; set +a`, exports the credentials to the commands after
+/// it; a plain `.` does not (they stay the shell's own variables), which
+/// is why the table says so.
+#[test]
+fn readme_dotenv_file_is_exported_with_set_a() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `dotenv` |"))
+        .expect("README's formats table has a dotenv row");
+    let load = row
+        .split('`')
+        .find(|code| code.starts_with("set -a;"))
+        .unwrap_or_else(|| panic!("the dotenv row does not say how to load it:\n{row}"));
+    let sts = StandIn::start();
+    let job = ShellJob::gitlab(&sts);
+    let out = job.run(&["sh"], &gitlab_script(1));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let file = load.split(". ").nth(1).unwrap().split(';').next().unwrap();
+    assert!(
+        job.dir.join(file).exists(),
+        "{load} names no file the job wrote"
+    );
+    let call = "aws sts get-caller-identity";
+    let out = job.run(&["sh"], &format!("{load}\n{call}"));
+    assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
+    let plain = job.run(&["sh"], &format!(". {file}\n{call}"));
+    assert_eq!(plain.stdout, format!("{call}:    \n"), "{}", plain.stderr);
+}
+
+/// README's shell examples stop the job when the exchange fails. The
+/// exit status of a command substitution inside `eval`'s argument is
+/// lost, so `eval "$(aws-oidc …)"` evals nothing and goes on, even under
+/// `set -e`, and on a runner with an instance profile the next commands
+/// run as the runner's own role. So each example, refused by STS, must
+/// end with aws-oidc's exit code before its next command, under sh and
+/// bash, with `set -e` (GitLab runs its script so) and without (a script
+/// of your own).
+#[test]
+fn readme_shell_examples_stop_the_job_when_the_exchange_fails() {
+    let sts = StandIn::start();
+    sts.mode(standin::Mode::Refuse);
+    for (job, script) in [
+        (ShellJob::gitlab(&sts), gitlab_script(0)),
+        (
+            ShellJob::buildkite(&sts),
+            readme_block("### Buildkite", "sh", 0),
+        ),
+        (
+            ShellJob::shell(&sts),
+            readme_block("### Chaining from a shell", "sh", 0),
+        ),
+    ] {
+        let shells: [&[&str]; 4] = [
+            &["sh"],
+            &["sh", "-e"],
+            &["bash"],
+            &["bash", "-eo", "pipefail"],
+        ];
+        for shell in shells {
+            let asked = sts.requests().len();
+            let out = job.run(shell, &format!("{script}\necho reached"));
+            assert!(
+                sts.requests().len() > asked,
+                "{shell:?} never asked STS:\n{script}\n{}",
+                out.stderr
+            );
+            assert!(
+                !out.stdout.contains("reached") && !out.stdout.contains("aws sts"),
+                "{shell:?} went on after a refused exchange:\n{script}\nstdout: {}",
+                out.stdout
+            );
+            assert_eq!(out.code, 3, "{shell:?}:\n{script}\n{}", out.stderr);
+            out.assert_hides(&[&job.token]);
+        }
+    }
 }
 
 /// README "Kubernetes": the SDK's IRSA-style variables and the pod's name as
@@ -1714,18 +1853,8 @@ fn readme_cross_account_shell() {
         return;
     }
     let sts = StandIn::start();
-    let dir = temp_dir("shell-chain");
-    let token_file = write_file(&dir, "token", &harness_token());
-    let script = readme_block("### Chaining from a shell", "sh", 0);
-    let path = tools(&dir);
-    let mut env: Vec<(&str, &str)> = vec![
-        ("PATH", &path),
-        ("TOKEN_FILE", token_file.to_str().unwrap()),
-        ("USER", "ci"),
-    ];
-    let reach = reach(&sts);
-    env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let out = sh_in(&dir, &script, &env);
+    let job = ShellJob::shell(&sts);
+    let out = job.run(&["sh"], &readme_block("### Chaining from a shell", "sh", 0));
     let last = assert_chained(&sts, "deploy-ci", true);
     assert_eq!(
         out.stdout,
@@ -1766,17 +1895,7 @@ fn readme_cross_account_profile_is_cached() {
 #[test]
 fn readme_cross_account_policies_fit_the_examples() {
     use aws_oidc::json::{parse, Json};
-    fn at<'a>(j: &'a Json, key: &str) -> &'a Json {
-        match j {
-            Json::Object(fields) => fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| panic!("no {key} in {j:?}")),
-            Json::Array(items) => &items[key.parse::<usize>().unwrap()],
-            _ => panic!("{key} of {j:?}"),
-        }
-    }
+    let at = json_at;
     let text = |s: &str| Json::String(s.to_string());
     let statement = |n: usize| {
         let block = readme_block("### The two policies", "json", n);
@@ -1807,6 +1926,140 @@ fn readme_cross_account_policies_fit_the_examples() {
             "111111111111,222222222222",
         ] {
             assert!(example.contains(name), "{heading} lacks {name}");
+        }
+    }
+}
+
+/// Every JSON block in README: the text of each, as the reader copies it.
+fn readme_json_blocks() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    readme
+        .split("```json\n")
+        .skip(1)
+        .map(|b| b[..b.find("```").unwrap()].to_string())
+        .collect()
+}
+
+/// Whether `text` matches IAM's `StringLike` pattern `pattern`, where
+/// `*` is any run of characters and an upper-case placeholder
+/// (`ACCOUNT_ID`, `ORG`) stands for one value of the reader's.
+fn iam_like(pattern: &str, text: &str) -> bool {
+    let mut glob = String::new();
+    let mut rest = pattern;
+    while let Some(c) = rest.chars().next() {
+        let upper = rest
+            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .unwrap_or(rest.len());
+        if upper >= 3 {
+            glob.push('*');
+            rest = &rest[upper..];
+        } else {
+            glob.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    fn matches(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', p)) => (0..=t.len()).any(|i| matches(p, &t[i..])),
+            Some((c, p)) => t.first() == Some(c) && matches(p, &t[1..]),
+        }
+    }
+    matches(glob.as_bytes(), text.as_bytes())
+}
+
+/// README's trust policies are whole documents IAM accepts (Version
+/// 2012-10-17, a Statement list), one for each CI whose token README
+/// exchanges, and each lets in exactly the tokens the examples above use:
+/// its provider is the token's issuer, its `aud` the token's audience, its
+/// `sub` pattern matches the `sub` that CI sends. Every other JSON block
+/// in README is a whole policy document too.
+#[test]
+fn readme_trust_policies_are_whole_documents_for_each_ci() {
+    use aws_oidc::json::{parse, Json};
+    let at = json_at;
+    let text = |s: &str| Json::String(s.to_string());
+    let mut trusted = Vec::new();
+    for block in readme_json_blocks() {
+        let doc = parse(&block).unwrap_or_else(|| panic!("not JSON:\n{block}"));
+        assert_eq!(at(&doc, "Version"), &text("2012-10-17"), "{block}");
+        let Json::Array(statements) = at(&doc, "Statement") else {
+            panic!("Statement is not a list:\n{block}")
+        };
+        for st in statements {
+            assert_eq!(at(st, "Effect"), &text("Allow"), "{block}");
+            if at(st, "Action") != &text("sts:AssumeRoleWithWebIdentity") {
+                continue;
+            }
+            let Json::String(federated) = at(at(st, "Principal"), "Federated") else {
+                panic!("{block}")
+            };
+            let provider = federated.split_once(":oidc-provider/").unwrap().1;
+            let mut conditions = Vec::new();
+            for (test, keys) in match at(st, "Condition") {
+                Json::Object(tests) => tests,
+                _ => panic!("{block}"),
+            } {
+                for (key, value) in match keys {
+                    Json::Object(keys) => keys,
+                    _ => panic!("{block}"),
+                } {
+                    let Json::String(value) = value else {
+                        panic!("{block}")
+                    };
+                    let claim = key
+                        .strip_prefix(&format!("{provider}:"))
+                        .unwrap_or_else(|| {
+                            panic!("{key} is not a key of the provider {provider}:\n{block}")
+                        });
+                    conditions.push((test.clone(), claim.to_string(), value.clone()));
+                }
+            }
+            trusted.push((provider.to_string(), conditions));
+        }
+    }
+    let gitlab = jwt("https://gitlab.com", "sts.amazonaws.com", GITLAB_SUB, now());
+    let buildkite = jwt(
+        "https://agent.buildkite.com",
+        "sts.amazonaws.com",
+        BUILDKITE_SUB,
+        now(),
+    );
+    for token in [harness_token(), gitlab, buildkite] {
+        let payload = token.split('.').nth(1).unwrap();
+        let payload =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap();
+        let claims = parse(std::str::from_utf8(&payload).unwrap()).unwrap();
+        let claim = |name: &str| match at(&claims, name) {
+            Json::String(s) => s.clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        let issuer = claim("iss");
+        let Some((_, conditions)) = trusted
+            .iter()
+            .find(|(provider, _)| iam_like(&format!("https://{provider}"), &issuer))
+        else {
+            panic!("README has no trust policy for tokens from {issuer}")
+        };
+        for name in ["aud", "sub"] {
+            assert!(
+                conditions.iter().any(|(_, c, _)| c == name),
+                "the trust policy for {issuer} has no {name} condition"
+            );
+        }
+        for (test, name, value) in conditions {
+            let got = claim(name);
+            let ok = match test.as_str() {
+                "StringEquals" => iam_like(value, &got) && !value.contains('*'),
+                "StringLike" => iam_like(value, &got),
+                other => panic!("{other} in the trust policy for {issuer}"),
+            };
+            assert!(
+                ok,
+                "{issuer}: {test} {name} {value:?} does not let in {got:?}"
+            );
         }
     }
 }

@@ -294,6 +294,138 @@ fn linux_binaries_are_static_pie() {
     }
 }
 
+/// Where a JSON blob of an OCI layout is, by its digest.
+fn oci_blob(layout: &Path, digest: &aws_oidc::json::Json) -> PathBuf {
+    let aws_oidc::json::Json::String(digest) = digest else {
+        panic!("a digest that is not a string: {digest:?}")
+    };
+    layout.join("blobs").join(digest.replacen(':', "/", 1))
+}
+
+/// A JSON file of an OCI layout.
+fn oci_json(path: &Path) -> aws_oidc::json::Json {
+    let text = std::fs::read_to_string(path).unwrap();
+    aws_oidc::json::parse(&text).unwrap_or_else(|| panic!("{} is not JSON", path.display()))
+}
+
+/// `make image-archive`, README's way to an air-gapped mirror, with the
+/// buildah and skopeo scripts/deps.sh installs (Debian 12's buildah 1.28
+/// has no `--compression-format`). The archive is one OCI layout whose
+/// index names the image, an image index of the amd64 and arm64 images,
+/// every layer gzip at level 9 (the gzip header's XFL byte is 2 only at
+/// the best compression; skopeo's default level writes 0); its checksum
+/// is in SHA256SUMS; and skopeo, README's first way in, copies both
+/// platforms out of it.
+#[test]
+#[ignore = "needs make release, buildah and skopeo; run by make test-release"]
+fn image_archive_holds_both_platforms_with_gzip_9_layers() {
+    use aws_oidc::json::Json;
+    let text = |s: &str| Json::String(s.to_string());
+    let out = output({
+        let mut c = Command::new("make");
+        c.args(["-s", "--no-print-directory", "image-archive"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        c
+    });
+    assert_eq!(out.code, 0, "make image-archive failed:\n{}", out.stderr);
+    let archive = dist().join("aws-oidc-image.oci.tar");
+    let layout = temp_dir("oci-archive");
+    output({
+        let mut c = Command::new("tar");
+        c.arg("-xf").arg(&archive).arg("-C").arg(layout.path());
+        c
+    })
+    .expect(0);
+    let index = oci_json(&layout.join("index.json"));
+    let top = json_at(&index, "manifests");
+    assert!(matches!(top, Json::Array(m) if m.len() == 1), "{index:?}");
+    let top = json_at(top, "0");
+    assert_eq!(
+        json_at(top, "mediaType"),
+        &text("application/vnd.oci.image.index.v1+json")
+    );
+    let name = json_at(
+        json_at(top, "annotations"),
+        "org.opencontainers.image.ref.name",
+    );
+    assert_eq!(name, &text(&image()));
+    let list = oci_json(&oci_blob(&layout, json_at(top, "digest")));
+    let Json::Array(images) = json_at(&list, "manifests") else {
+        panic!("{list:?}")
+    };
+    let mut arches = Vec::new();
+    for image in images {
+        let platform = json_at(image, "platform");
+        assert_eq!(json_at(platform, "os"), &text("linux"));
+        arches.push(json_at(platform, "architecture").clone());
+        let manifest = oci_json(&oci_blob(&layout, json_at(image, "digest")));
+        let Json::Array(layers) = json_at(&manifest, "layers") else {
+            panic!("{manifest:?}")
+        };
+        assert_eq!(layers.len(), 1, "one layer: {manifest:?}");
+        for layer in layers {
+            assert_eq!(
+                json_at(layer, "mediaType"),
+                &text("application/vnd.oci.image.layer.v1.tar+gzip")
+            );
+            let bytes = std::fs::read(oci_blob(&layout, json_at(layer, "digest"))).unwrap();
+            assert_eq!(&bytes[..3], b"\x1f\x8b\x08", "a gzip layer");
+            assert_eq!(bytes[8], 2, "gzip XFL {}: not level 9", bytes[8]);
+        }
+    }
+    assert_eq!(arches, [text("amd64"), text("arm64")]);
+    let sums = std::fs::read_to_string(dist().join("SHA256SUMS")).unwrap();
+    assert!(sums.contains("  aws-oidc-image.oci.tar\n"), "{sums}");
+    checksums_match();
+    let copy = layout.join("copy");
+    output({
+        let mut c = Command::new("skopeo");
+        c.args(["copy", "-q", "--all"])
+            .arg(format!("oci-archive:{}", archive.display()))
+            .arg(format!("oci:{}:mirror", copy.display()));
+        c
+    })
+    .expect(0);
+}
+
+/// The make targets `make help` lists, in its order.
+fn make_help() -> Vec<String> {
+    let help = Command::new("make")
+        .args(["-s", "--no-print-directory", "help"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    String::from_utf8(help.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+        .collect()
+}
+
+/// Every `make NAME` README tells a reader to run (in inline code, or a
+/// line of a code block) is a target `make help` lists.
+#[test]
+fn every_make_command_in_the_readme_is_a_target() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let mut named: Vec<&str> = readme
+        .split("`make ")
+        .skip(1)
+        .chain(readme.lines().filter_map(|l| l.strip_prefix("make ")))
+        .filter_map(|rest| rest.split([' ', '`', '\n']).next())
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    assert!(named.contains(&"image-archive"), "{named:?}");
+    let targets = make_help();
+    for name in named {
+        assert!(
+            targets.iter().any(|t| t == name),
+            "README names `make {name}`, which make help does not list: {targets:?}"
+        );
+    }
+}
+
 #[test]
 fn make_help_lists_every_target_once_aligned() {
     let makefile =

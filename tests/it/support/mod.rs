@@ -229,6 +229,18 @@ pub fn secrets_of(sts: &StandIn, token: &str) -> Vec<String> {
     all
 }
 
+/// The value at `key` of a JSON object, or at index `key` of an array;
+/// panics, naming the key, when there is none.
+pub fn json_at<'a>(j: &'a aws_oidc::json::Json, key: &str) -> &'a aws_oidc::json::Json {
+    use aws_oidc::json::Json;
+    let found = match j {
+        Json::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+        Json::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    };
+    found.unwrap_or_else(|| panic!("no {key} in {j:?}"))
+}
+
 /// Asserts a dotenv text is exactly these `KEY=VALUE` lines.
 pub fn assert_lines(text: &str, want: &[(&str, &str)]) {
     let got: Vec<(String, String)> = text
