@@ -42,6 +42,11 @@ pub enum Error {
     /// `--check` found what STS would refuse (a token whose `exp` has
     /// passed), so it exits as the refusal would.
     WouldBeRefused(String),
+    /// The command to run (`-- COMMAND`) is not there: exit 127, as
+    /// shells say.
+    CommandNotFound(String),
+    /// The command is there but cannot be run: exit 126, as shells say.
+    CommandNotRunnable(String),
 }
 
 /// What STS said when it refused, plus the hint worked out for it.
@@ -72,6 +77,8 @@ impl Error {
             Error::Network(_) | Error::Tls { .. } => 4,
             Error::Response(_) => 5,
             Error::Output(_) => 6,
+            Error::CommandNotRunnable(_) => 126,
+            Error::CommandNotFound(_) => 127,
         }
     }
 
@@ -182,7 +189,9 @@ impl Error {
             ),
             Error::Response(msg) => f.write_str(msg),
             Error::Output(msg) => f.write_str(msg),
-            Error::WouldBeRefused(msg) => f.write_str(msg),
+            Error::WouldBeRefused(msg)
+            | Error::CommandNotFound(msg)
+            | Error::CommandNotRunnable(msg) => f.write_str(msg),
         }
     }
 }
@@ -264,6 +273,8 @@ mod tests {
             (Error::Response("x".into()), 5),
             (Error::Output("x".into()), 6),
             (Error::WouldBeRefused("x".into()), 3),
+            (Error::CommandNotRunnable("x".into()), 126),
+            (Error::CommandNotFound("x".into()), 127),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "{err}");

@@ -47,6 +47,11 @@ fn only_main_reads_the_environment_and_arguments() {
 }
 
 #[test]
+fn only_exec_starts_processes() {
+    assert_eq!(holding(&["process::Command", "Command::new"]), ["exec.rs"]);
+}
+
+#[test]
 fn only_output_writes_files() {
     let writes = [
         ".append(true)",

@@ -8,9 +8,11 @@
 
 pub mod cache;
 pub mod claims;
+mod command;
 pub mod diagnose;
 pub mod endpoint;
 pub mod error;
+pub mod exec;
 pub mod guard;
 #[cfg(test)]
 mod invariants;
@@ -30,6 +32,7 @@ mod testing;
 pub mod time;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -42,10 +45,29 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs the program: arguments (without the program name) and environment
 /// in, exit code out. Prints diagnostics to stderr and, only when the user
-/// chose stdout, credentials to stdout.
-pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
+/// chose stdout, credentials to stdout. Everything after the first `--` is
+/// the command to run with the credentials (§14), passed on byte for byte,
+/// as the environment is passed on to it.
+pub fn run(args: &[OsString], env: &[(OsString, OsString)]) -> i32 {
+    let (own, child) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], Some(&args[i + 1..])),
+        None => (args, None),
+    };
+    let own: Vec<String> = own
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // Settings read only what is UTF-8. Inserted one by one: collecting
+    // into a BTreeMap links a sort routine (3 KB) for no gain.
+    let mut map = BTreeMap::new();
+    for (k, v) in env {
+        if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
+            map.insert(k.to_string(), v.to_string());
+        }
+    }
+    let process = Process { child, env };
     let mut stdout = io::stdout().lock();
-    let command = match settings::parse_args(args) {
+    let command = match settings::parse_args(&own) {
         Ok(c) => c,
         Err(e) => {
             Log::stderr(Level::Error).error(&e.to_string());
@@ -57,7 +79,7 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
         Command::Version => return print(&mut stdout, &format!("aws-oidc {VERSION}\n")),
         Command::Run { flags, check } => (flags, check),
     };
-    let inputs = Inputs { flags, env };
+    let inputs = Inputs { flags, env: map };
     let resolved = settings::resolve(&inputs, &mut DiskFiles);
     // A bad log level is the settings' error below; until then, info.
     let mut log = Log::stderr(resolved.log.level);
@@ -72,9 +94,9 @@ pub fn run(args: &[String], env: BTreeMap<String, String>) -> i32 {
     }
     match resolved
         .settings
-        .and_then(|s| execute(&s, check, &mut log, &mut stdout))
+        .and_then(|s| execute(&s, check, &process, &mut log, &mut stdout))
     {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             log.error(&e.to_string());
             e.code()
@@ -89,7 +111,20 @@ fn print(out: &mut dyn Write, text: &str) -> i32 {
     }
 }
 
-fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> Result<(), Error> {
+/// What the process was started with besides the settings: the command
+/// after `--`, if any, and the environment it inherits.
+struct Process<'a> {
+    child: Option<&'a [OsString]>,
+    env: &'a [(OsString, OsString)],
+}
+
+fn execute(
+    s: &Settings,
+    check: bool,
+    process: &Process,
+    log: &mut Log,
+    stdout: &mut dyn Write,
+) -> Result<i32, Error> {
     for w in &s.warnings {
         log.warn(w);
     }
@@ -122,6 +157,20 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
         .cache
         .as_ref()
         .map(|_| cache::key(&endpoint.url, &request::hop_forms(s)));
+    // A command is found before STS is asked, and takes the credentials
+    // instead of any output (§14).
+    if let Some(child) = process.child {
+        let program = command::prepare(s, child, process.env)?;
+        let ctx = Modes {
+            endpoint: &endpoint,
+            claims: claims.as_ref(),
+            cache_key: cache_key.as_deref(),
+        };
+        return match check {
+            true => command::check(s, &ctx, &program, log, stdout).map(|()| 0),
+            false => command::run(s, &ctx, &program, process.env, log),
+        };
+    }
     // Every destination is checked, and for a run opened, before STS is
     // asked; `--check` makes the same checks and changes nothing.
     let plan = output::plan(s)?;
@@ -146,7 +195,8 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
             &destinations,
             log,
             stdout,
-        );
+        )
+        .map(|()| 0);
     }
     let creds = credentials(s, &endpoint, claims.as_ref(), cache_key.as_deref(), log)?;
     if let Some(warning) = clock_warning(&creds, time::now()) {
@@ -155,7 +205,15 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     let rendered = output::render(&plan, s, &creds)?;
     output::write(destinations, &plan, &rendered, stdout)?;
     report_success(s, &plan, &rendered, &creds, log);
-    Ok(())
+    Ok(0)
+}
+
+/// What every mode shares once the settings, the endpoint and the token
+/// were checked.
+struct Modes<'a> {
+    endpoint: &'a endpoint::Endpoint,
+    claims: Option<&'a claims::Claims>,
+    cache_key: Option<&'a str>,
 }
 
 /// A warning when credentials live less than 5 minutes by this machine's
@@ -332,6 +390,41 @@ fn print_check(
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
+    let mut out = exchange_report(s, endpoint, claims)?;
+    let (creds_state, vars_state) = destinations.states();
+    let target = match &plan.creds {
+        output::Target::Stdout => "stdout".to_string(),
+        output::Target::File(p) => format!("{p}: {}", creds_state.unwrap_or_default()),
+    };
+    let _ = writeln!(
+        out,
+        "credentials: {target} (from {}, {})",
+        plan.chosen_by,
+        plan.format.name()
+    );
+    match &plan.vars {
+        Some(f) => {
+            _ = writeln!(
+                out,
+                "variables: {}: {} (from {})",
+                f.value,
+                vars_state.unwrap_or_default(),
+                f.source
+            )
+        }
+        None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
+    }
+    print_report(out, log, stdout)
+}
+
+/// What `--check` says of the exchange, whatever the mode: the endpoint,
+/// the proxy, the trust roots, each request (secrets redacted), the
+/// token's claims, the allowed accounts and the cache.
+fn exchange_report(
+    s: &Settings,
+    endpoint: &endpoint::Endpoint,
+    claims: Option<&claims::Claims>,
+) -> Result<String, Error> {
     let mut out = String::new();
     let _ = writeln!(out, "endpoint: {}", endpoint.url);
     match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {
@@ -376,29 +469,6 @@ fn print_check(
         claims.map_or("not a JWT (sent as is)".to_string(), |c| c
             .summary(time::now()))
     );
-    let (creds_state, vars_state) = destinations.states();
-    let target = match &plan.creds {
-        output::Target::Stdout => "stdout".to_string(),
-        output::Target::File(p) => format!("{p}: {}", creds_state.unwrap_or_default()),
-    };
-    let _ = writeln!(
-        out,
-        "credentials: {target} (from {}, {})",
-        plan.chosen_by,
-        plan.format.name()
-    );
-    match &plan.vars {
-        Some(f) => {
-            _ = writeln!(
-                out,
-                "variables: {}: {} (from {})",
-                f.value,
-                vars_state.unwrap_or_default(),
-                f.source
-            )
-        }
-        None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
-    }
     if let Some(a) = &s.allowed_accounts {
         let shown = guard::listed(a, s.mask_account);
         _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
@@ -406,6 +476,11 @@ fn print_check(
     if let Some(dir) = &s.cache {
         let _ = writeln!(out, "cache: {}", cache::inspect(dir)?);
     }
+    Ok(out)
+}
+
+/// Prints a `--check` report, masked, with its last line.
+fn print_report(mut out: String, log: &Log, stdout: &mut dyn Write) -> Result<(), Error> {
     out.push_str("settings are valid; nothing was sent\n");
     match print(stdout, &log.masked(&out)) {
         0 => Ok(()),
@@ -417,7 +492,7 @@ fn print_check(
 pub fn help() -> String {
     let mut h = format!(
         "aws-oidc {VERSION}: trade a CI OIDC token for temporary AWS credentials (STS AssumeRoleWithWebIdentity)\n\n\
-         usage: aws-oidc [--flag value | --flag=value]... [--check]\n\n\
+         usage: aws-oidc [--flag value | --flag=value]... [--check] [-- COMMAND [ARGS]...]\n\n\
          Every setting is read from its flag, else from the first non-empty env name listed.\n\
          In a Harness or Drone plugin step, settings: {{iamRoleArn: ...}} arrives as PLUGIN_IAMROLEARN.\n\n"
     );
@@ -455,7 +530,10 @@ pub fn help() -> String {
          3 STS refused; 4 no answer (network, TLS, timeout); 5 answer not understood, or for an\n\
          account not allowed; 6 output not written, or an output file refused (a link, not a\n\
          regular file, another user's, writable by others, named twice, an input file) or the\n\
-         cache folder refused (a link, another user's, shared) before any request; 1 anything else.\n",
+         cache folder refused (a link, another user's, shared) before any request; 1 anything else.\n\n\
+         With `-- COMMAND [ARGS]...`, COMMAND runs with the credentials in its environment only\n\
+         (nothing is written), and aws-oidc exits with its status (128+N for signal N); 126 it\n\
+         cannot be run, 127 it is not found, both before any request.\n",
     );
     h
 }

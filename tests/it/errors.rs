@@ -41,6 +41,8 @@ struct Case {
     own_log_level: bool,
     /// A piece of stderr at trace, beyond what every case checks.
     trace_says: Option<&'static str>,
+    /// The binary's arguments (a command after `--`).
+    args: &'static [&'static str],
 }
 
 fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> Case {
@@ -54,6 +56,7 @@ fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> C
         requests,
         own_log_level: false,
         trace_says: None,
+        args: &[],
     }
 }
 
@@ -71,6 +74,10 @@ impl Case {
     fn with(mut self, f: impl Fn(&StandIn, Step) -> Step + Send + Sync + 'static) -> Case {
         let prev = self.setup;
         self.setup = Box::new(move |sts, s| f(sts, prev(sts, s)));
+        self
+    }
+    fn args(mut self, args: &'static [&'static str]) -> Case {
+        self.args = args;
         self
     }
     fn replies(mut self, r: Vec<Reply>) -> Case {
@@ -396,6 +403,17 @@ fn settings_cases() -> Vec<Case> {
                 std::os::unix::fs::symlink(&s.dir, s.dir.join("link")).unwrap();
                 cache_in("link")(sts, s)
             }),
+        case("a command not found", 127, "the command `no-such-command` is not found in PATH", 0)
+            .args(&["--", "no-such-command"]),
+        case("a command that cannot run", 126, "the command `/` is a folder, not a program", 0)
+            .args(&["--", "/", "arg"]),
+        case("nothing after --", 2, "`--` must be followed by the command to run", 0).args(&["--"]),
+        case("an output file with a command", 2, "drop --output / PLUGIN_OUTPUT_FILE, or the command", 0)
+            .set("PLUGIN_OUTPUT_FILE", "/dev/null")
+            .args(&["--", "true"]),
+        case("a format with a command", 2, "drop --format / PLUGIN_OUTPUT_FORMAT (shell), or the command", 0)
+            .set("PLUGIN_OUTPUT_FORMAT", "shell")
+            .args(&["--", "true"]),
         case("an output in the cache folder", 6, "is in the cache folder ", 0)
             .with(|sts, s| {
                 std::fs::create_dir(s.dir.join("cache")).unwrap();
@@ -539,6 +557,9 @@ fn answer_cases() -> Vec<Case> {
         // This machine's clock is behind STS's: STS's word is the hint.
         case("STS says an unexpired token expired", 3, "STS considers it expired, so check this machine's clock", 1)
             .replies(vec![err(400, "ExpiredTokenException", "Token expired: current date/time 1 must be before the expiration date/time 0")]),
+        case("a command after a refused exchange", 3, "AccessDenied: Not authorized", 1)
+            .replies(vec![err(403, "AccessDenied", "Not authorized")])
+            .args(&["--", "sh", "-c", "echo ran"]),
         case("IDPRejectedClaim", 3, "rejected one of these claims", 1).replies(vec![err(403, "IDPRejectedClaim", "Claim rejected")]),
         case("MalformedPolicyDocument", 3, "fix the session policy in PLUGIN_POLICY", 1)
             .set("PLUGIN_POLICY", "{\"Version\":\"2012-10-17\"}")
@@ -861,7 +882,7 @@ fn check(c: &Case) {
         } else {
             step.set("PLUGIN_LOG_LEVEL", level)
         };
-        let out = step.run(&[]);
+        let out = step.run(c.args);
         let ctx = format!("case {:?} at {level}\nstderr:\n{}", c.name, out.stderr);
         assert_eq!(out.code, c.code, "{ctx}");
         for line in out.stderr.lines() {

@@ -13,6 +13,7 @@ mod cache;
 mod chain;
 mod cli;
 mod errors;
+mod exec;
 mod fleet;
 mod hits;
 mod plugin;

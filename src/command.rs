@@ -1,0 +1,138 @@
+//! The command mode as a room of its own (`docs/reference.md` §14): the
+//! settings it refuses, the exchange it shares with the other modes, the
+//! environment the command gets, and what `--check` says of it. Starting
+//! and waiting for the command is [`crate::exec`]'s.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::error::Error;
+use crate::exec::{self, Given, Program};
+use crate::log::Log;
+use crate::settings::{self, Format, Settings};
+use crate::{output, response, time, Modes};
+
+/// Checks that the settings fit a command and finds it, before STS is
+/// asked: the credentials go only to the command's environment, so an
+/// output file or format is a conflict (exit 2), and a command that is not
+/// there is exit 127 (126 when it cannot run).
+pub(crate) fn prepare(
+    s: &Settings,
+    child: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Result<Program, Error> {
+    if s.output.is_some() {
+        return Err(Error::Conflict(
+            "with a command after `--`, the credentials go only to its environment; drop --output / PLUGIN_OUTPUT_FILE, or the command"
+                .into(),
+        ));
+    }
+    if s.format != Format::Dotenv {
+        return Err(Error::Conflict(format!(
+            "with a command after `--`, the credentials go only to its environment, in no format; drop --format / PLUGIN_OUTPUT_FORMAT ({}), or the command",
+            s.format.name()
+        )));
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_os_str());
+    exec::find(child, path)
+}
+
+/// Every env name the token may have been read from: none reaches the
+/// command.
+fn token_names() -> Vec<&'static str> {
+    [&settings::TOKEN, &settings::TOKEN_FILE]
+        .iter()
+        .flat_map(|d| d.envs.iter().copied())
+        .collect()
+}
+
+/// The variables the command gets: the credentials, their expiry and the
+/// region (both names) when one is set.
+fn variables(s: &Settings, c: &response::Credentials) -> Vec<(&'static str, String)> {
+    let mut set = vec![
+        ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            c.secret_access_key.expose().to_string(),
+        ),
+        ("AWS_SESSION_TOKEN", c.session_token.expose().to_string()),
+    ];
+    set.extend(output::variables(s, c, false));
+    set
+}
+
+/// Exchanges, then runs the command with the credentials and returns its
+/// exit status.
+pub(crate) fn run(
+    s: &Settings,
+    ctx: &Modes,
+    program: &Program,
+    env: &[(OsString, OsString)],
+    log: &mut Log,
+) -> Result<i32, Error> {
+    let creds = crate::credentials(s, ctx.endpoint, ctx.claims, ctx.cache_key, log)?;
+    if let Some(warning) = crate::clock_warning(&creds, time::now()) {
+        log.warn(&warning);
+    }
+    let names = token_names();
+    let given = Given {
+        set: variables(s, &creds),
+        token_names: &names,
+        token: s.token.expose(),
+    };
+    let env = exec::environment(env, &given);
+    log.info(&format!(
+        "running {} with the credentials of {} until {} ({})",
+        program.shown(),
+        creds
+            .assumed_role_arn
+            .as_deref()
+            .unwrap_or(&s.last_role().arn),
+        creds.expiration,
+        time::relative(creds.expires_at - time::now()),
+    ));
+    let code = exec::run(program, &env)?;
+    log.debug(&format!("{} exited with {code}", program.shown()));
+    Ok(code)
+}
+
+/// What `--check` says of a command: the exchange's report, the command
+/// found, and what its environment gets and loses.
+pub(crate) fn check(
+    s: &Settings,
+    ctx: &Modes,
+    program: &Program,
+    log: &mut Log,
+    stdout: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut out = crate::exchange_report(s, ctx.endpoint, ctx.claims)?;
+    let _ = writeln!(
+        out,
+        "command: {} ({}), with {} argument(s)",
+        program.shown(),
+        crate::error::shown(&program.path.to_string_lossy()),
+        program.args.len()
+    );
+    let mut set = vec![
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ];
+    set.push("AWS_CREDENTIAL_EXPIRATION");
+    if s.region.as_ref().is_some_and(|r| r.value != "aws-global") {
+        set.extend(["AWS_REGION", "AWS_DEFAULT_REGION"]);
+    }
+    let _ = writeln!(
+        out,
+        "command environment: sets {} (from STS); removes {}, the token's names ({}) and any variable holding the token",
+        set.join(", "),
+        exec::REMOVED.join(", "),
+        token_names().join(", ")
+    );
+    out.push_str("outputs: none (nothing is written to disk)\n");
+    crate::print_report(out, log, stdout)
+}

@@ -1,0 +1,483 @@
+//! The command mode (`docs/reference.md` §14): `aws-oidc [settings] --
+//! COMMAND [ARGS…]` runs COMMAND with the credentials in its environment
+//! only, never on disk, and exits with its status.
+//!
+//! The command is found before STS is asked ([`find`]), its environment is
+//! a pure function of aws-oidc's own and what it is given
+//! ([`environment`]), and [`run`] starts it, passes on the signals a runner
+//! sends, and waits.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// A command found on disk, as the user named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The name as given (`aws`, `./deploy.sh`), which the child sees as
+    /// its `argv[0]` and messages show.
+    pub name: OsString,
+    /// Where it was found.
+    pub path: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+}
+
+impl Program {
+    /// The name as messages show it.
+    pub fn shown(&self) -> String {
+        crate::error::shown(&self.name.to_string_lossy())
+    }
+}
+
+/// The search path when `PATH` is unset, as POSIX shells use
+/// (`confstr(_CS_PATH)` and more).
+#[cfg(unix)]
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What finding a file gave.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    /// A file this user may execute.
+    Runnable(PathBuf),
+    /// Something is there, but it cannot be executed, and why.
+    NotRunnable(String),
+    /// Nothing is there.
+    Missing,
+}
+
+/// Finds the command (`command[0]`) as a shell would: a name holding a
+/// path separator as it is, else in each `PATH` entry of the environment
+/// the command will run in (`path`), the first runnable file winning.
+/// Not found is exit 127, found but not runnable 126, as shells say.
+pub fn find(command: &[OsString], path: Option<&OsStr>) -> Result<Program, Error> {
+    let Some((name, args)) = command.split_first() else {
+        return Err(Error::Usage(
+            "`--` must be followed by the command to run, as in `aws-oidc … -- aws sts get-caller-identity`"
+                .into(),
+        ));
+    };
+    let shown = crate::error::shown(&name.to_string_lossy());
+    if name.is_empty() {
+        return Err(Error::CommandNotFound(
+            "the command after `--` is empty".into(),
+        ));
+    }
+    let separated = name.to_string_lossy().contains('/')
+        || (cfg!(windows) && name.to_string_lossy().contains('\\'));
+    let found = match separated {
+        true => look(Path::new(name)),
+        false => search(name, path),
+    };
+    match found {
+        Found::Runnable(path) => Ok(Program {
+            name: name.clone(),
+            path,
+            args: args.to_vec(),
+        }),
+        Found::NotRunnable(why) => Err(Error::CommandNotRunnable(format!(
+            "the command `{shown}` {why}; nothing was sent"
+        ))),
+        Found::Missing => Err(Error::CommandNotFound(match separated {
+            true => format!("the command `{shown}` does not exist; check the path; nothing was sent"),
+            false => format!(
+                "the command `{shown}` is not found in PATH; install it, or name it by its path; nothing was sent"
+            ),
+        })),
+    }
+}
+
+/// Searches each `PATH` entry for `name` (on Windows with each `PATHEXT`
+/// ending too): the first runnable file, else the first reason one found
+/// cannot run, else missing.
+fn search(name: &OsStr, path: Option<&OsStr>) -> Found {
+    #[cfg(unix)]
+    let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
+    #[cfg(not(unix))]
+    let path = path.unwrap_or_default();
+    let mut first_refusal = None;
+    for dir in entries(path) {
+        // An empty entry is the working folder, as for shells.
+        let dir = match dir.as_os_str().is_empty() {
+            true => PathBuf::from("."),
+            false => dir,
+        };
+        for candidate in candidates(&dir, name) {
+            match look(&candidate) {
+                Found::Runnable(p) => return Found::Runnable(p),
+                Found::NotRunnable(why) if first_refusal.is_none() => {
+                    first_refusal = Some(Found::NotRunnable(why))
+                }
+                _ => {}
+            }
+        }
+    }
+    first_refusal.unwrap_or(Found::Missing)
+}
+
+/// The folders a search path lists, in order (`:` between them on Unix,
+/// `;` on Windows).
+fn entries(path: &OsStr) -> Vec<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_bytes()
+            .split(|b| *b == b':')
+            .map(|p| PathBuf::from(OsStr::from_bytes(p)))
+            .collect()
+    }
+    #[cfg(not(unix))]
+    path.to_string_lossy()
+        .split(';')
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// The files `name` may be in `dir`: itself, and on Windows with each
+/// executable ending.
+fn candidates(dir: &Path, name: &OsStr) -> Vec<PathBuf> {
+    #[cfg(windows)]
+    {
+        let mut all = vec![dir.join(name)];
+        for ext in [".exe", ".com", ".bat", ".cmd"] {
+            let mut n = name.to_os_string();
+            n.push(ext);
+            all.push(dir.join(n));
+        }
+        all
+    }
+    #[cfg(not(windows))]
+    vec![dir.join(name)]
+}
+
+/// Whether the file at `path` can be run by this user.
+fn look(path: &Path) -> Found {
+    let m = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Found::Missing,
+        // A file where a folder on the way should be: nothing there.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Found::Missing,
+        Err(e) => {
+            return Found::NotRunnable(format!(
+                "cannot be checked ({})",
+                crate::error::io_reason(&e)
+            ))
+        }
+    };
+    if m.is_dir() {
+        return Found::NotRunnable("is a folder, not a program".into());
+    }
+    match executable(path) {
+        true => Found::Runnable(path.to_path_buf()),
+        false => Found::NotRunnable(
+            "is not executable by this user; make it executable (chmod +x) or run it through its interpreter"
+                .into(),
+        ),
+    }
+}
+
+/// Whether this process may execute the file, by its effective ids.
+#[cfg(unix)]
+fn executable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a NUL-terminated path that outlives the call, and
+    // faccessat only reads it.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) == 0 }
+}
+
+/// On Windows a file found is run by its ending.
+#[cfg(not(unix))]
+#[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
+fn executable(_: &Path) -> bool {
+    true
+}
+
+/// Names that would make an SDK in the command pick other credentials
+/// than the ones given, or read a token: removed from its environment.
+/// Names ending in `*` are prefixes.
+pub const REMOVED: [&str; 14] = [
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_*",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_CREDENTIAL_PROFILES_FILE",
+];
+
+/// What the command is given, besides the environment it inherits.
+#[derive(Debug)]
+pub struct Given<'a> {
+    /// The variables set: the credentials (or the endpoint that serves
+    /// them) and the region.
+    pub set: Vec<(&'static str, String)>,
+    /// Env names aws-oidc read the token from (every spelling of the
+    /// token settings): removed.
+    pub token_names: &'a [&'a str],
+    /// The token itself: any variable holding it is removed, whatever its
+    /// name, so the command never sees it.
+    pub token: &'a str,
+}
+
+/// The command's environment: aws-oidc's own (`base`, in order), less
+/// [`REMOVED`], the token's names and any variable holding the token, plus
+/// what `given` sets.
+pub fn environment(base: &[(OsString, OsString)], given: &Given) -> Vec<(OsString, OsString)> {
+    let removed = |name: &OsStr| {
+        let name = name.to_string_lossy();
+        REMOVED.iter().any(|r| match r.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *r,
+        }) || given.token_names.contains(&name.as_ref())
+            || given.set.iter().any(|(k, _)| *k == name)
+    };
+    let holds_token = |value: &OsStr| {
+        let v = value.to_string_lossy();
+        !given.token.is_empty() && v.trim() == given.token
+    };
+    let mut env: Vec<(OsString, OsString)> = base
+        .iter()
+        .filter(|(k, v)| !removed(k) && !holds_token(v))
+        .cloned()
+        .collect();
+    env.extend(
+        given
+            .set
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    env
+}
+
+/// Runs the program in `env` and waits for it: its exit status, or 128+N
+/// when signal N ended it. SIGINT, SIGTERM and SIGHUP sent to aws-oidc
+/// are passed on to it (unless ignored when aws-oidc started, as under
+/// `nohup`: then the command ignores them too).
+pub fn run(program: &Program, env: &[(OsString, OsString)]) -> Result<i32, Error> {
+    let mut cmd = std::process::Command::new(&program.path);
+    cmd.args(&program.args)
+        .env_clear()
+        .envs(env.iter().cloned());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut cmd, &program.name);
+    let status = forward::spawn_and_wait(&mut cmd).map_err(|e| {
+        let why = crate::error::io_reason(&e);
+        let message = format!("the command `{}` cannot be started: {why}", program.shown());
+        match e.kind() {
+            std::io::ErrorKind::NotFound => Error::CommandNotFound(message),
+            _ => Error::CommandNotRunnable(message),
+        }
+    })?;
+    Ok(status_code(status))
+}
+
+/// The exit status as a shell reports it: the code, or 128+N for signal N.
+fn status_code(status: std::process::ExitStatus) -> i32 {
+    #[cfg(unix)]
+    if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return 128 + sig;
+    }
+    status.code().unwrap_or(1)
+}
+
+#[cfg(unix)]
+mod forward {
+    //! Passing a runner's signals on to the command.
+
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// The running command's pid, 0 when none.
+    static CHILD: AtomicI32 = AtomicI32::new(0);
+
+    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    /// Starts `cmd` with the signals held back until its pid is known,
+    /// then passes each on to it while waiting for it.
+    pub fn spawn_and_wait(
+        cmd: &mut std::process::Command,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        // SAFETY: an all-zero sigset_t is a valid set to fill; these calls
+        // only read and write the sets given.
+        let (mut block, mut old) = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            (set, std::mem::zeroed::<libc::sigset_t>())
+        };
+        for sig in SIGNALS {
+            // SAFETY: `block` is an initialised set.
+            unsafe { libc::sigaddset(&mut block, sig) };
+        }
+        // SAFETY: both sets are valid.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old) };
+        // The command starts with the mask aws-oidc started with, as a
+        // shell's command does: std leaves the held-back signals blocked.
+        let start_mask = old;
+        // SAFETY: between fork and exec the closure only calls
+        // pthread_sigmask, which is async-signal-safe, on a set it owns.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(cmd, move || match libc::pthread_sigmask(
+                libc::SIG_SETMASK,
+                &start_mask,
+                std::ptr::null_mut(),
+            ) {
+                0 => Ok(()),
+                e => Err(std::io::Error::from_raw_os_error(e)),
+            });
+        }
+        let spawned = cmd.spawn();
+        if let Ok(child) = &spawned {
+            CHILD.store(child.id() as i32, Ordering::SeqCst);
+            install();
+        }
+        // SAFETY: `old` is the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        let status = spawned?.wait();
+        CHILD.store(0, Ordering::SeqCst);
+        status
+    }
+
+    fn install() {
+        for sig in SIGNALS {
+            // SAFETY: an all-zero sigaction is valid (empty mask, no
+            // flags); sigaction only reads `act` and writes `old`. A signal
+            // ignored at start (nohup) stays ignored.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction == libc::SIG_IGN
+                {
+                    continue;
+                }
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = pass_on as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                act.sa_flags = libc::SA_RESTART;
+                libc::sigaction(sig, &act, std::ptr::null_mut());
+            }
+        }
+    }
+
+    /// Sends the signal on to the command; aws-oidc waits for it to end.
+    extern "C" fn pass_on(sig: libc::c_int) {
+        let pid = CHILD.load(Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: kill is async-signal-safe; `pid` is our child's.
+            unsafe { libc::kill(pid, sig) };
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod forward {
+    //! On Windows a console's Ctrl-C reaches the command by itself.
+
+    pub fn spawn_and_wait(
+        cmd: &mut std::process::Command,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        cmd.spawn()?.wait()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
+    }
+
+    #[test]
+    fn the_environment_loses_other_credentials_and_the_token_and_gains_the_given() {
+        let base = os(&[
+            ("PATH", "/bin"),
+            ("AWS_PROFILE", "prod"),
+            ("AWS_DEFAULT_PROFILE", "x"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::1:role/r"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://169.254.170.2/x",
+            ),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "t"),
+            ("AWS_ACCESS_KEY_ID", "AKIASTALE"),
+            ("AWS_SECURITY_TOKEN", "stale"),
+            ("PLUGIN_OIDC_TOKEN_ID", "eyJ.token.x"),
+            ("GITLAB_OIDC_TOKEN", " eyJ.token.x\n"),
+            ("AWS_REGION", "eu-west-1"),
+            ("HOME", "/root"),
+        ]);
+        let given = Given {
+            set: vec![
+                ("AWS_ACCESS_KEY_ID", "ASIANEW".into()),
+                ("AWS_REGION", "us-east-1".into()),
+            ],
+            token_names: &["PLUGIN_OIDC_TOKEN_ID", "PLUGIN_OIDC_TOKEN"],
+            token: "eyJ.token.x",
+        };
+        assert_eq!(
+            environment(&base, &given),
+            os(&[
+                ("PATH", "/bin"),
+                ("HOME", "/root"),
+                ("AWS_ACCESS_KEY_ID", "ASIANEW"),
+                ("AWS_REGION", "us-east-1"),
+            ])
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_command_is_found_as_a_shell_finds_it() {
+        let dir = std::env::temp_dir().join(format!("aws-oidc-exec-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::create_dir_all(dir.join("b")).unwrap();
+        let write = |p: &Path, mode: u32| {
+            std::fs::write(p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .unwrap();
+        };
+        write(&dir.join("a/tool"), 0o644);
+        write(&dir.join("b/tool"), 0o755);
+        let path = std::env::join_paths([dir.join("a"), dir.join("b")]).unwrap();
+        let cmd = |name: &str| vec![OsString::from(name), OsString::from("arg")];
+        let p = find(&cmd("tool"), Some(&path)).unwrap();
+        assert_eq!(p.path, dir.join("b/tool"));
+        assert_eq!(p.args, [OsString::from("arg")]);
+        let only_a = dir.join("a").into_os_string();
+        let e = find(&cmd("tool"), Some(&only_a)).unwrap_err();
+        assert_eq!(e.code(), 126, "{e}");
+        assert!(
+            e.to_string()
+                .contains("`tool` is not executable by this user"),
+            "{e}"
+        );
+        let e = find(&cmd("nope"), Some(&path)).unwrap_err();
+        assert_eq!(e.code(), 127);
+        assert!(
+            e.to_string()
+                .starts_with("the command `nope` is not found in PATH"),
+            "{e}"
+        );
+        let e = find(&cmd(&dir.join("missing").display().to_string()), None).unwrap_err();
+        assert_eq!(e.code(), 127);
+        let e = find(&cmd(&dir.join("a").display().to_string()), None).unwrap_err();
+        assert_eq!(
+            (e.code(), e.to_string().contains("is a folder")),
+            (126, true)
+        );
+        assert_eq!(find(&[], None).unwrap_err().code(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
