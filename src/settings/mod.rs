@@ -612,7 +612,7 @@ fn endpoint_inputs(inputs: &Inputs) -> Result<EndpointInputs, Error> {
         None => false,
     };
     let endpoint_envs: &[&str] = match ignore_aws {
-        true => &ENDPOINT.envs[..2],
+        true => ENDPOINT.plugin_envs(),
         false => ENDPOINT.envs,
     };
     let endpoint = inputs

@@ -31,7 +31,7 @@ fn help_lists_every_setting_with_env_names_defaults_and_values() {
     out.expect(0);
     for needle in [
         "--role-arn",
-        "PLUGIN_IAMROLEARN, PLUGIN_IAM_ROLE_ARN, PLUGIN_ROLE_ARN, PLUGIN_ROLEARN, AWS_ROLE_ARN",
+        "PLUGIN_IAM_ROLE_ARN, PLUGIN_ROLE_ARN, PLUGIN_IAMROLEARN, PLUGIN_ROLEARN, AWS_ROLE_ARN",
         "--token-file",
         "AWS_WEB_IDENTITY_TOKEN_FILE",
         "--session-name",

@@ -337,6 +337,34 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
 }
 
+/// `maskAccountId: true` in a Harness step's settings arrives as
+/// `PLUGIN_MASKACCOUNTID`, upper-cased with its words joined: it masks the
+/// account as `PLUGIN_MASK_ACCOUNT_ID` does, with no typo warning (issue 18).
+#[test]
+fn mask_account_id_written_in_camel_case_masks_the_account() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts).set("PLUGIN_MASKACCOUNTID", "true");
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("PLUGIN_MASKACCOUNTID"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("arn:aws:iam::************:role/harness-ci"),
+        "{}",
+        out.stderr
+    );
+    let vars = step.vars();
+    assert!(!vars.contains(ACCOUNT), "{vars}");
+    assert!(step
+        .secrets()
+        .contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
+}
+
 #[test]
 fn credentials_close_to_expiry_are_written_with_a_warning() {
     let sts = StandIn::start();
