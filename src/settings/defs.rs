@@ -469,6 +469,20 @@ def!(
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
 pub const IGNORE_ENDPOINT_URLS: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
+/// The folders the cache's default folder is made under (§13.3): on
+/// Windows the first, elsewhere the second, else the third.
+pub const CACHE_BASE_ENVS: [&str; 3] = ["LOCALAPPDATA", "XDG_CACHE_HOME", "HOME"];
+
+/// Every env name aws-oidc reads as an input: each setting's, the proxy's,
+/// and those read for a default. No output may write one of them unless it
+/// holds what a re-run would read there (`docs/reference.md` §6.1).
+pub fn read_env_names() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = ALL.iter().flat_map(|d| d.envs.iter().copied()).collect();
+    all.extend(PROXY_ENVS.iter().chain(NO_PROXY_ENVS));
+    all.push(IGNORE_ENDPOINT_URLS);
+    all.extend(CACHE_BASE_ENVS);
+    all
+}
 
 /// Every setting, in the order `--help` lists them.
 pub const ALL: &[&Def] = &[

@@ -499,14 +499,14 @@ fn cache_dir(
     let absolute = |f: &Sourced<String>| Path::new(&f.value).is_absolute();
     let (base, under, what) = match cfg!(windows) {
         true => (
-            inputs.env_first(&["LOCALAPPDATA"]),
+            inputs.env_first(&CACHE_BASE_ENVS[..1]),
             "aws-oidc",
             "LOCALAPPDATA",
         ),
-        false => match inputs.env_first(&["XDG_CACHE_HOME"]).filter(absolute) {
+        false => match inputs.env_first(&CACHE_BASE_ENVS[1..2]).filter(absolute) {
             Some(xdg) => (Some(xdg), "aws-oidc", ""),
             None => (
-                inputs.env_first(&["HOME"]).filter(absolute),
+                inputs.env_first(&CACHE_BASE_ENVS[2..]).filter(absolute),
                 ".cache/aws-oidc",
                 "XDG_CACHE_HOME or HOME",
             ),

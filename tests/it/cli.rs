@@ -489,7 +489,7 @@ fn readme_gitlab_dotenv_and_eval() {
             "AWS_CREDENTIAL_EXPIRATION",
             "AWS_ACCOUNT_ID",
             "AWS_ASSUMED_ROLE_ARN",
-            "AWS_ROLE_ARN"
+            "AWS_OIDC_ROLE_ARN"
         ]
     );
     // GitLab's dotenv report: single-line KEY=VALUE, names [A-Za-z0-9_], small.
@@ -741,16 +741,20 @@ fn misspelt_plugin_settings_are_warned_about() {
     let out = run(
         &[
             ("PLUGIN_IAMROLEARN", ROLE),
-            ("PLUGIN_OIDCTOKEN", &token),
+            ("PLUGIN_OIDCTOKN", &token),
             ("PLUGIN_OIDC_TOKEN_ID", &token),
-            ("PLUGIN_MASKACCOUNTID", "true"),
+            ("PLUGIN_MASKACOUNTID", "true"),
+            ("PLUGIN_MASK_ACOUNT_ID", "true"),
             ("PLUGIN_SOMETHING", "x"),
         ],
         &["--check", "--output", "-"],
     );
     out.expect(0).assert_hides(&[&token]);
-    assert!(out.stderr.contains("warning: PLUGIN_MASKACCOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?"), "{}", out.stderr);
-    assert!(out.stderr.contains("warning: PLUGIN_OIDCTOKEN is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_OIDC_TOKEN?"), "{}", out.stderr);
+    // The spelling suggested is written as the typo was: camelCase keys
+    // arrive joined, snake_case keys with underscores.
+    assert!(out.stderr.contains("warning: PLUGIN_MASKACOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASKACCOUNTID?"), "{}", out.stderr);
+    assert!(out.stderr.contains("warning: PLUGIN_MASK_ACOUNT_ID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?"), "{}", out.stderr);
+    assert!(out.stderr.contains("warning: PLUGIN_OIDCTOKN is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_OIDCTOKEN?"), "{}", out.stderr);
     assert!(
         out.stderr
             .contains("warning: PLUGIN_SOMETHING is not a setting aws-oidc reads"),
@@ -1552,10 +1556,11 @@ fn flag_named_plugin_settings_get_their_env_name() {
     );
     out.expect(2);
     for (typed, meant) in [
-        ("PLUGIN_FORMAT", "PLUGIN_OUTPUT_FORMAT"),
+        // One word has no underscores, so its joined spelling is meant.
+        ("PLUGIN_FORMAT", "PLUGIN_OUTPUTFORMAT"),
         ("PLUGIN_SESSION_NAME", "PLUGIN_ROLE_SESSION_NAME"),
         ("PLUGIN_TOKEN_FILE", "PLUGIN_OIDC_TOKEN_FILE"),
-        ("PLUGIN_TOKEN", "PLUGIN_OIDC_TOKEN"),
+        ("PLUGIN_TOKEN", "PLUGIN_OIDCTOKEN"),
         ("PLUGIN_ACCOUNT_ID", "PLUGIN_MASK_ACCOUNT_ID"),
     ] {
         assert!(
@@ -1676,7 +1681,7 @@ fn readme_cross_account_harness_step() {
         .contains(&format!("AWS_ACCESS_KEY_ID={}\n", last.access_key_id)));
     assert!(step
         .vars()
-        .contains(&format!("AWS_ROLE_ARN={DEPLOY_ROLE}\n")));
+        .contains(&format!("AWS_OIDC_ROLE_ARN={DEPLOY_ROLE}\n")));
     let secrets = secrets_of(&sts, &step.token);
     out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
 }

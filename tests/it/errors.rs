@@ -835,7 +835,7 @@ fn check(c: &Case) {
                             ("AWS_CREDENTIAL_EXPIRATION", &i.expiration),
                             ("AWS_ACCOUNT_ID", ACCOUNT),
                             ("AWS_ASSUMED_ROLE_ARN", &i.assumed_role_arn),
-                            ("AWS_ROLE_ARN", ROLE),
+                            ("AWS_OIDC_ROLE_ARN", ROLE),
                         ],
                     );
                 }

@@ -65,7 +65,7 @@ fn harness_step_without_duration_writes_exactly_the_three_credentials() {
             ("AWS_CREDENTIAL_EXPIRATION", &issued.expiration),
             ("AWS_ACCOUNT_ID", ACCOUNT),
             ("AWS_ASSUMED_ROLE_ARN", &issued.assumed_role_arn),
-            ("AWS_ROLE_ARN", ROLE),
+            ("AWS_OIDC_ROLE_ARN", ROLE),
         ],
     );
 
@@ -320,7 +320,7 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     let secrets = step.secrets();
     assert_eq!(secrets.lines().count(), 6);
     assert!(secrets.contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
-    assert!(secrets.contains(&format!("AWS_ROLE_ARN={ROLE}\n")));
+    assert!(secrets.contains(&format!("AWS_OIDC_ROLE_ARN={ROLE}\n")));
     let vars = step.vars();
     assert!(
         !vars.contains(ACCOUNT) && vars.starts_with("AWS_CREDENTIAL_EXPIRATION="),
