@@ -47,6 +47,17 @@ impl Def {
     pub fn plugin_envs(&self) -> &'static [&'static str] {
         &self.envs[..self.plugin]
     }
+
+    /// How a hint names this setting: as the user set it (`source`, the
+    /// flag or the env spelling read), else by its flag and first env name
+    /// (`--duration / PLUGIN_DURATION`).
+    pub fn named(&self, source: Option<super::Source>) -> String {
+        match (source, self.flag) {
+            (Some(s @ (super::Source::Flag(_) | super::Source::Env(_))), _) => s.name().to_string(),
+            (_, Some(flag)) => format!("{flag} / {}", self.envs[0]),
+            (_, None) => self.envs[0].to_string(),
+        }
+    }
 }
 
 /// A setting of the table: its `PLUGIN_` names are given once, with

@@ -1346,3 +1346,21 @@ fn every_harness_spelling_of_every_setting_alone_sets_it() {
     assert!(missed.is_empty(), "{}", missed.join("\n"));
     assert!(seen > 60, "{seen}");
 }
+
+/// A hint names a setting as it was set, else by its flag and first env
+/// name (issue 18).
+#[test]
+fn hints_name_a_setting_by_its_source() {
+    assert_eq!(DURATION.named(None), "--duration / PLUGIN_DURATION");
+    assert_eq!(
+        DURATION.named(Some(Source::Default)),
+        "--duration / PLUGIN_DURATION"
+    );
+    assert_eq!(
+        DURATION.named(Some(Source::Flag("--duration"))),
+        "--duration"
+    );
+    let env = Source::Env("PLUGIN_DURATION_SECONDS");
+    assert_eq!(DURATION.named(Some(env)), "PLUGIN_DURATION_SECONDS");
+    assert_eq!(SECRET_FILE.named(None), "HARNESS_OUTPUT_SECRET_FILE");
+}

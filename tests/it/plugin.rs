@@ -365,6 +365,29 @@ fn mask_account_id_written_in_camel_case_masks_the_account() {
         .contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
 }
 
+/// STS refusing the duration gets a hint naming the setting as it was
+/// written, a flag or whichever env spelling (issue 18).
+#[test]
+fn the_duration_hint_names_the_setting_as_it_was_written() {
+    let sts = StandIn::start();
+    sts.max_session(3600);
+    let by_flag = (Step::harness(&sts), &["--duration", "2h"][..], "--duration");
+    let by_env = Step::harness(&sts).set("PLUGIN_DURATION_SECONDS", "7200");
+    for (step, args, named) in [by_flag, (by_env, &[][..], "PLUGIN_DURATION_SECONDS")] {
+        let out = step.run(args);
+        out.expect(3);
+        let line = out.last_line();
+        assert!(line.contains("ValidationError"), "{line}");
+        assert!(
+            line.contains(&format!(
+                "; the duration ({named}) must not exceed the role's maximum session duration"
+            )),
+            "{named}: {line}"
+        );
+        assert!(!line.contains("PLUGIN_DURATION)"), "{line}");
+    }
+}
+
 #[test]
 fn credentials_close_to_expiry_are_written_with_a_warning() {
     let sts = StandIn::start();
