@@ -565,8 +565,8 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
         .collect()
 }
 
-/// The known name closest to `name`, compared without `PLUGIN_`, underscores
-/// and case: within an edit distance of 2, or one a prefix or a suffix of
+/// The known name closest to `name`, compared without `PLUGIN_` (or a
+/// flag's `--`), underscores, dashes and case: within an edit distance of 2, or one a prefix or a suffix of
 /// the other (`ROLE_SESSION` for `ROLE_SESSION_NAME`, `ACCOUNT_ID` for
 /// `MASK_ACCOUNT_ID`; the shorter at least 3 letters, so a stray
 /// `PLUGIN_R` is not a prefix of everything). The smallest
@@ -575,8 +575,9 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
 pub(super) fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let squash = |s: &str| -> Vec<u8> {
         s.trim_start_matches("PLUGIN_")
+            .trim_start_matches("--")
             .bytes()
-            .filter(|b| *b != b'_')
+            .filter(|b| *b != b'_' && *b != b'-')
             .map(|b| b.to_ascii_lowercase())
             .collect()
     };

@@ -711,6 +711,43 @@ fn credential_process_output_is_exactly_awss_shape() {
     );
 }
 
+/// A misspelt flag gets the nearest flag, found as a misspelt `PLUGIN_`
+/// name's is (reference §1.6); still a usage error, exit 2 (issue 18).
+#[test]
+fn misspelt_flags_get_the_flag_they_probably_meant() {
+    for (args, want) in [
+        (
+            &["--role-arm", ROLE][..],
+            "unknown flag `--role-arm`; did you mean --role-arn?",
+        ),
+        (
+            &["--role-arm=x"][..],
+            "unknown flag `--role-arm`; did you mean --role-arn?",
+        ),
+        (
+            &["--regoin", "eu-west-1"][..],
+            "unknown flag `--regoin`; did you mean --region?",
+        ),
+        (
+            &["--mask-account"][..],
+            "unknown flag `--mask-account`; did you mean --mask-account-id?",
+        ),
+        (
+            &["--chek"][..],
+            "unknown flag `--chek`; did you mean --check?",
+        ),
+        (
+            &["--something-else"][..],
+            "unknown flag `--something-else` (see aws-oidc --help)",
+        ),
+    ] {
+        let out = run(&[], args);
+        out.expect(2);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(out.last_line().contains(want), "{args:?}: {}", out.stderr);
+    }
+}
+
 #[test]
 fn flag_edge_cases_are_usage_errors_that_say_what_to_do() {
     for (args, want) in [
