@@ -1364,3 +1364,46 @@ fn hints_name_a_setting_by_its_source() {
     assert_eq!(DURATION.named(Some(env)), "PLUGIN_DURATION_SECONDS");
     assert_eq!(SECRET_FILE.named(None), "HARNESS_OUTPUT_SECRET_FILE");
 }
+
+/// credential-process credentials of at most 15 minutes are warned about
+/// once, naming the duration as set; the cache is suggested unless on
+/// (issue 18).
+#[test]
+fn credential_process_under_the_sdk_refresh_window_is_warned_about() {
+    let base = [
+        ("AWS_ROLE_ARN", ARN),
+        ("PLUGIN_OIDC_TOKEN", "abcd.efgh.ijkl"),
+    ];
+    let warned = |env: &[(&str, &str)], flags: &[&str]| -> Vec<String> {
+        let all: Vec<(&str, &str)> = base.iter().chain(env).copied().collect();
+        ok(&all, flags)
+            .warnings
+            .into_iter()
+            .filter(|w| w.contains("due for refresh"))
+            .collect()
+    };
+    let cp = ["--format", "credential-process"];
+    let w = warned(&[("PLUGIN_DURATION_SECONDS", "900")], &cp);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("PLUGIN_DURATION_SECONDS: credentials of 15m 0s"),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[0].ends_with("turn on --cache (PLUGIN_CACHE) to reuse them"),
+        "{}",
+        w[0]
+    );
+    let w = warned(
+        &[("HOME", "/home/ci")],
+        &[&cp[..], &["--duration", "15m", "--cache"]].concat(),
+    );
+    assert!(
+        w[0].ends_with("(the cache reuses only credentials with more than 15m left)"),
+        "{w:?}"
+    );
+    assert!(warned(&[], &[&cp[..], &["--duration", "901"]].concat()).is_empty());
+    assert!(warned(&[], &cp).is_empty());
+    assert!(warned(&[("PLUGIN_OUTPUT_FILE", "-")], &["--duration", "15m"]).is_empty());
+}

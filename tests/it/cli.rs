@@ -685,6 +685,56 @@ fn credential_process_with_15m_runs_sts_on_every_call() {
     assert!(sts.requests().len() >= 3);
 }
 
+/// credential-process credentials of 15 minutes or less are due for an SDK
+/// refresh as they arrive: the run warns once, names the duration as set
+/// and suggests a longer one and --cache, and still writes them (issue 18).
+/// Chained, the same; 16 minutes is quiet.
+#[test]
+fn credential_process_with_a_duration_of_15m_or_less_is_warned_about() {
+    let sts = StandIn::start();
+    let mut env = reach(&sts);
+    env.extend([
+        ("AWS_ROLE_ARN".to_string(), ROLE.to_string()),
+        ("PLUGIN_OIDC_TOKEN".to_string(), harness_token()),
+    ]);
+    let warning = "so every API call will run aws-oidc and STS again";
+    let chain = ["--chain-role-arn", "arn:aws:iam::210987654321:role/deploy"];
+    for (duration, chained, warned) in [
+        ("15m", false, true),
+        ("900", true, true),
+        ("16m", false, false),
+        ("16m", true, false),
+    ] {
+        let mut args = vec!["--format", "credential-process", "--duration", duration];
+        if chained {
+            args.extend(chain);
+        }
+        let out = run_env(&env, &args, None);
+        out.expect(0);
+        assert!(out.stdout.starts_with("{\"Version\":1,"), "{duration}");
+        let lines: Vec<&str> = out.stderr.lines().filter(|l| l.contains(warning)).collect();
+        match warned {
+            true => {
+                let [line] = lines[..] else {
+                    panic!("{duration}: one warning expected:\n{}", out.stderr)
+                };
+                assert!(
+                    line.starts_with("aws-oidc: warning: --duration: "),
+                    "{line}"
+                );
+                assert!(
+                    line.contains(
+                        "the AWS SDKs refresh credentials within 15 minutes of their expiry"
+                    ),
+                    "{line}"
+                );
+                assert!(line.contains("--cache"), "{line}");
+            }
+            false => assert!(lines.is_empty(), "{duration}: {}", out.stderr),
+        }
+    }
+}
+
 #[test]
 fn credential_process_output_is_exactly_awss_shape() {
     let sts = StandIn::start();
