@@ -295,3 +295,34 @@ fn no_output_variable_is_an_input_unless_it_holds_what_was_read() {
     }
     assert!(written > 40, "{written}");
 }
+
+/// Harness's and Drone's outputs without a region: one warning, as the
+/// README's later steps map AWS_REGION from them (issue 18).
+#[test]
+fn runner_outputs_without_a_region_are_warned_about() {
+    let warned = |env: &[(&str, &str)]| {
+        let s = settings(env);
+        region_warning(&plan(&s).unwrap(), &s)
+    };
+    let none = "no region is set, so AWS_REGION and AWS_DEFAULT_REGION are not written; set PLUGIN_REGION if later steps map them";
+    assert_eq!(
+        warned(&[("HARNESS_OUTPUT_SECRET_FILE", "/s")]).as_deref(),
+        Some(none)
+    );
+    let vars = [("PLUGIN_OUTPUT_FILE", "/o"), ("DRONE_OUTPUT", "/v")];
+    assert_eq!(warned(&vars).as_deref(), Some(none));
+    assert_eq!(warned(&[("PLUGIN_OUTPUT_FILE", "/o")]), None);
+    let with_region = [
+        ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+        ("AWS_REGION", "eu-west-1"),
+    ];
+    assert_eq!(warned(&with_region), None);
+    let global = warned(&[
+        ("HARNESS_OUTPUT_FILE", "/v"),
+        ("PLUGIN_OUTPUT_FILE", "-"),
+        ("AWS_REGION", "aws-global"),
+    ]);
+    assert!(global
+        .unwrap()
+        .starts_with("the region aws-global (from AWS_REGION) names the global endpoint"));
+}

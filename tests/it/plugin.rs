@@ -182,6 +182,7 @@ fn no_secret_at_any_log_level() {
     for level in ["error", "warn", "info", "debug", "trace", "TRACE"] {
         let step = Step::harness(&sts)
             .set("PLUGIN_LOG_LEVEL", level)
+            .set("PLUGIN_REGION", "eu-west-1")
             .set("PLUGIN_POLICY", policy)
             .set(
                 "HTTPS_PROXY",
@@ -386,6 +387,58 @@ fn the_duration_hint_names_the_setting_as_it_was_written() {
         );
         assert!(!line.contains("PLUGIN_DURATION)"), "{line}");
     }
+}
+
+/// A Harness step with no region writes no AWS_REGION, which the README's
+/// later steps map: the run warns once, and says what to set (issue 18).
+#[test]
+fn a_step_without_a_region_warns_that_aws_region_is_not_written() {
+    let sts = StandIn::start();
+    let warning = "no region is set, so AWS_REGION and AWS_DEFAULT_REGION are not written; \
+                   set PLUGIN_REGION if later steps map them";
+    for (step, warned) in [
+        (Step::harness(&sts), true),
+        (Step::harness(&sts).unset("DRONE_OUTPUT"), true),
+        (Step::harness(&sts).set("PLUGIN_REGION", "eu-west-1"), false),
+        (
+            Step::harness(&sts).set("AWS_DEFAULT_REGION", "eu-west-1"),
+            false,
+        ),
+    ] {
+        let out = step.run(&[]);
+        out.expect(0);
+        let count = out
+            .stderr
+            .matches("AWS_DEFAULT_REGION are not written")
+            .count();
+        assert_eq!(count, usize::from(warned), "{}", out.stderr);
+        if warned {
+            assert!(
+                out.stderr
+                    .contains(&format!("aws-oidc: warning: {warning}\n")),
+                "{}",
+                out.stderr
+            );
+            assert!(!step.vars().contains("AWS_REGION"), "{}", step.vars());
+        }
+    }
+    // Writing only to an explicit output, not the runner's files: no warning.
+    let out = Step::harness(&sts)
+        .unset("DRONE_OUTPUT")
+        .unset("HARNESS_OUTPUT_SECRET_FILE")
+        .run(&["--output", "-"]);
+    out.expect(0);
+    assert!(!out.stderr.contains("are not written"), "{}", out.stderr);
+    // aws-global is the global endpoint, not a region later steps can use.
+    let out = Step::harness(&sts)
+        .set("PLUGIN_REGION", "aws-global")
+        .run(&[]);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("warning: the region aws-global (from PLUGIN_REGION) names the global endpoint, not a region, so AWS_REGION and AWS_DEFAULT_REGION are not written"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -922,7 +975,7 @@ fn two_names_for_one_file_are_refused() {
         "the file this run created is left"
     );
     // A hard link to the secret file as the variables file.
-    let step = Step::harness(&sts);
+    let step = Step::harness(&sts).set("PLUGIN_REGION", "eu-west-1");
     std::fs::write(&step.secret_file, "").unwrap();
     chmod(&step.secret_file, 0o600);
     std::fs::hard_link(&step.secret_file, &step.vars_file).unwrap();
@@ -1387,7 +1440,7 @@ fn a_private_credentials_file_is_written_without_a_warning() {
     // The other side of the warning above (issue 13: survivors of make
     // mutants warned about every existing file).
     let sts = StandIn::start();
-    let step = Step::harness(&sts);
+    let step = Step::harness(&sts).set("PLUGIN_REGION", "eu-west-1");
     std::fs::write(&step.secret_file, "").unwrap();
     chmod(&step.secret_file, 0o600);
     let out = step.run(&[]);
