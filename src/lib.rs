@@ -204,6 +204,10 @@ fn execute(
     }
     let rendered = output::render(&plan, s, &creds)?;
     output::write(destinations, &plan, &rendered, stdout)?;
+    // Said once the outputs are written, of what they lack (§6.1).
+    if let Some(warning) = output::region_warning(&plan, s) {
+        log.warn(&warning);
+    }
     report_success(s, &plan, &rendered, &creds, log);
     Ok(0)
 }

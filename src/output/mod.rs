@@ -122,6 +122,26 @@ pub fn plan(s: &Settings) -> Result<Plan, Error> {
     })
 }
 
+/// A warning when the run writes Harness's or Drone's outputs (the secret
+/// file, the variables file) without a region to write: a later step that
+/// maps `AWS_REGION` from them, as the README's do, gets nothing
+/// (`docs/reference.md` §6.1).
+pub fn region_warning(plan: &Plan, s: &Settings) -> Option<String> {
+    if !plan.to_secret_file() && plan.vars.is_none() {
+        return None;
+    }
+    const NOT_WRITTEN: &str = "so AWS_REGION and AWS_DEFAULT_REGION are not written; \
+                               set PLUGIN_REGION if later steps map them";
+    match &s.region {
+        None => Some(format!("no region is set, {NOT_WRITTEN}")),
+        Some(r) if r.value == "aws-global" => Some(format!(
+            "the region aws-global (from {}) names the global endpoint, not a region, {NOT_WRITTEN}",
+            r.source
+        )),
+        Some(_) => None,
+    }
+}
+
 /// The three credential keys, in the order they are written.
 pub const CREDENTIAL_KEYS: [&str; 3] = [
     "AWS_ACCESS_KEY_ID",
@@ -151,7 +171,10 @@ fn account_variables(s: &Settings, c: &Credentials) -> Vec<(&'static str, String
     if let Some(arn) = &c.assumed_role_arn {
         v.push(("AWS_ASSUMED_ROLE_ARN", arn.clone()));
     }
-    v.push(("AWS_ROLE_ARN", role.arn.clone()));
+    // Not AWS_ROLE_ARN, which aws-oidc reads as the role to assume: a
+    // shell that sourced this and ran it again would start a chain at its
+    // last role (`docs/reference.md` §6.1).
+    v.push(("AWS_OIDC_ROLE_ARN", role.arn.clone()));
     v
 }
 

@@ -65,7 +65,7 @@ fn harness_step_without_duration_writes_exactly_the_three_credentials() {
             ("AWS_CREDENTIAL_EXPIRATION", &issued.expiration),
             ("AWS_ACCOUNT_ID", ACCOUNT),
             ("AWS_ASSUMED_ROLE_ARN", &issued.assumed_role_arn),
-            ("AWS_ROLE_ARN", ROLE),
+            ("AWS_OIDC_ROLE_ARN", ROLE),
         ],
     );
 
@@ -182,6 +182,7 @@ fn no_secret_at_any_log_level() {
     for level in ["error", "warn", "info", "debug", "trace", "TRACE"] {
         let step = Step::harness(&sts)
             .set("PLUGIN_LOG_LEVEL", level)
+            .set("PLUGIN_REGION", "eu-west-1")
             .set("PLUGIN_POLICY", policy)
             .set(
                 "HTTPS_PROXY",
@@ -320,7 +321,7 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     let secrets = step.secrets();
     assert_eq!(secrets.lines().count(), 6);
     assert!(secrets.contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
-    assert!(secrets.contains(&format!("AWS_ROLE_ARN={ROLE}\n")));
+    assert!(secrets.contains(&format!("AWS_OIDC_ROLE_ARN={ROLE}\n")));
     let vars = step.vars();
     assert!(
         !vars.contains(ACCOUNT) && vars.starts_with("AWS_CREDENTIAL_EXPIRATION="),
@@ -335,6 +336,109 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     let out = step.run(&[]);
     out.expect(3);
     assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+}
+
+/// `maskAccountId: true` in a Harness step's settings arrives as
+/// `PLUGIN_MASKACCOUNTID`, upper-cased with its words joined: it masks the
+/// account as `PLUGIN_MASK_ACCOUNT_ID` does, with no typo warning (issue 18).
+#[test]
+fn mask_account_id_written_in_camel_case_masks_the_account() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts).set("PLUGIN_MASKACCOUNTID", "true");
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("PLUGIN_MASKACCOUNTID"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("arn:aws:iam::************:role/harness-ci"),
+        "{}",
+        out.stderr
+    );
+    let vars = step.vars();
+    assert!(!vars.contains(ACCOUNT), "{vars}");
+    assert!(step
+        .secrets()
+        .contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
+}
+
+/// STS refusing the duration gets a hint naming the setting as it was
+/// written, a flag or whichever env spelling (issue 18).
+#[test]
+fn the_duration_hint_names_the_setting_as_it_was_written() {
+    let sts = StandIn::start();
+    sts.max_session(3600);
+    let by_flag = (Step::harness(&sts), &["--duration", "2h"][..], "--duration");
+    let by_env = Step::harness(&sts).set("PLUGIN_DURATION_SECONDS", "7200");
+    for (step, args, named) in [by_flag, (by_env, &[][..], "PLUGIN_DURATION_SECONDS")] {
+        let out = step.run(args);
+        out.expect(3);
+        let line = out.last_line();
+        assert!(line.contains("ValidationError"), "{line}");
+        assert!(
+            line.contains(&format!(
+                "; the duration ({named}) must not exceed the role's maximum session duration"
+            )),
+            "{named}: {line}"
+        );
+        assert!(!line.contains("PLUGIN_DURATION)"), "{line}");
+    }
+}
+
+/// A Harness step with no region writes no AWS_REGION, which the README's
+/// later steps map: the run warns once, and says what to set (issue 18).
+#[test]
+fn a_step_without_a_region_warns_that_aws_region_is_not_written() {
+    let sts = StandIn::start();
+    let warning = "no region is set, so AWS_REGION and AWS_DEFAULT_REGION are not written; \
+                   set PLUGIN_REGION if later steps map them";
+    for (step, warned) in [
+        (Step::harness(&sts), true),
+        (Step::harness(&sts).unset("DRONE_OUTPUT"), true),
+        (Step::harness(&sts).set("PLUGIN_REGION", "eu-west-1"), false),
+        (
+            Step::harness(&sts).set("AWS_DEFAULT_REGION", "eu-west-1"),
+            false,
+        ),
+    ] {
+        let out = step.run(&[]);
+        out.expect(0);
+        let count = out
+            .stderr
+            .matches("AWS_DEFAULT_REGION are not written")
+            .count();
+        assert_eq!(count, usize::from(warned), "{}", out.stderr);
+        if warned {
+            assert!(
+                out.stderr
+                    .contains(&format!("aws-oidc: warning: {warning}\n")),
+                "{}",
+                out.stderr
+            );
+            assert!(!step.vars().contains("AWS_REGION"), "{}", step.vars());
+        }
+    }
+    // Writing only to an explicit output, not the runner's files: no warning.
+    let out = Step::harness(&sts)
+        .unset("DRONE_OUTPUT")
+        .unset("HARNESS_OUTPUT_SECRET_FILE")
+        .run(&["--output", "-"]);
+    out.expect(0);
+    assert!(!out.stderr.contains("are not written"), "{}", out.stderr);
+    // aws-global is the global endpoint, not a region later steps can use.
+    let out = Step::harness(&sts)
+        .set("PLUGIN_REGION", "aws-global")
+        .run(&[]);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("warning: the region aws-global (from PLUGIN_REGION) names the global endpoint, not a region, so AWS_REGION and AWS_DEFAULT_REGION are not written"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -871,7 +975,7 @@ fn two_names_for_one_file_are_refused() {
         "the file this run created is left"
     );
     // A hard link to the secret file as the variables file.
-    let step = Step::harness(&sts);
+    let step = Step::harness(&sts).set("PLUGIN_REGION", "eu-west-1");
     std::fs::write(&step.secret_file, "").unwrap();
     chmod(&step.secret_file, 0o600);
     std::fs::hard_link(&step.secret_file, &step.vars_file).unwrap();
@@ -1336,7 +1440,7 @@ fn a_private_credentials_file_is_written_without_a_warning() {
     // The other side of the warning above (issue 13: survivors of make
     // mutants warned about every existing file).
     let sts = StandIn::start();
-    let step = Step::harness(&sts);
+    let step = Step::harness(&sts).set("PLUGIN_REGION", "eu-west-1");
     std::fs::write(&step.secret_file, "").unwrap();
     chmod(&step.secret_file, 0o600);
     let out = step.run(&[]);
