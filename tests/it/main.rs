@@ -17,6 +17,7 @@ mod exec;
 mod fleet;
 mod hits;
 mod plugin;
+mod profiles;
 mod promises;
 mod release;
 mod sigv4;

@@ -280,8 +280,9 @@ impl StandIn {
         self.state.lock().unwrap().issued.clone()
     }
 
-    /// `AssumeRole` on this role answers 403 AccessDenied, as STS does when
-    /// the caller's policy or the role's trust policy does not allow it.
+    /// `AssumeRole` or `AssumeRoleWithWebIdentity` on this role answers 403
+    /// AccessDenied, as STS does when the caller's policy or the role's
+    /// trust policy does not allow it.
     pub fn deny_role(&self, arn: &str) {
         self.state.lock().unwrap().deny.push(arn.to_string());
     }

@@ -312,6 +312,15 @@ fn web_identity(
     }
     let max = state.lock().unwrap().max_session;
     let (parts, session, duration) = hop_checks(req, max)?;
+    let role = req.field("RoleArn").unwrap_or_default();
+    if state.lock().unwrap().deny.iter().any(|d| d == role) {
+        let message = "Not authorized to perform sts:AssumeRoleWithWebIdentity";
+        return Err((
+            403,
+            "text/xml",
+            error_xml(403, "AccessDenied", message).into_bytes(),
+        ));
+    }
     if !(4..=20000).contains(&token.len()) {
         return Err(validation("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000".into()));
     }
