@@ -9,7 +9,9 @@
 #   scripts/deps.sh              all of it: the toolchains, plus qemu for the
 #                                arm64 binary, Wine for the Windows exe,
 #                                buildah/skopeo for the image, curl for the
-#                                bench, strace for the fsync test, and the Python modules the tests use
+#                                bench, strace for the fsync test, fish for
+#                                the fish output, and the Python modules
+#                                (and the AWS CLI) the tests use
 set -euo pipefail
 
 group=${1:-all}
@@ -30,6 +32,8 @@ if [ "$group" = all ]; then
   command -v curl >/dev/null || need+=(curl)
   # tests/it/promises.rs watches the binary's fsync calls.
   command -v strace >/dev/null || need+=(strace)
+  # tests/it/profiles.rs sources the fish output in real fish.
+  command -v fish >/dev/null || need+=(fish)
   command -v wine >/dev/null || need+=(wine wine64)
   command -v python3 >/dev/null || need+=(python3)
   python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
@@ -56,12 +60,20 @@ done
 
 [ "$group" = all ] || exit 0
 
-# botocore: the credential_process consumer in tests/it/cli.rs, and the SigV4
-# reference tests/it/sigv4.rs signs against; dockerfile-parse:
-# reads Dockerfile.windows in tests/it/windows.rs (that image cannot be built here).
+# botocore: the credential_process consumer in tests/it/cli.rs, the reader
+# of the profiles tests/it/profiles.rs writes, and the SigV4 reference
+# tests/it/sigv4.rs signs against; dockerfile-parse: reads
+# Dockerfile.windows in tests/it/windows.rs (that image cannot be built here).
 for mod in botocore:botocore dockerfile_parse:dockerfile-parse; do
   if ! python3 -c "import ${mod%%:*}" 2>/dev/null; then
     echo "installing ${mod#*:} (pip)"
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"
   fi
 done
+
+# The AWS CLI: tests/it/profiles.rs runs `aws sts get-caller-identity
+# --profile NAME` against the stand-in with the profile it wrote.
+if ! command -v aws >/dev/null; then
+  echo "installing awscli (pip)"
+  python3 -m pip install -q awscli 2>/dev/null || python3 -m pip install -q --break-system-packages awscli
+fi

@@ -25,6 +25,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod secret;
+mod sets;
 pub mod settings;
 pub mod sigv4;
 #[cfg(test)]
@@ -49,6 +50,16 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// the command to run with the credentials (§14), passed on byte for byte,
 /// as the environment is passed on to it.
 pub fn run(args: &[OsString], env: &[(OsString, OsString)]) -> i32 {
+    run_as(args, env, || None)
+}
+
+/// [`run`], told how to find this program's own path (`exe`, asked only
+/// by a run that writes a refreshable profile, which names it).
+pub fn run_as(
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+    exe: fn() -> Option<std::path::PathBuf>,
+) -> i32 {
     let (own, child) = match args.iter().position(|a| a == "--") {
         Some(i) => (&args[..i], Some(&args[i + 1..])),
         None => (args, None),
@@ -65,7 +76,7 @@ pub fn run(args: &[OsString], env: &[(OsString, OsString)]) -> i32 {
             map.insert(k.to_string(), v.to_string());
         }
     }
-    let process = Process { child, env };
+    let process = Process { child, env, exe };
     let mut stdout = io::stdout().lock();
     let command = match settings::parse_args(&own) {
         Ok(c) => c,
@@ -116,6 +127,8 @@ fn print(out: &mut dyn Write, text: &str) -> i32 {
 struct Process<'a> {
     child: Option<&'a [OsString]>,
     env: &'a [(OsString, OsString)],
+    /// This program's path, found when asked.
+    exe: fn() -> Option<std::path::PathBuf>,
 }
 
 fn execute(
@@ -160,6 +173,7 @@ fn execute(
     // A command is found before STS is asked, and takes the credentials
     // instead of any output (§14).
     if let Some(child) = process.child {
+        sets::refuse_with_command(s)?;
         let program = command::prepare(s, child, process.env)?;
         let ctx = Modes {
             endpoint: &endpoint,
@@ -170,6 +184,15 @@ fn execute(
             true => command::check(s, &ctx, &program, log, stdout).map(|()| 0),
             false => command::run(s, &ctx, &program, process.env, log),
         };
+    }
+    // Profiles, several roles, prefixes: a room of their own (§15).
+    if s.profiles.in_use() {
+        let ctx = Modes {
+            endpoint: &endpoint,
+            claims: claims.as_ref(),
+            cache_key: cache_key.as_deref(),
+        };
+        return sets::run(s, check, &ctx, process.exe, log, stdout);
     }
     // Every destination is checked, and for a run opened, before STS is
     // asked; `--check` makes the same checks and changes nothing.
@@ -339,6 +362,7 @@ fn report_success(
     let target = match &plan.creds {
         output::Target::Stdout => "stdout".to_string(),
         output::Target::File(p) => format!("{} ({p})", plan.chosen_by),
+        output::Target::Profile => plan.chosen_by.to_string(),
     };
     let mut line = format!(
         "assumed {} until {} ({}); wrote {} to {target}",
@@ -347,21 +371,16 @@ fn report_success(
         time::relative(c.expires_at - now),
         r.creds_keys.join(", "),
     );
-    if let Some(vars) = &plan.vars {
-        let _ = write!(
-            line,
-            " and {} to {} ({})",
-            r.vars_keys.join(", "),
-            vars.source,
-            vars.value
-        );
-    }
+    line.push_str(&vars_written(plan, r));
     log.info(&line);
     // An explicit dotenv/shell output already carries the variables.
     let vars_in_output = !plan.to_secret_file()
         && matches!(
             plan.format,
-            settings::Format::Dotenv | settings::Format::Shell
+            settings::Format::Dotenv
+                | settings::Format::Shell
+                | settings::Format::Fish
+                | settings::Format::PowerShell
         );
     if plan.vars.is_none() && !vars_in_output {
         let vars = output::variables(s, c, true);
@@ -372,16 +391,34 @@ fn report_success(
         ));
     }
     if plan.to_secret_file() {
-        let refs: Vec<String> = r
-            .creds_keys
-            .iter()
-            .map(|k| format!("{k}: <+steps.<step_id>.output.outputVariables.{k}>"))
-            .collect();
-        log.info(&format!(
-            "map them into later steps' environment (with this step's id): {}",
-            refs.join(", ")
-        ));
+        log.info(&harness_map(&r.creds_keys));
     }
+}
+
+/// ` and KEYS to SOURCE (PATH)`, when the variables file was written.
+fn vars_written(plan: &output::Plan, r: &output::Rendered) -> String {
+    match &plan.vars {
+        Some(vars) => format!(
+            " and {} to {} ({})",
+            r.vars_keys.join(", "),
+            vars.source,
+            vars.value
+        ),
+        None => String::new(),
+    }
+}
+
+/// How later Harness steps map the secret file's keys.
+fn harness_map<K: AsRef<str>>(keys: &[K]) -> String {
+    let refs: Vec<String> = keys
+        .iter()
+        .map(|k| k.as_ref())
+        .map(|k| format!("{k}: <+steps.<step_id>.output.outputVariables.{k}>"))
+        .collect();
+    format!(
+        "map them into later steps' environment (with this step's id): {}",
+        refs.join(", ")
+    )
 }
 
 #[inline(never)]
@@ -395,10 +432,17 @@ fn print_check(
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
     let mut out = exchange_report(s, endpoint, claims)?;
+    outputs_report(plan, destinations, &mut out);
+    print_report(out, log, stdout)
+}
+
+/// What `--check` says of where the outputs go.
+fn outputs_report(plan: &output::Plan, destinations: &output::Destinations, out: &mut String) {
     let (creds_state, vars_state) = destinations.states();
     let target = match &plan.creds {
         output::Target::Stdout => "stdout".to_string(),
         output::Target::File(p) => format!("{p}: {}", creds_state.unwrap_or_default()),
+        output::Target::Profile => destinations.profile_states().join("; "),
     };
     let _ = writeln!(
         out,
@@ -418,7 +462,6 @@ fn print_check(
         }
         None => out.push_str("variables: not written (no DRONE_OUTPUT or HARNESS_OUTPUT_FILE)\n"),
     }
-    print_report(out, log, stdout)
 }
 
 /// What `--check` says of the exchange, whatever the mode: the endpoint,
@@ -529,7 +572,12 @@ pub fn help() -> String {
          The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
          and shell history can see it.\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
-         credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
+         credential_process JSON on stdout), fish (set -gx KEY 'VALUE'), powershell ($env:KEY =\n\
+         'VALUE'). Log levels: error, warn, info, debug, trace.\n\n\
+         Profiles: --profile NAME writes the credentials to [NAME] of the shared credentials file\n\
+         (merged, locked, atomic; long-lived keys refused unless --overwrite-profile); --refreshable\n\
+         writes credential_process instead; --roles NAME=ARN,... makes one exchange per role, each\n\
+         set's names prefixed NAME_ (or, with --profiles, to profile NAME).\n\n\
          Exit codes: 0 written; 2 bad setting or usage, or a role outside the allowed accounts;\n\
          3 STS refused; 4 no answer (network, TLS, timeout); 5 answer not understood, or for an\n\
          account not allowed; 6 output not written, or an output file refused (a link, not a\n\

@@ -24,7 +24,7 @@ pub enum Mode {
 
 /// One destination file, checked and (for a run) opened before the request.
 #[derive(Debug)]
-struct Destination {
+pub(super) struct Destination {
     path: String,
     source: String,
     /// The open file; `None` under `--check`.
@@ -106,6 +106,9 @@ impl Drop for Destination {
 pub struct Destinations {
     creds: Option<Destination>,
     vars: Option<Destination>,
+    /// The profiles files (credentials, then config), each with its text
+    /// when checked and the sections the run changes in it.
+    profiles: super::profile::Checked,
     /// Worth a warning: a credentials file that others can read.
     pub warnings: Vec<String>,
 }
@@ -118,6 +121,22 @@ impl Destinations {
             self.creds.as_ref().map(Destination::state),
             self.vars.as_ref().map(Destination::state),
         )
+    }
+
+    /// What `--check` says about each profiles file: its path and state.
+    pub fn profile_states(&self) -> Vec<String> {
+        self.profiles
+            .iter()
+            .map(|(f, text, sections)| {
+                let sections: Vec<&str> = sections.iter().map(String::as_str).collect();
+                format!(
+                    "{} ({}): {}",
+                    f.named,
+                    f.path,
+                    f.state(text.expose(), &sections)
+                )
+            })
+            .collect()
     }
 }
 
@@ -227,6 +246,7 @@ pub fn open(
     let mut d = Destinations {
         creds: None,
         vars: None,
+        profiles: Vec::new(),
         warnings: Vec::new(),
     };
     if let Target::File(path) = &plan.creds {
@@ -247,13 +267,23 @@ pub fn open(
         // The variables are not secret, so others reading them is no matter.
         d.vars = Some(open_one(&v.value, v.source.name(), false, mode, &mut seen)?.0);
     }
+    if let Some(p) = &plan.profiles {
+        for f in [&p.files.credentials, &p.files.config] {
+            if let Some(e) = in_cache(&f.value, f.source.name()) {
+                return Err(e);
+            }
+        }
+        let (files, warnings) = super::profile::open(p, &mut seen)?;
+        d.profiles = files;
+        d.warnings.extend(warnings);
+    }
     Ok(d)
 }
 
 /// Checks and opens one destination, with a warning when others can read
 /// it. `seen` holds the files already claimed, by key: the inputs (`true`)
 /// and earlier destinations.
-fn open_one(
+pub(super) fn open_one(
     path: &str,
     source: &str,
     stdout_ok: bool,
@@ -375,7 +405,7 @@ fn same_file(seen: &[(String, String, bool)], key: &str) -> Option<String> {
     })
 }
 
-fn cannot(what: &str, e: &std::io::Error) -> String {
+pub(super) fn cannot(what: &str, e: &std::io::Error) -> String {
     format!(
         "cannot be {what}: {}; check the path and that this step may write there",
         io_reason(e)
@@ -384,7 +414,7 @@ fn cannot(what: &str, e: &std::io::Error) -> String {
 
 /// The rules for a destination that exists: a regular file, reached without
 /// a link, owned by this user, not writable by group or others.
-fn check_existing(m: &Metadata, path: &str, stdout_ok: bool) -> Result<(), String> {
+pub(super) fn check_existing(m: &Metadata, path: &str, stdout_ok: bool) -> Result<(), String> {
     let t = m.file_type();
     if t.is_symlink() || is_reparse_point(m) {
         return Err(
@@ -550,7 +580,7 @@ fn key_of(_: &Metadata, path: &Path) -> Option<String> {
 }
 
 /// The directory a file is (or would be) in.
-fn dir_of(path: &Path) -> &Path {
+pub(super) fn dir_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -561,7 +591,7 @@ fn dir_of(path: &Path) -> &Path {
 /// directory) or append to it, by its effective ids, read-only file systems
 /// included.
 #[cfg(unix)]
-fn may_write(path: &str, new: bool) -> std::io::Result<()> {
+pub(super) fn may_write(path: &str, new: bool) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let (target, how) = match new {
         true => (dir_of(Path::new(path)).as_os_str(), libc::W_OK | libc::X_OK),
@@ -579,7 +609,7 @@ fn may_write(path: &str, new: bool) -> std::io::Result<()> {
 /// On Windows the access list is judged on the handle instead.
 #[cfg(not(unix))]
 #[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
-fn may_write(_: &str, _: bool) -> std::io::Result<()> {
+pub(super) fn may_write(_: &str, _: bool) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -609,7 +639,7 @@ fn new_key(path: &Path) -> Result<Option<String>, String> {
 /// on Windows a protected DACL that grants access to the file's owner alone
 /// ([`owner_only::create_new`], which keeps the handle it created).
 #[cfg(unix)]
-fn create_new(path: &str) -> std::io::Result<File> {
+pub(super) fn create_new(path: &str) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .read(true)
@@ -669,6 +699,24 @@ pub fn write(
     }
     if let (Some(d), Some(text)) = (&mut dest.vars, &r.vars) {
         d.append(text)?;
+    }
+    // Last of the files: each is replaced whole, so a failure puts back
+    // the ones replaced before it, and the appends are cut off on drop.
+    let overwrite = plan.profiles.as_ref().is_some_and(|p| p.overwrite);
+    let mut replaced = Vec::new();
+    for (i, (file, _, _)) in dest.profiles.iter().enumerate() {
+        // The config file's keys are never long-lived ones.
+        match file.write(&r.profile_edits[i], overwrite || i == 1) {
+            Ok(old) => replaced.push((file, old)),
+            Err(e) => {
+                for (file, old) in replaced {
+                    if let Some(old) = old {
+                        file.restore(&old);
+                    }
+                }
+                return Err(e);
+            }
+        }
     }
     if plan.creds == Target::Stdout {
         stdout

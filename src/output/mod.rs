@@ -7,6 +7,8 @@
 //! old length and removes the files it created.
 
 mod destinations;
+mod profile;
+mod quote;
 #[cfg(unix)]
 mod signals;
 #[cfg(test)]
@@ -20,12 +22,13 @@ use std::fmt;
 #[cfg(unix)]
 pub(crate) use destinations::user_name;
 pub use destinations::{open, write, CacheFiles, Destinations, Mode};
+pub use quote::command_line;
 
 use crate::error::Error;
 use crate::json::quote;
 use crate::response::Credentials;
 use crate::secret::Secret;
-use crate::settings::{Format, Settings, Sourced};
+use crate::settings::{Format, ProfileFiles, Settings, Sourced};
 
 /// Where the credentials go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,9 @@ pub enum Target {
     File(String),
     /// Standard output.
     Stdout,
+    /// The profiles of the shared credentials file (`docs/reference.md`
+    /// §15), as [`Plan::profiles`] says.
+    Profile,
 }
 
 /// The plan, decided before any network traffic.
@@ -47,6 +53,23 @@ pub struct Plan {
     pub chosen_by: ChosenBy,
     /// The output variables file, when set.
     pub vars: Option<Sourced<String>>,
+    /// The profiles written, when the credentials go to profiles.
+    pub profiles: Option<ProfilePlan>,
+}
+
+/// Where profiles go and what they hold (`docs/reference.md` §15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfilePlan {
+    /// The shared credentials file and the config file.
+    pub files: ProfileFiles,
+    /// The profiles, one per set of credentials, in order.
+    pub names: Vec<String>,
+    /// The region written to each profile's config section.
+    pub region: Option<String>,
+    /// `credential_process` instead of keys.
+    pub refreshable: bool,
+    /// Long-lived keys may be replaced.
+    pub overwrite: bool,
 }
 
 /// Which setting chose the credentials destination (`docs/reference.md`
@@ -59,6 +82,10 @@ pub enum ChosenBy {
     CredentialProcess,
     /// Harness's HARNESS_OUTPUT_SECRET_FILE.
     SecretFile,
+    /// `--profile`.
+    Profile,
+    /// `--profiles`, each role to the profile of its name.
+    Profiles,
 }
 
 impl ChosenBy {
@@ -68,6 +95,8 @@ impl ChosenBy {
             ChosenBy::Output => "--output / PLUGIN_OUTPUT_FILE",
             ChosenBy::CredentialProcess => "--format credential-process",
             ChosenBy::SecretFile => crate::settings::SECRET_FILE.envs[0],
+            ChosenBy::Profile => "--profile / PLUGIN_PROFILE",
+            ChosenBy::Profiles => "--profiles / PLUGIN_PROFILES",
         }
     }
 }
@@ -94,6 +123,9 @@ outside Harness choose an output with PLUGIN_OUTPUT_FILE / --output FILE (or - f
 /// Chooses the credentials destination in the order of
 /// `docs/reference.md` §6.1.
 pub fn plan(s: &Settings) -> Result<Plan, Error> {
+    if let Some(files) = &s.profiles.files {
+        return Ok(profile_plan(s, files));
+    }
     let (creds, format, chosen_by) = if let Some(out) = &s.output {
         // `/dev/stdout` is a symlink on Linux, which [`open`] never
         // follows; it means what `-` means.
@@ -119,7 +151,38 @@ pub fn plan(s: &Settings) -> Result<Plan, Error> {
         format,
         chosen_by,
         vars: s.vars_file.clone(),
+        profiles: None,
     })
+}
+
+/// The plan of a run that writes profiles: one per set, in the files
+/// the settings found; the variables file as in any run.
+fn profile_plan(s: &Settings, files: &ProfileFiles) -> Plan {
+    let p = &s.profiles;
+    let (names, chosen_by) = match (&p.profile, &p.roles) {
+        (Some(name), _) => (vec![name.value.clone()], ChosenBy::Profile),
+        (None, roles) => (
+            roles
+                .iter()
+                .flat_map(|r| r.iter().map(|n| n.name.clone()))
+                .collect(),
+            ChosenBy::Profiles,
+        ),
+    };
+    let region = s.region.as_ref().filter(|r| r.value != "aws-global");
+    Plan {
+        creds: Target::Profile,
+        format: Format::Dotenv,
+        chosen_by,
+        vars: s.vars_file.clone(),
+        profiles: Some(ProfilePlan {
+            files: files.clone(),
+            names,
+            region: region.map(|r| r.value.clone()),
+            refreshable: p.refreshable,
+            overwrite: p.overwrite,
+        }),
+    }
 }
 
 /// A warning when the run writes Harness's or Drone's outputs (the secret
@@ -186,21 +249,107 @@ pub struct Rendered {
     /// The variables text, when there is a variables file.
     pub vars: Option<String>,
     /// Keys written with the credentials.
-    pub creds_keys: Vec<&'static str>,
+    pub creds_keys: Vec<String>,
     /// Keys written to the variables file.
-    pub vars_keys: Vec<&'static str>,
+    pub vars_keys: Vec<String>,
+    /// The edits to the shared credentials file and to the config file,
+    /// when the credentials go to profiles.
+    pub profile_edits: [Vec<profile::Edit>; 2],
+}
+
+/// One set of credentials to render (`docs/reference.md` §15): the
+/// settings of its role, its credentials (none for a refreshable profile,
+/// which holds `process` instead), the prefix of its names, and its
+/// profile when the plan writes profiles.
+#[derive(Debug)]
+pub struct Set<'a> {
+    /// The settings of this set's role.
+    pub settings: &'a Settings,
+    /// The credentials; `None` for a refreshable profile.
+    pub creds: Option<&'a Credentials>,
+    /// Put before every name written (`CI_PROD_`), or empty.
+    pub prefix: String,
+    /// The profile it goes to.
+    pub profile: Option<String>,
+    /// The `credential_process` command of a refreshable profile.
+    pub process: Option<String>,
 }
 
 /// Renders every output. Fails, writing nothing, when a value holds a
 /// character the readers would mangle.
 pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Error> {
+    let one = Set {
+        settings: s,
+        creds: Some(c),
+        prefix: String::new(),
+        profile: None,
+        process: None,
+    };
+    render_all(plan, &[one])
+}
+
+/// Renders every set into one text per output, in the sets' order; every
+/// value is checked before anything is returned.
+pub fn render_all(plan: &Plan, sets: &[Set]) -> Result<Rendered, Error> {
+    let mut r = Rendered {
+        creds: Secret::new(String::new()),
+        vars: None,
+        creds_keys: Vec::new(),
+        vars_keys: Vec::new(),
+        profile_edits: [Vec::new(), Vec::new()],
+    };
+    let (mut text, mut json, mut vars) = (String::new(), Vec::new(), String::new());
+    for set in sets {
+        match (&plan.profiles, set.creds) {
+            (Some(p), _) => profile_edits(p, set, &mut r)?,
+            (None, Some(c)) => render_set(plan, set, c, &mut text, &mut json, &mut r.creds_keys)?,
+            (None, None) => {}
+        }
+        let Some(c) = set.creds.filter(|_| plan.vars.is_some()) else {
+            continue;
+        };
+        for (k, val) in variables(set.settings, c, !set.settings.mask_account) {
+            check_value(k, &val)?;
+            let name = format!("{}{k}", set.prefix);
+            vars.push_str(&format!("{name}={val}\n"));
+            r.vars_keys.push(name);
+        }
+    }
+    if plan.format == Format::Json && plan.profiles.is_none() {
+        text = format!("{{{}}}\n", json.join(","));
+    }
+    r.creds = Secret::new(text);
+    r.vars = plan.vars.as_ref().map(|_| vars);
+    Ok(r)
+}
+
+/// One line of a shell-like format, its value quoted by that shell's rules.
+fn line(format: Format, k: &str, v: &str) -> String {
+    match format {
+        Format::Shell => format!("export {k}={}\n", quote::sh(v)),
+        Format::Fish => format!("set -gx {k} {}\n", quote::fish(v)),
+        Format::PowerShell => format!("$env:{k} = {}\n", quote::powershell(v)),
+        _ => format!("{k}={v}\n"),
+    }
+}
+
+/// One set's credentials, with the variables a chosen output carries,
+/// into `text` (or, for JSON, its fields into `json`).
+fn render_set(
+    plan: &Plan,
+    set: &Set,
+    c: &Credentials,
+    text: &mut String,
+    json: &mut Vec<String>,
+    keys: &mut Vec<String>,
+) -> Result<(), Error> {
+    let s = set.settings;
     let creds_pairs = [
         (CREDENTIAL_KEYS[0], c.access_key_id.as_str()),
         (CREDENTIAL_KEYS[1], c.secret_access_key.expose()),
         (CREDENTIAL_KEYS[2], c.session_token.expose()),
     ];
-    let is_secret_file = plan.to_secret_file();
-    let extra = if is_secret_file {
+    let extra = if plan.to_secret_file() {
         if s.mask_account {
             account_variables(s, c)
         } else {
@@ -211,61 +360,90 @@ pub fn render(plan: &Plan, s: &Settings, c: &Credentials) -> Result<Rendered, Er
         // secret file, never to a file or stream the user chose.
         variables(s, c, !s.mask_account)
     };
-    for (k, v) in creds_pairs
+    let pairs = creds_pairs
         .iter()
         .map(|(k, v)| (*k, *v))
-        .chain(extra.iter().map(|(k, v)| (*k, v.as_str())))
-    {
+        .chain(extra.iter().map(|(k, v)| (*k, v.as_str())));
+    for (k, v) in pairs.clone() {
         check_value(k, v)?;
     }
-    let mut creds_keys: Vec<&'static str> = CREDENTIAL_KEYS.to_vec();
-    let creds = match plan.format {
-        Format::Dotenv | Format::Shell => {
-            creds_keys.extend(extra.iter().map(|(k, _)| *k));
-            let lines = creds_pairs.iter().map(|(k, v)| (*k, *v)).chain(extra.iter().map(|(k, v)| (*k, v.as_str())));
-            lines
-                .map(|(k, v)| match plan.format {
-                    Format::Shell => format!("export {k}='{v}'\n"),
-                    _ => format!("{k}={v}\n"),
-                })
-                .collect()
+    let p = &set.prefix;
+    keys.extend(CREDENTIAL_KEYS.iter().map(|k| format!("{p}{k}")));
+    match plan.format {
+        Format::Json => {
+            let arn = c.assumed_role_arn.as_deref().filter(|_| !s.mask_account);
+            let fields = [
+                ("AccessKeyId", quote(&c.access_key_id)),
+                ("SecretAccessKey", quote(c.secret_access_key.expose())),
+                ("SessionToken", quote(c.session_token.expose())),
+                ("Expiration", quote(&c.expiration)),
+                ("AssumedRoleArn", arn.map_or("null".to_string(), quote)),
+            ];
+            json.extend(fields.iter().map(|(k, v)| format!("{}:{v}", quote(&format!("{p}{k}")))));
         }
-        Format::Json => format!(
-            "{{\"AccessKeyId\":{},\"SecretAccessKey\":{},\"SessionToken\":{},\"Expiration\":{},\"AssumedRoleArn\":{}}}\n",
-            quote(&c.access_key_id),
-            quote(c.secret_access_key.expose()),
-            quote(c.session_token.expose()),
-            quote(&c.expiration),
-            c.assumed_role_arn
-                .as_deref()
-                .filter(|_| !s.mask_account)
-                .map_or("null".to_string(), quote),
-        ),
-        Format::CredentialProcess => format!(
+        Format::CredentialProcess => text.push_str(&format!(
             "{{\"Version\":1,\"AccessKeyId\":{},\"SecretAccessKey\":{},\"SessionToken\":{},\"Expiration\":{}}}\n",
             quote(&c.access_key_id),
             quote(c.secret_access_key.expose()),
             quote(c.session_token.expose()),
             quote(&crate::time::format_utc(c.expires_at)),
-        ),
-    };
-    let (vars, vars_keys) = match &plan.vars {
-        None => (None, Vec::new()),
-        Some(_) => {
-            let v = variables(s, c, !s.mask_account);
-            for (k, val) in &v {
-                check_value(k, val)?;
+        )),
+        _ => {
+            keys.extend(extra.iter().map(|(k, _)| format!("{p}{k}")));
+            for (k, v) in pairs {
+                text.push_str(&line(plan.format, &format!("{p}{k}"), v));
             }
-            let text = v.iter().map(|(k, val)| format!("{k}={val}\n")).collect();
-            (Some(text), v.iter().map(|(k, _)| *k).collect())
         }
+    }
+    Ok(())
+}
+
+/// One set's edits to the profiles files: its keys (or, refreshable, its
+/// `credential_process` and no keys), and its region.
+fn profile_edits(p: &ProfilePlan, set: &Set, r: &mut Rendered) -> Result<(), Error> {
+    // A plan that writes profiles names one for every set.
+    let name = set.profile.as_deref().unwrap_or_default();
+    let mut config = Vec::new();
+    let mut keys = Vec::new();
+    if let Some(c) = set.creds.filter(|_| set.process.is_none()) {
+        let values = [
+            c.access_key_id.as_str(),
+            c.secret_access_key.expose(),
+            c.session_token.expose(),
+        ];
+        for (k, v) in CREDENTIAL_KEYS.iter().zip(values) {
+            check_value(k, v)?;
+        }
+        keys = profile::KEY_NAMES
+            .iter()
+            .zip(values)
+            .map(|(k, v)| (*k, Secret::new(v)))
+            .collect();
+        r.creds_keys
+            .extend(profile::KEY_NAMES.iter().map(|k| k.to_string()));
+    }
+    let remove: &'static [&'static str] = match &set.process {
+        Some(command) => {
+            config.push(("credential_process", Secret::new(command.as_str())));
+            r.creds_keys.push("credential_process".into());
+            &[]
+        }
+        None => &["credential_process"],
     };
-    Ok(Rendered {
-        creds: Secret::new(creds),
-        vars,
-        creds_keys,
-        vars_keys,
-    })
+    if let Some(region) = &p.region {
+        config.push(("region", Secret::new(region.as_str())));
+    }
+    r.profile_edits[0].push(profile::Edit {
+        section: profile::section(name, false),
+        set: keys,
+        remove: &profile::OWN_KEYS,
+    });
+    r.profile_edits[1].push(profile::Edit {
+        section: profile::section(name, true),
+        set: config,
+        remove,
+    });
+    Ok(())
 }
 
 /// The last guard before anything is written: every value is non-empty and

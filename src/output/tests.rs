@@ -326,3 +326,30 @@ fn runner_outputs_without_a_region_are_warned_about() {
         .unwrap()
         .starts_with("the region aws-global (from AWS_REGION) names the global endpoint"));
 }
+
+/// A name prefix (`--env-prefix`, a role's `NAME_`) goes before every
+/// output name, so no prefix may make an output write a name aws-oidc
+/// reads: no input name ends in an output name it is not (§15.5).
+#[test]
+fn no_prefix_makes_an_output_name_an_input() {
+    let outputs = [
+        CREDENTIAL_KEYS.as_slice(),
+        &[
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_CREDENTIAL_EXPIRATION",
+            "AWS_ACCOUNT_ID",
+            "AWS_ASSUMED_ROLE_ARN",
+            "AWS_OIDC_ROLE_ARN",
+        ],
+    ]
+    .concat();
+    for input in crate::settings::read_env_names() {
+        for out in &outputs {
+            assert!(
+                input == *out || !input.ends_with(out),
+                "the input {input} ends in the output name {out}: a prefix could write it"
+            );
+        }
+    }
+}

@@ -404,7 +404,7 @@ def!(
     also [],
     Value,
     "dotenv",
-    "dotenv, shell, json, credential-process"
+    "dotenv, shell, json, credential-process, fish, powershell"
 );
 def!(
     MASK_ACCOUNT,
@@ -477,12 +477,82 @@ def!(
     "true: check the credentials with sts:GetCallerIdentity before writing them"
 );
 
+def!(
+    PROFILE,
+    "profile",
+    Some("--profile"),
+    plugin ["PLUGIN_PROFILE"],
+    also [],
+    Value,
+    "none (the outputs of §6.1)",
+    "a profile name, 1-64 chars of A-Z a-z 0-9 _.@+-: the credentials go to [NAME] of the shared credentials file, a region to its config"
+);
+def!(
+    PROFILES,
+    "profile per role",
+    Some("--profiles"),
+    plugin ["PLUGIN_PROFILES"],
+    also [],
+    Bool,
+    "false",
+    "true: with --roles, each role's credentials go to the profile of its NAME"
+);
+def!(
+    REFRESHABLE,
+    "refreshable profile",
+    Some("--refreshable"),
+    plugin ["PLUGIN_REFRESHABLE"],
+    also [],
+    Bool,
+    "false",
+    "true: write credential_process (this program, with --cache) instead of keys; needs the token in a file"
+);
+def!(
+    OVERWRITE_PROFILE,
+    "overwrite long-lived keys",
+    Some("--overwrite-profile"),
+    plugin ["PLUGIN_OVERWRITE_PROFILE"],
+    also [],
+    Bool,
+    "false",
+    "true: replace a profile that holds keys without aws_session_token"
+);
+def!(
+    ROLES,
+    "several roles",
+    Some("--roles"),
+    plugin ["PLUGIN_ROLES"],
+    also [],
+    Value,
+    "none (one role)",
+    "NAME=ROLE_ARN entries, commas or newlines, at most 10; each name prefixes its outputs (NAME_) or, with --profiles, names its profile"
+);
+def!(
+    ENV_PREFIX,
+    "name prefix",
+    Some("--env-prefix"),
+    plugin ["PLUGIN_ENV_PREFIX"],
+    also [],
+    Value,
+    "none",
+    "1-64 chars of A-Z a-z 0-9 _, not starting with a digit; put before every variable name written"
+);
+
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
 pub const IGNORE_ENDPOINT_URLS: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
 /// The folders the cache's default folder is made under (§13.3): on
 /// Windows the first, elsewhere the second, else the third.
 pub const CACHE_BASE_ENVS: [&str; 3] = ["LOCALAPPDATA", "XDG_CACHE_HOME", "HOME"];
+/// The shared credentials file and the config file (§15.1), and the home
+/// folders their defaults are under: on Windows the last, elsewhere the
+/// third.
+pub const PROFILE_FILE_ENVS: [&str; 4] = [
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "HOME",
+    "USERPROFILE",
+];
 
 /// Every env name aws-oidc reads as an input: each setting's, the proxy's,
 /// and those read for a default. No output may write one of them unless it
@@ -492,6 +562,7 @@ pub fn read_env_names() -> Vec<&'static str> {
     all.extend(PROXY_ENVS.iter().chain(NO_PROXY_ENVS));
     all.push(IGNORE_ENDPOINT_URLS);
     all.extend(CACHE_BASE_ENVS);
+    all.extend(PROFILE_FILE_ENVS);
     all
 }
 
@@ -524,6 +595,12 @@ pub const ALL: &[&Def] = &[
     &CHAIN_ROLE_ARN,
     &EXTERNAL_ID,
     &VERIFY,
+    &PROFILE,
+    &PROFILES,
+    &REFRESHABLE,
+    &OVERWRITE_PROFILE,
+    &ROLES,
+    &ENV_PREFIX,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets

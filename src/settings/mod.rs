@@ -11,6 +11,7 @@ mod args;
 mod chain;
 mod defs;
 mod files;
+mod profiles;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,10 @@ pub use args::{parse_args, Command};
 pub use chain::{parse_chain_role_arns, parse_external_id, Chain, MAX_CHAINED};
 pub use defs::*;
 pub use files::{not_a_regular_file, CaBundle, DiskFiles, Files};
+pub use profiles::{
+    parse_env_prefix, parse_profile_name, parse_roles, role_prefix, NamedRole, ProfileFiles,
+    Profiles, MAX_ROLES,
+};
 pub use rules::*;
 
 use crate::error::Error;
@@ -224,6 +229,8 @@ pub struct Settings {
     pub allowed_accounts: Option<Sourced<Vec<String>>>,
     /// Role chaining and `--verify` (`docs/reference.md` §11).
     pub chain: Chain,
+    /// Profiles, several roles and name prefixes (`docs/reference.md` §15).
+    pub profiles: Profiles,
 }
 
 impl Settings {
@@ -299,6 +306,7 @@ impl Settings {
         if let Some(e) = &self.chain.external_id {
             rows.push(row("external ID", &e.value, &e.source));
         }
+        rows.extend(self.profiles.listing());
         rows
     }
 
@@ -354,8 +362,12 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
         Ok(m) if m.value => {
             let chained = inputs.get(&CHAIN_ROLE_ARN);
             let chained = chained.as_ref().map_or("", |c| c.value.as_str());
+            // Each `NAME=ARN` of --roles: its account is the ARN's fifth field.
+            let several = inputs.get(&ROLES);
+            let several = several.as_ref().map_or("", |r| r.value.as_str());
             let arns = role.iter().map(|r| r.value.as_str());
             arns.chain(chained.split([',', '\n', '\r']))
+                .chain(several.split([',', '\n', '\r']))
                 .filter_map(|a| account_of(a.trim()))
                 .map(String::from)
                 .collect()
@@ -402,7 +414,11 @@ fn validate(
     role: Option<Sourced<String>>,
 ) -> Result<Settings, Error> {
     let mut warnings = Vec::new();
-    let role = role_arn(role)?;
+    let roles = profiles::roles(inputs, role.as_ref())?;
+    let role = match &roles {
+        Some(r) => profiles::first(r),
+        None => role_arn(role)?,
+    };
     let (token, token_file) = token_warnings(token?, &mut warnings);
     let session_name = session(inputs, &token, &mut warnings)?;
     let duration = inputs.parsed(&DURATION, parse_duration)?;
@@ -437,7 +453,7 @@ fn validate(
         duration.as_ref(),
         cache.is_some(),
     ));
-    Ok(Settings {
+    let s = Settings {
         role,
         token,
         token_file,
@@ -465,7 +481,9 @@ fn validate(
         warnings,
         allowed_accounts,
         chain,
-    })
+        profiles: Profiles::default(),
+    };
+    profiles::read(inputs, roles, s)
 }
 
 /// The cache folder when `--cache` is on (`docs/reference.md` §13):

@@ -30,6 +30,10 @@ pub enum Format {
     Json,
     /// AWS's `credential_process` JSON.
     CredentialProcess,
+    /// `set -gx KEY 'VALUE'` lines, for fish.
+    Fish,
+    /// `$env:KEY = 'VALUE'` lines, for PowerShell.
+    PowerShell,
 }
 
 impl Format {
@@ -40,6 +44,8 @@ impl Format {
             Format::Shell => "shell",
             Format::Json => "json",
             Format::CredentialProcess => "credential-process",
+            Format::Fish => "fish",
+            Format::PowerShell => "powershell",
         }
     }
 }
@@ -247,8 +253,10 @@ pub fn parse_format(s: &str) -> Result<Format, String> {
         "shell" | "sh" => Ok(Format::Shell),
         "json" => Ok(Format::Json),
         "credential-process" | "credential_process" => Ok(Format::CredentialProcess),
+        "fish" => Ok(Format::Fish),
+        "powershell" | "pwsh" => Ok(Format::PowerShell),
         _ => Err(format!(
-            "{} is not a format; use dotenv, shell, json or credential-process",
+            "{} is not a format; use dotenv, shell, json, credential-process, fish or powershell",
             quoted(s)
         )),
     }

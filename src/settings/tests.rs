@@ -134,6 +134,15 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ),
     ("external ID", &["PLUGIN_EXTERNAL_ID", "PLUGIN_EXTERNALID"]),
     ("verify", &["PLUGIN_VERIFY"]),
+    ("profile", &["PLUGIN_PROFILE"]),
+    ("profile per role", &["PLUGIN_PROFILES"]),
+    ("refreshable profile", &["PLUGIN_REFRESHABLE"]),
+    (
+        "overwrite long-lived keys",
+        &["PLUGIN_OVERWRITE_PROFILE", "PLUGIN_OVERWRITEPROFILE"],
+    ),
+    ("several roles", &["PLUGIN_ROLES"]),
+    ("name prefix", &["PLUGIN_ENV_PREFIX", "PLUGIN_ENVPREFIX"]),
 ];
 
 #[test]
@@ -476,7 +485,7 @@ fn regions_booleans_and_small_values() {
     );
     assert_eq!(
         parse_format("yaml").unwrap_err(),
-        "`yaml` is not a format; use dotenv, shell, json or credential-process"
+        "`yaml` is not a format; use dotenv, shell, json, credential-process, fish or powershell"
     );
 }
 
@@ -1345,6 +1354,7 @@ fn every_harness_spelling_of_every_setting_alone_sets_it() {
         "session name" => "a",
         "cache folder" => "relative/cache",
         "external ID" => "x",
+        "profile" => "not a name",
         _ => "not-a-valid-value",
     };
     let (mut seen, mut missed) = (0, Vec::new());

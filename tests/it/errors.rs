@@ -3,6 +3,8 @@
 //! code, the one-line message, how many requests reached the stand-in, that
 //! no output file gained a line, and that no secret reached stdout or stderr.
 
+use std::path::Path;
+
 use crate::support::*;
 
 const POLICY_ECHOED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::echoed-secret-bucket/*"}]}"#;
@@ -450,6 +452,136 @@ fn settings_cases() -> Vec<Case> {
         case("a chained user ARN", 2, "PLUGIN_CHAIN_ROLE_ARN: hop 2: `user/bob` is not a role", 0)
             .set("PLUGIN_CHAIN_ROLE_ARN", "arn:aws:iam::210987654321:user/bob"),
         case("verify not a boolean", 2, "PLUGIN_VERIFY: `maybe`", 0).set("PLUGIN_VERIFY", "maybe"),
+        // Profiles, several roles, prefixes (§15).
+        case("a profile name with a space", 2, "PLUGIN_PROFILE: `a b` is not a profile name", 0).set("PLUGIN_PROFILE", "a b"),
+        case("a profile with nowhere to put it", 2, "AWS_SHARED_CREDENTIALS_FILE: a profile is written, and neither AWS_SHARED_CREDENTIALS_FILE nor HOME is set", 0)
+            .set("PLUGIN_PROFILE", "ci"),
+        case("a profile with an explicit output", 2, "with a profile the credentials go to the shared credentials file; drop --output / PLUGIN_OUTPUT_FILE", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci").set("PLUGIN_OUTPUT_FILE", "/dev/null"),
+        case("a profile with a format", 2, "drop --format / PLUGIN_OUTPUT_FORMAT (json), or --profile / PLUGIN_PROFILE", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci").set("PLUGIN_OUTPUT_FORMAT", "json"),
+        case("a profile with a command", 2, "with a command after `--`, the credentials go only to its environment, as AWS_* names; drop PLUGIN_PROFILE", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci").args(&["--", "true"]),
+        case("roles beside a role ARN", 2, "PLUGIN_ROLES and PLUGIN_IAMROLEARN both name the role to assume", 0).set("PLUGIN_ROLES", TWO_ROLES),
+        case("roles with chaining", 2, "PLUGIN_ROLES and PLUGIN_CHAIN_ROLE_ARN cannot be combined: chaining after several roles is not defined", 0)
+            .unset("PLUGIN_IAMROLEARN").set("PLUGIN_ROLES", TWO_ROLES).set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE),
+        case("a roles entry without a name", 2, "PLUGIN_ROLES: entry 1 (`arn:aws:iam::123456789012:role/harness-ci`) is not NAME=ROLE_ARN", 0)
+            .unset("PLUGIN_IAMROLEARN").set("PLUGIN_ROLES", ROLE),
+        case("two roles of one prefix", 2, "PLUGIN_ROLES: entry 2: the names `a-b` and `A_B` both prefix A_B_", 0)
+            .unset("PLUGIN_IAMROLEARN").set("PLUGIN_ROLES", "a-b=arn:aws:iam::123456789012:role/a,A_B=arn:aws:iam::123456789012:role/b"),
+        case("the token given as the roles", 2, "PLUGIN_ROLES: entry 1 (a JWT-shaped value (", 0)
+            .unset("PLUGIN_IAMROLEARN").with(token_in("PLUGIN_ROLES")),
+        case("a role of several outside the allowed accounts", 2, "the role arn:aws:iam::210987654321:role/deploy (from PLUGIN_ROLES) is in account 210987654321, which PLUGIN_ALLOWED_ACCOUNT_IDS does not list", 0)
+            .unset("PLUGIN_IAMROLEARN").set("PLUGIN_ROLES", TWO_ROLES).set("PLUGIN_ALLOWED_ACCOUNT_IDS", ACCOUNT),
+        case("a role of several in another partition", 2, "role gov (arn:aws-us-gov:iam::210987654321:role/deploy): the role ARN is in partition aws-us-gov but region us-east-1", 0)
+            .unset("PLUGIN_IAMROLEARN").set("PLUGIN_REGION", "us-east-1").unset("PLUGIN_STS_ENDPOINT")
+            .set("PLUGIN_ROLES", "prod=arn:aws:iam::123456789012:role/a,gov=arn:aws-us-gov:iam::210987654321:role/deploy"),
+        case("several roles for credential-process", 2, "credential-process answers with one set of credentials, and PLUGIN_ROLES names several", 0)
+            .unset("PLUGIN_IAMROLEARN").set("PLUGIN_ROLES", TWO_ROLES).set("PLUGIN_OUTPUT_FORMAT", "credential-process"),
+        case("profiles without roles", 2, "--profiles / PLUGIN_PROFILES writes each role of --roles / PLUGIN_ROLES to its own profile, and no roles are set", 0)
+            .set("PLUGIN_PROFILES", "true"),
+        case("one profile for several roles", 2, "PLUGIN_PROFILE names one profile but PLUGIN_ROLES names several roles", 0)
+            .unset("PLUGIN_IAMROLEARN").set("PLUGIN_ROLES", TWO_ROLES).set("PLUGIN_PROFILE", "ci"),
+        case("refreshable without a profile", 2, "PLUGIN_REFRESHABLE writes a profile, and none is named", 0).set("PLUGIN_REFRESHABLE", "true"),
+        case("refreshable with the token as a value", 2, "PLUGIN_OIDC_TOKEN_ID: PLUGIN_REFRESHABLE needs the token in a file", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci").set("PLUGIN_REFRESHABLE", "true"),
+        case("refreshable with an inline policy", 2, "and the inline session policy (PLUGIN_POLICY) is a secret that is never written", 0)
+            .with(in_files).with(token_file).set("PLUGIN_PROFILE", "ci").set("PLUGIN_REFRESHABLE", "true").set("PLUGIN_POLICY", POLICY_ECHOED),
+        case("refreshable with a relative token file", 2, "PLUGIN_OIDC_TOKEN_FILE: `target/errors-relative-token` must be an absolute path with PLUGIN_REFRESHABLE", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci").set("PLUGIN_REFRESHABLE", "true")
+            .unset("PLUGIN_OIDC_TOKEN_ID").with(|_, s| {
+                write_file(Path::new("."), "target/errors-relative-token", &s.token);
+                s.set("PLUGIN_OIDC_TOKEN_FILE", "target/errors-relative-token")
+            }),
+        case("refreshable with a # in a path", 2, "PLUGIN_REFRESHABLE: word 5 of the command holds `#`", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci").set("PLUGIN_REFRESHABLE", "true").unset("PLUGIN_OIDC_TOKEN_ID")
+            .with(|_, s| {
+                let f = write_file(&s.dir, "tok#en", &s.token);
+                s.set("PLUGIN_OIDC_TOKEN_FILE", f.to_str().unwrap())
+            }),
+        case("a name prefix with a dash", 2, "PLUGIN_ENV_PREFIX: `CI-` is not a name prefix", 0).set("PLUGIN_ENV_PREFIX", "CI-"),
+        case("a name prefix for credential-process", 2, "credential-process writes AWS's own field names, which take no prefix; drop PLUGIN_ENV_PREFIX", 0)
+            .set("PLUGIN_ENV_PREFIX", "CI_").set("PLUGIN_OUTPUT_FORMAT", "credential-process"),
+        case("a name prefix with a command", 2, "drop PLUGIN_ENV_PREFIX, or the command", 0)
+            .set("PLUGIN_ENV_PREFIX", "CI_").args(&["--", "true"]),
+    ]
+}
+
+/// Two roles for `--roles`, the second in another account.
+const TWO_ROLES: &str =
+    "prod=arn:aws:iam::123456789012:role/harness-ci,gov=arn:aws:iam::210987654321:role/deploy";
+
+/// The step's profiles files in its own folder.
+fn in_files(_: &StandIn, s: Step) -> Step {
+    let creds = s.dir.join("credentials").display().to_string();
+    let config = s.dir.join("config").display().to_string();
+    s.set("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .set("AWS_CONFIG_FILE", &config)
+}
+
+/// The step's token in a file, as a refreshable profile needs it.
+fn token_file(_: &StandIn, s: Step) -> Step {
+    let f = write_file(&s.dir, "token", &s.token);
+    s.unset("PLUGIN_OIDC_TOKEN_ID")
+        .set("PLUGIN_OIDC_TOKEN_FILE", f.to_str().unwrap())
+}
+
+/// The profiles files' refusals, each before STS is asked (§15.2).
+fn profile_file_cases() -> Vec<Case> {
+    vec![
+        case("a profile over long-lived keys", 6, "[ci] holds long-lived keys (aws_access_key_id without aws_session_token), which would be lost; set --overwrite-profile / PLUGIN_OVERWRITE_PROFILE", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci")
+            .with(|_, s| {
+                write_file(&s.dir, "credentials", "[ci]\naws_access_key_id = AKIASTATIC0000000001\naws_secret_access_key = staticSecretKey\n");
+                s
+            }),
+        case("a profile twice in the file", 6, "holds [ci] 2 times, which the AWS SDKs refuse to read; remove all but one", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci")
+            .with(|_, s| {
+                write_file(&s.dir, "credentials", "[ci]\nregion = a\n[ci]\nregion = b\n");
+                s
+            }),
+        case("a credentials file that is a link", 6, "(from AWS_SHARED_CREDENTIALS_FILE) (", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci")
+            .with(|_, s| {
+                let target = write_file(&s.dir, "real", "");
+                std::os::unix::fs::symlink(target, s.dir.join("credentials")).unwrap();
+                s
+            })
+            .trace_says("is a symbolic link, which is never followed for an output"),
+        case("a credentials file others can write", 6, "can be written by group or others (mode 0666)", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci")
+            .with(|_, s| {
+                use std::os::unix::fs::PermissionsExt;
+                let f = write_file(&s.dir, "credentials", "");
+                std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o666)).unwrap();
+                s
+            }),
+        case("a credentials file that is the token file", 6, "is the same file as AWS_WEB_IDENTITY_TOKEN_FILE", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci")
+            .with(|_, s| {
+                let f = s.dir.join("credentials").display().to_string();
+                s.set("AWS_WEB_IDENTITY_TOKEN_FILE", &f)
+            }),
+        case("a credentials file that is not UTF-8", 6, "is not UTF-8, so it cannot be merged without changing it", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci")
+            .with(|_, s| {
+                std::fs::write(s.dir.join("credentials"), b"[other]\nx = \xff\n").unwrap();
+                s
+            }),
+        case("a config file in a missing folder", 6, "the config file (from AWS_CONFIG_FILE) (", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci").set("PLUGIN_REGION", "eu-west-1")
+            .with(|_, s| {
+                let config = s.dir.join("no-such-folder").join("config").display().to_string();
+                s.set("AWS_CONFIG_FILE", &config)
+            }),
+        case("a profile file in the cache folder", 6, "is in the cache folder ", 0)
+            .with(in_files).set("PLUGIN_PROFILE", "ci")
+            .with(|sts, s| {
+                std::fs::create_dir(s.dir.join("cache")).unwrap();
+                let creds = s.dir.join("cache").join("credentials").display().to_string();
+                cache_in("cache")(sts, s).set("AWS_SHARED_CREDENTIALS_FILE", &creds)
+            }),
     ]
 }
 
@@ -824,6 +956,17 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::Sts, Reply::Raw(403, "text/xml", caller_identity_xml("arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc"))]),
         case("an answer with two Credentials", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one Credentials; nothing was written", 1)
             .replies(vec![Reply::StsEdited("</Credentials>", "</Credentials><Credentials></Credentials>".into())]),
+        case("one of several roles refused names it and writes nothing", 3, "STS refused AssumeRoleWithWebIdentity for role gov (arn:aws:iam::210987654321:role/deploy) (HTTP 403): AccessDenied", 2)
+            .unset("PLUGIN_IAMROLEARN")
+            .set("PLUGIN_ROLES", TWO_ROLES)
+            .with(|sts, s| {
+                sts.deny_role(CHAIN_ROLE);
+                s
+            }),
+        case("one of several roles unreachable names it", 4, "role prod (arn:aws:iam::123456789012:role/harness-ci): cannot reach 127.0.0.1", 3)
+            .unset("PLUGIN_IAMROLEARN")
+            .set("PLUGIN_ROLES", TWO_ROLES)
+            .replies(vec![Reply::Close, Reply::Close, Reply::Close]),
         case("an answer with two AssumedRoleUser", 5, "127.0.0.1 answered HTTP 200 with credentials, but the answer has more than one AssumedRoleUser; nothing was written", 1)
             .replies(vec![Reply::StsEdited("<Credentials>", "<AssumedRoleUser></AssumedRoleUser><Credentials>".into())]),
     ]
@@ -1109,6 +1252,11 @@ fn answers_matrix() {
             .collect()
     });
     assert_all_pass(outcomes);
+}
+
+#[test]
+fn profile_files_matrix() {
+    assert_all_pass(profile_file_cases().iter().map(outcome).collect());
 }
 
 #[test]

@@ -71,7 +71,11 @@ impl Laptop {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         run(&env, args)
     }
 
@@ -140,15 +144,25 @@ fn a_profile_is_merged_into_the_shared_files_and_botocore_reads_it() {
     assert_eq!(out.stdout, "");
     let text = lap.read(&lap.credentials());
     // Every byte outside [ci] as it was, comments and order included.
-    assert_eq!(without_section(&text, "[ci]"), without_section(KEPT, "[ci]"));
+    assert_eq!(
+        without_section(&text, "[ci]"),
+        without_section(KEPT, "[ci]")
+    );
     assert!(text.contains(&format!(
         "[ci]\n# rotated by every pipeline\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n\n\n[after]",
         issued.access_key_id, issued.secret_access_key, issued.session_token
     )), "{text}");
     // The config file was missing: made, with the region, owner-only.
-    assert_eq!(lap.read(&lap.config()), "[profile ci]\nregion = eu-west-1\n");
+    assert_eq!(
+        lap.read(&lap.config()),
+        "[profile ci]\nregion = eu-west-1\n"
+    );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(lap.config()).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(lap.config())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     assert_eq!(
         botocore_profile(&lap, "ci"),
@@ -159,7 +173,13 @@ fn a_profile_is_merged_into_the_shared_files_and_botocore_reads_it() {
         botocore_profile(&lap, "static"),
         "shared-credentials-file AKIAOLDSTATIC0000001 None"
     );
-    assert!(out.stderr.contains("wrote aws_access_key_id, aws_secret_access_key, aws_session_token to profile ci in "), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "wrote aws_access_key_id, aws_secret_access_key, aws_session_token to profile ci in "
+        ),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -168,7 +188,11 @@ fn a_new_credentials_file_is_made_owner_only() {
     let sts = StandIn::start();
     let lap = Laptop::new(&sts);
     lap.run(&["--profile", "ci"]).expect(0);
-    let mode = std::fs::metadata(lap.credentials()).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(lap.credentials())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     // No region: the config file is not made.
     assert!(!lap.config().exists());
@@ -193,10 +217,18 @@ fn a_new_credentials_file_is_made_owner_only() {
 fn the_aws_cli_uses_the_profile_against_the_stand_in() {
     let sts = StandIn::start();
     let lap = Laptop::new(&sts);
-    lap.run(&["--profile", "ci", "--region", "us-east-1"]).expect(0);
+    lap.run(&["--profile", "ci", "--region", "us-east-1"])
+        .expect(0);
     let issued = sts.issued().pop().unwrap();
     let out = Command::new("aws")
-        .args(["sts", "get-caller-identity", "--profile", "ci", "--output", "json"])
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "ci",
+            "--output",
+            "json",
+        ])
         .args(["--endpoint-url", &sts.url()])
         .env_clear()
         .env("AWS_SHARED_CREDENTIALS_FILE", lap.credentials())
@@ -226,11 +258,16 @@ fn long_lived_keys_are_refused_before_any_request_unless_overwritten() {
     let out = lap.run(&["--profile", "static"]);
     out.expect(6);
     assert!(
-        out.last_line().contains("holds long-lived keys (aws_access_key_id without aws_session_token)"),
+        out.last_line()
+            .contains("holds long-lived keys (aws_access_key_id without aws_session_token)"),
         "{}",
         out.stderr
     );
-    assert!(out.last_line().contains("--overwrite-profile"), "{}", out.stderr);
+    assert!(
+        out.last_line().contains("--overwrite-profile"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(sts.requests().len(), 0, "asked STS first");
     assert_eq!(lap.read(&lap.credentials()), KEPT);
     let out = lap.run(&["--profile", "static", "--overwrite-profile"]);
@@ -241,7 +278,13 @@ fn long_lived_keys_are_refused_before_any_request_unless_overwritten() {
         without_section(&text, "[static]"),
         without_section(KEPT, "[static]")
     );
-    assert!(text.contains(&format!("[static]\naws_access_key_id = {}\n", issued.access_key_id)), "{text}");
+    assert!(
+        text.contains(&format!(
+            "[static]\naws_access_key_id = {}\n",
+            issued.access_key_id
+        )),
+        "{text}"
+    );
 }
 
 #[test]
@@ -270,7 +313,11 @@ fn eight_runs_with_eight_profiles_all_land() {
     let issued = sts.issued();
     assert_eq!(issued.len(), 8);
     for i in 0..8 {
-        assert_eq!(text.matches(&format!("\n[p{i}]\n")).count(), 1, "p{i}: {text}");
+        assert_eq!(
+            text.matches(&format!("\n[p{i}]\n")).count(),
+            1,
+            "p{i}: {text}"
+        );
     }
     for key in issued {
         assert_eq!(text.matches(&key.access_key_id).count(), 1, "{text}");
@@ -284,25 +331,51 @@ fn a_refreshable_profile_is_read_by_botocore_as_custom_process() {
     let lap = Laptop::new(&sts);
     let cache = lap.dir.join("cache");
     let lap = lap.set("PLUGIN_CACHE_DIR", &cache.display().to_string());
-    let out = lap.run(&["--profile", "dev", "--refreshable", "--region", "eu-west-1", "--duration", "1h"]);
+    let out = lap.run(&[
+        "--profile",
+        "dev",
+        "--refreshable",
+        "--region",
+        "eu-west-1",
+        "--duration",
+        "1h",
+    ]);
     out.expect(0);
     // Nothing asked: the profile asks when it is used.
     assert_eq!(sts.requests().len(), 0);
     assert!(!lap.credentials().exists());
     let config = lap.read(&lap.config());
-    assert!(!config.contains(&lap.token), "the token is written: {config}");
+    assert!(
+        !config.contains(&lap.token),
+        "the token is written: {config}"
+    );
     let line = config
         .lines()
         .find(|l| l.starts_with("credential_process = "))
         .unwrap_or_else(|| panic!("{config}"));
-    assert!(line.starts_with(&format!("credential_process = {} --role-arn {ROLE} --token-file ", bin().display())), "{line}");
-    for part in ["--duration 3600", "--region eu-west-1", "--cache", "--format credential-process", "--cache-dir "] {
+    assert!(
+        line.starts_with(&format!(
+            "credential_process = {} --role-arn {ROLE} --token-file ",
+            bin().display()
+        )),
+        "{line}"
+    );
+    for part in [
+        "--duration 3600",
+        "--region eu-west-1",
+        "--cache",
+        "--format credential-process",
+        "--cache-dir ",
+    ] {
         assert!(line.contains(part), "{part}: {line}");
     }
     assert!(config.contains("\nregion = eu-west-1\n"), "{config}");
     let got = botocore_profile(&lap, "dev");
     let issued = sts.issued().pop().unwrap();
-    assert_eq!(got, format!("custom-process {} eu-west-1", issued.access_key_id));
+    assert_eq!(
+        got,
+        format!("custom-process {} eu-west-1", issued.access_key_id)
+    );
     assert_eq!(sts.requests().len(), 1);
     // The cache kept it: a second reader asks nothing.
     botocore_profile(&lap, "dev");
@@ -318,7 +391,10 @@ fn a_refreshable_profile_over_an_old_key_profile_drops_its_keys() {
     let text = lap.read(&lap.credentials());
     // The old session keys of [ci] would win over credential_process.
     assert_eq!(text, without_section(KEPT, "[ci]"));
-    assert_eq!(botocore_profile(&lap, "ci").split(' ').next(), Some("custom-process"));
+    assert_eq!(
+        botocore_profile(&lap, "ci").split(' ').next(),
+        Some("custom-process")
+    );
 }
 
 #[test]
@@ -329,16 +405,22 @@ fn refreshable_needs_a_token_file() {
         .set("PLUGIN_OIDC_TOKEN", &harness_token());
     let out = lap.run(&["--profile", "dev", "--refreshable"]);
     out.expect(2);
-    assert!(out.last_line().contains("--refreshable needs the token in a file"), "{}", out.stderr);
+    assert!(
+        out.last_line()
+            .contains("--refreshable needs the token in a file"),
+        "{}",
+        out.stderr
+    );
     assert!(!lap.config().exists());
 }
 
 #[test]
 fn two_roles_make_two_requests_and_two_prefixed_sets_in_a_harness_step() {
     let sts = StandIn::start();
-    let step = Step::harness(&sts)
-        .unset("PLUGIN_IAMROLEARN")
-        .set("PLUGIN_ROLES", &format!("prod={ROLE}\ngov-cloud={GOV_ROLE}\n"));
+    let step = Step::harness(&sts).unset("PLUGIN_IAMROLEARN").set(
+        "PLUGIN_ROLES",
+        &format!("prod={ROLE}\ngov-cloud={GOV_ROLE}\n"),
+    );
     let out = step.run(&[]);
     out.expect(0);
     assert_eq!(sts.requests().len(), 2);
@@ -352,7 +434,10 @@ fn two_roles_make_two_requests_and_two_prefixed_sets_in_a_harness_step() {
             ("PROD_AWS_SECRET_ACCESS_KEY", &issued[0].secret_access_key),
             ("PROD_AWS_SESSION_TOKEN", &issued[0].session_token),
             ("GOV_CLOUD_AWS_ACCESS_KEY_ID", &issued[1].access_key_id),
-            ("GOV_CLOUD_AWS_SECRET_ACCESS_KEY", &issued[1].secret_access_key),
+            (
+                "GOV_CLOUD_AWS_SECRET_ACCESS_KEY",
+                &issued[1].secret_access_key,
+            ),
             ("GOV_CLOUD_AWS_SESSION_TOKEN", &issued[1].session_token),
         ],
     );
@@ -365,7 +450,10 @@ fn two_roles_make_two_requests_and_two_prefixed_sets_in_a_harness_step() {
             ("PROD_AWS_OIDC_ROLE_ARN", ROLE),
             ("GOV_CLOUD_AWS_CREDENTIAL_EXPIRATION", &issued[1].expiration),
             ("GOV_CLOUD_AWS_ACCOUNT_ID", "210987654321"),
-            ("GOV_CLOUD_AWS_ASSUMED_ROLE_ARN", &issued[1].assumed_role_arn),
+            (
+                "GOV_CLOUD_AWS_ASSUMED_ROLE_ARN",
+                &issued[1].assumed_role_arn,
+            ),
             ("GOV_CLOUD_AWS_OIDC_ROLE_ARN", GOV_ROLE),
         ],
     );
@@ -379,16 +467,23 @@ fn two_roles_to_two_profiles_are_read_by_botocore() {
     let sts = StandIn::start();
     let lap = Laptop::new(&sts).unset("PLUGIN_ROLE_ARN");
     let roles = format!("prod={ROLE},gov={GOV_ROLE}");
-    lap.run(&["--roles", &roles, "--profiles", "--region", "us-east-2"]).expect(0);
+    lap.run(&["--roles", &roles, "--profiles", "--region", "us-east-2"])
+        .expect(0);
     let issued = sts.issued();
     assert_eq!(issued.len(), 2);
     assert_eq!(
         botocore_profile(&lap, "prod"),
-        format!("shared-credentials-file {} us-east-2", issued[0].access_key_id)
+        format!(
+            "shared-credentials-file {} us-east-2",
+            issued[0].access_key_id
+        )
     );
     assert_eq!(
         botocore_profile(&lap, "gov"),
-        format!("shared-credentials-file {} us-east-2", issued[1].access_key_id)
+        format!(
+            "shared-credentials-file {} us-east-2",
+            issued[1].access_key_id
+        )
     );
 }
 
@@ -433,7 +528,10 @@ fn written(format: &str, text: &str) -> Vec<String> {
         _ => text
             .lines()
             .map(|l| {
-                let l = l.trim_start_matches("export ").trim_start_matches("set -gx ").trim_start_matches("$env:");
+                let l = l
+                    .trim_start_matches("export ")
+                    .trim_start_matches("set -gx ")
+                    .trim_start_matches("$env:");
                 l.split([' ', '=']).next().unwrap().to_string()
             })
             .collect(),
@@ -446,12 +544,23 @@ fn the_env_prefix_is_in_every_format_and_the_harness_files() {
     for format in ["dotenv", "shell", "json", "fish", "powershell"] {
         let lap = Laptop::new(&sts);
         let out_file = lap.dir.join("out");
-        let out = lap.run(&["--env-prefix", "CI_", "--format", format, "--output", out_file.to_str().unwrap()]);
+        let out = lap.run(&[
+            "--env-prefix",
+            "CI_",
+            "--format",
+            format,
+            "--output",
+            out_file.to_str().unwrap(),
+        ]);
         out.expect(0);
         let names = written(format, &lap.read(&out_file));
         assert!(!names.is_empty(), "{format}");
         for n in &names {
-            assert!(n.starts_with("CI_"), "{format}: {n} in {}", lap.read(&out_file));
+            assert!(
+                n.starts_with("CI_"),
+                "{format}: {n} in {}",
+                lap.read(&out_file)
+            );
         }
         let want = match format {
             "json" => "CI_AccessKeyId",
@@ -472,8 +581,15 @@ fn fish_reads_the_fish_output_exactly() {
     let sts = StandIn::start();
     let lap = Laptop::new(&sts);
     let out_file = lap.dir.join("creds.fish");
-    lap.run(&["--format", "fish", "--output", out_file.to_str().unwrap(), "--region", "eu-west-1"])
-        .expect(0);
+    lap.run(&[
+        "--format",
+        "fish",
+        "--output",
+        out_file.to_str().unwrap(),
+        "--region",
+        "eu-west-1",
+    ])
+    .expect(0);
     let issued = sts.issued().pop().unwrap();
     let out = Command::new("fish")
         .args(["--no-config", "-c"])
@@ -486,7 +602,11 @@ fn fish_reads_the_fish_output_exactly() {
         .env("HOME", lap.dir.path())
         .output()
         .expect("fish runs (make deps installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = got.lines().collect();
     assert_eq!(
