@@ -197,18 +197,7 @@ fn execute(
     // Every destination is checked, and for a run opened, before STS is
     // asked; `--check` makes the same checks and changes nothing.
     let plan = output::plan(s)?;
-    let mode = match check {
-        true => output::Mode::Inspect,
-        false => output::Mode::Open,
-    };
-    let cache_files = match (&s.cache, &cache_key) {
-        (Some(dir), Some(key)) => Some(output::CacheFiles { dir, key }),
-        _ => None,
-    };
-    let destinations = output::open(&plan, &s.input_files, cache_files, mode)?;
-    for w in &destinations.warnings {
-        log.warn(w);
-    }
+    let destinations = open_outputs(s, &plan, cache_key.as_deref(), check, log)?;
     if check {
         return print_check(
             s,
@@ -233,6 +222,30 @@ fn execute(
     }
     report_success(s, &plan, &rendered, &creds, log);
     Ok(0)
+}
+
+/// Checks every destination of the plan and, for a run, opens it (none
+/// in the cache folder, nor its entry `cache_key`), warning as it says.
+fn open_outputs(
+    s: &Settings,
+    plan: &output::Plan,
+    cache_key: Option<&str>,
+    check: bool,
+    log: &mut Log,
+) -> Result<output::Destinations, Error> {
+    let mode = match check {
+        true => output::Mode::Inspect,
+        false => output::Mode::Open,
+    };
+    let cache_files = match (&s.cache, cache_key) {
+        (Some(dir), Some(key)) => Some(output::CacheFiles { dir, key }),
+        _ => None,
+    };
+    let destinations = output::open(plan, &s.input_files, cache_files, mode)?;
+    for w in &destinations.warnings {
+        log.warn(w);
+    }
+    Ok(destinations)
 }
 
 /// What every mode shares once the settings, the endpoint and the token

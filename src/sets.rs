@@ -136,20 +136,10 @@ pub(crate) fn run(
         }
         false => vec![None; roles.len()],
     };
-    let mode = match check {
-        true => output::Mode::Inspect,
-        false => output::Mode::Open,
-    };
     // The first role's entry stands for the cache's files: every role's
     // are in the one folder, which no destination may be in.
-    let cache_files = match (&s.cache, &roles[0].cache_key) {
-        (Some(dir), Some(key)) => Some(output::CacheFiles { dir, key }),
-        _ => None,
-    };
-    let destinations = output::open(&plan, &s.input_files, cache_files, mode)?;
-    for w in &destinations.warnings {
-        log.warn(w);
-    }
+    let key = roles[0].cache_key.as_deref();
+    let destinations = crate::open_outputs(s, &plan, key, check, log)?;
     if check {
         return check_report(s, &roles, &plan, &destinations, ctx, log, stdout).map(|()| 0);
     }
