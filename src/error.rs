@@ -42,6 +42,9 @@ pub enum Error {
     /// `--check` found what STS would refuse (a token whose `exp` has
     /// passed), so it exits as the refusal would.
     WouldBeRefused(String),
+    /// This program's own fault: a request the HTTP client could not build
+    /// or write (exit 1), never blamed on the server or the network.
+    Internal(String),
 }
 
 /// What STS said when it refused, plus the hint worked out for it.
@@ -72,6 +75,7 @@ impl Error {
             Error::Network(_) | Error::Tls { .. } => 4,
             Error::Response(_) => 5,
             Error::Output(_) => 6,
+            Error::Internal(_) => 1,
         }
     }
 
@@ -183,6 +187,7 @@ impl Error {
             Error::Response(msg) => f.write_str(msg),
             Error::Output(msg) => f.write_str(msg),
             Error::WouldBeRefused(msg) => f.write_str(msg),
+            Error::Internal(msg) => f.write_str(msg),
         }
     }
 }
@@ -264,6 +269,7 @@ mod tests {
             (Error::Response("x".into()), 5),
             (Error::Output("x".into()), 6),
             (Error::WouldBeRefused("x".into()), 3),
+            (Error::Internal("x".into()), 1),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "{err}");
