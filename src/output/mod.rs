@@ -7,6 +7,7 @@
 //! old length and removes the files it created.
 
 mod destinations;
+mod rollback;
 #[cfg(unix)]
 mod signals;
 #[cfg(test)]

@@ -49,9 +49,18 @@ pub const HEADER_LIMIT: usize = 16 << 10;
 const INPUT_BUFFER: usize = HEADER_LIMIT + 1;
 
 /// ureq's output buffer, one per transport: the request head and the
-/// form body go through it in pieces of this size; STS requests are a
-/// few KB.
+/// form body go through it in pieces of this size, but each line of the
+/// head must fit whole (else ureq fails the request as its own error). An
+/// unsigned STS request is a few KB, its longest line the request line.
 const OUTPUT_BUFFER: usize = 8 << 10;
+
+/// The output buffer of a run that signs a request (a chained hop,
+/// `--verify`): its head holds the previous credentials' session token as
+/// `X-Amz-Security-Token`, up to [`response::SESSION_TOKEN_LIMIT`], plus
+/// everything an unsigned head holds and `Authorization` (under 1 KB), so
+/// the whole head fits with room to spare. The body still goes in pieces.
+/// Only such runs pay for zero-filling it (README, "Measured").
+const SIGNED_OUTPUT_BUFFER: usize = OUTPUT_BUFFER + response::SESSION_TOKEN_LIMIT;
 
 /// What one attempt came to.
 enum Outcome {
@@ -451,7 +460,10 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
         .max_redirects_will_error(false)
         .max_response_header_size(HEADER_LIMIT)
         .input_buffer_size(INPUT_BUFFER)
-        .output_buffer_size(OUTPUT_BUFFER)
+        .output_buffer_size(match s.chained().is_empty() && !s.chain.verify {
+            true => OUTPUT_BUFFER,
+            false => SIGNED_OUTPUT_BUFFER,
+        })
         .timeout_connect(Some(s.timeout.value.min(Duration::from_secs(10))))
         .tls_config(tls)
         .build();

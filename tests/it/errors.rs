@@ -696,6 +696,12 @@ fn answer_cases() -> Vec<Case> {
         })]),
         case("an answer in ISO-8859-1", 5, "the body is declared as charset `iso-8859-1`", 1)
             .replies(vec![Reply::Raw(200, "text/xml; charset=iso-8859-1", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z"))]),
+        case("a session token over 64 KiB", 5, "answered HTTP 200 with credentials, but SessionToken is 65537 characters, over the 65536 aws-oidc takes; nothing was written", 1)
+            .replies(vec![Reply::StsWithTokenOf((64 << 10) + 1)]),
+        // A request line longer than the client's buffer is this side's
+        // doing: not blamed on the server, not retried, and nothing reaches it.
+        case("a request the client cannot write", 1, "cannot send the request to 127.0.0.1: a request line or header is longer than the client's output buffer (ureq: protocol: output too small to write output); this is aws-oidc's doing, not the server's or the network's; nothing was written", 0)
+            .with(|sts, s| s.set("PLUGIN_STS_ENDPOINT", &format!("{}/{}", sts.url(), "p".repeat(9 << 10)))),
         case("response headers over the limit", 5, "answered with response headers over 16 KiB", 1).replies(vec![Reply::StsWithHeaders(100 << 10)]),
         case("throttled up to the attempt cap the user set", 3, "of it waiting (max attempts 3, from PLUGIN_MAX_ATTEMPTS)", 3)
             .replies(vec![err(400, "Throttling", "Rate exceeded"); 3]),

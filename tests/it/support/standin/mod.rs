@@ -84,6 +84,10 @@ pub enum Reply {
     /// server would: the run must hide what an earlier hop was given, in
     /// part as well as whole.
     EchoIssued,
+    /// Like `Sts`, with a session token of exactly this many characters
+    /// (in the answer and in what `issued` records, so a request signed
+    /// with it is verified against it).
+    StsWithTokenOf(usize),
 }
 
 /// How the stand-in presents itself.
@@ -397,6 +401,18 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
         Reply::StsEdited(from, to) => {
             let (status, ct, body) = sts::answer(&req, &state, None);
             let body = String::from_utf8_lossy(&body).replace(from, &to);
+            (status, ct, body.into_bytes())
+        }
+        Reply::StsWithTokenOf(len) => {
+            let (status, ct, body) = sts::answer(&req, &state, None);
+            let mut body = String::from_utf8_lossy(&body).into_owned();
+            if status == 200 {
+                if let Some(last) = state.lock().unwrap().issued.last_mut() {
+                    let long: String = last.session_token.chars().cycle().take(len).collect();
+                    body = body.replace(&last.session_token, &long);
+                    last.session_token = long;
+                }
+            }
             (status, ct, body.into_bytes())
         }
         Reply::EchoIssued => {
