@@ -301,7 +301,7 @@ mod forward {
     /// The running command's pid, 0 when none.
     static CHILD: AtomicI32 = AtomicI32::new(0);
 
-    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    use crate::signal::SIGNALS;
 
     /// Starts `cmd` with the signals held back until its pid is known,
     /// then passes each on to it while waiting for it.
@@ -349,23 +349,7 @@ mod forward {
     }
 
     fn install() {
-        for sig in SIGNALS {
-            // SAFETY: an all-zero sigaction is valid (empty mask, no
-            // flags); sigaction only reads `act` and writes `old`. A signal
-            // ignored at start (nohup) stays ignored.
-            unsafe {
-                let mut old: libc::sigaction = std::mem::zeroed();
-                if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                    || old.sa_sigaction == libc::SIG_IGN
-                {
-                    continue;
-                }
-                let mut act: libc::sigaction = std::mem::zeroed();
-                act.sa_sigaction = pass_on as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                act.sa_flags = libc::SA_RESTART;
-                libc::sigaction(sig, &act, std::ptr::null_mut());
-            }
-        }
+        crate::signal::install(pass_on, libc::SA_RESTART);
     }
 
     /// Sends the signal on to the command; aws-oidc waits for it to end.

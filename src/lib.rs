@@ -26,6 +26,8 @@ pub mod response;
 pub mod retry;
 pub mod secret;
 pub mod settings;
+#[cfg(unix)]
+mod signal;
 pub mod sigv4;
 #[cfg(test)]
 mod testing;

@@ -20,6 +20,8 @@ use std::fmt;
 
 #[cfg(unix)]
 pub(crate) use destinations::user_name;
+#[cfg(unix)]
+pub(crate) use signals::remove_on_signal;
 pub use destinations::{open, write, CacheFiles, Destinations, Mode};
 
 use crate::error::Error;

@@ -31,22 +31,38 @@ pub(super) fn disarm(record: &'static Record) {
 }
 
 fn install() {
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: an all-zero sigaction is valid (empty mask, no flags);
-        // sigaction only reads `act` and writes `old`. A signal ignored at
-        // start (nohup) stays ignored.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction == libc::SIG_IGN
-            {
-                continue;
-            }
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            act.sa_flags = libc::SA_RESETHAND;
-            libc::sigaction(sig, &act, std::ptr::null_mut());
-        }
+    crate::signal::install(on_signal, libc::SA_RESETHAND);
+}
+
+/// A cache entry's temporary file while it is written (`docs/reference.md`
+/// §13.3): the folder's descriptor and the name in it, which the handler
+/// removes, as it holds credentials. Never freed, as a record is not.
+struct Temp {
+    dir: libc::c_int,
+    name: std::ffi::CString,
+}
+
+static TEMP: AtomicPtr<Temp> = AtomicPtr::new(null_mut());
+
+/// Removes `name` in the folder `dir` (an open descriptor) if a signal
+/// ends the run before the returned guard is dropped.
+pub fn remove_on_signal(dir: libc::c_int, name: &str) -> TempGuard {
+    install();
+    let temp = Box::leak(Box::new(Temp {
+        dir,
+        name: std::ffi::CString::new(name).unwrap_or_default(),
+    }));
+    TEMP.store(temp, Ordering::SeqCst);
+    TempGuard(())
+}
+
+/// While it lives, a signal removes the temporary file it was made for.
+#[derive(Debug)]
+pub struct TempGuard(());
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        TEMP.store(null_mut(), Ordering::SeqCst);
     }
 }
 
@@ -57,6 +73,12 @@ extern "C" fn on_signal(sig: libc::c_int) {
     // SAFETY: a non-null pointer is a record, which is never freed.
     if let Some(record) = unsafe { ARMED.load(Ordering::SeqCst).as_ref() } {
         record.undo();
+    }
+    // SAFETY: a non-null pointer is a `Temp`, which is never freed.
+    if let Some(temp) = unsafe { TEMP.load(Ordering::SeqCst).as_ref() } {
+        // SAFETY: unlinkat is async-signal-safe; the name is NUL-terminated
+        // and the folder's descriptor open while the guard lives.
+        unsafe { libc::unlinkat(temp.dir, temp.name.as_ptr(), 0) };
     }
     // SAFETY: raise is async-signal-safe.
     unsafe { libc::raise(sig) };
