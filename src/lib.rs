@@ -25,6 +25,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod secret;
+pub mod serve;
 pub mod settings;
 #[cfg(unix)]
 mod signal;
@@ -159,6 +160,12 @@ fn execute(
         .cache
         .as_ref()
         .map(|_| cache::key(&endpoint.url, &request::hop_forms(s)));
+    if s.serve.value && process.child.is_none() {
+        return Err(Error::Conflict(format!(
+            "{} gives a command a credential endpoint, so it needs one after `--` (aws-oidc --serve … -- COMMAND); add the command, or drop it",
+            s.serve.source
+        )));
+    }
     // A command is found before STS is asked, and takes the credentials
     // instead of any output (§14).
     if let Some(child) = process.child {
@@ -200,7 +207,11 @@ fn execute(
         )
         .map(|()| 0);
     }
-    let creds = credentials(s, &endpoint, claims.as_ref(), cache_key.as_deref(), log)?;
+    let ctx = request::Context {
+        claims: claims.as_ref(),
+        first_hop: None,
+    };
+    let creds = credentials(s, &endpoint, &ctx, cache_key.as_deref(), log)?;
     if let Some(warning) = clock_warning(&creds, time::now()) {
         log.warn(&warning);
     }
@@ -245,11 +256,10 @@ fn clock_warning(creds: &response::Credentials, now: i64) -> Option<String> {
 fn credentials(
     s: &Settings,
     endpoint: &endpoint::Endpoint,
-    claims: Option<&claims::Claims>,
+    ctx: &request::Context,
     cache_key: Option<&str>,
     log: &mut Log,
 ) -> Result<response::Credentials, Error> {
-    let ctx = request::Context { claims };
     let deadline = std::time::Instant::now() + s.timeout.value;
     // Said only when STS is asked: a cache hit says so instead.
     let mut exchange = |log: &mut Log, waited: std::time::Duration| {
@@ -266,7 +276,7 @@ fn credentials(
         log.info(&assuming(s, endpoint));
         // Every hop, each answer held to the account guard (§12), and
         // `--verify` when on, before the cache keeps it.
-        request::exchange(s, endpoint, &ctx, deadline, log)
+        request::exchange(s, endpoint, ctx, deadline, log)
     };
     // A hit is held to what an answer is: its secrets and account hidden,
     // the role and session asked for, the list, and `--verify`. One

@@ -20,9 +20,9 @@ use std::fmt;
 
 #[cfg(unix)]
 pub(crate) use destinations::user_name;
+pub use destinations::{open, write, CacheFiles, Destinations, Mode};
 #[cfg(unix)]
 pub(crate) use signals::remove_on_signal;
-pub use destinations::{open, write, CacheFiles, Destinations, Mode};
 
 use crate::error::Error;
 use crate::json::quote;

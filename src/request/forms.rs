@@ -54,6 +54,13 @@ pub fn form(s: &Settings) -> Form<'_> {
             }
             policies(s, &mut f);
         }
+        // With --serve its credentials re-assume the chain at every
+        // refresh (§14.2): they get the duration asked for, else STS's.
+        false if s.serve.value => {
+            if let Some(d) = &s.duration {
+                f.push(("DurationSeconds".into(), Field::Plain(d.to_string())));
+            }
+        }
         false => f.push((
             "DurationSeconds".into(),
             Field::Plain(FIRST_OF_CHAIN.to_string()),

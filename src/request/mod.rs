@@ -23,7 +23,7 @@ mod chain;
 mod failure;
 mod forms;
 
-pub use chain::{as_asked, exchange, verify, Verified};
+pub use chain::{as_asked, exchange, rechain, verify, Verified};
 pub use failure::preview;
 use failure::{sts_failure, transport_failure};
 pub use forms::{caller_identity_form, chained_duration, form, hop_forms, Field, Form};
@@ -78,6 +78,10 @@ enum Outcome {
 pub struct Context<'a> {
     /// The token's claims, when it is a JWT.
     pub claims: Option<&'a Claims>,
+    /// Where the web-identity hop's credentials are kept when a chained
+    /// run may re-assume its chained roles with them later (`--serve`,
+    /// `docs/reference.md` §14.2).
+    pub first_hop: Option<&'a std::cell::RefCell<Option<Credentials>>>,
 }
 
 /// The content type of every form sent, signed as sent.

@@ -477,6 +477,17 @@ def!(
     "true: check the credentials with sts:GetCallerIdentity before writing them"
 );
 
+def!(
+    SERVE,
+    "serve",
+    Some("--serve"),
+    plugin ["PLUGIN_SERVE"],
+    also [],
+    Bool,
+    "false",
+    "true: with -- COMMAND, give it a refreshing credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) instead of keys"
+);
+
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
 pub const IGNORE_ENDPOINT_URLS: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
@@ -524,6 +535,7 @@ pub const ALL: &[&Def] = &[
     &CHAIN_ROLE_ARN,
     &EXTERNAL_ID,
     &VERIFY,
+    &SERVE,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets

@@ -224,6 +224,8 @@ pub struct Settings {
     pub allowed_accounts: Option<Sourced<Vec<String>>>,
     /// Role chaining and `--verify` (`docs/reference.md` §11).
     pub chain: Chain,
+    /// `--serve`: a command gets a credential endpoint, not keys (§14.2).
+    pub serve: Sourced<bool>,
 }
 
 impl Settings {
@@ -465,6 +467,7 @@ fn validate(
         warnings,
         allowed_accounts,
         chain,
+        serve: inputs.boolean(&SERVE)?,
     })
 }
 

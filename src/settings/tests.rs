@@ -134,6 +134,7 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ),
     ("external ID", &["PLUGIN_EXTERNAL_ID", "PLUGIN_EXTERNALID"]),
     ("verify", &["PLUGIN_VERIFY"]),
+    ("serve", &["PLUGIN_SERVE"]),
 ];
 
 #[test]

@@ -19,5 +19,6 @@ mod hits;
 mod plugin;
 mod promises;
 mod release;
+mod serve;
 mod sigv4;
 mod windows;

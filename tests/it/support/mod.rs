@@ -389,3 +389,29 @@ pub fn answering_proxy(
     });
     (port, count)
 }
+
+/// The Python interpreter that has `module` (its own path, not a shim's).
+pub fn python_with(module: &str, pip_name: &str) -> String {
+    let out = python3(module, pip_name)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `aws sts get-caller-identity` against `url`, printing only the ARN, as
+/// arguments after `--` (the AWS CLI through the Python that has it).
+pub fn aws_caller_arn(url: &str) -> Vec<String> {
+    let python = python_with("awscli", "awscli");
+    [
+        python.as_str(),
+        "-m",
+        "awscli",
+        "sts",
+        "get-caller-identity",
+    ]
+    .iter()
+    .chain(&["--endpoint-url", url, "--output", "text", "--query", "Arn"])
+    .map(|a| a.to_string())
+    .collect()
+}
