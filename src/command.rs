@@ -74,7 +74,7 @@ pub(crate) fn run(
     env: &[(OsString, OsString)],
     log: &mut Log,
 ) -> Result<i32, Error> {
-    let creds = crate::credentials(s, ctx.endpoint, ctx.claims, ctx.cache_key, log)?;
+    let creds = crate::credentials(s, ctx.endpoint, ctx.claims, ctx.cache_key, env, log)?;
     if let Some(warning) = crate::clock_warning(&creds, time::now()) {
         log.warn(&warning);
     }

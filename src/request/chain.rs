@@ -23,6 +23,7 @@ pub fn exchange(
     log: &mut Log,
 ) -> Result<Credentials, Error> {
     let mut conn = Conn::new(s, endpoint, deadline, log)?;
+    conn.fresh = ctx.fresh;
     let hops = forms::hop_forms(s);
     let n = hops.len();
     if let Some(d) = s

@@ -20,4 +20,5 @@ mod plugin;
 mod promises;
 mod release;
 mod sigv4;
+mod token;
 mod windows;
