@@ -5,7 +5,8 @@
 //! The command is found before STS is asked ([`find`]), its environment is
 //! a pure function of aws-oidc's own and what it is given
 //! ([`environment`]), and [`run`] starts it, passes on the signals a runner
-//! sends, and waits.
+//! sends, and waits. [`capture`] runs a token command (§14.3) and collects
+//! what it prints, bounded in time and size.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;

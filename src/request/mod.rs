@@ -194,6 +194,61 @@ impl<'a> Conn<'a> {
         })
     }
 
+    /// The request's headers and fields, secrets redacted, at trace.
+    fn trace_request(&self, call: &Call, log: &mut Log) {
+        if !log.enabled(Level::Trace) {
+            return;
+        }
+        let signed = call.signer.map_or(String::new(), |c| {
+            format!(
+                "; signed (SigV4, {}/sts) by {}",
+                self.region, c.access_key_id
+            )
+        });
+        log.trace(&format!(
+            "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: {FORM_TYPE}{signed}; body fields: {}",
+            self.host,
+            call.fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
+        ));
+    }
+
+    /// The final error of a call that stops retrying after `attempt`
+    /// attempts: the last failure's, with how many and how long (`spent`:
+    /// when the call started, and how long it waited in all).
+    fn stopped(
+        &self,
+        stop: retry::Stop,
+        attempt: u32,
+        (call_started, waited): (Instant, Duration),
+        why: &str,
+        error: Error,
+    ) -> Error {
+        let s = self.s;
+        // The deadline is the run's; the time spent is this call's own, or
+        // the whole run's once it ran out.
+        let spent = match stop {
+            retry::Stop::Deadline => self.started.elapsed(),
+            _ => call_started.elapsed(),
+        };
+        let mut note = retry::note(
+            stop,
+            attempt,
+            spent,
+            waited,
+            (s.timeout.value, s.timeout.source.name()),
+            s.max_attempts
+                .as_ref()
+                .map_or(Source::Default, |a| a.source)
+                .name(),
+        );
+        // A timeout's own message already names the timeout: the note says
+        // how many and how long, not the timeout again.
+        if stop == retry::Stop::Deadline && why.ends_with("timed out") {
+            note.truncate(note.find(": the ").unwrap_or(note.len()));
+        }
+        gave_up(error, &note)
+    }
+
     /// The token again from its file or command, before attempt `attempt`
     /// of the web-identity hop (`docs/reference.md` §1.3): hidden from
     /// every line and from network text before anything is printed, then
@@ -268,19 +323,7 @@ impl<'a> Conn<'a> {
                 endpoint.url,
                 remaining.as_secs()
             ));
-            if log.enabled(Level::Trace) {
-                let signed = call.signer.map_or(String::new(), |c| {
-                    format!(
-                        "; signed (SigV4, {}/sts) by {}",
-                        self.region, c.access_key_id
-                    )
-                });
-                log.trace(&format!(
-                    "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: {FORM_TYPE}{signed}; body fields: {}",
-                    self.host,
-                    call.fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
-                ));
-            }
+            self.trace_request(call, log);
             let t0 = Instant::now();
             let wire = Wire {
                 agent: &self.agent,
@@ -306,29 +349,8 @@ impl<'a> Conn<'a> {
             let wait = match retry::next(failure, attempt, left, max_attempts, retry::random()) {
                 retry::Next::Wait(wait) => wait,
                 retry::Next::Stop(stop) => {
-                    // The deadline is the run's; the time spent is this
-                    // call's own, or the whole run's once it ran out.
-                    let spent = match stop {
-                        retry::Stop::Deadline => self.started.elapsed(),
-                        _ => call_started.elapsed(),
-                    };
-                    let mut note = retry::note(
-                        stop,
-                        attempt,
-                        spent,
-                        waited,
-                        (s.timeout.value, s.timeout.source.name()),
-                        s.max_attempts
-                            .as_ref()
-                            .map_or(Source::Default, |a| a.source)
-                            .name(),
-                    );
-                    // A timeout's own message already names the timeout: the
-                    // note says how many and how long, not the timeout again.
-                    if stop == retry::Stop::Deadline && why.ends_with("timed out") {
-                        note.truncate(note.find(": the ").unwrap_or(note.len()));
-                    }
-                    return Err(gave_up(error, &note));
+                    let spent = (call_started, waited);
+                    return Err(self.stopped(stop, attempt, spent, &why, error));
                 }
             };
             log.info(&format!(
