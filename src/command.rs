@@ -48,10 +48,14 @@ pub(crate) fn prepare(
 /// Every env name the token may have been read from: none reaches the
 /// command.
 fn token_names() -> Vec<&'static str> {
-    [&settings::TOKEN, &settings::TOKEN_FILE]
-        .iter()
-        .flat_map(|d| d.envs.iter().copied())
-        .collect()
+    [
+        &settings::TOKEN,
+        &settings::TOKEN_FILE,
+        &settings::TOKEN_COMMAND,
+    ]
+    .iter()
+    .flat_map(|d| d.envs.iter().copied())
+    .collect()
 }
 
 /// The variables the command gets: the credentials, their expiry and the
@@ -79,11 +83,15 @@ pub(crate) fn run(
     log: &mut Log,
 ) -> Result<i32, Error> {
     let first_hop = RefCell::new(None);
-    let rctx = request::Context {
-        claims: ctx.claims,
-        first_hop: Some(&first_hop),
-    };
-    let creds = crate::credentials(s, ctx.endpoint, &rctx, ctx.cache_key, log)?;
+    let creds = crate::credentials(
+        s,
+        ctx.endpoint,
+        ctx.claims,
+        Some(&first_hop),
+        ctx.cache_key,
+        env,
+        log,
+    )?;
     if let Some(warning) = crate::clock_warning(&creds, time::now()) {
         log.warn(&warning);
     }
@@ -147,7 +155,7 @@ fn serve(
         token_names: &names,
         token: s.token.expose(),
     };
-    let env = exec::environment(env, &given);
+    let child_env = exec::environment(env, &given);
     log.info(&format!(
         "running {} with a credential endpoint ({}) for {}, refreshed within 15m of expiry",
         program.shown(),
@@ -159,15 +167,40 @@ fn serve(
     ));
     let mut refresh = |log: &mut Log| {
         let deadline = Instant::now() + s.timeout.value;
+        let good = |c: &response::Credentials| c.expires_at - time::now() > REFRESH_WINDOW;
+        let again = |deadline, not_sent: &str| {
+            settings::fresh_token(s, &mut settings::System { env }, deadline, not_sent)
+        };
         let kept = RefCell::new(None);
         let rctx = request::Context {
             claims: ctx.claims,
             first_hop: Some(&kept),
+            fresh: s
+                .token_source
+                .rereads()
+                .then_some(&again as request::Refetch),
         };
-        let good = |c: &response::Credentials| c.expires_at - time::now() > REFRESH_WINDOW;
         let fresh = match first.as_ref().filter(|f| good(f)) {
             Some(f) => request::rechain(s, ctx.endpoint, &rctx, deadline, f, log)?,
-            None => request::exchange(s, ctx.endpoint, &rctx, deadline, log)?,
+            // The whole exchange, with the token got again from its file
+            // or command (§14.3).
+            None => match again(deadline, "the credentials were not refreshed")? {
+                Some(f) => {
+                    log.hide(std::slice::from_ref(&f.token));
+                    for line in &f.stderr {
+                        log.info(line);
+                    }
+                    let renewed = Settings {
+                        token: settings::Sourced {
+                            value: f.token,
+                            source: s.token.source,
+                        },
+                        ..s.clone()
+                    };
+                    request::exchange(&renewed, ctx.endpoint, &rctx, deadline, log)?
+                }
+                None => request::exchange(s, ctx.endpoint, &rctx, deadline, log)?,
+            },
         };
         if let Some(f) = kept.into_inner() {
             first = Some(f);
@@ -177,7 +210,7 @@ fn serve(
     let stop = AtomicBool::new(false);
     let code = std::thread::scope(|scope| {
         let server = scope.spawn(|| endpoint.serve(creds, &stop, &mut refresh, log));
-        let code = exec::run(program, &env);
+        let code = exec::run(program, &child_env);
         stop.store(true, Ordering::SeqCst);
         endpoint.wake();
         let _ = server.join();

@@ -41,7 +41,7 @@ use std::io::{self, Write};
 
 use crate::error::Error;
 use crate::log::{Level, Log};
-use crate::settings::{Command, DiskFiles, Inputs, Settings};
+use crate::settings::{Command, Inputs, Settings, System};
 
 /// The version printed by `--version` and sent in `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -83,7 +83,7 @@ pub fn run(args: &[OsString], env: &[(OsString, OsString)]) -> i32 {
         Command::Run { flags, check } => (flags, check),
     };
     let inputs = Inputs { flags, env: map };
-    let resolved = settings::resolve(&inputs, &mut DiskFiles);
+    let resolved = settings::resolve(&inputs, &mut System { env });
     // A bad log level is the settings' error below; until then, info.
     let mut log = Log::stderr(resolved.log.level);
     log.hide(&resolved.secrets);
@@ -94,6 +94,10 @@ pub fn run(args: &[OsString], env: &[(OsString, OsString)]) -> i32 {
     // the role is missing, so its hint must come before that error.
     for w in settings::unknown_plugin_settings(&inputs) {
         log.warn(&w);
+    }
+    // What a token command said, scrubbed of what it printed (§14.3).
+    for line in &resolved.token_stderr {
+        log.info(line);
     }
     match resolved
         .settings
@@ -207,11 +211,15 @@ fn execute(
         )
         .map(|()| 0);
     }
-    let ctx = request::Context {
-        claims: claims.as_ref(),
-        first_hop: None,
-    };
-    let creds = credentials(s, &endpoint, &ctx, cache_key.as_deref(), log)?;
+    let creds = credentials(
+        s,
+        &endpoint,
+        claims.as_ref(),
+        None,
+        cache_key.as_deref(),
+        process.env,
+        log,
+    )?;
     if let Some(warning) = clock_warning(&creds, time::now()) {
         log.warn(&warning);
     }
@@ -251,16 +259,32 @@ fn clock_warning(creds: &response::Credentials, now: i64) -> Option<String> {
 
 /// The credentials to write: from the cache when it holds them, else from
 /// STS (every hop, and `--verify`), each held to the account guard (§12).
-/// One deadline, the run's timeout from here, covers every path: the wait
-/// for the cache's lock, a hit's `--verify` and the exchange (§4.2, §13.4).
+/// One deadline, the run's timeout from here less what getting the token
+/// took (a token command's run), covers every path: the wait for the
+/// cache's lock, a hit's `--verify` and the exchange (§4.2, §13.4). A
+/// token from a file or a command is got again for every retry, in `env`
+/// (§1.3).
 fn credentials(
     s: &Settings,
     endpoint: &endpoint::Endpoint,
-    ctx: &request::Context,
+    claims: Option<&claims::Claims>,
+    first_hop: Option<&std::cell::RefCell<Option<response::Credentials>>>,
     cache_key: Option<&str>,
+    env: &[(OsString, OsString)],
     log: &mut Log,
 ) -> Result<response::Credentials, Error> {
-    let deadline = std::time::Instant::now() + s.timeout.value;
+    let fresh = |deadline, not_sent: &str| {
+        settings::fresh_token(s, &mut System { env }, deadline, not_sent)
+    };
+    let ctx = request::Context {
+        claims,
+        first_hop,
+        fresh: s
+            .token_source
+            .rereads()
+            .then_some(&fresh as request::Refetch),
+    };
+    let deadline = std::time::Instant::now() + s.timeout.value.saturating_sub(s.token_took);
     // Said only when STS is asked: a cache hit says so instead.
     let mut exchange = |log: &mut Log, waited: std::time::Duration| {
         if !waited.is_zero() {
@@ -276,7 +300,7 @@ fn credentials(
         log.info(&assuming(s, endpoint));
         // Every hop, each answer held to the account guard (§12), and
         // `--verify` when on, before the cache keeps it.
-        request::exchange(s, endpoint, ctx, deadline, log)
+        request::exchange(s, endpoint, &ctx, deadline, log)
     };
     // A hit is held to what an answer is: its secrets and account hidden,
     // the role and session asked for, the list, and `--verify`. One
@@ -538,8 +562,9 @@ pub fn help() -> String {
          \x20                      run would: 2 bad setting, 3 expired token, 6 nowhere to write\n\
          \x20                      or an output file or the cache folder refused\n\
          \x20 --help, --version\n\n\
-         The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
-         and shell history can see it.\n\n\
+         The token: prefer env, --token-file (- reads stdin) or --token-command. --token puts it\n\
+         where process lists and shell history can see it. A token file or command is read again\n\
+         before each retry; --check runs the token command too (it sends nothing to STS).\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
          credential_process JSON on stdout). Log levels: error, warn, info, debug, trace.\n\n\
          Exit codes: 0 written; 2 bad setting or usage, or a role outside the allowed accounts;\n\

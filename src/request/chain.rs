@@ -53,6 +53,7 @@ fn hops(
     if let Some(first) = &start {
         conn.learn(first, log);
     }
+    conn.fresh = ctx.fresh;
     let hops = forms::hop_forms(s);
     let n = hops.len();
     if let Some(d) = s

@@ -227,7 +227,7 @@ def!(
     plugin ["PLUGIN_OIDC_TOKEN_ID", "PLUGIN_OIDC_TOKEN"],
     also [],
     Value,
-    "required (or a token file)",
+    "required (or a token file or command)",
     "the OIDC token, 4-20000 chars; visible in process lists as a flag, prefer env or a file"
 );
 def!(
@@ -238,7 +238,17 @@ def!(
     also["AWS_WEB_IDENTITY_TOKEN_FILE"],
     Value,
     "none",
-    "a file holding the token, read at run time; - reads stdin"
+    "a file holding the token, read at run time and again before each retry; - reads stdin (once)"
+);
+def!(
+    TOKEN_COMMAND,
+    "token command",
+    Some("--token-command"),
+    plugin["PLUGIN_OIDC_TOKEN_COMMAND"],
+    also[],
+    Value,
+    "none",
+    "a command that prints the token, split as a shell splits words and run without one, again before each retry (§14.3)"
 );
 def!(
     SESSION_NAME,
@@ -511,6 +521,7 @@ pub const ALL: &[&Def] = &[
     &ROLE_ARN,
     &TOKEN,
     &TOKEN_FILE,
+    &TOKEN_COMMAND,
     &SESSION_NAME,
     &DURATION,
     &REGION,

@@ -53,6 +53,10 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "token command",
+        &["PLUGIN_OIDC_TOKEN_COMMAND", "PLUGIN_OIDCTOKENCOMMAND"],
+    ),
+    (
         "session name",
         &[
             "PLUGIN_ROLE_SESSION_NAME",
@@ -1343,6 +1347,7 @@ fn every_harness_spelling_of_every_setting_alone_sets_it() {
     let refused = |def: &Def| match def.name {
         "token" => "abc",
         "token file" => "/missing/token",
+        "token command" => "mint 'unclosed",
         "session name" => "a",
         "cache folder" => "relative/cache",
         "external ID" => "x",
@@ -1354,7 +1359,7 @@ fn every_harness_spelling_of_every_setting_alone_sets_it() {
             let joined = format!("PLUGIN_{}", snake["PLUGIN_".len()..].replace('_', ""));
             for name in [snake.to_string(), joined] {
                 let mut env = vec![("AWS_ROLE_ARN", ARN)];
-                if !matches!(def.name, "token" | "token file") {
+                if !matches!(def.name, "token" | "token file" | "token command") {
                     env.push(("PLUGIN_OIDC_TOKEN_ID", "abcd"));
                 }
                 // Two settings are taken as text here and checked later

@@ -586,15 +586,33 @@ fn readme_buildkite_pipe() {
     let sts = StandIn::start();
     let job = ShellJob::buildkite(&sts);
     let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 0));
+    buildkite_job_done(&sts, &job, &out);
+}
+
+/// What a README Buildkite script must have done: `aws` got the
+/// credentials for Buildkite's token and session name, no token showed,
+/// and nothing is left in `$TMPDIR`.
+fn buildkite_job_done(sts: &StandIn, job: &ShellJob, out: &Output) {
     out.assert_hides(&[&job.token]);
-    assert_eq!(out.stdout, aws_saw(&sts, "us-east-1"), "{}", out.stderr);
+    assert_eq!(out.stdout, aws_saw(sts, "us-east-1"), "{}", out.stderr);
     let req = sts.requests().pop().unwrap();
+    assert_eq!(req.field("WebIdentityToken"), Some(job.token.as_str()));
     assert_eq!(
         req.field("RoleSessionName"),
         Some(format!("buildkite-1234-{BUILDKITE_JOB}").as_str())
     );
     let left: Vec<_> = std::fs::read_dir(job.dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// README "Buildkite", the second script: the token from `--token-command`
+/// (`buildkite-agent` prints it), the credentials to `aws` only.
+#[test]
+fn readme_buildkite_token_command() {
+    let sts = StandIn::start();
+    let job = ShellJob::buildkite(&sts);
+    let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 1));
+    buildkite_job_done(&sts, &job, &out);
 }
 
 /// README "Outputs": a dotenv file loaded as the formats table says,

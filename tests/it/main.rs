@@ -21,4 +21,5 @@ mod promises;
 mod release;
 mod serve;
 mod sigv4;
+mod token;
 mod windows;

@@ -26,6 +26,9 @@ def ask(method="GET", path=u.path, headers=None):
     c.close()
     return r.status, body
 mine = {"Host": host, "Authorization": tok}
+if os.environ.get("ROTATE_TO"):
+    with open(os.environ["ROTATE_FILE"], "w") as f:
+        f.write(os.environ["ROTATE_TO"])
 if sys.argv[1] == "refusals":
     print("none", ask(headers={"Host": host})[0])
     print("wrong", ask(headers={"Host": host, "Authorization": tok[:-1] + "x"})[0])
@@ -279,4 +282,32 @@ fn serve_needs_a_command_and_check_says_what_it_would_get() {
         out.stdout
     );
     assert_eq!(sts.counts().0, 0);
+}
+
+#[test]
+fn a_full_refresh_reads_the_token_file_again() {
+    let sts = StandIn::start();
+    let (s, client) = step(&sts);
+    let file = write_file(&s.dir, "token", &s.token);
+    let rotated = jwt(
+        "https://app.harness.io/ng/api/oidc/account/acc123",
+        "sts.amazonaws.com",
+        "account/acc123:org/default:project/ci:pipeline/deploy:rotated",
+        now() + 600,
+    );
+    let s = s
+        .unset("PLUGIN_OIDC_TOKEN_ID")
+        .set("PLUGIN_OIDC_TOKEN_FILE", &file.display().to_string())
+        .set("ROTATE_FILE", &file.display().to_string())
+        .set("ROTATE_TO", &rotated);
+    sts.script([Reply::StsExpiringIn(600)]);
+    let out = serve_keys(&s, &client, "1");
+    out.expect(0);
+    let sent: Vec<String> = sts
+        .requests()
+        .iter()
+        .filter_map(|r| r.field("WebIdentityToken").map(String::from))
+        .collect();
+    assert_eq!(sent, [s.token.clone(), rotated.clone()]);
+    out.assert_hides(&[&s.token, &rotated]);
 }

@@ -14,7 +14,7 @@ pub use harness::StepEnv;
 // The independent SigV4 verifier lives in `sigv4.rs` beside this file; the
 // stand-in includes it (the examples that run the stand-in need it too).
 pub use standin::sigv4;
-pub use standin::{temp_dir, Reply, StandIn, TempDir, Transport};
+pub use standin::{temp_dir, Hook, Reply, StandIn, TempDir, Transport};
 
 /// A role ARN in the stand-in's account.
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/harness-ci";
