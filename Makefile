@@ -172,8 +172,10 @@ reproducible: targets ## build the release twice in two folders and compare the 
 	@echo "reproducible: all three targets, their SBOMs and the provenance built twice to identical bytes"
 
 # The artifacts where they will run: chroot (empty root), qemu (arm64), and
-# the image under buildah, and `make image-archive`; see tests/it/release.rs.
-test-release: release image-buildah ## the release artifacts where they run: chroot, qemu (arm64), the image
+# the image under buildah; the archive of `make image-archive` (which
+# builds the image too); signing with a throwaway key, and
+# scripts/verify-release.sh with no network; see tests/it/release.rs.
+test-release: image-archive ## the release artifacts where they run: chroot, qemu (arm64), the image, the signed archive offline
 	cargo build --locked --example sts-standin
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) \
 		cargo test --locked --test it -- --ignored --test-threads 1 release::
