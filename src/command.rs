@@ -3,15 +3,19 @@
 //! environment the command gets, and what `--check` says of it. Starting
 //! and waiting for the command is [`crate::exec`]'s.
 
+use std::cell::RefCell;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
+use crate::cache::REFRESH_WINDOW;
 use crate::error::Error;
 use crate::exec::{self, Given, Program};
 use crate::log::Log;
 use crate::settings::{self, Format, Settings};
-use crate::{output, response, time, Modes};
+use crate::{output, request, response, serve, time, Modes};
 
 /// Checks that the settings fit a command and finds it, before STS is
 /// asked: the credentials go only to the command's environment, so an
@@ -44,10 +48,14 @@ pub(crate) fn prepare(
 /// Every env name the token may have been read from: none reaches the
 /// command.
 fn token_names() -> Vec<&'static str> {
-    [&settings::TOKEN, &settings::TOKEN_FILE]
-        .iter()
-        .flat_map(|d| d.envs.iter().copied())
-        .collect()
+    [
+        &settings::TOKEN,
+        &settings::TOKEN_FILE,
+        &settings::TOKEN_COMMAND,
+    ]
+    .iter()
+    .flat_map(|d| d.envs.iter().copied())
+    .collect()
 }
 
 /// The variables the command gets: the credentials, their expiry and the
@@ -74,9 +82,21 @@ pub(crate) fn run(
     env: &[(OsString, OsString)],
     log: &mut Log,
 ) -> Result<i32, Error> {
-    let creds = crate::credentials(s, ctx.endpoint, ctx.claims, ctx.cache_key, log)?;
+    let first_hop = RefCell::new(None);
+    let creds = crate::credentials(
+        s,
+        ctx.endpoint,
+        ctx.claims,
+        Some(&first_hop),
+        ctx.cache_key,
+        env,
+        log,
+    )?;
     if let Some(warning) = crate::clock_warning(&creds, time::now()) {
         log.warn(&warning);
+    }
+    if s.serve.value {
+        return serve(s, ctx, program, env, creds, first_hop.into_inner(), log);
     }
     let names = token_names();
     let given = Given {
@@ -100,6 +120,109 @@ pub(crate) fn run(
     Ok(code)
 }
 
+/// Runs the command with a credential endpoint instead of keys
+/// (`docs/reference.md` §14.2), serving and refreshing `creds` while it
+/// runs; the endpoint closes when it exits. With a chain, a refresh
+/// re-assumes the chained roles with the web-identity hop's credentials
+/// (`first`) while they are good, so the command can outlive the one-hour
+/// cap on chained sessions without a new token.
+fn serve(
+    s: &Settings,
+    ctx: &Modes,
+    program: &Program,
+    env: &[(OsString, OsString)],
+    creds: response::Credentials,
+    mut first: Option<response::Credentials>,
+    log: &mut Log,
+) -> Result<i32, Error> {
+    let endpoint = serve::Endpoint::bind()?;
+    log.hide(std::slice::from_ref(endpoint.token()));
+    let mut set = vec![
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url()),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            endpoint.token().expose().to_string(),
+        ),
+    ];
+    set.extend(
+        output::variables(s, &creds, false)
+            .into_iter()
+            .filter(|(k, _)| *k != "AWS_CREDENTIAL_EXPIRATION"),
+    );
+    let names = token_names();
+    let given = Given {
+        set,
+        token_names: &names,
+        token: s.token.expose(),
+    };
+    let child_env = exec::environment(env, &given);
+    log.info(&format!(
+        "running {} with a credential endpoint ({}) for {}, refreshed within 15m of expiry",
+        program.shown(),
+        endpoint.url(),
+        creds
+            .assumed_role_arn
+            .as_deref()
+            .unwrap_or(&s.last_role().arn),
+    ));
+    let mut refresh = |log: &mut Log| {
+        let deadline = Instant::now() + s.timeout.value;
+        let good = |c: &response::Credentials| c.expires_at - time::now() > REFRESH_WINDOW;
+        let again = |deadline, not_sent: &str| {
+            settings::fresh_token(s, &mut settings::System { env }, deadline, not_sent)
+        };
+        let kept = RefCell::new(None);
+        let rctx = request::Context {
+            claims: ctx.claims,
+            first_hop: Some(&kept),
+            fresh: s
+                .token_source
+                .rereads()
+                .then_some(&again as request::Refetch),
+        };
+        let fresh = match first.as_ref().filter(|f| good(f)) {
+            Some(f) => request::rechain(s, ctx.endpoint, &rctx, deadline, f, log)?,
+            // The whole exchange, with the token got again from its file
+            // or command (§14.3).
+            None => match again(deadline, "the credentials were not refreshed")? {
+                Some(f) => {
+                    log.hide(std::slice::from_ref(&f.token));
+                    for line in &f.stderr {
+                        log.info(line);
+                    }
+                    let renewed = Settings {
+                        token: settings::Sourced {
+                            value: f.token,
+                            source: s.token.source,
+                        },
+                        ..s.clone()
+                    };
+                    request::exchange(&renewed, ctx.endpoint, &rctx, deadline, log)?
+                }
+                None => request::exchange(s, ctx.endpoint, &rctx, deadline, log)?,
+            },
+        };
+        if let Some(f) = kept.into_inner() {
+            first = Some(f);
+        }
+        Ok(fresh)
+    };
+    let stop = AtomicBool::new(false);
+    let code = std::thread::scope(|scope| {
+        let server = scope.spawn(|| endpoint.serve(creds, &stop, &mut refresh, log));
+        let code = exec::run(program, &child_env);
+        stop.store(true, Ordering::SeqCst);
+        endpoint.wake();
+        let _ = server.join();
+        code
+    })?;
+    log.debug(&format!(
+        "{} exited with {code}; the endpoint is closed",
+        program.shown()
+    ));
+    Ok(code)
+}
+
 /// What `--check` says of a command: the exchange's report, the command
 /// found, and what its environment gets and loses.
 pub(crate) fn check(
@@ -117,12 +240,18 @@ pub(crate) fn check(
         crate::error::shown(&program.path.to_string_lossy()),
         program.args.len()
     );
-    let mut set = vec![
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-    ];
-    set.push("AWS_CREDENTIAL_EXPIRATION");
+    let mut set = match s.serve.value {
+        true => vec![
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI (http://127.0.0.1 on a port picked when it runs)",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN (a fresh secret)",
+        ],
+        false => vec![
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_CREDENTIAL_EXPIRATION",
+        ],
+    };
     if s.region.as_ref().is_some_and(|r| r.value != "aws-global") {
         set.extend(["AWS_REGION", "AWS_DEFAULT_REGION"]);
     }

@@ -47,6 +47,9 @@ pub enum Error {
     CommandNotFound(String),
     /// The command is there but cannot be run: exit 126, as shells say.
     CommandNotRunnable(String),
+    /// This program's own fault: a request the HTTP client could not build
+    /// or write (exit 1), never blamed on the server or the network.
+    Internal(String),
 }
 
 /// What STS said when it refused, plus the hint worked out for it.
@@ -79,6 +82,7 @@ impl Error {
             Error::Output(_) => 6,
             Error::CommandNotRunnable(_) => 126,
             Error::CommandNotFound(_) => 127,
+            Error::Internal(_) => 1,
         }
     }
 
@@ -191,7 +195,8 @@ impl Error {
             Error::Output(msg) => f.write_str(msg),
             Error::WouldBeRefused(msg)
             | Error::CommandNotFound(msg)
-            | Error::CommandNotRunnable(msg) => f.write_str(msg),
+            | Error::CommandNotRunnable(msg)
+            | Error::Internal(msg) => f.write_str(msg),
         }
     }
 }
@@ -275,6 +280,7 @@ mod tests {
             (Error::WouldBeRefused("x".into()), 3),
             (Error::CommandNotRunnable("x".into()), 126),
             (Error::CommandNotFound("x".into()), 127),
+            (Error::Internal("x".into()), 1),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code, "{err}");

@@ -5,10 +5,15 @@
 //! The command is found before STS is asked ([`find`]), its environment is
 //! a pure function of aws-oidc's own and what it is given
 //! ([`environment`]), and [`run`] starts it, passes on the signals a runner
-//! sends, and waits.
+//! sends, and waits. [`capture`] runs a token command (§14.3) and collects
+//! what it prints, bounded in time and size.
 
 use std::ffi::{OsStr, OsString};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
@@ -86,6 +91,13 @@ pub fn find(command: &[OsString], path: Option<&OsStr>) -> Result<Program, Error
             ),
         })),
     }
+}
+
+/// The `PATH` of an environment, which [`find`] searches.
+pub fn search_path(env: &[(OsString, OsString)]) -> Option<&OsStr> {
+    env.iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_os_str())
 }
 
 /// Searches each `PATH` entry for `name` (on Windows with each `PATHEXT`
@@ -292,6 +304,131 @@ fn status_code(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or(1)
 }
 
+/// What a command run by [`capture`] gave.
+#[derive(Debug)]
+pub struct Captured {
+    /// Its exit status, or 128+N when signal N ended it.
+    pub status: i32,
+    /// Its standard output, at most the limit asked for.
+    pub stdout: Vec<u8>,
+    /// Whether it printed more than that (it was then stopped).
+    pub over: bool,
+    /// Its standard error, at most [`STDERR_KEPT`] bytes.
+    pub stderr: Vec<u8>,
+    /// Whether it was stopped because the deadline passed.
+    pub timed_out: bool,
+}
+
+/// How much of a captured command's standard error is kept to show.
+pub const STDERR_KEPT: usize = 16 << 10;
+
+/// How long a command that has exited is waited for to close its output:
+/// a process it left running in the background may hold it open for ever.
+const CLOSE_GRACE: Duration = Duration::from_millis(200);
+
+/// Runs the program in `env`, without a shell and with nothing on its
+/// standard input, and collects what it prints: at most `limit` bytes of
+/// standard output (one more and it is killed), the first
+/// [`STDERR_KEPT`] bytes of standard error. It is killed (SIGKILL on
+/// Unix) when `deadline` passes. Used for token commands
+/// (`docs/reference.md` §14.3), whose output must be whole before it is
+/// shown: the caller scrubs standard error of the token standard output
+/// held.
+pub fn capture(
+    program: &Program,
+    env: &[(OsString, OsString)],
+    deadline: Instant,
+    limit: usize,
+) -> Result<Captured, Error> {
+    let mut cmd = std::process::Command::new(&program.path);
+    cmd.args(&program.args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut cmd, &program.name);
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::CommandNotRunnable(format!(
+            "the command `{}` cannot be started: {}",
+            program.shown(),
+            crate::error::io_reason(&e)
+        ))
+    })?;
+    let (done, closed) = mpsc::channel();
+    let stdout = drain(child.stdout.take(), limit + 1, done.clone());
+    let stderr = drain(child.stderr.take(), STDERR_KEPT, done);
+    let (mut open, mut exited_at, mut stopped) = (2, None, None);
+    let status = loop {
+        let over = lock(&stdout).len() > limit;
+        let late = Instant::now() >= deadline;
+        if let Some(status) = child.try_wait().ok().flatten() {
+            let at = *exited_at.get_or_insert_with(Instant::now);
+            if open == 0 || at.elapsed() >= CLOSE_GRACE || over {
+                break status;
+            }
+        } else if over || late {
+            stopped = Some(over);
+            let _ = child.kill();
+            // Killed: its pipes close with it, or are left to whatever it
+            // started, which is not waited for.
+            match child.wait() {
+                Ok(status) => break status,
+                Err(e) => return Err(Error::CommandNotRunnable(crate::error::io_reason(&e))),
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if closed
+            .recv_timeout(left.clamp(Duration::from_millis(1), TICK))
+            .is_ok()
+        {
+            open -= 1;
+        }
+    };
+    let mut stdout = std::mem::take(&mut *lock(&stdout));
+    let over = stdout.len() > limit || stopped == Some(true);
+    stdout.truncate(limit);
+    let stderr = std::mem::take(&mut *lock(&stderr));
+    Ok(Captured {
+        status: status_code(status),
+        stdout,
+        over,
+        stderr,
+        timed_out: stopped == Some(false),
+    })
+}
+
+/// How often [`capture`] looks at the command while it runs.
+const TICK: Duration = Duration::from_millis(20);
+
+type Shared = Arc<Mutex<Vec<u8>>>;
+
+fn lock(buf: &Shared) -> std::sync::MutexGuard<'_, Vec<u8>> {
+    // A reader thread only appends; a panic there leaves bytes still usable.
+    buf.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Reads `pipe` on a thread of its own into a shared buffer, keeping at
+/// most `keep` bytes (and reading on, so the writer is never blocked),
+/// and says on `done` when it closes.
+fn drain(pipe: Option<impl Read + Send + 'static>, keep: usize, done: mpsc::Sender<()>) -> Shared {
+    let buf: Shared = Arc::default();
+    let shared = buf.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        if let Some(mut pipe) = pipe {
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                let mut b = lock(&shared);
+                let room = keep.saturating_sub(b.len()).min(n);
+                b.extend_from_slice(&chunk[..room]);
+            }
+        }
+        let _ = done.send(());
+    });
+    buf
+}
+
 #[cfg(unix)]
 mod forward {
     //! Passing a runner's signals on to the command.
@@ -301,7 +438,7 @@ mod forward {
     /// The running command's pid, 0 when none.
     static CHILD: AtomicI32 = AtomicI32::new(0);
 
-    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    use crate::signal::SIGNALS;
 
     /// Starts `cmd` with the signals held back until its pid is known,
     /// then passes each on to it while waiting for it.
@@ -349,23 +486,7 @@ mod forward {
     }
 
     fn install() {
-        for sig in SIGNALS {
-            // SAFETY: an all-zero sigaction is valid (empty mask, no
-            // flags); sigaction only reads `act` and writes `old`. A signal
-            // ignored at start (nohup) stays ignored.
-            unsafe {
-                let mut old: libc::sigaction = std::mem::zeroed();
-                if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                    || old.sa_sigaction == libc::SIG_IGN
-                {
-                    continue;
-                }
-                let mut act: libc::sigaction = std::mem::zeroed();
-                act.sa_sigaction = pass_on as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                act.sa_flags = libc::SA_RESTART;
-                libc::sigaction(sig, &act, std::ptr::null_mut());
-            }
-        }
+        crate::signal::install(pass_on, libc::SA_RESTART);
     }
 
     /// Sends the signal on to the command; aws-oidc waits for it to end.
@@ -434,6 +555,53 @@ mod tests {
                 ("AWS_REGION", "us-east-1"),
             ])
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_captured_command_is_bounded_in_time_and_output() {
+        let sh = |script: &str| Program {
+            name: "sh".into(),
+            path: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+        };
+        let env = os(&[("PATH", "/usr/bin:/bin"), ("X", "x-value")]);
+        let soon = || Instant::now() + Duration::from_secs(20);
+        let c = capture(&sh("echo out $X; echo err >&2; exit 3"), &env, soon(), 100).unwrap();
+        assert_eq!(
+            (c.status, c.stdout, c.stderr),
+            (3, b"out x-value\n".to_vec(), b"err\n".to_vec())
+        );
+        assert!(!c.over && !c.timed_out);
+        // One byte over the limit and it is stopped, whatever it prints.
+        let c = capture(&sh("head -c 11 /dev/zero; exec sleep 20"), &env, soon(), 10).unwrap();
+        assert!(c.over && !c.timed_out);
+        assert_eq!(c.stdout.len(), 10);
+        let c = capture(&sh("head -c 10 /dev/zero"), &env, soon(), 10).unwrap();
+        assert!(!c.over);
+        // Killed at the deadline.
+        let t0 = Instant::now();
+        let c = capture(
+            &sh("exec sleep 20"),
+            &env,
+            t0 + Duration::from_millis(300),
+            10,
+        )
+        .unwrap();
+        assert!(c.timed_out);
+        assert_eq!(c.status, 128 + libc::SIGKILL);
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        // What it leaves running in the background is not waited for.
+        let t0 = Instant::now();
+        let c = capture(&sh("echo tok; sleep 20 &"), &env, soon(), 10).unwrap();
+        assert_eq!(
+            (c.status, c.stdout.as_slice(), c.timed_out),
+            (0, &b"tok\n"[..], false)
+        );
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        // Standard error is kept to its first STDERR_KEPT bytes.
+        let c = capture(&sh("head -c 20000 /dev/zero >&2"), &env, soon(), 10).unwrap();
+        assert_eq!(c.stderr.len(), STDERR_KEPT);
     }
 
     #[cfg(unix)]

@@ -25,8 +25,11 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod secret;
+pub mod serve;
 mod sets;
 pub mod settings;
+#[cfg(unix)]
+mod signal;
 pub mod sigv4;
 #[cfg(test)]
 mod testing;
@@ -39,7 +42,7 @@ use std::io::{self, Write};
 
 use crate::error::Error;
 use crate::log::{Level, Log};
-use crate::settings::{Command, DiskFiles, Inputs, Settings};
+use crate::settings::{Command, Inputs, Settings, System};
 
 /// The version printed by `--version` and sent in `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -91,7 +94,7 @@ pub fn run_as(
         Command::Run { flags, check } => (flags, check),
     };
     let inputs = Inputs { flags, env: map };
-    let resolved = settings::resolve(&inputs, &mut DiskFiles);
+    let resolved = settings::resolve(&inputs, &mut System { env });
     // A bad log level is the settings' error below; until then, info.
     let mut log = Log::stderr(resolved.log.level);
     log.hide(&resolved.secrets);
@@ -102,6 +105,10 @@ pub fn run_as(
     // the role is missing, so its hint must come before that error.
     for w in settings::unknown_plugin_settings(&inputs) {
         log.warn(&w);
+    }
+    // What a token command said, scrubbed of what it printed (§14.3).
+    for line in &resolved.token_stderr {
+        log.info(line);
     }
     match resolved
         .settings
@@ -170,6 +177,12 @@ fn execute(
         .cache
         .as_ref()
         .map(|_| cache::key(&endpoint.url, &request::hop_forms(s)));
+    if s.serve.value && process.child.is_none() {
+        return Err(Error::Conflict(format!(
+            "{} gives a command a credential endpoint, so it needs one after `--` (aws-oidc --serve … -- COMMAND); add the command, or drop it",
+            s.serve.source
+        )));
+    }
     // A command is found before STS is asked, and takes the credentials
     // instead of any output (§14).
     if let Some(child) = process.child {
@@ -192,7 +205,7 @@ fn execute(
             claims: claims.as_ref(),
             cache_key: cache_key.as_deref(),
         };
-        return sets::run(s, check, &ctx, process.exe, log, stdout);
+        return sets::run(s, check, &ctx, process, log, stdout);
     }
     // Every destination is checked, and for a run opened, before STS is
     // asked; `--check` makes the same checks and changes nothing.
@@ -210,7 +223,15 @@ fn execute(
         )
         .map(|()| 0);
     }
-    let creds = credentials(s, &endpoint, claims.as_ref(), cache_key.as_deref(), log)?;
+    let creds = credentials(
+        s,
+        &endpoint,
+        claims.as_ref(),
+        None,
+        cache_key.as_deref(),
+        process.env,
+        log,
+    )?;
     if let Some(warning) = clock_warning(&creds, time::now()) {
         log.warn(&warning);
     }
@@ -274,17 +295,32 @@ fn clock_warning(creds: &response::Credentials, now: i64) -> Option<String> {
 
 /// The credentials to write: from the cache when it holds them, else from
 /// STS (every hop, and `--verify`), each held to the account guard (§12).
-/// One deadline, the run's timeout from here, covers every path: the wait
-/// for the cache's lock, a hit's `--verify` and the exchange (§4.2, §13.4).
+/// One deadline, the run's timeout from here less what getting the token
+/// took (a token command's run), covers every path: the wait for the
+/// cache's lock, a hit's `--verify` and the exchange (§4.2, §13.4). A
+/// token from a file or a command is got again for every retry, in `env`
+/// (§1.3).
 fn credentials(
     s: &Settings,
     endpoint: &endpoint::Endpoint,
     claims: Option<&claims::Claims>,
+    first_hop: Option<&std::cell::RefCell<Option<response::Credentials>>>,
     cache_key: Option<&str>,
+    env: &[(OsString, OsString)],
     log: &mut Log,
 ) -> Result<response::Credentials, Error> {
-    let ctx = request::Context { claims };
-    let deadline = std::time::Instant::now() + s.timeout.value;
+    let fresh = |deadline, not_sent: &str| {
+        settings::fresh_token(s, &mut System { env }, deadline, not_sent)
+    };
+    let ctx = request::Context {
+        claims,
+        first_hop,
+        fresh: s
+            .token_source
+            .rereads()
+            .then_some(&fresh as request::Refetch),
+    };
+    let deadline = std::time::Instant::now() + s.timeout.value.saturating_sub(s.token_took);
     // Said only when STS is asked: a cache hit says so instead.
     let mut exchange = |log: &mut Log, waited: std::time::Duration| {
         if !waited.is_zero() {
@@ -582,8 +618,9 @@ pub fn help() -> String {
          \x20                      run would: 2 bad setting, 3 expired token, 6 nowhere to write\n\
          \x20                      or an output file or the cache folder refused\n\
          \x20 --help, --version\n\n\
-         The token: prefer env or --token-file (- reads stdin). --token puts it where process lists\n\
-         and shell history can see it.\n\n\
+         The token: prefer env, --token-file (- reads stdin) or --token-command. --token puts it\n\
+         where process lists and shell history can see it. A token file or command is read again\n\
+         before each retry; --check runs the token command too (it sends nothing to STS).\n\n\
          Formats: dotenv (KEY=VALUE), shell (export KEY='VALUE'), json, credential-process (AWS's\n\
          credential_process JSON on stdout), fish (set -gx KEY 'VALUE'), powershell ($env:KEY =\n\
          'VALUE'). Log levels: error, warn, info, debug, trace.\n\n\

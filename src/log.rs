@@ -31,7 +31,7 @@ pub struct Log {
     /// Every secret given to [`Log::hide`], to rebuild `secrets` from.
     hidden: Vec<String>,
     secrets: Option<crate::secret::Scrubber>,
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
 }
 
 impl Log {
@@ -41,7 +41,7 @@ impl Log {
     }
 
     /// A logger writing anywhere (tests).
-    pub fn to(level: Level, out: Box<dyn Write>) -> Log {
+    pub fn to(level: Level, out: Box<dyn Write + Send>) -> Log {
         Log {
             level,
             mask: Vec::new(),

@@ -102,6 +102,8 @@ pub enum Malformed {
     Alphabet(&'static str),
     /// `AccessKeyId` is outside STS's 16-128 characters.
     KeyIdLength(usize),
+    /// `SessionToken` is longer than [`SESSION_TOKEN_LIMIT`].
+    TokenLength(usize),
     /// The body is not UTF-8: the byte offset of the first bad byte.
     NotUtf8(usize),
     /// The body declares a charset other than UTF-8 or US-ASCII: where
@@ -136,6 +138,10 @@ impl std::fmt::Display for Malformed {
                 f,
                 "AccessKeyId is {n} characters, and STS sends 16 to 128"
             ),
+            Malformed::TokenLength(n) => write!(
+                f,
+                "SessionToken is {n} characters, over the {SESSION_TOKEN_LIMIT} aws-oidc takes"
+            ),
             Malformed::NotUtf8(at) => write!(
                 f,
                 "the body is not UTF-8 (byte {at}), and STS answers in UTF-8"
@@ -158,7 +164,10 @@ impl Malformed {
     pub fn in_credentials(&self) -> bool {
         matches!(
             self,
-            Malformed::Expiration | Malformed::Alphabet(_) | Malformed::KeyIdLength(_)
+            Malformed::Expiration
+                | Malformed::Alphabet(_)
+                | Malformed::KeyIdLength(_)
+                | Malformed::TokenLength(_)
         )
     }
 
@@ -227,9 +236,17 @@ pub const ALPHABETS: [(&str, Alphabet); 4] = [
     ("AssumedRoleUser/Arn", arn_char),
 ];
 
+/// The longest `SessionToken` taken, in characters (`docs/reference.md`
+/// §3.4). AWS documents no maximum (STS's are about 1 KB); a session token
+/// is sent back as a header when it signs the next call (a chained hop,
+/// `--verify`), and the client's buffer for a signed request is sized for
+/// one of this length (`request`'s `SIGNED_OUTPUT_BUFFER`).
+pub const SESSION_TOKEN_LIMIT: usize = 64 << 10;
+
 /// Holds the values of [`ALPHABETS`]' fields, in its order, to their
-/// alphabets, and `AccessKeyId` to STS's 16-128 characters: for an answer,
-/// and for a cache entry read back (`docs/reference.md` §13).
+/// alphabets, `AccessKeyId` to STS's 16-128 characters and `SessionToken`
+/// to [`SESSION_TOKEN_LIMIT`]: for an answer, and for a cache entry read
+/// back (`docs/reference.md` §13).
 pub fn check_fields(values: [Option<&str>; 4]) -> Result<(), Malformed> {
     for ((field, char_ok), value) in ALPHABETS.iter().zip(values) {
         if value.is_some_and(|v| !v.chars().all(char_ok)) {
@@ -239,6 +256,11 @@ pub fn check_fields(values: [Option<&str>; 4]) -> Result<(), Malformed> {
     let n = values[0].map_or(0, |v| v.chars().count());
     if !(16..=128).contains(&n) {
         return Err(Malformed::KeyIdLength(n));
+    }
+    // ASCII by its alphabet: bytes are characters.
+    let n = values[2].map_or(0, str::len);
+    if n > SESSION_TOKEN_LIMIT {
+        return Err(Malformed::TokenLength(n));
     }
     Ok(())
 }
@@ -658,6 +680,21 @@ mod tests {
             match ok {
                 true => assert!(r.is_ok(), "{n}"),
                 false => assert_eq!(r.unwrap_err(), Malformed::KeyIdLength(n)),
+            }
+        }
+        for (n, ok) in [
+            (1, true),
+            (SESSION_TOKEN_LIMIT, true),
+            (SESSION_TOKEN_LIMIT + 1, false),
+        ] {
+            let r = parsed(&with("SessionToken", &"T".repeat(n)));
+            match ok {
+                true => assert!(r.is_ok(), "{n}"),
+                false => {
+                    let m = r.unwrap_err();
+                    assert_eq!(m, Malformed::TokenLength(n));
+                    assert!(m.in_credentials());
+                }
             }
         }
     }

@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::log::Log;
@@ -121,7 +120,7 @@ pub(crate) fn run(
     s: &Settings,
     check: bool,
     ctx: &Modes,
-    exe: fn() -> Option<PathBuf>,
+    process: &crate::Process,
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<i32, Error> {
@@ -129,7 +128,7 @@ pub(crate) fn run(
     let plan = output::plan(s)?;
     let processes = match s.profiles.refreshable {
         true => {
-            let exe = program(exe)?;
+            let exe = program(process.exe)?;
             let commands: Result<Vec<String>, Error> =
                 roles.iter().map(|r| command(&r.settings, &exe)).collect();
             commands?.into_iter().map(Some).collect()
@@ -150,7 +149,9 @@ pub(crate) fn run(
             &r.settings,
             &r.endpoint,
             ctx.claims,
+            None,
             r.cache_key.as_deref(),
+            process.env,
             log,
         )
         .map_err(|e| naming(e, &r.named))?;
@@ -181,7 +182,7 @@ pub(crate) fn run(
 }
 
 /// This program's absolute path, which a refreshable profile runs.
-fn program(exe: fn() -> Option<PathBuf>) -> Result<String, Error> {
+fn program(exe: fn() -> Option<std::path::PathBuf>) -> Result<String, Error> {
     match exe().and_then(|p| p.to_str().map(String::from)) {
         Some(path) => Ok(path),
         None => Err(Error::Output(format!(
@@ -208,7 +209,15 @@ fn command(s: &Settings, exe: &str) -> Result<String, Error> {
     };
     let user_set = |source: Source| source != Source::Default;
     flag("--role-arn", Some(s.role.arn.clone()));
-    flag("--token-file", s.token_file.clone());
+    // The token's source, never the token: a file, or a command's words
+    // joined as a shell splits them back.
+    match &s.token_source {
+        settings::TokenSource::Command(words) => {
+            let line = output::command_line(words, false).map_err(|p| refused(&p))?;
+            flag("--token-command", Some(line));
+        }
+        _ => flag("--token-file", s.token_file.clone()),
+    }
     let session = &s.session_name;
     flag(
         "--session-name",
@@ -260,12 +269,15 @@ fn command(s: &Settings, exe: &str) -> Result<String, Error> {
         }
     }
     w.extend(["--format", "credential-process", "--output", "-"].map(String::from));
-    output::command_line(&w, cfg!(windows)).map_err(|p| {
-        Error::setting(
-            settings::REFRESHABLE.named(None),
-            format!("{p}; choose paths and values without it"),
-        )
-    })
+    output::command_line(&w, cfg!(windows)).map_err(|p| refused(&p))
+}
+
+/// A refreshable profile's command that cannot be written as one line.
+fn refused(problem: &str) -> Error {
+    Error::setting(
+        settings::REFRESHABLE.named(None),
+        format!("{problem}; choose paths and values without it"),
+    )
 }
 
 /// What `--check` says: each role's exchange, then where every output

@@ -307,6 +307,8 @@ impl Folder {
         // no live run is writing.
         // SAFETY: `c_tmp` is NUL-terminated and outlives the call.
         unsafe { libc::unlinkat(fd, c_tmp.as_ptr(), 0) };
+        // It holds credentials: a signal while it exists removes it.
+        let _on_signal = crate::output::remove_on_signal(fd, &tmp);
         let written = self
             .at(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL)
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))

@@ -6,6 +6,7 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use super::rollback::{Entry, Record};
 #[cfg(windows)]
 use super::windows as owner_only;
 use super::{ChosenBy, Plan, Rendered, Target};
@@ -29,21 +30,14 @@ pub(super) struct Destination {
     source: String,
     /// The open file; `None` under `--check`.
     file: Option<File>,
-    /// The length before this run, which a failed run cuts it back to.
+    /// The length before this run.
     len: u64,
-    /// The file did not exist: this run creates it (under `--check`, would),
-    /// and a failed run removes it again.
+    /// The file did not exist: this run creates it (under `--check`, would).
     new: bool,
     /// The old text does not end in a newline, so one goes first.
     needs_newline: bool,
-    /// Bytes were written, so a failed run cuts them off again.
-    written: bool,
-    /// The whole run succeeded: keep what was written.
-    done: bool,
-    /// A file this run created, which a signal's handler removes until the
-    /// run is done with it.
-    #[cfg(unix)]
-    created: Option<super::signals::Created>,
+    /// The file in the run's [`Record`], once opened: what undoing it takes.
+    entry: Option<&'static Entry>,
 }
 
 impl Destination {
@@ -57,7 +51,11 @@ impl Destination {
             bytes.push(b'\n');
         }
         bytes.extend_from_slice(text.as_bytes());
-        self.written = true;
+        // Recorded before the write starts, so that a signal during it or
+        // after it undoes it, as a failure does.
+        if let Some(e) = self.entry {
+            e.start();
+        }
         file.write_all(&bytes)
             .and_then(|()| file.sync_all())
             .map_err(|e| {
@@ -79,29 +77,9 @@ impl Destination {
     }
 }
 
-/// Until the run succeeds, dropping a destination undoes the run: a file
-/// appended to is cut back to its old length and a file created is
-/// removed, so a failed run leaves nothing behind, whichever step failed.
-impl Drop for Destination {
-    fn drop(&mut self) {
-        let Some(file) = self.file.take().filter(|_| !self.done) else {
-            return;
-        };
-        // Best effort: the error that failed the run is the one to report.
-        if self.new {
-            #[cfg(unix)]
-            self.created.take();
-            drop(file);
-            let _ = std::fs::remove_file(&self.path);
-        } else if self.written {
-            let _ = file.set_len(self.len).and_then(|()| file.sync_all());
-        }
-    }
-}
-
 /// Every destination file of a plan, checked and opened before STS is
-/// asked. Until [`write`] succeeds, dropping it undoes the run (see
-/// [`Destination`]'s `Drop`).
+/// asked. Until [`write`] succeeds, dropping it undoes the run (see its
+/// `Drop`).
 #[derive(Debug)]
 pub struct Destinations {
     creds: Option<Destination>,
@@ -109,8 +87,26 @@ pub struct Destinations {
     /// The profiles files (credentials, then config), each with its text
     /// when checked and the sections the run changes in it.
     profiles: super::profile::Checked,
+    /// What undoing the run takes, shared with a signal's handler.
+    record: &'static Record,
     /// Worth a warning: a credentials file that others can read.
     pub warnings: Vec<String>,
+}
+
+/// Until the run succeeds, dropping the destinations undoes the run, from
+/// the record a signal's handler undoes it from: each file appended to is
+/// cut back to its old length and each file created is removed, so a failed
+/// run leaves nothing behind, whichever step failed.
+impl Drop for Destinations {
+    fn drop(&mut self) {
+        self.record.cut();
+        // Closed before the removal, which Windows refuses for an open file.
+        self.creds.take();
+        self.vars.take();
+        self.record.remove();
+        #[cfg(unix)]
+        super::signals::disarm(self.record);
+    }
 }
 
 impl Destinations {
@@ -247,6 +243,7 @@ pub fn open(
         creds: None,
         vars: None,
         profiles: Vec::new(),
+        record: Record::new(),
         warnings: Vec::new(),
     };
     if let Target::File(path) = &plan.creds {
@@ -256,7 +253,7 @@ pub fn open(
         if let Some(e) = in_cache(path, source) {
             return Err(e);
         }
-        let (dest, warning) = open_one(path, source, stdout_ok, mode, &mut seen)?;
+        let (dest, warning) = open_one(path, source, stdout_ok, mode, &mut seen, d.record)?;
         d.creds = Some(dest);
         d.warnings.extend(warning);
     }
@@ -265,7 +262,8 @@ pub fn open(
             return Err(e);
         }
         // The variables are not secret, so others reading them is no matter.
-        d.vars = Some(open_one(&v.value, v.source.name(), false, mode, &mut seen)?.0);
+        let vars = open_one(&v.value, v.source.name(), false, mode, &mut seen, d.record)?;
+        d.vars = Some(vars.0);
     }
     if let Some(p) = &plan.profiles {
         for f in [&p.files.credentials, &p.files.config] {
@@ -273,7 +271,7 @@ pub fn open(
                 return Err(e);
             }
         }
-        let (files, warnings) = super::profile::open(p, &mut seen)?;
+        let (files, warnings) = super::profile::open(p, &mut seen, d.record)?;
         d.profiles = files;
         d.warnings.extend(warnings);
     }
@@ -282,13 +280,14 @@ pub fn open(
 
 /// Checks and opens one destination, with a warning when others can read
 /// it. `seen` holds the files already claimed, by key: the inputs (`true`)
-/// and earlier destinations.
+/// and earlier destinations. An opened file joins the run's `record`.
 pub(super) fn open_one(
     path: &str,
     source: &str,
     stdout_ok: bool,
     mode: Mode,
     seen: &mut Vec<(String, String, bool)>,
+    record: &'static Record,
 ) -> Result<(Destination, Option<String>), Error> {
     let named = format!("{source} ({path})");
     let refuse = |problem: String| Error::Output(format!("{named} {problem}; nothing was sent"));
@@ -324,10 +323,7 @@ pub(super) fn open_one(
         len: existing.as_ref().map_or(0, Metadata::len),
         new: existing.is_none(),
         needs_newline: false,
-        written: false,
-        done: false,
-        #[cfg(unix)]
-        created: None,
+        entry: None,
     };
     if mode == Mode::Inspect {
         // What the open would say, without opening: `--check` exits as
@@ -342,15 +338,15 @@ pub(super) fn open_one(
         seen.push((key, named.clone(), false));
         return Ok((d, warning));
     }
-    // From here on, dropping `d` removes a file created here.
     let file = d.file.insert(open_or_create(path, d.new).map_err(refuse)?);
-    #[cfg(unix)]
-    if d.new {
-        d.created = super::signals::remember(path);
-    }
+    let m = file.metadata();
+    // From here on, undoing the run (a failure or a signal) removes a file
+    // created here, and cuts a file appended to back to this length.
+    let len = m.as_ref().map_or(0, Metadata::len);
+    d.entry = Some(record.add(path, file, len, d.new));
     // The checks again, on what was opened: the name could have been
     // swapped between the look and the open.
-    let m = file.metadata().map_err(|e| refuse(cannot("checked", &e)))?;
+    let m = m.map_err(|e| refuse(cannot("checked", &e)))?;
     if !d.new {
         check_existing(&m, path, stdout_ok).map_err(refuse)?;
     }
@@ -729,10 +725,6 @@ pub fn write(
                 ))
             })?;
     }
-    for d in [&mut dest.creds, &mut dest.vars].into_iter().flatten() {
-        d.done = true;
-        #[cfg(unix)]
-        d.created.take();
-    }
+    dest.record.keep();
     Ok(())
 }

@@ -9,6 +9,7 @@
 mod destinations;
 mod profile;
 mod quote;
+mod rollback;
 #[cfg(unix)]
 mod signals;
 #[cfg(test)]
@@ -23,6 +24,8 @@ use std::fmt;
 pub(crate) use destinations::user_name;
 pub use destinations::{open, write, CacheFiles, Destinations, Mode};
 pub use quote::command_line;
+#[cfg(unix)]
+pub(crate) use signals::remove_on_signal;
 
 use crate::error::Error;
 use crate::json::quote;

@@ -444,9 +444,18 @@ impl ProfileFile {
     fn replace(&self, text: &str) -> std::io::Result<()> {
         let tmp = format!("{}.aws-oidc.{}.tmp", self.path, std::process::id());
         let _ = std::fs::remove_file(&tmp);
-        let mut file = destinations::create_new(&tmp)?;
+        // It holds credentials: a signal while it exists removes it.
         #[cfg(unix)]
-        let _created = super::signals::remember(&tmp);
+        let folder = File::open(destinations::dir_of(Path::new(&self.path)))?;
+        #[cfg(unix)]
+        let _on_signal = {
+            use std::os::fd::AsRawFd;
+            let name = Path::new(&tmp)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            super::signals::remove_on_signal(folder.as_raw_fd(), &name.unwrap_or_default())
+        };
+        let mut file = destinations::create_new(&tmp)?;
         let written = file
             .write_all(text.as_bytes())
             .and_then(|()| keep_mode(&file, &self.path))
@@ -514,6 +523,7 @@ pub(super) type Checked = Vec<(ProfileFile, Secret, Vec<String>)>;
 pub(super) fn open(
     p: &ProfilePlan,
     seen: &mut Vec<(String, String, bool)>,
+    record: &'static super::rollback::Record,
 ) -> Result<(Checked, Vec<String>), Error> {
     let (mut checked, mut warnings) = (Vec::new(), Vec::new());
     let files = [
@@ -543,6 +553,7 @@ pub(super) fn open(
                 false,
                 destinations::Mode::Inspect,
                 seen,
+                record,
             )?;
             // Replaced by a rename: its folder must take a new file.
             destinations::may_write(&file.path, true).map_err(|e| {

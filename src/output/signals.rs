@@ -1,79 +1,85 @@
-//! Removing the files a run created when a signal ends it
-//! (`docs/reference.md` §6.2): a runner's timeout or cancel sends SIGTERM
-//! (or SIGINT, SIGHUP) while the request is under way, after the
-//! destinations were created. Files appended to need nothing: nothing is
-//! written to them before the answer.
+//! Undoing a run that a signal ends (`docs/reference.md` §6.2): a runner's
+//! timeout or cancel sends SIGTERM (or SIGINT, SIGHUP) at any point, while
+//! the request is under way or between two writes. The handler undoes the
+//! run from the same [`Record`] a failure undoes it from, so both leave the
+//! files alike: each file appended to back at its old length, each file
+//! created removed.
 
-use std::ffi::{c_char, CString};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-/// The paths this run created and has not finished, as C strings the
-/// handler can pass to `unlink` (async-signal-safe) without allocating.
-static CREATED: [AtomicPtr<c_char>; 2] = [AtomicPtr::new(null_mut()), AtomicPtr::new(null_mut())];
+use super::rollback::Record;
 
-/// A created path the handler removes until this is dropped.
-#[derive(Debug)]
-pub(super) struct Created(usize);
+/// The record of the run under way, which the handler undoes; null when no
+/// run has a file open.
+static ARMED: AtomicPtr<Record> = AtomicPtr::new(null_mut());
 
-/// Remembers a path this run just created, installing the handlers (again
-/// for a second file, which changes nothing). `None` when there is no free
-/// slot (there is one per destination, so never).
-pub(super) fn remember(path: &str) -> Option<Created> {
+/// Has a signal undo `record`'s run from now on, installing the handlers
+/// (again for a second file, which changes nothing). Another run's record
+/// already armed (unit tests, in parallel) keeps the slot.
+pub(super) fn arm(record: &'static Record) {
     install();
-    let c = CString::new(path).ok()?.into_raw();
-    let slot = CREATED.iter().position(|s| {
-        s.compare_exchange(null_mut(), c, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-    });
-    if slot.is_none() {
-        // SAFETY: `c` came from `into_raw` above and was stored nowhere.
-        drop(unsafe { CString::from_raw(c) });
-    }
-    slot.map(Created)
+    let r = record as *const Record as *mut Record;
+    let _ = ARMED.compare_exchange(null_mut(), r, Ordering::SeqCst, Ordering::SeqCst);
 }
 
-/// The run finished with the file (written, or removed by the run itself).
-/// The string is left allocated: a handler on another thread could be
-/// reading it, and a run creates at most two.
-impl Drop for Created {
-    fn drop(&mut self) {
-        CREATED[self.0].store(null_mut(), Ordering::SeqCst);
-    }
+/// The run is over with its files (kept, or undone by the run itself, and
+/// about to be closed): a signal no longer touches them.
+pub(super) fn disarm(record: &'static Record) {
+    let r = record as *const Record as *mut Record;
+    let _ = ARMED.compare_exchange(r, null_mut(), Ordering::SeqCst, Ordering::SeqCst);
 }
 
 fn install() {
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: an all-zero sigaction is valid (empty mask, no flags);
-        // sigaction only reads `act` and writes `old`. A signal ignored at
-        // start (nohup) stays ignored.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction == libc::SIG_IGN
-            {
-                continue;
-            }
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            act.sa_flags = libc::SA_RESETHAND;
-            libc::sigaction(sig, &act, std::ptr::null_mut());
-        }
+    crate::signal::install(on_signal, libc::SA_RESETHAND);
+}
+
+/// A cache entry's temporary file while it is written (`docs/reference.md`
+/// §13.3): the folder's descriptor and the name in it, which the handler
+/// removes, as it holds credentials. Never freed, as a record is not.
+struct Temp {
+    dir: libc::c_int,
+    name: std::ffi::CString,
+}
+
+static TEMP: AtomicPtr<Temp> = AtomicPtr::new(null_mut());
+
+/// Removes `name` in the folder `dir` (an open descriptor) if a signal
+/// ends the run before the returned guard is dropped.
+pub fn remove_on_signal(dir: libc::c_int, name: &str) -> TempGuard {
+    install();
+    let temp = Box::leak(Box::new(Temp {
+        dir,
+        name: std::ffi::CString::new(name).unwrap_or_default(),
+    }));
+    TEMP.store(temp, Ordering::SeqCst);
+    TempGuard(())
+}
+
+/// While it lives, a signal removes the temporary file it was made for.
+#[derive(Debug)]
+pub struct TempGuard(());
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        TEMP.store(null_mut(), Ordering::SeqCst);
     }
 }
 
-/// Unlinks every remembered path, then raises the signal again: with
+/// Undoes the armed run, then raises the signal again: with
 /// `SA_RESETHAND` its default action is back, and it ends the process as
 /// the signal when the handler returns.
 extern "C" fn on_signal(sig: libc::c_int) {
-    for slot in &CREATED {
-        let p = slot.load(Ordering::SeqCst);
-        if !p.is_null() {
-            // SAFETY: a non-null slot holds a NUL-terminated string that is
-            // never freed; unlink and raise are async-signal-safe.
-            unsafe { libc::unlink(p) };
-        }
+    // SAFETY: a non-null pointer is a record, which is never freed.
+    if let Some(record) = unsafe { ARMED.load(Ordering::SeqCst).as_ref() } {
+        record.undo();
     }
-    // SAFETY: as above.
+    // SAFETY: a non-null pointer is a `Temp`, which is never freed.
+    if let Some(temp) = unsafe { TEMP.load(Ordering::SeqCst).as_ref() } {
+        // SAFETY: unlinkat is async-signal-safe; the name is NUL-terminated
+        // and the folder's descriptor open while the guard lives.
+        unsafe { libc::unlinkat(temp.dir, temp.name.as_ptr(), 0) };
+    }
+    // SAFETY: raise is async-signal-safe.
     unsafe { libc::raise(sig) };
 }

@@ -22,7 +22,38 @@ pub fn exchange(
     deadline: Instant,
     log: &mut Log,
 ) -> Result<Credentials, Error> {
+    hops(s, endpoint, ctx, deadline, None, log)
+}
+
+/// Runs the chained hops again, the first signed with `first`, the
+/// web-identity hop's credentials of an earlier exchange that are still
+/// good (`--serve`'s refresh, `docs/reference.md` §14.2): no token is sent.
+pub fn rechain(
+    s: &Settings,
+    endpoint: &Endpoint,
+    ctx: &Context,
+    deadline: Instant,
+    first: &Credentials,
+    log: &mut Log,
+) -> Result<Credentials, Error> {
+    hops(s, endpoint, ctx, deadline, Some(first.clone()), log)
+}
+
+/// Every hop from the first (`start` none) or from the second, signed by
+/// `start`.
+fn hops(
+    s: &Settings,
+    endpoint: &Endpoint,
+    ctx: &Context,
+    deadline: Instant,
+    start: Option<Credentials>,
+    log: &mut Log,
+) -> Result<Credentials, Error> {
     let mut conn = Conn::new(s, endpoint, deadline, log)?;
+    if let Some(first) = &start {
+        conn.learn(first, log);
+    }
+    conn.fresh = ctx.fresh;
     let hops = forms::hop_forms(s);
     let n = hops.len();
     if let Some(d) = s
@@ -37,8 +68,9 @@ pub fn exchange(
             d.source
         ));
     }
-    let mut last: Option<Credentials> = None;
-    for (i, fields) in hops.iter().enumerate() {
+    let skip = usize::from(start.is_some());
+    let mut last = start;
+    for (i, fields) in hops.iter().enumerate().skip(skip) {
         let call = Call {
             fields,
             signer: last.as_ref(),
@@ -83,6 +115,9 @@ pub fn exchange(
                 c.assumed_role_arn.as_deref().unwrap_or(call.role_arn()),
                 c.expiration
             ));
+        }
+        if let Some(kept) = ctx.first_hop.filter(|_| i == 0 && n > 1) {
+            *kept.borrow_mut() = Some(c.clone());
         }
         last = Some(c);
     }

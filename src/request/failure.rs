@@ -86,6 +86,14 @@ pub(super) fn transport_failure(
     if let Some(problem) = tls_problem(&e) {
         return Outcome::Fail(Error::Tls { host, problem });
     }
+    // Not the server's doing, nor the network's: said so, and not retried.
+    if let Some(problem) = local_problem(&e) {
+        return Outcome::Fail(Error::Internal(format!(
+            "cannot send the request to {host}: {} ({}); this is aws-oidc's doing, not the server's or the network's; nothing was written; please report it, with the log at debug",
+            problem,
+            wire.heard(&format!("ureq: {e}")),
+        )));
+    }
     // Through a proxy, the connection is to the proxy: when it cannot be
     // made, or is refused or dropped, the proxy is what to check.
     if let Some(p) = wire.proxy {
@@ -174,6 +182,37 @@ pub(super) fn transport_failure(
     )
 }
 
+/// What went wrong on this side, when ureq could not build or write the
+/// request this program made: nothing the server or the network did. Only
+/// the errors that can come from nowhere else count; one that could also
+/// describe an answer (a bad `Content-Length`, an HTTP version) is the
+/// server's.
+fn local_problem(e: &ureq::Error) -> Option<&'static str> {
+    use ureq_proto::Error as P;
+    Some(match e {
+        ureq::Error::Protocol(P::OutputOverflow) => {
+            "a request line or header is longer than the client's output buffer"
+        }
+        ureq::Error::Protocol(
+            P::BadHeader(_)
+            | P::TooManyHostHeaders
+            | P::BadHostHeader
+            | P::BadAuthorizationHeader
+            | P::MethodVersionMismatch(..)
+            | P::BodyNotAllowed
+            | P::BodyIsChunked
+            | P::BodyContentAfterFinish
+            | P::BodyLargerThanContentLength,
+        ) => "the client refused the request it was given",
+        ureq::Error::Http(_) | ureq::Error::BadUri(_) => "the client could not build the request",
+        ureq::Error::InvalidProxyUrl
+        | ureq::Error::RequireHttpsOnly(_)
+        | ureq::Error::TlsRequired => "the client's setup refused the connection",
+        ureq::Error::BodyStalled => "the client stopped making progress",
+        _ => return None,
+    })
+}
+
 /// The status a proxy refused the CONNECT with, read from ureq's text
 /// (`proxy server responded 407/407`).
 fn proxy_status(e: &ureq::Error) -> Option<ureq::http::StatusCode> {
@@ -259,4 +298,46 @@ pub fn preview(body: &str) -> String {
         shown.push('…');
     }
     shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_problem;
+    use ureq_proto::Error as P;
+
+    /// Only what ureq refuses on this side is local; anything that could
+    /// describe the server's answer or the network is not.
+    #[test]
+    fn local_problems_are_only_this_side_s() {
+        let bad_header = ureq::http::Request::builder()
+            .header("x", "\n")
+            .body(())
+            .unwrap_err();
+        let check = |e: ureq::Error, local: bool| {
+            assert_eq!(local_problem(&e).is_some(), local, "{e:?}");
+        };
+        check(ureq::Error::Protocol(P::OutputOverflow), true);
+        check(ureq::Error::Protocol(P::BadHeader("x".into())), true);
+        check(ureq::Error::Protocol(P::BodyLargerThanContentLength), true);
+        check(ureq::Error::Http(bad_header), true);
+        check(ureq::Error::BadUri("x".into()), true);
+        check(ureq::Error::RequireHttpsOnly("http://x".into()), true);
+        check(ureq::Error::TlsRequired, true);
+        check(ureq::Error::Protocol(P::HttpParseFail("x".into())), false);
+        check(ureq::Error::Protocol(P::BadContentLengthHeader), false);
+        check(ureq::Error::Protocol(P::ChunkLenNotANumber), false);
+        check(ureq::Error::Protocol(P::UnsupportedVersion), false);
+        check(
+            ureq::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+            false,
+        );
+        check(ureq::Error::Timeout(ureq::Timeout::Global), false);
+        check(ureq::Error::HostNotFound, false);
+        check(ureq::Error::ConnectionFailed, false);
+        check(ureq::Error::LargeResponseHeader(1, 1), false);
+        assert_eq!(
+            local_problem(&ureq::Error::Protocol(P::OutputOverflow)),
+            Some("a request line or header is longer than the client's output buffer")
+        );
+    }
 }

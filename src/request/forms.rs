@@ -13,7 +13,7 @@ pub const CHAINED_MAX: u32 = 3600;
 pub const FIRST_OF_CHAIN: u32 = 900;
 
 /// A form value: plain, or a secret that is shown redacted.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Field<'a> {
     /// Safe to show.
     Plain(String),
@@ -53,6 +53,13 @@ pub fn form(s: &Settings) -> Form<'_> {
                 f.push(("DurationSeconds".into(), Field::Plain(d.to_string())));
             }
             policies(s, &mut f);
+        }
+        // With --serve its credentials re-assume the chain at every
+        // refresh (§14.2): they get the duration asked for, else STS's.
+        false if s.serve.value => {
+            if let Some(d) = &s.duration {
+                f.push(("DurationSeconds".into(), Field::Plain(d.to_string())));
+            }
         }
         false => f.push((
             "DurationSeconds".into(),
@@ -143,6 +150,20 @@ pub fn encoded(fields: &[(String, Field)]) -> String {
     pairs.join("&")
 }
 
+/// The form as [`encoded`] writes it, with `token` as its
+/// `WebIdentityToken`: a token read again before a retry
+/// (`docs/reference.md` §1.3).
+pub fn encoded_with_token(fields: &[(String, Field)], token: &Secret) -> String {
+    let fields: Vec<(String, Field)> = fields
+        .iter()
+        .map(|(k, v)| match k == "WebIdentityToken" {
+            true => (k.clone(), Field::Secret(token)),
+            false => (k.clone(), v.clone()),
+        })
+        .collect();
+    encoded(&fields)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +229,18 @@ mod tests {
         let f = shown(&hops[0]);
         assert!(f.contains(&"DurationSeconds=7200".to_string()), "{f:?}");
         assert!(!f.iter().any(|x| x.starts_with("ExternalId")), "{f:?}");
+    }
+
+    #[test]
+    fn a_token_read_again_replaces_only_the_token() {
+        let s = crate::testing::settings(&[("PLUGIN_DURATION", "7200")]);
+        let f = form(&s);
+        let again = Secret::new("efgh");
+        assert_eq!(
+            encoded_with_token(&f, &again),
+            encoded(&f).replace("WebIdentityToken=abcd", "WebIdentityToken=efgh")
+        );
+        assert!(encoded(&f).contains("WebIdentityToken=abcd&"));
     }
 
     #[test]

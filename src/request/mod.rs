@@ -17,13 +17,13 @@ use crate::proxy::{self, Proxy};
 use crate::response::{self, Answer, Credentials};
 use crate::retry;
 use crate::secret::Scrubber;
-use crate::settings::{Settings, Source, Sourced};
+use crate::settings::{Fetched, Settings, Source, Sourced};
 
 mod chain;
 mod failure;
 mod forms;
 
-pub use chain::{as_asked, exchange, verify, Verified};
+pub use chain::{as_asked, exchange, rechain, verify, Verified};
 pub use failure::preview;
 use failure::{sts_failure, transport_failure};
 pub use forms::{caller_identity_form, chained_duration, form, hop_forms, Field, Form};
@@ -49,9 +49,18 @@ pub const HEADER_LIMIT: usize = 16 << 10;
 const INPUT_BUFFER: usize = HEADER_LIMIT + 1;
 
 /// ureq's output buffer, one per transport: the request head and the
-/// form body go through it in pieces of this size; STS requests are a
-/// few KB.
+/// form body go through it in pieces of this size, but each line of the
+/// head must fit whole (else ureq fails the request as its own error). An
+/// unsigned STS request is a few KB, its longest line the request line.
 const OUTPUT_BUFFER: usize = 8 << 10;
+
+/// The output buffer of a run that signs a request (a chained hop,
+/// `--verify`): its head holds the previous credentials' session token as
+/// `X-Amz-Security-Token`, up to [`response::SESSION_TOKEN_LIMIT`], plus
+/// everything an unsigned head holds and `Authorization` (under 1 KB), so
+/// the whole head fits with room to spare. The body still goes in pieces.
+/// Only such runs pay for zero-filling it (README, "Measured").
+const SIGNED_OUTPUT_BUFFER: usize = OUTPUT_BUFFER + response::SESSION_TOKEN_LIMIT;
 
 /// What one attempt came to.
 enum Outcome {
@@ -65,11 +74,24 @@ enum Outcome {
     Fail(Error),
 }
 
-/// What the exchange needs besides the settings, for hints.
+/// What the exchange needs besides the settings.
 pub struct Context<'a> {
-    /// The token's claims, when it is a JWT.
+    /// The token's claims, when it is a JWT, for hints.
     pub claims: Option<&'a Claims>,
+    /// Where the web-identity hop's credentials are kept when a chained
+    /// run may re-assume its chained roles with them later (`--serve`,
+    /// `docs/reference.md` §14.2).
+    pub first_hop: Option<&'a std::cell::RefCell<Option<Credentials>>>,
+    /// Gets the token again from its file or command
+    /// (`settings::fresh_token` over the run's files), before every attempt
+    /// of the web-identity hop after the first; `None` for a token that is
+    /// not read again.
+    pub fresh: Option<Refetch<'a>>,
 }
+
+/// Gets the token again, within the deadline given; its errors end with
+/// the text given (what the failure kept from STS).
+pub type Refetch<'a> = &'a dyn Fn(Instant, &str) -> Result<Option<Fetched>, Error>;
 
 /// The content type of every form sent, signed as sent.
 const FORM_TYPE: &str = "application/x-www-form-urlencoded";
@@ -141,6 +163,8 @@ pub(crate) struct Conn<'a> {
     scrubbed: usize,
     started: Instant,
     deadline: Instant,
+    /// Gets the token again before a retry of the web-identity hop.
+    fresh: Option<Refetch<'a>>,
 }
 
 impl<'a> Conn<'a> {
@@ -179,7 +203,96 @@ impl<'a> Conn<'a> {
             secrets,
             started,
             deadline,
+            fresh: None,
         })
+    }
+
+    /// The request's headers and fields, secrets redacted, at trace.
+    fn trace_request(&self, call: &Call, log: &mut Log) {
+        if !log.enabled(Level::Trace) {
+            return;
+        }
+        let signed = call.signer.map_or(String::new(), |c| {
+            format!(
+                "; signed (SigV4, {}/sts) by {}",
+                self.region, c.access_key_id
+            )
+        });
+        log.trace(&format!(
+            "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: {FORM_TYPE}{signed}; body fields: {}",
+            self.host,
+            call.fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
+        ));
+    }
+
+    /// The final error of a call that stops retrying after `attempt`
+    /// attempts: the last failure's, with how many and how long (`spent`:
+    /// when the call started, and how long it waited in all).
+    fn stopped(
+        &self,
+        stop: retry::Stop,
+        attempt: u32,
+        (call_started, waited): (Instant, Duration),
+        why: &str,
+        error: Error,
+    ) -> Error {
+        let s = self.s;
+        // The deadline is the run's; the time spent is this call's own, or
+        // the whole run's once it ran out.
+        let spent = match stop {
+            retry::Stop::Deadline => self.started.elapsed(),
+            _ => call_started.elapsed(),
+        };
+        let mut note = retry::note(
+            stop,
+            attempt,
+            spent,
+            waited,
+            (s.timeout.value, s.timeout.source.name()),
+            s.max_attempts
+                .as_ref()
+                .map_or(Source::Default, |a| a.source)
+                .name(),
+        );
+        // A timeout's own message already names the timeout: the note says
+        // how many and how long, not the timeout again.
+        if stop == retry::Stop::Deadline && why.ends_with("timed out") {
+            note.truncate(note.find(": the ").unwrap_or(note.len()));
+        }
+        gave_up(error, &note)
+    }
+
+    /// The token again from its file or command, before attempt `attempt`
+    /// of the web-identity hop (`docs/reference.md` §1.3): hidden from
+    /// every line and from network text before anything is printed, then
+    /// the command's standard error logged, and `body` rebuilt with it.
+    fn reread(
+        &mut self,
+        call: &Call,
+        attempt: u32,
+        body: &mut String,
+        log: &mut Log,
+    ) -> Result<(), Error> {
+        let Some(fresh) = self.fresh else {
+            return Ok(());
+        };
+        let Some(f) = fresh(self.deadline, &format!("attempt {attempt} was not sent"))? else {
+            return Ok(());
+        };
+        log.hide(std::slice::from_ref(&f.token));
+        self.secrets.push(f.token.expose().to_string());
+        self.scrubber = Scrubber::new(self.secrets.iter().map(String::as_str));
+        self.scrubbed = self.secrets.len();
+        for line in &f.stderr {
+            log.info(line);
+        }
+        log.debug(&format!(
+            "read the token again from {} for attempt {attempt} ({} chars)",
+            self.s.token_from(),
+            f.token.len()
+        ));
+        *body = forms::encoded_with_token(call.fields, &f.token);
+        Ok(())
     }
 
     /// From now on, these credentials' secrets are removed from every log
@@ -204,32 +317,26 @@ impl<'a> Conn<'a> {
             self.scrubbed = self.secrets.len();
         }
         let (s, endpoint) = (self.s, self.endpoint);
-        let body = forms::encoded(call.fields);
+        let mut body = forms::encoded(call.fields);
+        // Only a token from a file or a command is read again; a value
+        // costs nothing more (§1.3).
+        let rereads = matches!(call.hint, Hint::WebIdentity(_)) && s.token_source.rereads();
         let max_attempts = s.max_attempts.as_ref().map(|m| m.value);
         let of = max_attempts.map_or(String::new(), |m| format!(" of {m}"));
         let call_started = Instant::now();
         let (mut attempt, mut waited) = (0u32, Duration::ZERO);
         loop {
             attempt += 1;
+            if rereads && attempt > 1 {
+                self.reread(call, attempt, &mut body, log)?;
+            }
             let remaining = self.deadline.saturating_duration_since(Instant::now());
             log.debug(&format!(
                 "attempt {attempt}{of}: POST {} ({}s left)",
                 endpoint.url,
                 remaining.as_secs()
             ));
-            if log.enabled(Level::Trace) {
-                let signed = call.signer.map_or(String::new(), |c| {
-                    format!(
-                        "; signed (SigV4, {}/sts) by {}",
-                        self.region, c.access_key_id
-                    )
-                });
-                log.trace(&format!(
-                    "request headers: Host: {}; User-Agent: {USER_AGENT}; Content-Type: {FORM_TYPE}{signed}; body fields: {}",
-                    self.host,
-                    call.fields.iter().map(|(k, v)| format!("{k}={}", v.show())).collect::<Vec<_>>().join("&")
-                ));
-            }
+            self.trace_request(call, log);
             let t0 = Instant::now();
             let wire = Wire {
                 agent: &self.agent,
@@ -255,29 +362,8 @@ impl<'a> Conn<'a> {
             let wait = match retry::next(failure, attempt, left, max_attempts, retry::random()) {
                 retry::Next::Wait(wait) => wait,
                 retry::Next::Stop(stop) => {
-                    // The deadline is the run's; the time spent is this
-                    // call's own, or the whole run's once it ran out.
-                    let spent = match stop {
-                        retry::Stop::Deadline => self.started.elapsed(),
-                        _ => call_started.elapsed(),
-                    };
-                    let mut note = retry::note(
-                        stop,
-                        attempt,
-                        spent,
-                        waited,
-                        (s.timeout.value, s.timeout.source.name()),
-                        s.max_attempts
-                            .as_ref()
-                            .map_or(Source::Default, |a| a.source)
-                            .name(),
-                    );
-                    // A timeout's own message already names the timeout: the
-                    // note says how many and how long, not the timeout again.
-                    if stop == retry::Stop::Deadline && why.ends_with("timed out") {
-                        note.truncate(note.find(": the ").unwrap_or(note.len()));
-                    }
-                    return Err(gave_up(error, &note));
+                    let spent = (call_started, waited);
+                    return Err(self.stopped(stop, attempt, spent, &why, error));
                 }
             };
             log.info(&format!(
@@ -451,7 +537,10 @@ fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent
         .max_redirects_will_error(false)
         .max_response_header_size(HEADER_LIMIT)
         .input_buffer_size(INPUT_BUFFER)
-        .output_buffer_size(OUTPUT_BUFFER)
+        .output_buffer_size(match s.chained().is_empty() && !s.chain.verify {
+            true => OUTPUT_BUFFER,
+            false => SIGNED_OUTPUT_BUFFER,
+        })
         .timeout_connect(Some(s.timeout.value.min(Duration::from_secs(10))))
         .tls_config(tls)
         .build();

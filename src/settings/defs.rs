@@ -227,7 +227,7 @@ def!(
     plugin ["PLUGIN_OIDC_TOKEN_ID", "PLUGIN_OIDC_TOKEN"],
     also [],
     Value,
-    "required (or a token file)",
+    "required (or a token file or command)",
     "the OIDC token, 4-20000 chars; visible in process lists as a flag, prefer env or a file"
 );
 def!(
@@ -238,7 +238,17 @@ def!(
     also["AWS_WEB_IDENTITY_TOKEN_FILE"],
     Value,
     "none",
-    "a file holding the token, read at run time; - reads stdin"
+    "a file holding the token, read at run time and again before each retry; - reads stdin (once)"
+);
+def!(
+    TOKEN_COMMAND,
+    "token command",
+    Some("--token-command"),
+    plugin["PLUGIN_OIDC_TOKEN_COMMAND"],
+    also[],
+    Value,
+    "none",
+    "a command that prints the token, split as a shell splits words and run without one, again before each retry (§14.3)"
 );
 def!(
     SESSION_NAME,
@@ -478,6 +488,16 @@ def!(
 );
 
 def!(
+    SERVE,
+    "serve",
+    Some("--serve"),
+    plugin ["PLUGIN_SERVE"],
+    also [],
+    Bool,
+    "false",
+    "true: with -- COMMAND, give it a refreshing credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) instead of keys"
+);
+def!(
     PROFILE,
     "profile",
     Some("--profile"),
@@ -505,7 +525,7 @@ def!(
     also [],
     Bool,
     "false",
-    "true: write credential_process (this program, with --cache) instead of keys; needs the token in a file"
+    "true: write credential_process (this program, with --cache) instead of keys; needs the token from a file or a token command"
 );
 def!(
     OVERWRITE_PROFILE,
@@ -571,6 +591,7 @@ pub const ALL: &[&Def] = &[
     &ROLE_ARN,
     &TOKEN,
     &TOKEN_FILE,
+    &TOKEN_COMMAND,
     &SESSION_NAME,
     &DURATION,
     &REGION,
@@ -595,6 +616,7 @@ pub const ALL: &[&Def] = &[
     &CHAIN_ROLE_ARN,
     &EXTERNAL_ID,
     &VERIFY,
+    &SERVE,
     &PROFILE,
     &PROFILES,
     &REFRESHABLE,

@@ -4,8 +4,8 @@
 
 use std::io::{self, Read};
 
-use super::defs::{names, TOKEN, TOKEN_FILE};
-use super::{Inputs, Sourced};
+use super::defs::{names, TOKEN, TOKEN_COMMAND, TOKEN_FILE};
+use super::{Inputs, Source, Sourced, TokenSource};
 pub(super) use crate::error::jwt_shaped;
 use crate::error::{io_reason, shown, Error};
 use crate::secret::Secret;
@@ -18,6 +18,23 @@ pub trait Files {
     /// device, a directory) is an error saying what it is, given at once,
     /// without waiting on it.
     fn read(&mut self, path: &str, limit: u64) -> io::Result<Vec<u8>>;
+
+    /// Runs a token command (`docs/reference.md` §14.3), found as a shell
+    /// finds it, and what it printed: at most `limit` bytes of standard
+    /// output, killed when `deadline` passes. Only a run's reader
+    /// ([`super::System`]) runs one; other readers (tests' fakes, fuzzing)
+    /// refuse, so nothing is started by accident.
+    fn run(
+        &mut self,
+        words: &[String],
+        _deadline: std::time::Instant,
+        _limit: usize,
+    ) -> Result<crate::exec::Captured, Error> {
+        Err(Error::CommandNotRunnable(format!(
+            "the command `{}` cannot be run here",
+            shown(&words[0])
+        )))
+    }
 }
 
 /// The error [`Files::read`] gives for a path that is not a regular file:
@@ -86,68 +103,129 @@ fn regular_file(meta: &std::fs::Metadata) -> io::Result<()> {
     }))
 }
 
-/// The token and, when it was read from a file, that file's path.
-/// Precedence: `--token`, `--token-file`, the value env names, then the
-/// file env names.
+/// Where the token is read from: the first set of `--token`,
+/// `--token-file`, `--token-command`, the value env names, the `PLUGIN_`
+/// file env names, the command env names, then `AWS_WEB_IDENTITY_TOKEN_FILE`
+/// (`docs/reference.md` §1.3): flags before env, and a source chosen by
+/// name before the one an EKS pod is given whether or not this step uses it.
+fn token_setting(inputs: &Inputs) -> Option<(Sourced<String>, Kind)> {
+    let aws_files = &TOKEN_FILE.envs[TOKEN_FILE.plugin..];
+    inputs
+        .flag(&TOKEN)
+        .map(|f| (f, Kind::Value))
+        .or_else(|| inputs.flag(&TOKEN_FILE).map(|f| (f, Kind::File)))
+        .or_else(|| inputs.flag(&TOKEN_COMMAND).map(|f| (f, Kind::Command)))
+        .or_else(|| inputs.env_first(TOKEN.envs).map(|f| (f, Kind::Value)))
+        .or_else(|| {
+            inputs
+                .env_first(TOKEN_FILE.plugin_envs())
+                .map(|f| (f, Kind::File))
+        })
+        .or_else(|| {
+            inputs
+                .env_first(TOKEN_COMMAND.envs)
+                .map(|f| (f, Kind::Command))
+        })
+        .or_else(|| inputs.env_first(aws_files).map(|f| (f, Kind::File)))
+}
+
+/// Which kind of token setting was read.
+#[derive(Clone, Copy)]
+enum Kind {
+    Value,
+    File,
+    Command,
+}
+
+/// The token and where it came from. A token command must finish by
+/// `deadline`; its standard error, scrubbed, goes to `stderr`.
 #[inline(never)]
 pub(super) fn read_token(
     inputs: &Inputs,
     files: &mut dyn Files,
-) -> Result<(Sourced<Secret>, Option<String>), Error> {
-    let found = inputs
-        .flag(&TOKEN)
-        .map(|f| (f, false))
-        .or_else(|| inputs.flag(&TOKEN_FILE).map(|f| (f, true)))
-        .or_else(|| inputs.env_first(TOKEN.envs).map(|f| (f, false)))
-        .or_else(|| inputs.env_first(TOKEN_FILE.envs).map(|f| (f, true)));
-    let Some((f, is_file)) = found else {
+    deadline: std::time::Instant,
+    stderr: &mut Vec<String>,
+) -> Result<(Sourced<Secret>, TokenSource), Error> {
+    let Some((f, kind)) = token_setting(inputs) else {
         return Err(Error::setting(
-            format!("{}, {}", names(&TOKEN), names(&TOKEN_FILE)),
+            format!(
+                "{}, {}, {}",
+                names(&TOKEN),
+                names(&TOKEN_FILE),
+                names(&TOKEN_COMMAND)
+            ),
             "no OIDC token is set; in Harness enable OIDC for the plugin step so that \
-             PLUGIN_OIDC_TOKEN_ID is injected, elsewhere pass the token by env or a file",
+             PLUGIN_OIDC_TOKEN_ID is injected, elsewhere pass the token by env, a file or a command",
         ));
     };
-    let (token, path, place) = if is_file {
-        let bytes = read_file(files, &f, 1 << 20)?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            Error::setting(
-                f.source,
-                format!(
-                    "{} is not UTF-8 text; it should hold the OIDC token",
-                    f.value
-                ),
-            )
-        })?;
-        let text = text.trim().to_string();
-        if text.is_empty() {
-            return Err(Error::setting(
-                f.source,
-                format!("{} is empty; it should hold the OIDC token", f.value),
-            ));
+    let (token, from) = match kind {
+        Kind::Value => (
+            checked_token(&f.value, "the token", f.source)?,
+            TokenSource::Value,
+        ),
+        Kind::File => (
+            token_from_file(files, &f)?,
+            match f.value.as_str() {
+                "-" => TokenSource::Stdin,
+                path => TokenSource::File(path.to_string()),
+            },
+        ),
+        Kind::Command => {
+            let words = super::token::words(&f)?;
+            let not_sent = "nothing was sent";
+            let token =
+                super::token::from_command(f.source, &words, files, deadline, not_sent, stderr)?;
+            (token, TokenSource::Command(words))
         }
-        let place = match f.value.as_str() {
-            "-" => "the token on stdin".to_string(),
-            path => format!("the token in {path}"),
-        };
-        (text, Some(f.value.clone()), place)
-    } else {
-        (f.value.clone(), None, "the token".to_string())
     };
-    if let Some(problem) = token_problem(&token) {
-        return Err(Error::setting(f.source, format!("{place} {problem}")));
+    let token = Sourced {
+        value: token,
+        source: f.source,
+    };
+    Ok((token, from))
+}
+
+/// The token in the file (`-`: standard input) that `f` names, held to the
+/// token's rules (`docs/reference.md` §1.3, §1.4).
+pub(super) fn token_from_file(files: &mut dyn Files, f: &Sourced<String>) -> Result<Secret, Error> {
+    let bytes = read_file(files, f, 1 << 20)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::setting(
+            f.source,
+            format!(
+                "{} is not UTF-8 text; it should hold the OIDC token",
+                f.value
+            ),
+        )
+    })?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::setting(
+            f.source,
+            format!("{} is empty; it should hold the OIDC token", f.value),
+        ));
+    }
+    let place = match f.value.as_str() {
+        "-" => "the token on stdin".to_string(),
+        path => format!("the token in {path}"),
+    };
+    checked_token(text, &place, f.source)
+}
+
+/// The token, held to its rules: one line of printable ASCII,
+/// 4-20000 characters. `place` says where it was (`the token in PATH`).
+pub(super) fn checked_token(token: &str, place: &str, source: Source) -> Result<Secret, Error> {
+    if let Some(problem) = token_problem(token) {
+        return Err(Error::setting(source, format!("{place} {problem}")));
     }
     let n = token.chars().count();
     if !(4..=20000).contains(&n) {
         return Err(Error::setting(
-            f.source,
+            source,
             format!("the token is {n} chars; STS accepts 4-20000"),
         ));
     }
-    let token = Sourced {
-        value: Secret::new(token),
-        source: f.source,
-    };
-    Ok((token, path))
+    Ok(Secret::new(token))
 }
 
 /// What is wrong with a token's text, already trimmed: it must be one line

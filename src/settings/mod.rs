@@ -15,6 +15,8 @@ mod profiles;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod token;
+mod words;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,6 +32,7 @@ pub use profiles::{
     Profiles, MAX_ROLES,
 };
 pub use rules::*;
+pub use token::{fresh_token, Fetched, System, TokenSource, OUTPUT_LIMIT};
 
 use crate::error::Error;
 use crate::log::Level;
@@ -175,8 +178,15 @@ pub struct Settings {
     pub role: Sourced<RoleArn>,
     /// The OIDC token.
     pub token: Sourced<Secret>,
-    /// The file the token was read from, if it was.
+    /// The file the token was read from, if it was (`-` for stdin).
     pub token_file: Option<String>,
+    /// Where the token came from, and so whether [`fresh_token`] reads it
+    /// again.
+    pub token_source: TokenSource,
+    /// How long getting the token took when the settings were resolved (a
+    /// token command's run; nothing for a value or a file): the run's one
+    /// deadline counts it (`docs/reference.md` §4.2).
+    pub token_took: Duration,
     /// `RoleSessionName`, sanitised.
     pub session_name: Sourced<String>,
     /// `DurationSeconds`, if set.
@@ -231,14 +241,19 @@ pub struct Settings {
     pub chain: Chain,
     /// Profiles, several roles and name prefixes (`docs/reference.md` §15).
     pub profiles: Profiles,
+    /// `--serve`: a command gets a credential endpoint, not keys (§14.2).
+    pub serve: Sourced<bool>,
 }
 
 impl Settings {
     /// Where the token came from: the setting, and the file when there is one.
     pub fn token_from(&self) -> String {
-        match &self.token_file {
-            Some(path) => format!("{} ({path})", self.token.source),
-            None => self.token.source.to_string(),
+        match (&self.token_file, &self.token_source) {
+            (Some(path), _) => format!("{} ({path})", self.token.source),
+            (None, TokenSource::Command(words)) => {
+                format!("{} ({})", self.token.source, crate::error::shown(&words[0]))
+            }
+            (None, _) => self.token.source.to_string(),
         }
     }
 
@@ -262,6 +277,10 @@ impl Settings {
                 &self.session_name.source,
             ),
         ];
+        if let TokenSource::Command(words) = &self.token_source {
+            let shown = crate::error::shown(&words.join(" "));
+            rows.insert(2, row("token command", &shown, &self.token.source));
+        }
         if let Some(d) = &self.duration {
             rows.push(row("duration", &format_args!("{}s", d.value), &d.source));
         }
@@ -351,6 +370,9 @@ pub struct Resolved {
     /// password), read before any rule runs, so that no line, a setting's
     /// error included, can show one (`docs/reference.md` §8).
     pub secrets: Vec<Secret>,
+    /// What a token command said on standard error, scrubbed, `NAME: LINE`
+    /// a line, to log at info whether or not the settings are valid.
+    pub token_stderr: Vec<String>,
 }
 
 /// Reads and validates every setting, each raw input once.
@@ -382,8 +404,20 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
         mask,
     };
     // The token is read first, so the log knows it before any setting's
-    // error can quote it; its own error still comes after the role's.
-    let token = files::read_token(inputs, files);
+    // error can quote it; its own error still comes after the role's. A
+    // token command has the run's timeout (the default when that setting
+    // is wrong, whose error follows).
+    let started = std::time::Instant::now();
+    let timeout = match inputs.parsed(&TIMEOUT, parse_timeout) {
+        Ok(Some(t)) => t.value,
+        _ => DEFAULT_TIMEOUT,
+    };
+    let mut token_stderr = Vec::new();
+    let token = files::read_token(inputs, files, started + timeout, &mut token_stderr);
+    let took = match token {
+        Ok((_, TokenSource::Command(_))) => started.elapsed(),
+        _ => Duration::ZERO,
+    };
     let secrets = crate::secret::run_secrets(
         token.as_ref().ok().map(|(t, _)| t.expose()),
         inputs.get(&POLICY).as_ref().map(|p| p.value.as_str()),
@@ -397,12 +431,14 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
     let settings = validate(inputs, files, token, role).and_then(|mut s| {
         level?;
         s.mask_account = mask_account?.value;
+        s.token_took = took;
         Ok(s)
     });
     Resolved {
         log,
         settings,
         secrets: secrets.into_iter().map(Secret::new).collect(),
+        token_stderr,
     }
 }
 
@@ -410,7 +446,7 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
 fn validate(
     inputs: &Inputs,
     files: &mut dyn Files,
-    token: Result<(Sourced<Secret>, Option<String>), Error>,
+    token: Result<(Sourced<Secret>, TokenSource), Error>,
     role: Option<Sourced<String>>,
 ) -> Result<Settings, Error> {
     let mut warnings = Vec::new();
@@ -419,7 +455,13 @@ fn validate(
         Some(r) => profiles::first(r),
         None => role_arn(role)?,
     };
-    let (token, token_file) = token_warnings(token?, &mut warnings);
+    let (token, token_source) = token?;
+    let token_file = match &token_source {
+        TokenSource::File(path) => Some(path.clone()),
+        TokenSource::Stdin => Some("-".to_string()),
+        _ => None,
+    };
+    let (token, token_file) = token_warnings((token, token_file), &mut warnings);
     let session_name = session(inputs, &token, &mut warnings)?;
     let duration = inputs.parsed(&DURATION, parse_duration)?;
     let region = inputs.parsed(&REGION, parse_region)?;
@@ -437,7 +479,7 @@ fn validate(
     } = policies(inputs)?;
     let timeout = inputs
         .parsed(&TIMEOUT, parse_timeout)?
-        .unwrap_or(Sourced::default(Duration::from_secs(60)));
+        .unwrap_or(Sourced::default(DEFAULT_TIMEOUT));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
     let Outputs {
         secret_file,
@@ -457,6 +499,8 @@ fn validate(
         role,
         token,
         token_file,
+        token_source,
+        token_took: Duration::ZERO,
         session_name,
         duration,
         region,
@@ -481,10 +525,14 @@ fn validate(
         warnings,
         allowed_accounts,
         chain,
+        serve: inputs.boolean(&SERVE)?,
         profiles: Profiles::default(),
     };
     profiles::read(inputs, roles, s)
 }
+
+/// The whole run's timeout when none is set (`docs/reference.md` §4.2).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The cache folder when `--cache` is on (`docs/reference.md` §13):
 /// `--cache-dir`, else the platform's per-user cache folder. The

@@ -10,7 +10,7 @@ use super::defs::{
     ROLES,
 };
 use super::rules::{parse_role_arn, split_list, Format, RoleArn};
-use super::{Inputs, Settings, Source, Sourced};
+use super::{Inputs, Settings, Source, Sourced, TokenSource};
 use crate::error::{quoted, Error};
 
 /// The most roles `--roles` takes: each is one more exchange within the
@@ -357,17 +357,22 @@ fn conflicts(
 /// every refresh: the token must be in a file it can read again, every
 /// path absolute, and the inline policy (a secret) is not written.
 fn refreshable(s: &Settings, named: &str) -> Result<(), Error> {
-    let Some(file) = s.token_file.as_deref().filter(|f| *f != "-") else {
-        return Err(Error::setting(
-            s.token.source,
-            format!(
-                "{named} needs the token in a file, which each refresh reads again (the token itself is never written); \
-                 set --token-file / PLUGIN_OIDC_TOKEN_FILE to a file the token provider renews"
-            ),
-        ));
+    let file = match &s.token_source {
+        TokenSource::File(f) => Some(f.as_str()),
+        TokenSource::Command(_) => None,
+        TokenSource::Value | TokenSource::Stdin => {
+            return Err(Error::setting(
+                s.token.source,
+                format!(
+                    "{named} needs the token in a file or from a command, which each refresh reads or runs again (the token itself is never written); \
+                     set --token-file / PLUGIN_OIDC_TOKEN_FILE to a file the token provider renews, or --token-command / PLUGIN_OIDC_TOKEN_COMMAND"
+                ),
+            ))
+        }
     };
     let bundle = s.ca_bundle.as_ref().map(|b| (&b.path.value, b.path.source));
-    for (path, source) in [(file, s.token.source)]
+    for (path, source) in file
+        .map(|f| (f, s.token.source))
         .into_iter()
         .chain(bundle.map(|(p, s)| (p.as_str(), s)))
     {

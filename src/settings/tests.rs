@@ -53,6 +53,10 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "token command",
+        &["PLUGIN_OIDC_TOKEN_COMMAND", "PLUGIN_OIDCTOKENCOMMAND"],
+    ),
+    (
         "session name",
         &[
             "PLUGIN_ROLE_SESSION_NAME",
@@ -134,6 +138,7 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ),
     ("external ID", &["PLUGIN_EXTERNAL_ID", "PLUGIN_EXTERNALID"]),
     ("verify", &["PLUGIN_VERIFY"]),
+    ("serve", &["PLUGIN_SERVE"]),
     ("profile", &["PLUGIN_PROFILE"]),
     ("profile per role", &["PLUGIN_PROFILES"]),
     ("refreshable profile", &["PLUGIN_REFRESHABLE"]),
@@ -1351,6 +1356,7 @@ fn every_harness_spelling_of_every_setting_alone_sets_it() {
     let refused = |def: &Def| match def.name {
         "token" => "abc",
         "token file" => "/missing/token",
+        "token command" => "mint 'unclosed",
         "session name" => "a",
         "cache folder" => "relative/cache",
         "external ID" => "x",
@@ -1363,7 +1369,7 @@ fn every_harness_spelling_of_every_setting_alone_sets_it() {
             let joined = format!("PLUGIN_{}", snake["PLUGIN_".len()..].replace('_', ""));
             for name in [snake.to_string(), joined] {
                 let mut env = vec![("AWS_ROLE_ARN", ARN)];
-                if !matches!(def.name, "token" | "token file") {
+                if !matches!(def.name, "token" | "token file" | "token command") {
                     env.push(("PLUGIN_OIDC_TOKEN_ID", "abcd"));
                 }
                 // Two settings are taken as text here and checked later

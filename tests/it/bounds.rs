@@ -425,3 +425,82 @@ fn response_headers_over_the_limit_are_an_answer_not_understood() {
         assert_eq!(step.secrets().lines().count(), 3, "{reply:?}");
     }
 }
+
+/// The longest session token an answer may hold (docs/reference.md §3.4).
+const SESSION_TOKEN_LIMIT: usize = 64 << 10;
+
+/// A first hop's session token at the limit signs the next call (attack
+/// finding 18.7: from 8 KiB on, the signed request was never sent): a
+/// chained hop, whose body of ten long policy ARNs is far over 8 KiB too,
+/// and `--verify`. The stand-in verifies each signature against the token
+/// it issued.
+#[test]
+fn a_session_token_at_the_limit_signs_the_next_call() {
+    let arns: Vec<String> = (0..10)
+        .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}{}", "x".repeat(1900)))
+        .collect();
+    let arns = arns.join(",");
+    for chained in [true, false] {
+        let sts = StandIn::start();
+        sts.script([Reply::StsWithTokenOf(SESSION_TOKEN_LIMIT)]);
+        let step = match chained {
+            true => Step::harness(&sts)
+                .set(
+                    "PLUGIN_CHAINROLEARN",
+                    "arn:aws:iam::210987654321:role/deploy",
+                )
+                .set("PLUGIN_POLICY_ARNS", &arns),
+            false => Step::harness(&sts).set("PLUGIN_VERIFY", "true"),
+        };
+        let out = step.run(&[]);
+        out.expect(0);
+        let (issued, signatures) = (sts.issued(), sts.signatures());
+        assert_eq!(issued[0].session_token.len(), SESSION_TOKEN_LIMIT);
+        assert_eq!(signatures.len(), 1, "chained: {chained}: {}", out.stderr);
+        assert_eq!(
+            signatures[0].session_token.as_deref(),
+            Some(issued[0].session_token.as_str()),
+            "chained: {chained}"
+        );
+        if chained {
+            assert_eq!(
+                sts.requests()[1]
+                    .field("PolicyArns.member.10.arn")
+                    .map(str::len),
+                Some(1935)
+            );
+            assert!(step.secrets().contains(&issued[1].access_key_id));
+        }
+        let secrets = secrets_of(&sts, &step.token);
+        out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+/// A session token over the limit is an answer not understood (exit 5),
+/// saying so, and nothing is written: on the default path and on a chain's
+/// first hop alike.
+#[test]
+fn a_session_token_over_the_limit_is_refused() {
+    for chained in [false, true] {
+        let sts = StandIn::start();
+        sts.script([Reply::StsWithTokenOf(SESSION_TOKEN_LIMIT + 1)]);
+        let mut step = Step::harness(&sts);
+        if chained {
+            step = step.set(
+                "PLUGIN_CHAINROLEARN",
+                "arn:aws:iam::210987654321:role/deploy",
+            );
+        }
+        let out = step.run(&[]);
+        refused(
+            &step,
+            &sts,
+            &out,
+            5,
+            "answered HTTP 200 with credentials, but SessionToken is 65537 characters, over the 65536 aws-oidc takes; nothing was written",
+            1,
+        );
+        let secrets = secrets_of(&sts, &step.token);
+        out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}

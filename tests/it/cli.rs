@@ -586,15 +586,33 @@ fn readme_buildkite_pipe() {
     let sts = StandIn::start();
     let job = ShellJob::buildkite(&sts);
     let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 0));
+    buildkite_job_done(&sts, &job, &out);
+}
+
+/// What a README Buildkite script must have done: `aws` got the
+/// credentials for Buildkite's token and session name, no token showed,
+/// and nothing is left in `$TMPDIR`.
+fn buildkite_job_done(sts: &StandIn, job: &ShellJob, out: &Output) {
     out.assert_hides(&[&job.token]);
-    assert_eq!(out.stdout, aws_saw(&sts, "us-east-1"), "{}", out.stderr);
+    assert_eq!(out.stdout, aws_saw(sts, "us-east-1"), "{}", out.stderr);
     let req = sts.requests().pop().unwrap();
+    assert_eq!(req.field("WebIdentityToken"), Some(job.token.as_str()));
     assert_eq!(
         req.field("RoleSessionName"),
         Some(format!("buildkite-1234-{BUILDKITE_JOB}").as_str())
     );
     let left: Vec<_> = std::fs::read_dir(job.dir.join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// README "Buildkite", the second script: the token from `--token-command`
+/// (`buildkite-agent` prints it), the credentials to `aws` only.
+#[test]
+fn readme_buildkite_token_command() {
+    let sts = StandIn::start();
+    let job = ShellJob::buildkite(&sts);
+    let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 1));
+    buildkite_job_done(&sts, &job, &out);
 }
 
 /// README "Outputs": a dotenv file loaded as the formats table says,
@@ -2272,4 +2290,70 @@ fn stdout_on_a_device_other_than_dev_null_is_written_to() {
     out.expect(6);
     assert!(!out.stderr.contains("leads nowhere"), "{}", out.stderr);
     assert_eq!(sts.requests().len(), 1);
+}
+
+/// README "Run a command with the credentials": the shell, GitLab and
+/// Buildkite examples, each running the `aws` stand-in with the
+/// credentials in its environment and no file written; and the `--serve`
+/// example, with the real AWS CLI as `aws`, which finds the endpoint.
+#[test]
+fn readme_command_mode_examples_run_as_written() {
+    const HEADING: &str = "### Run a command with the credentials";
+    let sts = StandIn::start();
+    let mut job = ShellJob::shell(&sts);
+    job.env.push(("ROLE_ARN".into(), ROLE.into()));
+    let out = job.run(&["sh"], &readme_block(HEADING, "sh", 0));
+    out.assert_hides(&[&job.token]);
+    assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
+    let job = ShellJob::gitlab(&sts);
+    let script = yaml_list(
+        &readme_block(HEADING, "yaml", 0).lines().collect::<Vec<_>>(),
+        "script:",
+    );
+    let out = job.run(&["sh"], &script);
+    out.assert_hides(&[&job.token]);
+    assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
+    let job = ShellJob::buildkite(&sts);
+    let out = job.run(&["sh"], &readme_block(HEADING, "sh", 1));
+    out.assert_hides(&[&job.token]);
+    assert_eq!(out.stdout, aws_saw(&sts, "us-east-1"), "{}", out.stderr);
+    let left: Vec<_> = std::fs::read_dir(job.dir.join("tmp")).unwrap().collect();
+    assert!(left.is_empty(), "a file was written: {left:?}");
+    // --serve, with the AWS CLI itself as `aws`.
+    let mut job = ShellJob::shell(&sts);
+    let bin_dir = job.dir.join("real");
+    std::fs::create_dir(&bin_dir).unwrap();
+    let python = python_with("awscli", "awscli");
+    let url = sts.url();
+    let aws = write_file(
+        &bin_dir,
+        "aws",
+        &format!("#!/bin/sh\nexec {python} -m awscli \"$@\" --endpoint-url {url} --output text --query Arn\n"),
+    );
+    std::os::unix::fs::symlink(bin(), bin_dir.join("aws-oidc")).unwrap();
+    std::fs::set_permissions(&aws, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin_dir.display());
+    job.env.retain(|(k, _)| k != "PATH");
+    let home = job.dir.display().to_string();
+    job.env.extend([
+        ("PATH".into(), path),
+        ("HOME".into(), home),
+        ("ROLE_ARN".into(), ROLE.into()),
+        (
+            "DEPLOY_ROLE_ARN".into(),
+            "arn:aws:iam::210987654321:role/deploy".into(),
+        ),
+        ("AWS_CA_BUNDLE".into(), sts.ca().display().to_string()),
+    ]);
+    let out = job.run(&["sh"], &readme_block(HEADING, "sh", 2));
+    assert_eq!(
+        out.stdout.trim(),
+        "arn:aws:sts::210987654321:assumed-role/deploy/harness-aws-oidc",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        sts.requests()[sts.requests().len() - 3].field("DurationSeconds"),
+        Some("14400")
+    );
 }

@@ -45,6 +45,9 @@ struct Case {
     trace_says: Option<&'static str>,
     /// The binary's arguments (a command after `--`).
     args: &'static [&'static str],
+    /// Lines a token command's standard error adds before a settings
+    /// error, which is otherwise the only line (§14.3).
+    passed_through: usize,
 }
 
 fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> Case {
@@ -59,6 +62,7 @@ fn case(name: &'static str, code: i32, says: &'static str, requests: usize) -> C
         own_log_level: false,
         trace_says: None,
         args: &[],
+        passed_through: 0,
     }
 }
 
@@ -96,6 +100,10 @@ impl Case {
     }
     fn trace_says(mut self, text: &'static str) -> Case {
         self.trace_says = Some(text);
+        self
+    }
+    fn passed_through(mut self, lines: usize) -> Case {
+        self.passed_through = lines;
         self
     }
 }
@@ -483,7 +491,7 @@ fn settings_cases() -> Vec<Case> {
         case("one profile for several roles", 2, "PLUGIN_PROFILE names one profile but PLUGIN_ROLES names several roles", 0)
             .unset("PLUGIN_IAMROLEARN").set("PLUGIN_ROLES", TWO_ROLES).set("PLUGIN_PROFILE", "ci"),
         case("refreshable without a profile", 2, "PLUGIN_REFRESHABLE writes a profile, and none is named", 0).set("PLUGIN_REFRESHABLE", "true"),
-        case("refreshable with the token as a value", 2, "PLUGIN_OIDC_TOKEN_ID: PLUGIN_REFRESHABLE needs the token in a file", 0)
+        case("refreshable with the token as a value", 2, "PLUGIN_OIDC_TOKEN_ID: PLUGIN_REFRESHABLE needs the token in a file or from a command", 0)
             .with(in_files).set("PLUGIN_PROFILE", "ci").set("PLUGIN_REFRESHABLE", "true"),
         case("refreshable with an inline policy", 2, "and the inline session policy (PLUGIN_POLICY) is a secret that is never written", 0)
             .with(in_files).with(token_file).set("PLUGIN_PROFILE", "ci").set("PLUGIN_REFRESHABLE", "true").set("PLUGIN_POLICY", POLICY_ECHOED),
@@ -583,6 +591,64 @@ fn profile_file_cases() -> Vec<Case> {
                 cache_in("cache")(sts, s).set("AWS_SHARED_CREDENTIALS_FILE", &creds)
             }),
     ]
+    .into_iter()
+    .chain(token_command_cases())
+    .collect()
+}
+
+/// Token commands (§14.3): each refusal, its exit code and nothing sent;
+/// what the command printed is the step's token, which no line shows.
+fn token_command_cases() -> Vec<Case> {
+    vec![
+        case("a token command that fails", 2, "exited with 1 (its last line on standard error: `refused for <redacted>`); check that this job may request an OIDC token; nothing was sent", 0)
+            .with(token_command(r#"printf '%s\n' "$T"; echo "refused for $T" >&2; exit 1"#))
+            .passed_through(1),
+        case("a token command not found", 127, "PLUGIN_OIDC_TOKEN_COMMAND: the token command `no-such-minter` is not found in PATH; install it, or name it by its path; nothing was sent", 0)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("PLUGIN_OIDC_TOKEN_COMMAND", "no-such-minter --audience sts.amazonaws.com"),
+        case("a token command that cannot run", 126, "PLUGIN_OIDC_TOKEN_COMMAND: the token command `/` is a folder, not a program", 0)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("PLUGIN_OIDC_TOKEN_COMMAND", "/ x"),
+        case("a token command with a quote left open", 2, "PLUGIN_OIDCTOKENCOMMAND: the command has a ' quote that is not closed", 0)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("PLUGIN_OIDCTOKENCOMMAND", "circleci run oidc get --claims '{\"aud\":1}"),
+        case("a token command with a pipe", 2, "PLUGIN_OIDC_TOKEN_COMMAND: the command has `|` outside quotes, which only a shell understands", 0)
+            .unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("PLUGIN_OIDC_TOKEN_COMMAND", "cat /var/run/token | tr -d x"),
+        case("a token command that prints nothing", 2, "printed nothing on standard output; it should print the OIDC token; nothing was sent", 0)
+            .with(token_command("exit 0")),
+        case("a token command that prints too much", 2, "printed more than 20000 characters, which is no OIDC token; nothing was sent", 0)
+            .with(token_command(r#"while :; do printf '%s' "$T"; done"#)),
+        case("a token command that prints two lines", 2, "printed spans more than one line; it should hold the token alone, on one line", 0)
+            .with(token_command(r#"printf '%s\n%s\n' "$T" "$T""#)),
+        case("a token command that hangs", 4, "did not finish within the run's timeout and was stopped (its last line on standard error: `minting <redacted>`); nothing was sent", 0)
+            .set("PLUGIN_TIMEOUT", "1s")
+            .with(token_command(r#"echo "minting $T" >&2; printf '%s\n' "$T"; exec sleep 30"#)),
+        case("a token command that fails when run again", 2, "exited with 3 (its last line on standard error: `no more tokens`); check that this job may request an OIDC token; attempt 2 was not sent", 1)
+            .replies(vec![Reply::RetryAfter("0".into())])
+            .with(token_command(r#"[ -e "$0.ran" ] && { echo 'no more tokens' >&2; exit 3; }; touch "$0.ran"; printf '%s\n' "$T""#)),
+        case("a token file gone before a retry", 2, "PLUGIN_OIDC_TOKEN_FILE: cannot read ", 1).unset("PLUGIN_OIDC_TOKEN_ID").with(|sts, s| {
+            let f = write_file(&s.dir, "token", &s.token);
+            let gone = f.clone();
+            let hook = Hook(std::sync::Arc::new(move || std::fs::remove_file(&gone).unwrap()));
+            sts.script([Reply::Before(hook, Box::new(Reply::RetryAfter("0".into())))]);
+            s.set("PLUGIN_OIDC_TOKEN_FILE", f.to_str().unwrap())
+        }),
+    ]
+}
+
+/// A token command that runs `body` in sh with the step's token in `$T`
+/// (written into the script: the step's own environment does not hold it).
+fn token_command(body: &'static str) -> impl Fn(&StandIn, Step) -> Step + Send + Sync {
+    move |_, s| {
+        use std::os::unix::fs::PermissionsExt;
+        let text = format!("#!/bin/sh\nT='{}'\n{body}\n", s.token);
+        let p = write_file(&s.dir, "mint", &text);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        s.unset("PLUGIN_OIDC_TOKEN_ID")
+            .set("PATH", "/usr/bin:/bin")
+            .set("PLUGIN_OIDC_TOKEN_COMMAND", p.to_str().unwrap())
+    }
 }
 
 /// A chained role in another account.
@@ -667,6 +733,12 @@ fn block_page() -> Vec<u8> {
 
 fn answer_cases() -> Vec<Case> {
     vec![
+        // The token a command printed, quoted on its stderr, is shown
+        // nowhere, at info or trace, the first time or when run again.
+        case("a token command run again for a retry", 0, "assumed", 2)
+            .replies(vec![Reply::RetryAfter("0".into())])
+            .with(token_command(r#"echo "minting $T" >&2; printf '%s\n' "$T""#))
+            .trace_says("debug: read the token again from PLUGIN_OIDC_TOKEN_COMMAND ("),
         case("503 twice, then success", 0, "assumed arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc", 3)
             .replies(vec![err(503, "ServiceUnavailable", "Service unavailable"), Reply::Raw(503, "text/plain", b"busy".to_vec())]),
         case("throttled twice, then success", 0, "assumed", 3).replies(vec![err(400, "Throttling", "Rate exceeded"), err(400, "ThrottlingException", "Rate exceeded")]),
@@ -828,6 +900,12 @@ fn answer_cases() -> Vec<Case> {
         })]),
         case("an answer in ISO-8859-1", 5, "the body is declared as charset `iso-8859-1`", 1)
             .replies(vec![Reply::Raw(200, "text/xml; charset=iso-8859-1", hostile_success(HOSTILE_TOKEN_OK, HOSTILE_ARN_OK, "2099-01-01T00:00:00Z"))]),
+        case("a session token over 64 KiB", 5, "answered HTTP 200 with credentials, but SessionToken is 65537 characters, over the 65536 aws-oidc takes; nothing was written", 1)
+            .replies(vec![Reply::StsWithTokenOf((64 << 10) + 1)]),
+        // A request line longer than the client's buffer is this side's
+        // doing: not blamed on the server, not retried, and nothing reaches it.
+        case("a request the client cannot write", 1, "cannot send the request to 127.0.0.1: a request line or header is longer than the client's output buffer (ureq: protocol: output too small to write output); this is aws-oidc's doing, not the server's or the network's; nothing was written", 0)
+            .with(|sts, s| s.set("PLUGIN_STS_ENDPOINT", &format!("{}/{}", sts.url(), "p".repeat(9 << 10)))),
         case("response headers over the limit", 5, "answered with response headers over 16 KiB", 1).replies(vec![Reply::StsWithHeaders(100 << 10)]),
         case("throttled up to the attempt cap the user set", 3, "of it waiting (max attempts 3, from PLUGIN_MAX_ATTEMPTS)", 3)
             .replies(vec![err(400, "Throttling", "Rate exceeded"); 3]),
@@ -1095,7 +1173,7 @@ fn check(c: &Case) {
             if (c.code == 2 || c.code == 6) && c.requests == 0 && level == "info" {
                 assert_eq!(
                     out.stderr.lines().count(),
-                    1,
+                    1 + c.passed_through,
                     "settings errors are one line: {ctx}"
                 );
             }

@@ -98,34 +98,15 @@ fn the_command_gets_the_credentials_and_loses_every_other_source() {
 #[test]
 fn the_aws_cli_uses_the_credentials_it_is_given() {
     let sts = StandIn::start();
-    let python = String::from_utf8(
-        python3("awscli", "awscli")
-            .args(["-c", "import sys; print(sys.executable)"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
     let home = temp_dir("home");
     let s = step(&sts)
         .set("PLUGIN_REGION", "us-east-1")
         .set("HOME", &home.display().to_string())
         .set("AWS_CA_BUNDLE", &sts.ca().display().to_string());
-    let url = sts.url();
-    let out = s.run(&[
-        "--",
-        python.trim(),
-        "-m",
-        "awscli",
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        &url,
-        "--output",
-        "text",
-        "--query",
-        "Arn",
-    ]);
+    let mut args = vec!["--".to_string()];
+    args.extend(aws_caller_arn(&sts.url()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = s.run(&args);
     out.expect(0);
     assert_eq!(
         out.stdout.trim(),

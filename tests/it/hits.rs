@@ -312,6 +312,28 @@ fn the_cache_folder_is_opened_once_and_judged_on_that_handle() {
 }
 
 #[test]
+fn a_signal_while_the_entry_is_written_leaves_no_temporary_file() {
+    let sts = StandIn::start();
+    let dir = temp_dir("cache");
+    let e = env(&sts, &harness_token(), &dir);
+    // SIGTERM arrives as the written entry is renamed into place: its
+    // temporary file, which holds the credentials, is complete.
+    // The rename fails (EIO), so the file is still there when the signal
+    // is handled.
+    let inject = "inject=rename,renameat,renameat2:error=EIO:signal=SIGTERM";
+    let Some((out, _)) = traced(&e, &dir, &["-e", inject]) else {
+        return;
+    };
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    let left: Vec<_> = std::fs::read_dir(dir.join("cache"))
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn a_dead_runs_temporary_file_is_removed_and_a_live_ones_kept() {
     let sts = StandIn::start();
     let (dir, e, path) = primed(&sts);

@@ -20,5 +20,7 @@ mod plugin;
 mod profiles;
 mod promises;
 mod release;
+mod serve;
 mod sigv4;
+mod token;
 mod windows;

@@ -407,7 +407,7 @@ fn refreshable_needs_a_token_file() {
     out.expect(2);
     assert!(
         out.last_line()
-            .contains("--refreshable needs the token in a file"),
+            .contains("--refreshable needs the token in a file or from a command"),
         "{}",
         out.stderr
     );
@@ -621,4 +621,25 @@ fn fish_reads_the_fish_output_exactly() {
     // Exported (-x): the child `env` sees every one written.
     let exported: usize = lines[4].parse().unwrap();
     assert_eq!(exported, lap.read(&out_file).lines().count());
+}
+
+#[test]
+fn a_refreshable_profile_runs_its_token_command_again() {
+    let sts = StandIn::start();
+    let lap = Laptop::new(&sts);
+    let token_file = lap.dir.join("token").display().to_string();
+    let lap = lap
+        .unset("PLUGIN_OIDC_TOKEN_FILE")
+        .set("PATH", &std::env::var("PATH").unwrap_or_default());
+    let command = format!("cat '{token_file}'");
+    lap.run(&["--profile", "cmd", "--refreshable", "--token-command", &command])
+        .expect(0);
+    let config = lap.read(&lap.config());
+    assert!(!config.contains(&lap.token), "{config}");
+    assert!(config.contains(&format!(" --token-command 'cat {token_file}' ")), "{config}");
+    let got = botocore_profile(&lap, "cmd");
+    let issued = sts.issued().pop().unwrap();
+    assert_eq!(got, format!("custom-process {} None", issued.access_key_id));
+    let req = sts.requests().pop().unwrap();
+    assert_eq!(req.field("WebIdentityToken"), Some(lap.token.as_str()));
 }

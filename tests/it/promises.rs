@@ -19,16 +19,22 @@ fn run_through_sh(step: &Step, script: &str, prefix: &[&str]) -> Output {
     run_binary(Path::new("/bin/sh"), &env, &all, None)
 }
 
-/// Every output file is fsynced before the run reports success: the
-/// binary runs under `strace`, and each file's descriptor must see an
-/// `fsync` or `fdatasync` after its `openat`.
-#[test]
-fn every_output_file_is_synced_before_success() {
+/// Fails the test when strace is not installed: the tests that need it
+/// must not pass by skipping.
+fn require_strace() {
     let have = std::process::Command::new("strace").arg("-V").output();
     assert!(
         have.is_ok_and(|o| o.status.success()),
         "strace cannot be run; install it with `make deps` or `apt-get install strace`"
     );
+}
+
+/// Every output file is fsynced before the run reports success: the
+/// binary runs under `strace`, and each file's descriptor must see an
+/// `fsync` or `fdatasync` after its `openat`.
+#[test]
+fn every_output_file_is_synced_before_success() {
+    require_strace();
     let sts = StandIn::start();
     let step = Step::harness(&sts);
     let log = step.dir.join("strace.log");
@@ -97,6 +103,87 @@ fn a_write_that_fails_after_the_open_leaves_every_file_as_it_was() {
     );
     assert_eq!(step.vars(), old, "the variables file was changed");
     assert_eq!(sts.requests().len(), 1);
+}
+
+/// A runner's SIGTERM while the outputs are being written undoes exactly
+/// what a failed write undoes (attack finding 18.6): the credentials were
+/// appended to the existing secret file, and the signal comes as the
+/// variables file's write starts (strace delivers it on entering that
+/// `write`, so the timing is the same every run). The secret file is back
+/// to its old bytes, a created variables file is gone, an existing one
+/// keeps its old bytes, and the run ends by SIGTERM (143).
+#[test]
+fn a_signal_between_two_writes_leaves_every_file_as_it_was() {
+    require_strace();
+    let old = "OLD=kept\nLAST=no newline";
+    for vars_exists in [false, true] {
+        let sts = StandIn::start();
+        let step = Step::harness(&sts);
+        write_private(&step.secret_file, old);
+        if vars_exists {
+            write_private(&step.vars_file, old);
+        }
+        let log = step.dir.join("strace.log");
+        let (log_arg, secrets, vars) = (
+            log.display().to_string(),
+            step.secret_file.display().to_string(),
+            step.vars_file.display().to_string(),
+        );
+        // Not exec'd, so the shell reports the signal's end as 143.
+        let out = run_through_sh(
+            &step,
+            "\"$@\"; exit $?",
+            &[
+                "strace",
+                "-f",
+                "-qq",
+                "-o",
+                &log_arg,
+                "-P",
+                &secrets,
+                "-P",
+                &vars,
+                "-e",
+                "trace=write",
+                "-e",
+                "inject=write:signal=SIGTERM:when=2",
+            ],
+        );
+        let trace = std::fs::read_to_string(&log).unwrap_or_default();
+        if out.code != 143 && trace.contains("PTRACE") {
+            eprintln!("skipped: strace cannot trace here: {}", out.stderr);
+            return;
+        }
+        let case = format!("variables file existing: {vars_exists}");
+        assert_eq!(out.code, 143, "{case}\n{}\n{trace}", out.stderr);
+        // The secret file's write, the variables file's, then the signal
+        // strace sent on entering the second.
+        let lines: Vec<&str> = trace.lines().collect();
+        assert!(
+            lines.len() >= 3
+                && lines[0].contains("AWS_ACCESS_KEY_ID=")
+                && lines[1].contains("AWS_CREDENTIAL_EXPIRATION=")
+                && lines[2].contains("--- SIGTERM {si_signo=SIGTERM, si_code=SI_KERNEL}"),
+            "{case}: not signalled between the writes:\n{trace}"
+        );
+        assert_eq!(step.secrets(), old, "{case}: the secret file was changed");
+        match vars_exists {
+            true => assert_eq!(step.vars(), old, "{case}: the variables file was changed"),
+            false => assert!(
+                !step.vars_file.exists(),
+                "{case}: the created file was left"
+            ),
+        }
+        assert_eq!(sts.requests().len(), 1, "{case}");
+    }
+}
+
+/// Writes `text` to a new file readable and writable by this user only, as
+/// a destination must be.
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// A redirect is not followed (README: exit 5): whatever the status, the

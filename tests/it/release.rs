@@ -310,24 +310,18 @@ fn oci_json(path: &Path) -> aws_oidc::json::Json {
 
 /// `make image-archive`, README's way to an air-gapped mirror, with the
 /// buildah and skopeo scripts/deps.sh installs (Debian 12's buildah 1.28
-/// has no `--compression-format`). The archive is one OCI layout whose
-/// index names the image, an image index of the amd64 and arm64 images,
-/// every layer gzip at level 9 (the gzip header's XFL byte is 2 only at
-/// the best compression; skopeo's default level writes 0); its checksum
-/// is in SHA256SUMS; and skopeo, README's first way in, copies both
-/// platforms out of it.
+/// has no `--compression-format`); `make test-release` runs it before the
+/// tests. The archive is one OCI layout whose index names the image, an
+/// image index of the amd64 and arm64 images, every layer gzip at level 9
+/// (the gzip header's XFL byte is 2 only at the best compression; skopeo's
+/// default level writes 0); the index and each image carry the OCI
+/// annotations saying what they are; its checksum is in SHA256SUMS; and
+/// skopeo, README's first way in, copies both platforms out of it.
 #[test]
-#[ignore = "needs make release, buildah and skopeo; run by make test-release"]
+#[ignore = "needs make image-archive, buildah and skopeo; run by make test-release"]
 fn image_archive_holds_both_platforms_with_gzip_9_layers() {
     use aws_oidc::json::Json;
     let text = |s: &str| Json::String(s.to_string());
-    let out = output({
-        let mut c = Command::new("make");
-        c.args(["-s", "--no-print-directory", "image-archive"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        c
-    });
-    assert_eq!(out.code, 0, "make image-archive failed:\n{}", out.stderr);
     let archive = dist().join("aws-oidc-image.oci.tar");
     let layout = temp_dir("oci-archive");
     output({
@@ -350,6 +344,7 @@ fn image_archive_holds_both_platforms_with_gzip_9_layers() {
     );
     assert_eq!(name, &text(&image()));
     let list = oci_json(&oci_blob(&layout, json_at(top, "digest")));
+    assert_annotated(&list, "the image index");
     let Json::Array(images) = json_at(&list, "manifests") else {
         panic!("{list:?}")
     };
@@ -359,6 +354,7 @@ fn image_archive_holds_both_platforms_with_gzip_9_layers() {
         assert_eq!(json_at(platform, "os"), &text("linux"));
         arches.push(json_at(platform, "architecture").clone());
         let manifest = oci_json(&oci_blob(&layout, json_at(image, "digest")));
+        assert_annotated(&manifest, "an image manifest");
         let Json::Array(layers) = json_at(&manifest, "layers") else {
             panic!("{manifest:?}")
         };
@@ -386,6 +382,377 @@ fn image_archive_holds_both_platforms_with_gzip_9_layers() {
         c
     })
     .expect(0);
+}
+
+/// The repository's root, where the Makefile and scripts/ are.
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What a command printed on stdout, trimmed; it must succeed.
+fn stdout_of(program: &str, args: &[&str]) -> String {
+    let out = output({
+        let mut c = Command::new(program);
+        c.args(args).current_dir(root());
+        c
+    });
+    out.expect(0);
+    out.stdout.trim().to_string()
+}
+
+/// The sha256 of a file, in hex.
+fn sha256_hex(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ring::digest::digest(&ring::digest::SHA256, &bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The commit built and its time (the Makefile's SOURCE_DATE_EPOCH), and
+/// that time as RFC 3339.
+fn commit_and_time() -> (String, String, String) {
+    let commit = stdout_of("git", &["rev-parse", "HEAD"]);
+    let epoch = stdout_of("git", &["log", "-1", "--format=%ct"]);
+    let rfc3339 = stdout_of(
+        "date",
+        &["-u", "-d", &format!("@{epoch}"), "+%Y-%m-%dT%H:%M:%SZ"],
+    );
+    (commit, epoch, rfc3339)
+}
+
+/// An OCI index or manifest carries the four annotations that say what the
+/// image is: where its source is, the commit, the version, and when (the
+/// commit's time, SOURCE_DATE_EPOCH, never the clock).
+fn assert_annotated(json: &aws_oidc::json::Json, what: &str) {
+    let (commit, _, created) = commit_and_time();
+    let annotations = json_at(json, "annotations");
+    for (key, want) in [
+        ("source", "https://github.com/aws-oidc/aws-oidc"),
+        ("revision", &commit),
+        ("version", env!("CARGO_PKG_VERSION")),
+        ("created", &created),
+    ] {
+        let key = format!("org.opencontainers.image.{key}");
+        assert_eq!(
+            json_at(annotations, &key),
+            &aws_oidc::json::Json::String(want.to_string()),
+            "{what}: {key}"
+        );
+    }
+}
+
+const BINARIES: [&str; 3] = [
+    "aws-oidc-linux-amd64",
+    "aws-oidc-linux-arm64",
+    "aws-oidc-windows-amd64.exe",
+];
+const SBOMS: [&str; 3] = [
+    "aws-oidc-linux-amd64.cdx.json",
+    "aws-oidc-linux-arm64.cdx.json",
+    "aws-oidc-windows-amd64.cdx.json",
+];
+const PROVENANCE: &str = "aws-oidc.intoto.json";
+
+/// The provenance `make release` writes is an in-toto Statement v1 with a
+/// SLSA provenance v1 predicate; its subjects are the binaries and SBOMs
+/// by their sha256; it names the commit, the make target, the toolchain,
+/// the lock file's sha256 and SOURCE_DATE_EPOCH, and holds no path of
+/// this machine (so that it is as reproducible as the binaries).
+#[test]
+#[ignore = "needs make release; run by make test-release"]
+fn provenance_names_the_files_by_sha256_and_the_build() {
+    use aws_oidc::json::Json;
+    let text = |s: &str| Json::String(s.to_string());
+    let raw = std::fs::read_to_string(dist().join(PROVENANCE)).unwrap();
+    let statement = aws_oidc::json::parse(&raw).expect("the provenance is JSON");
+    assert_eq!(
+        json_at(&statement, "_type"),
+        &text("https://in-toto.io/Statement/v1")
+    );
+    assert_eq!(
+        json_at(&statement, "predicateType"),
+        &text("https://slsa.dev/provenance/v1")
+    );
+    let Json::Array(subjects) = json_at(&statement, "subject") else {
+        panic!("{statement:?}")
+    };
+    let names: Vec<&str> = BINARIES.iter().chain(&SBOMS).copied().collect();
+    assert_eq!(subjects.len(), names.len(), "{subjects:?}");
+    for (subject, name) in subjects.iter().zip(&names) {
+        assert_eq!(json_at(subject, "name"), &text(name));
+        let digest = json_at(json_at(subject, "digest"), "sha256");
+        assert_eq!(digest, &text(&sha256_hex(&dist().join(name))), "{name}");
+    }
+    let (commit, epoch, started) = commit_and_time();
+    let build = json_at(json_at(&statement, "predicate"), "buildDefinition");
+    let external = json_at(build, "externalParameters");
+    let source = json_at(external, "source");
+    assert_eq!(
+        json_at(json_at(source, "digest"), "gitCommit"),
+        &text(&commit)
+    );
+    assert_eq!(
+        json_at(external, "makeTargets"),
+        &Json::Array(vec![text("release")])
+    );
+    assert_eq!(json_at(external, "SOURCE_DATE_EPOCH"), &text(&epoch));
+    let toolchain = json_at(json_at(build, "internalParameters"), "toolchain");
+    assert_eq!(
+        json_at(toolchain, "rustc"),
+        &text(&stdout_of("rustc", &["-V"]))
+    );
+    assert_eq!(
+        json_at(toolchain, "cargo"),
+        &text(&stdout_of("cargo", &["-V"]))
+    );
+    let lock = json_at(json_at(build, "resolvedDependencies"), "1");
+    assert_eq!(json_at(lock, "name"), &text("Cargo.lock"));
+    assert_eq!(
+        json_at(json_at(lock, "digest"), "sha256"),
+        &text(&sha256_hex(&root().join("Cargo.lock")))
+    );
+    let run = json_at(json_at(&statement, "predicate"), "runDetails");
+    assert!(matches!(
+        json_at(json_at(run, "builder"), "id"),
+        Json::String(_)
+    ));
+    let metadata = json_at(run, "metadata");
+    assert!(matches!(json_at(metadata, "invocationId"), Json::String(_)));
+    assert_eq!(json_at(metadata, "startedOn"), &text(&started));
+    assert_eq!(json_at(metadata, "finishedOn"), &text(&started));
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    for path in [env!("CARGO_MANIFEST_DIR"), &home] {
+        assert!(
+            !raw.contains(path),
+            "the provenance holds the path {path:?}"
+        );
+    }
+    // The host name as a whole word (a short one is part of other words).
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let host = host.trim();
+    assert!(
+        host.is_empty()
+            || !raw
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                .any(|w| w == host),
+        "the provenance holds the host name {host:?}"
+    );
+}
+
+/// A copy of the release files of dist/ (those SHA256SUMS names, and it).
+fn release_copy() -> TempDir {
+    let copy = temp_dir("release-copy");
+    let sums = std::fs::read_to_string(dist().join("SHA256SUMS")).unwrap();
+    assert!(sums.contains("  aws-oidc-image.oci.tar\n"), "{sums}");
+    for name in sums
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
+        .chain(["SHA256SUMS"])
+    {
+        std::fs::copy(dist().join(name), copy.join(name)).unwrap();
+    }
+    copy
+}
+
+/// A throwaway minisign key pair, made for this test and gone after it:
+/// the folder, the public key and the secret key (unencrypted).
+fn throwaway_key() -> (TempDir, PathBuf, PathBuf) {
+    let dir = temp_dir("minisign-key");
+    let (public, secret) = (dir.join("test.pub"), dir.join("test.key"));
+    output({
+        let mut c = Command::new("minisign");
+        c.arg("-G")
+            .arg("-W")
+            .arg("-p")
+            .arg(&public)
+            .arg("-s")
+            .arg(&secret);
+        c
+    })
+    .expect(0);
+    (dir, public, secret)
+}
+
+/// `make sign` on a release folder with a secret key.
+fn make_sign(folder: &Path, secret: &Path) -> Output {
+    output({
+        let mut c = Command::new("make");
+        c.args(["-s", "--no-print-directory", "sign"])
+            .arg(format!("DIST={}", folder.display()))
+            .arg(format!("MINISIGN_KEY={}", secret.display()))
+            .current_dir(root());
+        c
+    })
+}
+
+/// scripts/verify-release.sh where there is no network at all: a new
+/// network namespace (`unshare --net`, as root) without even loopback up.
+fn verify_offline(folder: &Path, public: &Path) -> Output {
+    output({
+        let mut c = Command::new("unshare");
+        c.args(["--net", "--", "sh"])
+            .arg(root().join("scripts/verify-release.sh"))
+            .arg(folder)
+            .arg(public);
+        c
+    })
+}
+
+/// The verifier refused, naming `file` first.
+fn assert_refused(out: &Output, file: &str) {
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .starts_with(&format!("verify-release: FAIL: {file}: ")),
+        "names {file}: {}",
+        out.stderr
+    );
+}
+
+/// A release signed with a key made here (by `make sign`) verifies with no
+/// network; one changed byte in any file it lists, in SHA256SUMS or in the
+/// signature makes the verifier fail, naming that file.
+#[test]
+#[ignore = "needs make release image-archive, minisign and root (unshare); run by make test-release"]
+fn signed_release_verifies_offline_and_fails_on_any_changed_byte() {
+    assert!(
+        Command::new("unshare")
+            .args(["--net", "true"])
+            .status()
+            .unwrap()
+            .success(),
+        "unshare --net needs root; make test-release runs as root"
+    );
+    let copy = release_copy();
+    let (_keys, public, secret) = throwaway_key();
+    make_sign(&copy, &secret).expect(0);
+    let good = verify_offline(&copy, &public);
+    good.expect(0);
+    assert!(
+        good.stdout.contains("verify-release: OK: "),
+        "{}",
+        good.stdout
+    );
+    let sums = std::fs::read_to_string(copy.join("SHA256SUMS")).unwrap();
+    let mut files: Vec<&str> = sums
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
+        .collect();
+    assert_eq!(
+        files.len(),
+        8,
+        "3 binaries, 3 SBOMs, provenance, image: {sums}"
+    );
+    files.extend(["SHA256SUMS", "SHA256SUMS.minisig"]);
+    for name in files {
+        let path = copy.join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut changed = bytes.clone();
+        // A byte of the payload: for the signature, of its base64 line.
+        let at = if name.ends_with(".minisig") {
+            bytes.iter().position(|&b| b == b'\n').unwrap() + 5
+        } else {
+            bytes.len() / 2
+        };
+        changed[at] ^= 0x01;
+        std::fs::write(&path, &changed).unwrap();
+        let named = if name == "SHA256SUMS.minisig" {
+            "SHA256SUMS"
+        } else {
+            name
+        };
+        assert_refused(&verify_offline(&copy, &public), named);
+        std::fs::write(&path, &bytes).unwrap();
+    }
+    verify_offline(&copy, &public).expect(0);
+    // Another key's signature, and none, fail too.
+    let (_other, other_public, _) = throwaway_key();
+    assert_refused(&verify_offline(&copy, &other_public), "SHA256SUMS");
+    std::fs::remove_file(copy.join("SHA256SUMS.minisig")).unwrap();
+    assert_refused(&verify_offline(&copy, &public), "SHA256SUMS.minisig");
+}
+
+/// Rewrites SHA256SUMS after the files changed, as a signer who was handed
+/// a bad release would, and signs it.
+fn resum_and_sign(folder: &Path, secret: &Path) {
+    let sums = std::fs::read_to_string(folder.join("SHA256SUMS")).unwrap();
+    let fresh: String = sums
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, n)| n))
+        .map(|n| format!("{}  {n}\n", sha256_hex(&folder.join(n))))
+        .collect();
+    std::fs::write(folder.join("SHA256SUMS"), fresh).unwrap();
+    make_sign(folder, secret).expect(0);
+}
+
+/// What the sums alone cannot show: a signed release whose provenance
+/// gives a binary another digest is refused naming the provenance; one
+/// whose amd64 and arm64 binaries (and their provenance) were swapped is
+/// refused naming the image archive, whose layers hold the binaries that
+/// were built. And `make sign` refuses sums that lack the image archive.
+#[test]
+#[ignore = "needs make release image-archive, minisign and root (unshare); run by make test-release"]
+fn verifier_ties_the_provenance_and_the_image_layers_to_the_sums() {
+    let (_keys, public, secret) = throwaway_key();
+    let amd64 = sha256_hex(&dist().join("aws-oidc-linux-amd64"));
+    let arm64 = sha256_hex(&dist().join("aws-oidc-linux-arm64"));
+
+    let copy = release_copy();
+    let provenance = copy.join(PROVENANCE);
+    let text = std::fs::read_to_string(&provenance).unwrap();
+    std::fs::write(&provenance, text.replacen(&amd64, &arm64, 1)).unwrap();
+    resum_and_sign(&copy, &secret);
+    let out = verify_offline(&copy, &public);
+    assert_refused(&out, PROVENANCE);
+    assert!(
+        out.stderr.contains("aws-oidc-linux-amd64"),
+        "{}",
+        out.stderr
+    );
+
+    let copy = release_copy();
+    std::fs::copy(
+        dist().join("aws-oidc-linux-arm64"),
+        copy.join("aws-oidc-linux-amd64"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dist().join("aws-oidc-linux-amd64"),
+        copy.join("aws-oidc-linux-arm64"),
+    )
+    .unwrap();
+    let swapped = text
+        .replacen(&amd64, "AMD64", 1)
+        .replacen(&arm64, &amd64, 1)
+        .replacen("AMD64", &arm64, 1);
+    std::fs::write(copy.join(PROVENANCE), swapped).unwrap();
+    resum_and_sign(&copy, &secret);
+    let out = verify_offline(&copy, &public);
+    assert_refused(&out, "aws-oidc-image.oci.tar");
+    assert!(
+        out.stderr.contains("linux/amd64 layer's /aws-oidc"),
+        "{}",
+        out.stderr
+    );
+
+    let copy = release_copy();
+    let sums = std::fs::read_to_string(copy.join("SHA256SUMS")).unwrap();
+    let without: String = sums
+        .lines()
+        .filter(|l| !l.ends_with("  aws-oidc-image.oci.tar"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(copy.join("SHA256SUMS"), without).unwrap();
+    let out = make_sign(&copy, &secret);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("does not name aws-oidc-image.oci.tar"),
+        "{}",
+        out.stderr
+    );
+    assert!(!copy.join("SHA256SUMS.minisig").exists(), "nothing signed");
 }
 
 /// The make targets `make help` lists, in its order.

@@ -462,3 +462,41 @@ fn cached_runs_started_together_make_one_request() {
     }
     assert_one_entry(&dir.join("cache"), &sts.issued()[0].session_token);
 }
+
+/// The command mode on Windows (`docs/reference.md` §14.1): the command is
+/// found in PATH with its ending, gets the credentials in its environment,
+/// and its exit status is aws-oidc's.
+#[test]
+#[ignore = "needs make release and Wine; run by make test-windows"]
+fn a_command_gets_the_credentials_and_its_status_is_returned() {
+    let sts = StandIn::start();
+    let token = harness_token();
+    let env = step_env(&sts, &token, "", "")
+        .unset("HARNESS_OUTPUT_SECRET_FILE")
+        .unset("DRONE_OUTPUT");
+    let out = wine(
+        env.iter(),
+        &[
+            "--",
+            "cmd",
+            "/c",
+            "echo key=%AWS_ACCESS_KEY_ID% region=%AWS_REGION%& exit 7",
+        ],
+    );
+    out.expect(7).assert_hides(&[&token]);
+    let issued = sts.issued().pop().expect("credentials issued");
+    assert!(
+        out.stdout
+            .contains(&format!("key={} region=us-east-1", issued.access_key_id)),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let out = wine(env.iter(), &["--", "no-such-command"]);
+    out.expect(127);
+    assert!(
+        out.last_line().contains("is not found in PATH"),
+        "{}",
+        out.stderr
+    );
+}

@@ -14,7 +14,7 @@ pub use harness::StepEnv;
 // The independent SigV4 verifier lives in `sigv4.rs` beside this file; the
 // stand-in includes it (the examples that run the stand-in need it too).
 pub use standin::sigv4;
-pub use standin::{temp_dir, Reply, StandIn, TempDir, Transport};
+pub use standin::{temp_dir, Hook, Reply, StandIn, TempDir, Transport};
 
 /// A role ARN in the stand-in's account.
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/harness-ci";
@@ -388,4 +388,30 @@ pub fn answering_proxy(
         }
     });
     (port, count)
+}
+
+/// The Python interpreter that has `module` (its own path, not a shim's).
+pub fn python_with(module: &str, pip_name: &str) -> String {
+    let out = python3(module, pip_name)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `aws sts get-caller-identity` against `url`, printing only the ARN, as
+/// arguments after `--` (the AWS CLI through the Python that has it).
+pub fn aws_caller_arn(url: &str) -> Vec<String> {
+    let python = python_with("awscli", "awscli");
+    [
+        python.as_str(),
+        "-m",
+        "awscli",
+        "sts",
+        "get-caller-identity",
+    ]
+    .iter()
+    .chain(&["--endpoint-url", url, "--output", "text", "--query", "Arn"])
+    .map(|a| a.to_string())
+    .collect()
 }

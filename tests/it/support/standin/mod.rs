@@ -84,6 +84,24 @@ pub enum Reply {
     /// server would: the run must hide what an earlier hop was given, in
     /// part as well as whole.
     EchoIssued,
+    /// Like `Sts`, with a session token of exactly this many characters
+    /// (in the answer and in what `issued` records, so a request signed
+    /// with it is verified against it).
+    StsWithTokenOf(usize),
+    /// Runs the hook as the request arrives (a test's change to the world,
+    /// such as a token file rotated), then answers as the reply does: what
+    /// the client does next sees the change, with no waiting.
+    Before(Hook, Box<Reply>),
+}
+
+/// A test's action, run by [`Reply::Before`].
+#[derive(Clone)]
+pub struct Hook(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
 }
 
 /// How the stand-in presents itself.
@@ -315,7 +333,7 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
     let Some(req) = http::read_request(&mut BufReader::new(&mut stream)) else {
         return;
     };
-    let reply = {
+    let mut reply = {
         let mut st = state.lock().unwrap();
         st.requests.push(req.clone());
         match st.script.pop_front() {
@@ -326,6 +344,10 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
             }
         }
     };
+    while let Reply::Before(Hook(hook), then) = reply {
+        hook();
+        reply = *then;
+    }
     let mut extra_headers = String::new();
     let mut block = None;
     let (status, content_type, body) = match reply {
@@ -400,6 +422,19 @@ fn serve(conn: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, state: Arc<Mut
             let body = String::from_utf8_lossy(&body).replace(from, &to);
             (status, ct, body.into_bytes())
         }
+        Reply::StsWithTokenOf(len) => {
+            let (status, ct, body) = sts::answer(&req, &state, None);
+            let mut body = String::from_utf8_lossy(&body).into_owned();
+            if status == 200 {
+                if let Some(last) = state.lock().unwrap().issued.last_mut() {
+                    let long: String = last.session_token.chars().cycle().take(len).collect();
+                    body = body.replace(&last.session_token, &long);
+                    last.session_token = long;
+                }
+            }
+            (status, ct, body.into_bytes())
+        }
+        Reply::Before(..) => unreachable!("unwrapped above"),
         Reply::EchoIssued => {
             let last = state.lock().unwrap().issued.last().cloned();
             let quoted = last.map_or(String::new(), |c| {

@@ -189,7 +189,9 @@ pub fn answer(req: &Recorded, state: &Arc<Mutex<State>>, expiring_in: Option<i64
     }
     let result = match action {
         "AssumeRoleWithWebIdentity" => web_identity(req, state, expiring_in),
-        "AssumeRole" => signed_by(req, state).and_then(|by| assume_role(req, state, &by)),
+        "AssumeRole" => {
+            signed_by(req, state).and_then(|by| assume_role(req, state, &by, expiring_in))
+        }
         _ => signed_by(req, state).and_then(|by| caller_identity(state, &by)),
     };
     result.unwrap_or_else(|refused| refused)
@@ -352,7 +354,12 @@ fn web_identity(
 /// `AssumeRole`, signed by `by`: a session reached by chaining lasts at
 /// most an hour, as STS enforces; a role told to refuse answers
 /// AccessDenied naming the caller, as STS does.
-fn assume_role(req: &Recorded, state: &Arc<Mutex<State>>, by: &Issued) -> Result<Answer, Answer> {
+fn assume_role(
+    req: &Recorded,
+    state: &Arc<Mutex<State>>,
+    by: &Issued,
+    expiring_in: Option<i64>,
+) -> Result<Answer, Answer> {
     if req.field("WebIdentityToken").is_some() {
         return Err(validation(
             "AssumeRole has no parameter WebIdentityToken".into(),
@@ -395,7 +402,7 @@ fn assume_role(req: &Recorded, state: &Arc<Mutex<State>>, by: &Issued) -> Result
         state,
         &parts,
         session,
-        i64::from(duration),
+        expiring_in.unwrap_or(i64::from(duration)),
         Some(by.access_key_id.clone()),
     );
     Ok(credentials_xml(state, "AssumeRole", &issued, session, ""))
