@@ -647,7 +647,7 @@ pub(super) fn create_new(path: &str) -> std::io::Result<File> {
 }
 
 #[cfg(windows)]
-use owner_only::create_new;
+pub(super) use owner_only::create_new;
 
 /// Opens an existing file for appending without following a link at the
 /// last component, and without blocking on a FIFO that slipped in.

@@ -503,10 +503,12 @@ fn sync_folder(_: &str) -> std::io::Result<()> {
 /// Makes the default folder (`~/.aws`) when missing, 0700.
 fn make_folder(path: &str) -> std::io::Result<()> {
     let dir = destinations::dir_of(Path::new(path));
-    let mut b = std::fs::DirBuilder::new();
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    match b.create(dir) {
+    let made =
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(dir);
+    #[cfg(not(unix))]
+    let made = std::fs::DirBuilder::new().create(dir);
+    match made {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
         _ => Ok(()),
     }

@@ -632,14 +632,66 @@ fn a_refreshable_profile_runs_its_token_command_again() {
         .unset("PLUGIN_OIDC_TOKEN_FILE")
         .set("PATH", &std::env::var("PATH").unwrap_or_default());
     let command = format!("cat '{token_file}'");
-    lap.run(&["--profile", "cmd", "--refreshable", "--token-command", &command])
-        .expect(0);
+    lap.run(&[
+        "--profile",
+        "cmd",
+        "--refreshable",
+        "--token-command",
+        &command,
+    ])
+    .expect(0);
     let config = lap.read(&lap.config());
     assert!(!config.contains(&lap.token), "{config}");
-    assert!(config.contains(&format!(" --token-command 'cat {token_file}' ")), "{config}");
+    assert!(
+        config.contains(&format!(" --token-command 'cat {token_file}' ")),
+        "{config}"
+    );
     let got = botocore_profile(&lap, "cmd");
     let issued = sts.issued().pop().unwrap();
     assert_eq!(got, format!("custom-process {} None", issued.access_key_id));
     let req = sts.requests().pop().unwrap();
     assert_eq!(req.field("WebIdentityToken"), Some(lap.token.as_str()));
+}
+
+/// README's laptop example, run as written (the binary found in PATH, the
+/// token where it says), writes the `~/.aws/config` README shows.
+#[test]
+fn readme_refreshable_laptop_profile_is_what_the_binary_writes() {
+    let heading = "### A laptop: a refreshable profile in `~/.aws/config`";
+    let script = crate::cli::readme_block(heading, "sh", 0);
+    let shown = crate::cli::readme_block(heading, "ini", 0);
+    let home = temp_dir("laptop");
+    std::fs::create_dir_all(home.join(".config/oidc")).unwrap();
+    write_file(&home.join(".config/oidc"), "token", &harness_token());
+    std::fs::create_dir(home.join("bin")).unwrap();
+    std::os::unix::fs::symlink(bin(), home.join("bin/aws-oidc")).unwrap();
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .env_clear()
+        .env("HOME", home.path())
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", home.join("bin").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(home.join(".aws/config")).unwrap();
+    let want = shown
+        .trim_start_matches("# ~/.aws/config\n")
+        .replace("/usr/local/bin/aws-oidc", &bin().display().to_string())
+        .replace("/home/me", &home.path().display().to_string());
+    assert_eq!(written, want);
+    // The default folder was made owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(home.join(".aws"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700);
 }
