@@ -135,6 +135,13 @@ fn serve(
     mut first: Option<response::Credentials>,
     log: &mut Log,
 ) -> Result<i32, Error> {
+    let left = creds.expires_at - time::now();
+    if left <= REFRESH_WINDOW {
+        log.warn(&format!(
+            "the credentials last {}, inside the SDKs' 15-minute refresh window, so the endpoint refreshes them as often as it may (once a minute); ask a longer duration (1h or more)",
+            time::human(left)
+        ));
+    }
     let endpoint = serve::Endpoint::bind()?;
     log.hide(std::slice::from_ref(endpoint.token()));
     let mut set = vec![
@@ -203,7 +210,12 @@ fn serve(
             },
         };
         if let Some(f) = kept.into_inner() {
-            first = Some(f);
+            if let Some(old) = first.replace(f) {
+                log.hide_until(
+                    &[old.secret_access_key.clone(), old.session_token.clone()],
+                    old.expires_at,
+                );
+            }
         }
         Ok(fresh)
     };
