@@ -3,14 +3,35 @@
 use crate::claims::Claims;
 use crate::time::human;
 
+/// How hints name the settings they point to: as the user set them (the
+/// flag or the env spelling read, `--duration`, `PLUGIN_DURATION_SECONDS`),
+/// else by their flag and first env name. The caller fills it from the
+/// settings' sources; this module knows nothing of settings.
+#[derive(Debug, Clone, Default)]
+pub struct Named {
+    /// The duration.
+    pub duration: String,
+    /// The region.
+    pub region: String,
+    /// The inline session policy.
+    pub policy: String,
+    /// The managed session policies.
+    pub policy_arns: String,
+    /// The timeout.
+    pub timeout: String,
+    /// The attempt cap, only when set.
+    pub max_attempts: Option<String>,
+}
+
 /// A hint for an STS error code, from the token's claims and the role's
-/// partition. `None` when there is nothing more useful to say than STS did.
+/// partition, naming settings as `named` says. `None` when there is nothing
+/// more useful to say than STS did.
 pub fn hint(
     code: &str,
     message: &str,
     claims: Option<&Claims>,
-    partition: &str,
-    account: &str,
+    (partition, account): (&str, &str),
+    named: &Named,
     now: i64,
 ) -> Option<String> {
     let claims_text = match claims {
@@ -55,18 +76,25 @@ pub fn hint(
             Some(p) => format!("STS could not reach the identity provider; check that https://{p}/.well-known/openid-configuration is reachable from the internet"),
             None => "STS could not reach the identity provider; check that its discovery document is reachable from the internet".to_string(),
         }),
-        "RegionDisabledException" => Some(
-            "STS is not activated for this account in this region; activate it in IAM account settings, or choose another region (PLUGIN_REGION)".into(),
-        ),
-        "MalformedPolicyDocument" => Some("fix the session policy in PLUGIN_POLICY (--policy); it must be a valid IAM policy JSON document".into()),
-        "PackedPolicyTooLarge" => Some("the session policies are too large once packed; shorten PLUGIN_POLICY or pass fewer PLUGIN_POLICY_ARNS".into()),
-        "ValidationError" | "InvalidParameterValue" if message.contains("DurationSeconds") || message.to_ascii_lowercase().contains("duration") => Some(
-            "the duration (PLUGIN_DURATION) must not exceed the role's maximum session duration, which is 1h unless raised on the role".into(),
-        ),
+        "RegionDisabledException" => Some(format!(
+            "STS is not activated for this account in this region; activate it in IAM account settings, or choose another region ({})",
+            named.region
+        )),
+        "MalformedPolicyDocument" => Some(format!("fix the session policy in {}; it must be a valid IAM policy JSON document", named.policy)),
+        "PackedPolicyTooLarge" => Some(format!(
+            "the session policies are too large once packed; shorten {} or pass fewer in {}",
+            named.policy, named.policy_arns
+        )),
+        "ValidationError" | "InvalidParameterValue" if message.contains("DurationSeconds") || message.to_ascii_lowercase().contains("duration") => Some(format!(
+            "the duration ({}) must not exceed the role's maximum session duration, which is 1h unless raised on the role",
+            named.duration
+        )),
         "ValidationError" | "InvalidParameterValue" => Some("check the setting the message names".into()),
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => Some(
-            "STS kept throttling; raise PLUGIN_TIMEOUT (and PLUGIN_MAX_ATTEMPTS, if set), or stagger the pipelines that start together".into(),
-        ),
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => Some(format!(
+            "STS kept throttling; raise {}{}, or stagger the pipelines that start together",
+            named.timeout,
+            named.max_attempts.as_ref().map_or(String::new(), |a| format!(" and {a}"))
+        )),
         _ => None,
     }
 }
@@ -128,15 +156,15 @@ pub fn chained_hint(
     }
 }
 
-/// What to do after an outage: STS, or something between, failed.
-pub const OUTAGE: &str = "STS or something in between failed; it is retried until the timeout (or the attempt cap); raise PLUGIN_TIMEOUT or try later";
-
 /// The hint when [`hint`] has none: an outage for a 5xx (STS sends
-/// `InternalFailure` and `ServiceUnavailable` so), else where to look up a
-/// code this tool does not know.
-pub fn fallback(status: u16, action: &str) -> String {
+/// `InternalFailure` and `ServiceUnavailable` so), naming the timeout as
+/// `named` does, else where to look up a code this tool does not know.
+pub fn fallback(status: u16, action: &str, named: &Named) -> String {
     match status {
-        500.. => OUTAGE.to_string(),
+        500.. => format!(
+            "STS or something in between failed; it is retried until the timeout (or the attempt cap); raise {} or try later",
+            named.timeout
+        ),
         _ => format!("aws-oidc has no hint for this code; look it up under Errors in STS's {action} API reference, and check the settings its message names"),
     }
 }
@@ -161,8 +189,8 @@ mod tests {
             "AccessDenied",
             "Not authorized",
             Some(&claims(now + 60)),
-            "aws",
-            "123456789012",
+            ("aws", "123456789012"),
+            &Named::default(),
             now,
         )
         .unwrap();
@@ -179,8 +207,8 @@ mod tests {
             "AccessDenied",
             "",
             Some(&claims(now)),
-            "aws-cn",
-            "123456789012",
+            ("aws-cn", "123456789012"),
+            &Named::default(),
             now,
         )
         .unwrap();
@@ -192,8 +220,8 @@ mod tests {
             "InvalidIdentityToken",
             "",
             Some(&claims(now - 200)),
-            "aws",
-            "123456789012",
+            ("aws", "123456789012"),
+            &Named::default(),
             now,
         )
         .unwrap();
@@ -202,8 +230,8 @@ mod tests {
             "InvalidIdentityToken",
             "",
             Some(&claims(now + 200)),
-            "aws",
-            "123456789012",
+            ("aws", "123456789012"),
+            &Named::default(),
             now,
         )
         .unwrap();
@@ -215,20 +243,28 @@ mod tests {
             "ExpiredTokenException",
             "",
             Some(&claims(now - 7200)),
-            "aws",
-            "1",
+            ("aws", "1"),
+            &Named::default(),
             now,
         )
         .unwrap();
         assert!(h.starts_with("the token expired 2h 0m ago"), "{h}");
-        let h = hint("AccessDenied", "", None, "aws", "1", now).unwrap();
+        let h = hint(
+            "AccessDenied",
+            "",
+            None,
+            ("aws", "1"),
+            &Named::default(),
+            now,
+        )
+        .unwrap();
         assert!(h.contains("not a JWT"), "{h}");
         let h = hint(
             "ValidationError",
             "1 validation error detected: Value '43200' at 'durationSeconds'",
             None,
-            "aws",
-            "1",
+            ("aws", "1"),
+            &Named::default(),
             now,
         )
         .unwrap();
@@ -239,13 +275,22 @@ mod tests {
                 code,
                 "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint",
                 None,
-                "aws",
-                "1",
+                ("aws", "1"),                &Named::default(),
                 now,
             );
             assert_eq!(h.as_deref(), Some("check the setting the message names"));
         }
-        assert_eq!(hint("SomethingElse", "", None, "aws", "1", now), None);
+        assert_eq!(
+            hint(
+                "SomethingElse",
+                "",
+                None,
+                ("aws", "1"),
+                &Named::default(),
+                now
+            ),
+            None
+        );
         for code in [
             "IDPRejectedClaim",
             "IDPCommunicationError",
@@ -256,10 +301,73 @@ mod tests {
             "Throttling",
         ] {
             assert!(
-                hint(code, "", Some(&claims(now)), "aws", "1", now).is_some(),
+                hint(
+                    code,
+                    "",
+                    Some(&claims(now)),
+                    ("aws", "1"),
+                    &Named::default(),
+                    now
+                )
+                .is_some(),
                 "{code}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod named {
+    use super::*;
+
+    /// Every hint that points to a setting names it as `Named` says: the
+    /// flag or env spelling the user wrote (issue 18).
+    #[test]
+    fn hints_name_settings_as_they_were_set() {
+        let named = Named {
+            duration: "--duration".into(),
+            region: "AWS_DEFAULT_REGION".into(),
+            policy: "PLUGIN_POLICY".into(),
+            policy_arns: "PLUGIN_POLICYARNS".into(),
+            timeout: "--timeout".into(),
+            max_attempts: Some("PLUGIN_MAXATTEMPTS".into()),
+        };
+        let h = |code, message| hint(code, message, None, ("aws", "1"), &named, 0).unwrap();
+        for (code, message, says) in [
+            (
+                "ValidationError",
+                "The requested DurationSeconds exceeds",
+                "the duration (--duration) must not exceed",
+            ),
+            (
+                "RegionDisabledException",
+                "",
+                "choose another region (AWS_DEFAULT_REGION)",
+            ),
+            (
+                "MalformedPolicyDocument",
+                "",
+                "fix the session policy in PLUGIN_POLICY;",
+            ),
+            (
+                "PackedPolicyTooLarge",
+                "",
+                "shorten PLUGIN_POLICY or pass fewer in PLUGIN_POLICYARNS",
+            ),
+            (
+                "Throttling",
+                "",
+                "raise --timeout and PLUGIN_MAXATTEMPTS, or stagger",
+            ),
+        ] {
+            assert!(
+                h(code, message).contains(says),
+                "{code}: {}",
+                h(code, message)
+            );
+        }
+        let outage = fallback(503, "AssumeRoleWithWebIdentity", &named);
+        assert!(outage.ends_with("raise --timeout or try later"), "{outage}");
     }
 }
 
@@ -292,6 +400,7 @@ mod chained {
             .unwrap()
             .contains("new credentials"));
         assert!(about_web_identity("InvalidIdentityToken") && !about_web_identity("Throttling"));
-        assert!(fallback(400, "AssumeRole").contains("STS's AssumeRole API reference"));
+        assert!(fallback(400, "AssumeRole", &Named::default())
+            .contains("STS's AssumeRole API reference"));
     }
 }

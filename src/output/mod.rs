@@ -151,7 +151,10 @@ fn account_variables(s: &Settings, c: &Credentials) -> Vec<(&'static str, String
     if let Some(arn) = &c.assumed_role_arn {
         v.push(("AWS_ASSUMED_ROLE_ARN", arn.clone()));
     }
-    v.push(("AWS_ROLE_ARN", role.arn.clone()));
+    // Not AWS_ROLE_ARN, which aws-oidc reads as the role to assume: a
+    // shell that sourced this and ran it again would start a chain at its
+    // last role (`docs/reference.md` §6.1).
+    v.push(("AWS_OIDC_ROLE_ARN", role.arn.clone()));
     v
 }
 

@@ -94,14 +94,14 @@ fn renderings() {
     assert_eq!(
         v.unwrap(),
         "AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\nAWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n\
-         AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"
+         AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_OIDC_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"
     );
     let (c, v) = rendered(&[
         ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
         ("DRONE_OUTPUT", "/v"),
         ("PLUGIN_MASK_ACCOUNT_ID", "true"),
     ]);
-    assert!(c.ends_with("AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"), "{c}");
+    assert!(c.ends_with("AWS_ACCOUNT_ID=123456789012\nAWS_ASSUMED_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/ci/s\nAWS_OIDC_ROLE_ARN=arn:aws:iam::123456789012:role/ci\n"), "{c}");
     assert_eq!(
         v.unwrap(),
         "AWS_CREDENTIAL_EXPIRATION=2026-11-25T18:00:00.5Z\n"
@@ -247,4 +247,51 @@ fn writes_append_create_0600_and_roll_back() {
         6
     );
     assert_eq!(std::fs::read_to_string(&vars).unwrap(), before);
+}
+
+/// No output names a variable aws-oidc reads as an input unless it holds
+/// exactly what a re-run would read there (issue 18): a shell that sources
+/// the output and runs aws-oidc again must ask for the same thing. The
+/// region is written as read; nothing else the settings read is written.
+#[test]
+fn no_output_variable_is_an_input_unless_it_holds_what_was_read() {
+    let read: Vec<&str> = crate::settings::read_env_names();
+    assert!(read.contains(&"AWS_ROLE_ARN") && read.contains(&"HOME"));
+    let region = ("PLUGIN_REGION", "eu-west-1");
+    let mut configurations: Vec<Vec<(&str, &str)>> = Vec::new();
+    for mask in ["false", "true"] {
+        let mask = ("PLUGIN_MASK_ACCOUNT_ID", mask);
+        configurations.push(vec![
+            ("HARNESS_OUTPUT_SECRET_FILE", "/s"),
+            ("DRONE_OUTPUT", "/v"),
+            region,
+            mask,
+        ]);
+        for format in ["dotenv", "shell", "json", "credential-process"] {
+            configurations.push(vec![
+                ("PLUGIN_OUTPUT_FILE", "/o"),
+                ("PLUGIN_OUTPUT_FORMAT", format),
+                ("HARNESS_OUTPUT_FILE", "/v"),
+                region,
+                mask,
+            ]);
+        }
+    }
+    let mut written = 0;
+    for env in configurations {
+        let (c, v) = rendered(&env);
+        let lines = c.lines().chain(v.iter().flat_map(|v| v.lines()));
+        for line in lines.filter(|l| !l.starts_with('{')) {
+            let pair = line.trim_start_matches("export ").replace('\'', "");
+            let (key, value) = pair.split_once('=').unwrap();
+            written += 1;
+            if read.contains(&key) {
+                assert!(
+                    crate::settings::REGION.envs.contains(&key) && value == region.1,
+                    "{key}={value} is written, and aws-oidc reads {key} as an input ({env:?})"
+                );
+            }
+        }
+    }
+    assert!(written > 40, "{written}");
 }

@@ -24,13 +24,14 @@ pub(super) fn sts_failure(
     // STS's validation messages can quote what was sent; the token and the
     // policy must not come back out through them.
     let message = crate::log::capped(&wire.heard(&e.message), MESSAGE_CAP).into_owned();
+    let named = named(s);
     let general = |claims| {
         crate::diagnose::hint(
             &e.code,
             &e.message,
             claims,
-            &s.role.partition,
-            &s.role.account,
+            (&s.role.partition, &s.role.account),
+            &named,
             crate::time::now(),
         )
     };
@@ -52,11 +53,27 @@ pub(super) fn sts_failure(
     Error::Sts(Box::new(StsFailure {
         action: call.what.clone(),
         status,
-        hint: Some(hint.unwrap_or_else(|| crate::diagnose::fallback(status, call.action()))),
+        hint: Some(
+            hint.unwrap_or_else(|| crate::diagnose::fallback(status, call.action(), &named)),
+        ),
         code: wire.heard(&e.code),
         message,
         request_id: e.request_id.map(|id| wire.heard(&id)),
     }))
+}
+
+/// How the hints name the settings they point to: as set, with the flag or
+/// env spelling the user wrote (`docs/reference.md` §5.4).
+fn named(s: &Settings) -> crate::diagnose::Named {
+    use crate::settings::{DURATION, POLICY, POLICY_ARNS, REGION, TIMEOUT};
+    crate::diagnose::Named {
+        duration: DURATION.named(s.duration.as_ref().map(|d| d.source)),
+        region: REGION.named(s.region.as_ref().map(|r| r.source)),
+        policy: POLICY.named(s.policy.as_ref().map(|p| p.source)),
+        policy_arns: POLICY_ARNS.named(s.policy_arns.as_ref().map(|p| p.source)),
+        timeout: TIMEOUT.named(Some(s.timeout.source)),
+        max_attempts: s.max_attempts.as_ref().map(|a| a.source.to_string()),
+    }
 }
 
 pub(super) fn transport_failure(

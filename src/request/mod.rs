@@ -530,7 +530,8 @@ fn attempt_answer(
     };
     let (status, retry_after, content_type) = head(&resp, wire, log);
     if (300..400).contains(&status) {
-        return Outcome::Fail(redirected(&resp, status, endpoint, wire));
+        let named = crate::settings::ENDPOINT.named(s.endpoint.as_ref().map(|e| e.source));
+        return Outcome::Fail(redirected(&resp, status, endpoint, &named, wire));
     }
     let later = retry::Failure::Later(retry_after);
     let body = match resp
@@ -660,6 +661,7 @@ fn redirected(
     resp: &ureq::http::Response<ureq::Body>,
     status: u16,
     endpoint: &Endpoint,
+    named: &str,
     wire: &Wire,
 ) -> Error {
     let location = resp
@@ -670,7 +672,7 @@ fn redirected(
             wire.heard(&crate::secret::mask_url(l))
         });
     Error::Response(format!(
-        "{} answered HTTP {status} redirecting to {location} (redirects are not followed); set the endpoint (PLUGIN_STS_ENDPOINT, --endpoint) to STS's own URL, such as https://sts.REGION.amazonaws.com",
+        "{} answered HTTP {status} redirecting to {location} (redirects are not followed); set the endpoint ({named}) to STS's own URL, such as https://sts.REGION.amazonaws.com",
         endpoint.host
     ))
 }

@@ -1,7 +1,7 @@
 //! The command line: `--flag value`, `--flag=value`, booleans, `--check`,
 //! `--help` and `--version` (`docs/reference.md` §1.1 and §9).
 
-use super::defs::{Kind, ALL};
+use super::defs::{nearest, Kind, ALL};
 use crate::error::{shown, Error};
 
 /// What the command line asks for.
@@ -73,7 +73,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
             .iter()
             .find_map(|d| d.flag.filter(|f| f[2..] == *name).map(|f| (f, *d)))
         else {
-            return Err(Error::Usage(unknown("flag", &format!("--{name}"))));
+            return Err(Error::Usage(unknown_flag(&format!("--{name}"))));
         };
         let value = match (def.kind, inline) {
             (_, Some(v)) if v.trim().is_empty() => {
@@ -89,6 +89,20 @@ pub fn parse_args(args: &[String]) -> Result<Command, Error> {
         flags.push((flag, value));
     }
     Ok(Command::Run { flags, check })
+}
+
+/// "unknown flag `--x`", with the flag it probably meant, found as a
+/// misspelt `PLUGIN_` name's is (`docs/reference.md` §1.6): `--role-arm`
+/// gets "did you mean --role-arn?". A flag not shown (it could be a
+/// token) gets no suggestion, which would hint at what it holds.
+fn unknown_flag(arg: &str) -> String {
+    let said = unknown("flag", arg);
+    let flags = ALL.iter().filter_map(|d| d.flag);
+    let named = said.contains('`');
+    match nearest(arg, flags.chain(["--check", "--help", "--version"])) {
+        Some(meant) if named => format!("{said}; did you mean {meant}?"),
+        _ => said,
+    }
 }
 
 /// "unknown flag `--x`", naming the argument unless it could be a token

@@ -27,8 +27,13 @@ pub struct Def {
     pub name: &'static str,
     /// The flag with its leading dashes, or `None` for runner-only files.
     pub flag: Option<&'static str>,
-    /// Env names, first non-empty wins.
+    /// Env names, first non-empty wins: each `PLUGIN_` name as written in
+    /// the table, then each of them with its words joined (Harness's
+    /// `maskAccountId` arrives as `PLUGIN_MASKACCOUNTID`), then the other
+    /// names. Derived by [`spellings`], never listed by hand.
     pub envs: &'static [&'static str],
+    /// How many of `envs`, from the start, are `PLUGIN_` names.
+    pub plugin: usize,
     /// How the flag takes its value.
     pub kind: Kind,
     /// The default, as `--help` shows it.
@@ -37,31 +42,180 @@ pub struct Def {
     pub accepts: &'static str,
 }
 
+impl Def {
+    /// The `PLUGIN_` names, which come first in `envs`.
+    pub fn plugin_envs(&self) -> &'static [&'static str] {
+        &self.envs[..self.plugin]
+    }
+
+    /// How a hint names this setting: as the user set it (`source`, the
+    /// flag or the env spelling read), else by its flag and first env name
+    /// (`--duration / PLUGIN_DURATION`).
+    pub fn named(&self, source: Option<super::Source>) -> String {
+        match (source, self.flag) {
+            (Some(s @ (super::Source::Flag(_) | super::Source::Env(_))), _) => s.name().to_string(),
+            (_, Some(flag)) => format!("{flag} / {}", self.envs[0]),
+            (_, None) => self.envs[0].to_string(),
+        }
+    }
+}
+
+/// A setting of the table: its `PLUGIN_` names are given once, with
+/// underscores between words (`PLUGIN_MASK_ACCOUNT_ID`), and each gets its
+/// joined spelling too (`PLUGIN_MASKACCOUNTID`), as Harness and Drone
+/// upper-case a camelCase `settings:` key; `also` are the names that are
+/// not `PLUGIN_` (AWS's, the runners').
 macro_rules! def {
-    ($name:ident, $title:expr, $flag:expr, [$($env:expr),*], $kind:ident, $default:expr, $accepts:expr) => {
+    ($name:ident, $title:expr, $flag:expr, plugin [$($env:expr),*], also [$($also:expr),*], $kind:ident, $default:expr, $accepts:expr) => {
         #[doc = concat!("The ", $title, " setting.")]
-        pub const $name: Def = Def {
-            name: $title,
-            flag: $flag,
-            envs: &[$($env),*],
-            kind: Kind::$kind,
-            default: $default,
-            accepts: $accepts,
+        pub const $name: Def = {
+            const PLUGIN: &[&str] = &[$($env),*];
+            const JOINED: &[&str] = &[$(joined!($env)),*];
+            const ALSO: &[&str] = &[$($also),*];
+            const N: usize = spellings_len(PLUGIN, JOINED, ALSO);
+            const ENVS: [&str; N] = spellings(PLUGIN, JOINED, ALSO);
+            Def {
+                name: $title,
+                flag: $flag,
+                envs: &ENVS,
+                plugin: N - ALSO.len(),
+                kind: Kind::$kind,
+                default: $default,
+                accepts: $accepts,
+            }
         };
     };
+}
+
+/// `PLUGIN_A_B_C` as `PLUGIN_ABC`, at compile time.
+macro_rules! joined {
+    ($env:expr) => {{
+        const SNAKE: &str = $env;
+        const BYTES: [u8; joined_len(SNAKE)] = joined_bytes(SNAKE);
+        match std::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => panic!("a setting's name is ASCII"),
+        }
+    }};
+}
+
+const PREFIX: &[u8] = b"PLUGIN_";
+
+/// Whether two byte strings are equal (`==` is not `const`).
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() && a[i] == b[i] {
+        i += 1;
+    }
+    i == a.len()
+}
+
+/// Whether `name` is a `PLUGIN_` name.
+const fn is_plugin(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > PREFIX.len() && same(b.split_at(PREFIX.len()).0, PREFIX)
+}
+
+/// The length of `name` without the underscores after `PLUGIN_`; a name
+/// without that prefix stops the build.
+const fn joined_len(name: &str) -> usize {
+    assert!(is_plugin(name), "plugin [..] holds PLUGIN_ names");
+    let b = name.as_bytes();
+    let (mut i, mut n) = (PREFIX.len(), PREFIX.len());
+    while i < b.len() {
+        n += (b[i] != b'_') as usize;
+        i += 1;
+    }
+    n
+}
+
+/// `name` without the underscores after `PLUGIN_`.
+const fn joined_bytes<const N: usize>(name: &str) -> [u8; N] {
+    let b = name.as_bytes();
+    let mut out = [0u8; N];
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        if i < PREFIX.len() || b[i] != b'_' {
+            out[n] = b[i];
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether the joined spelling `joined[i]` adds a name: a one-word name
+/// (`PLUGIN_REGION`) is its own joined spelling, and two names could join
+/// alike.
+const fn adds(plugin: &[&str], joined: &[&str], i: usize) -> bool {
+    let name = joined[i].as_bytes();
+    let mut j = 0;
+    while j < plugin.len() + i {
+        let other = match j < plugin.len() {
+            true => plugin[j],
+            false => joined[j - plugin.len()],
+        };
+        if same(name, other.as_bytes()) {
+            return false;
+        }
+        j += 1;
+    }
+    true
+}
+
+/// How many names [`spellings`] gives.
+const fn spellings_len(plugin: &[&str], joined: &[&str], also: &[&str]) -> usize {
+    let mut n = plugin.len() + also.len();
+    let mut i = 0;
+    while i < joined.len() {
+        n += adds(plugin, joined, i) as usize;
+        i += 1;
+    }
+    n
+}
+
+/// Every env name of a setting, in the order they are read: the `PLUGIN_`
+/// names as the table writes them, then their joined spellings (those that
+/// differ), then the others, none of which may be a `PLUGIN_` name.
+const fn spellings<const N: usize>(
+    plugin: &[&'static str],
+    joined: &[&'static str],
+    also: &[&'static str],
+) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut n = 0;
+    let mut i = 0;
+    while i < plugin.len() + joined.len() + also.len() {
+        let (name, keep) = match i {
+            i if i < plugin.len() => (plugin[i], true),
+            i if i < plugin.len() + joined.len() => {
+                let j = i - plugin.len();
+                (joined[j], adds(plugin, joined, j))
+            }
+            i => (also[i - plugin.len() - joined.len()], true),
+        };
+        assert!(
+            i < plugin.len() + joined.len() || !is_plugin(name),
+            "PLUGIN_ names go in plugin [..]"
+        );
+        if keep {
+            out[n] = name;
+            n += 1;
+        }
+        i += 1;
+    }
+    out
 }
 
 def!(
     ROLE_ARN,
     "role ARN",
     Some("--role-arn"),
-    [
-        "PLUGIN_IAMROLEARN",
-        "PLUGIN_IAM_ROLE_ARN",
-        "PLUGIN_ROLE_ARN",
-        "PLUGIN_ROLEARN",
-        "AWS_ROLE_ARN"
-    ],
+    plugin ["PLUGIN_IAM_ROLE_ARN", "PLUGIN_ROLE_ARN"],
+    also ["AWS_ROLE_ARN"],
     Value,
     "required",
     "arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME"
@@ -70,11 +224,8 @@ def!(
     TOKEN,
     "token",
     Some("--token"),
-    [
-        "PLUGIN_OIDC_TOKEN_ID",
-        "PLUGIN_OIDCTOKENID",
-        "PLUGIN_OIDC_TOKEN"
-    ],
+    plugin ["PLUGIN_OIDC_TOKEN_ID", "PLUGIN_OIDC_TOKEN"],
+    also [],
     Value,
     "required (or a token file)",
     "the OIDC token, 4-20000 chars; visible in process lists as a flag, prefer env or a file"
@@ -83,11 +234,8 @@ def!(
     TOKEN_FILE,
     "token file",
     Some("--token-file"),
-    [
-        "PLUGIN_OIDC_TOKEN_FILE",
-        "PLUGIN_OIDCTOKENFILE",
-        "AWS_WEB_IDENTITY_TOKEN_FILE"
-    ],
+    plugin["PLUGIN_OIDC_TOKEN_FILE"],
+    also["AWS_WEB_IDENTITY_TOKEN_FILE"],
     Value,
     "none",
     "a file holding the token, read at run time; - reads stdin"
@@ -96,11 +244,8 @@ def!(
     SESSION_NAME,
     "session name",
     Some("--session-name"),
-    [
-        "PLUGIN_ROLE_SESSION_NAME",
-        "PLUGIN_ROLESESSIONNAME",
-        "AWS_ROLE_SESSION_NAME"
-    ],
+    plugin["PLUGIN_ROLE_SESSION_NAME"],
+    also["AWS_ROLE_SESSION_NAME"],
     Value,
     DEFAULT_SESSION_NAME,
     "2-64 chars of A-Z a-z 0-9 _+=,.@- (others become -)"
@@ -109,11 +254,8 @@ def!(
     DURATION,
     "duration",
     Some("--duration"),
-    [
-        "PLUGIN_DURATION",
-        "PLUGIN_DURATION_SECONDS",
-        "PLUGIN_DURATIONSECONDS"
-    ],
+    plugin ["PLUGIN_DURATION", "PLUGIN_DURATION_SECONDS"],
+    also [],
     Value,
     "not sent (STS default 3600)",
     "900-43200 seconds: 3600, 3600s, 15m, 1h"
@@ -122,20 +264,24 @@ def!(
     REGION,
     "region",
     Some("--region"),
-    ["PLUGIN_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
+    plugin ["PLUGIN_REGION"],
+    also ["AWS_REGION", "AWS_DEFAULT_REGION"],
     Value,
     "none (global endpoint)",
     "a region such as us-east-1, or aws-global"
 );
-def!(ENDPOINT, "STS endpoint", Some("--endpoint"),
-    ["PLUGIN_STS_ENDPOINT", "PLUGIN_ENDPOINT", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"],
+def!(
+    ENDPOINT, "STS endpoint", Some("--endpoint"),
+    plugin ["PLUGIN_STS_ENDPOINT", "PLUGIN_ENDPOINT"],
+    also ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"],
     Value, "from the region",
     "https:// URL (http:// only for 127.0.0.1, ::1, localhost); AWS_* ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true");
 def!(
     FIPS,
     "FIPS endpoint",
     Some("--fips"),
-    ["PLUGIN_FIPS", "AWS_USE_FIPS_ENDPOINT"],
+    plugin["PLUGIN_FIPS"],
+    also["AWS_USE_FIPS_ENDPOINT"],
     Bool,
     "false",
     "true/false/1/0/yes/no/on/off"
@@ -144,7 +290,8 @@ def!(
     DUALSTACK,
     "dual-stack endpoint",
     Some("--dualstack"),
-    ["PLUGIN_DUALSTACK", "AWS_USE_DUALSTACK_ENDPOINT"],
+    plugin["PLUGIN_DUALSTACK"],
+    also["AWS_USE_DUALSTACK_ENDPOINT"],
     Bool,
     "false",
     "true/false/1/0/yes/no/on/off"
@@ -153,7 +300,8 @@ def!(
     REGIONAL_ENDPOINTS,
     "regional vs global",
     None,
-    ["AWS_STS_REGIONAL_ENDPOINTS"],
+    plugin [],
+    also ["AWS_STS_REGIONAL_ENDPOINTS"],
     Value,
     "regional",
     "regional or legacy"
@@ -162,7 +310,8 @@ def!(
     CA_BUNDLE,
     "CA bundle",
     Some("--ca-bundle"),
-    ["PLUGIN_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE"],
+    plugin ["PLUGIN_CA_BUNDLE"],
+    also ["AWS_CA_BUNDLE", "SSL_CERT_FILE"],
     Value,
     "built-in Mozilla roots",
     "a PEM file of CA certificates; replaces the built-in roots"
@@ -171,7 +320,8 @@ def!(
     POLICY,
     "inline session policy",
     Some("--policy"),
-    ["PLUGIN_POLICY"],
+    plugin ["PLUGIN_POLICY"],
+    also [],
     Value,
     "none",
     "inline session policy JSON, 1-2048 chars"
@@ -180,7 +330,8 @@ def!(
     POLICY_ARNS,
     "managed session policies",
     Some("--policy-arns"),
-    ["PLUGIN_POLICY_ARNS", "PLUGIN_POLICYARNS"],
+    plugin ["PLUGIN_POLICY_ARNS"],
+    also [],
     Value,
     "none",
     "managed policy ARNs separated by commas or newlines, at most 10"
@@ -189,7 +340,8 @@ def!(
     TIMEOUT,
     "timeout",
     Some("--timeout"),
-    ["PLUGIN_TIMEOUT"],
+    plugin ["PLUGIN_TIMEOUT"],
+    also [],
     Value,
     "60s",
     "whole run including retries, 1s-1h: 90, 90s, 2m"
@@ -198,7 +350,8 @@ def!(
     MAX_ATTEMPTS,
     "attempts",
     Some("--max-attempts"),
-    ["PLUGIN_MAX_ATTEMPTS", "PLUGIN_MAXATTEMPTS"],
+    plugin ["PLUGIN_MAX_ATTEMPTS"],
+    also [],
     Value,
     "none: retry until the timeout",
     "1-1000; 1 means no retry"
@@ -207,7 +360,8 @@ def!(
     LOG_LEVEL,
     "log level",
     Some("--log-level"),
-    ["PLUGIN_LOG_LEVEL", "PLUGIN_LOGLEVEL"],
+    plugin ["PLUGIN_LOG_LEVEL"],
+    also [],
     Value,
     "info",
     "error, warn, info, debug, trace"
@@ -216,7 +370,8 @@ def!(
     SECRET_FILE,
     "secret output file",
     None,
-    ["HARNESS_OUTPUT_SECRET_FILE"],
+    plugin [],
+    also ["HARNESS_OUTPUT_SECRET_FILE"],
     Value,
     "set by Harness",
     "receives the three credentials (dotenv)"
@@ -225,7 +380,8 @@ def!(
     VARS_FILE,
     "output variables file",
     None,
-    ["DRONE_OUTPUT", "HARNESS_OUTPUT_FILE"],
+    plugin [],
+    also ["DRONE_OUTPUT", "HARNESS_OUTPUT_FILE"],
     Value,
     "set by the runner",
     "receives region, expiry, account and role (never credentials)"
@@ -234,7 +390,8 @@ def!(
     OUTPUT,
     "explicit output",
     Some("--output"),
-    ["PLUGIN_OUTPUT_FILE"],
+    plugin ["PLUGIN_OUTPUT_FILE"],
+    also [],
     Value,
     "HARNESS_OUTPUT_SECRET_FILE, else stdout for credential-process, else exit 6",
     "a file to append the credentials to (created 0600), or - (or /dev/stdout) for stdout"
@@ -243,7 +400,8 @@ def!(
     FORMAT,
     "output format",
     Some("--format"),
-    ["PLUGIN_OUTPUT_FORMAT"],
+    plugin ["PLUGIN_OUTPUT_FORMAT"],
+    also [],
     Value,
     "dotenv",
     "dotenv, shell, json, credential-process"
@@ -252,7 +410,8 @@ def!(
     MASK_ACCOUNT,
     "mask account id",
     Some("--mask-account-id"),
-    ["PLUGIN_MASK_ACCOUNT_ID"],
+    plugin ["PLUGIN_MASK_ACCOUNT_ID"],
+    also [],
     Bool,
     "false",
     "true: account id and role ARNs go only to the secret file"
@@ -261,7 +420,8 @@ def!(
     CACHE,
     "credential cache",
     Some("--cache"),
-    ["PLUGIN_CACHE"],
+    plugin ["PLUGIN_CACHE"],
+    also [],
     Bool,
     "false",
     "true: reuse credentials while more than 15m remain (see --cache-dir)"
@@ -270,7 +430,8 @@ def!(
     CACHE_DIR,
     "cache folder",
     Some("--cache-dir"),
-    ["PLUGIN_CACHE_DIR"],
+    plugin ["PLUGIN_CACHE_DIR"],
+    also [],
     Value,
     "$XDG_CACHE_HOME/aws-oidc, else $HOME/.cache/aws-oidc (Windows: %LOCALAPPDATA%\\aws-oidc)",
     "an absolute path to a folder of the cache's own, made 0700 when missing"
@@ -279,7 +440,8 @@ def!(
     ALLOWED_ACCOUNT_IDS,
     "allowed account ids",
     Some("--allowed-account-ids"),
-    ["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
+    plugin ["PLUGIN_ALLOWED_ACCOUNT_IDS"],
+    also [],
     Value,
     "any account",
     "12-digit account ids separated by commas or newlines; every role and the answer must be in one"
@@ -288,7 +450,8 @@ def!(
     CHAIN_ROLE_ARN,
     "chained role ARNs",
     Some("--chain-role-arn"),
-    ["PLUGIN_CHAINROLEARN", "PLUGIN_CHAIN_ROLE_ARN"],
+    plugin ["PLUGIN_CHAIN_ROLE_ARN"],
+    also [],
     Value,
     "none (one hop)",
     "role ARNs assumed in order after the first (sts:AssumeRole), commas or newlines, at most 10"
@@ -297,7 +460,8 @@ def!(
     EXTERNAL_ID,
     "external ID",
     Some("--external-id"),
-    ["PLUGIN_EXTERNALID", "PLUGIN_EXTERNAL_ID"],
+    plugin ["PLUGIN_EXTERNAL_ID"],
+    also [],
     Value,
     "none",
     "2-1224 chars of A-Z a-z 0-9 _+=,.@:/-; sent on every chained hop, needs chained role ARNs"
@@ -306,7 +470,8 @@ def!(
     VERIFY,
     "verify",
     Some("--verify"),
-    ["PLUGIN_VERIFY"],
+    plugin ["PLUGIN_VERIFY"],
+    also [],
     Bool,
     "false",
     "true: check the credentials with sts:GetCallerIdentity before writing them"
@@ -315,6 +480,20 @@ def!(
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
 pub const IGNORE_ENDPOINT_URLS: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
+/// The folders the cache's default folder is made under (§13.3): on
+/// Windows the first, elsewhere the second, else the third.
+pub const CACHE_BASE_ENVS: [&str; 3] = ["LOCALAPPDATA", "XDG_CACHE_HOME", "HOME"];
+
+/// Every env name aws-oidc reads as an input: each setting's, the proxy's,
+/// and those read for a default. No output may write one of them unless it
+/// holds what a re-run would read there (`docs/reference.md` §6.1).
+pub fn read_env_names() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = ALL.iter().flat_map(|d| d.envs.iter().copied()).collect();
+    all.extend(PROXY_ENVS.iter().chain(NO_PROXY_ENVS));
+    all.push(IGNORE_ENDPOINT_URLS);
+    all.extend(CACHE_BASE_ENVS);
+    all
+}
 
 /// Every setting, in the order `--help` lists them.
 pub const ALL: &[&Def] = &[
@@ -386,8 +565,8 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
         .collect()
 }
 
-/// The known name closest to `name`, compared without `PLUGIN_`, underscores
-/// and case: within an edit distance of 2, or one a prefix or a suffix of
+/// The known name closest to `name`, compared without `PLUGIN_` (or a
+/// flag's `--`), underscores, dashes and case: within an edit distance of 2, or one a prefix or a suffix of
 /// the other (`ROLE_SESSION` for `ROLE_SESSION_NAME`, `ACCOUNT_ID` for
 /// `MASK_ACCOUNT_ID`; the shorter at least 3 letters, so a stray
 /// `PLUGIN_R` is not a prefix of everything). The smallest
@@ -396,8 +575,9 @@ pub fn unknown_plugin_settings(inputs: &Inputs) -> Vec<String> {
 pub(super) fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let squash = |s: &str| -> Vec<u8> {
         s.trim_start_matches("PLUGIN_")
+            .trim_start_matches("--")
             .bytes()
-            .filter(|b| *b != b'_')
+            .filter(|b| *b != b'_' && *b != b'-')
             .map(|b| b.to_ascii_lowercase())
             .collect()
     };

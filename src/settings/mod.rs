@@ -432,6 +432,11 @@ fn validate(
     let cache = cache_dir(inputs, &mut warnings)?;
     let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
     let chain = chain::chain(inputs, &token)?;
+    warnings.extend(refreshed_at_once(
+        format,
+        duration.as_ref(),
+        cache.is_some(),
+    ));
     Ok(Settings {
         role,
         token,
@@ -499,14 +504,14 @@ fn cache_dir(
     let absolute = |f: &Sourced<String>| Path::new(&f.value).is_absolute();
     let (base, under, what) = match cfg!(windows) {
         true => (
-            inputs.env_first(&["LOCALAPPDATA"]),
+            inputs.env_first(&CACHE_BASE_ENVS[..1]),
             "aws-oidc",
             "LOCALAPPDATA",
         ),
-        false => match inputs.env_first(&["XDG_CACHE_HOME"]).filter(absolute) {
+        false => match inputs.env_first(&CACHE_BASE_ENVS[1..2]).filter(absolute) {
             Some(xdg) => (Some(xdg), "aws-oidc", ""),
             None => (
-                inputs.env_first(&["HOME"]).filter(absolute),
+                inputs.env_first(&CACHE_BASE_ENVS[2..]).filter(absolute),
                 ".cache/aws-oidc",
                 "XDG_CACHE_HOME or HOME",
             ),
@@ -525,6 +530,30 @@ fn cache_dir(
             ),
         )),
     }
+}
+
+/// The AWS SDKs refresh `credential_process` credentials that expire
+/// within 15 minutes, so credentials of 15 minutes or less (900 s, the
+/// least STS grants) are due as they arrive and every API call runs
+/// aws-oidc and STS again (`docs/reference.md` §6.3). Chained hops ask for
+/// at most an hour, which lowers no duration to 15 minutes, so the duration
+/// set is what the written credentials last.
+fn refreshed_at_once(
+    format: Format,
+    duration: Option<&Sourced<u32>>,
+    cache: bool,
+) -> Option<String> {
+    let d = duration.filter(|d| format == Format::CredentialProcess && d.value <= 900)?;
+    let cache = match cache {
+        true => "(the cache reuses only credentials with more than 15m left)",
+        false => "and turn on --cache (PLUGIN_CACHE) to reuse them",
+    };
+    Some(format!(
+        "{}: credentials of {} for credential-process are due for refresh as they arrive: the AWS SDKs refresh credentials within 15 minutes of their expiry, \
+         so every API call will run aws-oidc and STS again; ask a longer duration (1h or more) {cache}",
+        d.source,
+        crate::time::human(i64::from(d.value))
+    ))
 }
 
 /// The role ARN, required.
@@ -612,7 +641,7 @@ fn endpoint_inputs(inputs: &Inputs) -> Result<EndpointInputs, Error> {
         None => false,
     };
     let endpoint_envs: &[&str] = match ignore_aws {
-        true => &ENDPOINT.envs[..2],
+        true => ENDPOINT.plugin_envs(),
         false => ENDPOINT.envs,
     };
     let endpoint = inputs

@@ -28,9 +28,9 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     (
         "role ARN",
         &[
-            "PLUGIN_IAMROLEARN",
             "PLUGIN_IAM_ROLE_ARN",
             "PLUGIN_ROLE_ARN",
+            "PLUGIN_IAMROLEARN",
             "PLUGIN_ROLEARN",
             "AWS_ROLE_ARN",
         ],
@@ -39,8 +39,9 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
         "token",
         &[
             "PLUGIN_OIDC_TOKEN_ID",
-            "PLUGIN_OIDCTOKENID",
             "PLUGIN_OIDC_TOKEN",
+            "PLUGIN_OIDCTOKENID",
+            "PLUGIN_OIDCTOKEN",
         ],
     ),
     (
@@ -76,6 +77,7 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
         &[
             "PLUGIN_STS_ENDPOINT",
             "PLUGIN_ENDPOINT",
+            "PLUGIN_STSENDPOINT",
             "AWS_ENDPOINT_URL_STS",
             "AWS_ENDPOINT_URL",
         ],
@@ -88,7 +90,12 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ("regional vs global", &["AWS_STS_REGIONAL_ENDPOINTS"]),
     (
         "CA bundle",
-        &["PLUGIN_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE"],
+        &[
+            "PLUGIN_CA_BUNDLE",
+            "PLUGIN_CABUNDLE",
+            "AWS_CA_BUNDLE",
+            "SSL_CERT_FILE",
+        ],
     ),
     ("inline session policy", &["PLUGIN_POLICY"]),
     (
@@ -103,20 +110,29 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
         "output variables file",
         &["DRONE_OUTPUT", "HARNESS_OUTPUT_FILE"],
     ),
-    ("explicit output", &["PLUGIN_OUTPUT_FILE"]),
-    ("output format", &["PLUGIN_OUTPUT_FORMAT"]),
-    ("mask account id", &["PLUGIN_MASK_ACCOUNT_ID"]),
+    (
+        "explicit output",
+        &["PLUGIN_OUTPUT_FILE", "PLUGIN_OUTPUTFILE"],
+    ),
+    (
+        "output format",
+        &["PLUGIN_OUTPUT_FORMAT", "PLUGIN_OUTPUTFORMAT"],
+    ),
+    (
+        "mask account id",
+        &["PLUGIN_MASK_ACCOUNT_ID", "PLUGIN_MASKACCOUNTID"],
+    ),
     ("credential cache", &["PLUGIN_CACHE"]),
-    ("cache folder", &["PLUGIN_CACHE_DIR"]),
+    ("cache folder", &["PLUGIN_CACHE_DIR", "PLUGIN_CACHEDIR"]),
     (
         "allowed account ids",
-        &["PLUGIN_ALLOWEDACCOUNTIDS", "PLUGIN_ALLOWED_ACCOUNT_IDS"],
+        &["PLUGIN_ALLOWED_ACCOUNT_IDS", "PLUGIN_ALLOWEDACCOUNTIDS"],
     ),
     (
         "chained role ARNs",
-        &["PLUGIN_CHAINROLEARN", "PLUGIN_CHAIN_ROLE_ARN"],
+        &["PLUGIN_CHAIN_ROLE_ARN", "PLUGIN_CHAINROLEARN"],
     ),
-    ("external ID", &["PLUGIN_EXTERNALID", "PLUGIN_EXTERNAL_ID"]),
+    ("external ID", &["PLUGIN_EXTERNAL_ID", "PLUGIN_EXTERNALID"]),
     ("verify", &["PLUGIN_VERIFY"]),
 ];
 
@@ -870,8 +886,9 @@ fn near_misses_suggest_the_setting_meant() {
         ("PLUGIN_ROLE_SESSION", Some("PLUGIN_ROLE_SESSION_NAME")),
         ("PLUGIN_IAM_ROLE", Some("PLUGIN_IAM_ROLE_ARN")),
         ("PLUGIN_OIDC_TOKENID", Some("PLUGIN_OIDC_TOKEN_ID")),
-        ("PLUGIN_OIDCTOKEN", Some("PLUGIN_OIDC_TOKEN")),
-        ("PLUGIN_MASKACCOUNTID", Some("PLUGIN_MASK_ACCOUNT_ID")),
+        ("PLUGIN_OIDCTOKN", Some("PLUGIN_OIDCTOKEN")),
+        ("PLUGIN_MASKACOUNTID", Some("PLUGIN_MASKACCOUNTID")),
+        ("PLUGIN_MASK_ACOUNT_ID", Some("PLUGIN_MASK_ACCOUNT_ID")),
         ("PLUGIN_TIMOUT", Some("PLUGIN_TIMEOUT")),
         ("PLUGIN_SOMETHING", None),
         ("PLUGIN_R", None),
@@ -890,7 +907,7 @@ fn near_misses_suggest_the_setting_meant() {
     // Every spelling of a setting, as "nothing is set" names them.
     assert_eq!(
         super::defs::names(&super::defs::ROLE_ARN),
-        "--role-arn, PLUGIN_IAMROLEARN, PLUGIN_IAM_ROLE_ARN, PLUGIN_ROLE_ARN, PLUGIN_ROLEARN, AWS_ROLE_ARN"
+        "--role-arn, PLUGIN_IAM_ROLE_ARN, PLUGIN_ROLE_ARN, PLUGIN_IAMROLEARN, PLUGIN_ROLEARN, AWS_ROLE_ARN"
     );
 }
 
@@ -1275,4 +1292,118 @@ fn durations_of_nine_digits_are_numbers() {
     assert!(parse_duration("1000000000")
         .unwrap_err()
         .ends_with("is not a duration; use seconds (3600) or 3600s, 15m, 1h"));
+}
+
+/// Harness and Drone upper-case a `settings:` key and prefix it, so
+/// `maskAccountId` arrives as `PLUGIN_MASKACCOUNTID` and `mask_account_id`
+/// as `PLUGIN_MASK_ACCOUNT_ID`. For every setting and every `PLUGIN_`
+/// spelling, written with underscores or without, that name alone sets it:
+/// a value it does not accept is refused naming it (issue 18).
+#[test]
+fn every_harness_spelling_of_every_setting_alone_sets_it() {
+    // A value each setting refuses, so the error shows it was read.
+    let refused = |def: &Def| match def.name {
+        "token" => "abc",
+        "token file" => "/missing/token",
+        "session name" => "a",
+        "cache folder" => "relative/cache",
+        "external ID" => "x",
+        _ => "not-a-valid-value",
+    };
+    let (mut seen, mut missed) = (0, Vec::new());
+    for def in ALL {
+        for snake in def.envs.iter().filter(|e| e.starts_with("PLUGIN_")) {
+            let joined = format!("PLUGIN_{}", snake["PLUGIN_".len()..].replace('_', ""));
+            for name in [snake.to_string(), joined] {
+                let mut env = vec![("AWS_ROLE_ARN", ARN)];
+                if !matches!(def.name, "token" | "token file") {
+                    env.push(("PLUGIN_OIDC_TOKEN_ID", "abcd"));
+                }
+                // Two settings are taken as text here and checked later
+                // (the endpoint by `endpoint`, the output by `output`).
+                if matches!(def.name, "explicit output" | "STS endpoint") {
+                    env.push((&name, "https://127.0.0.1:9/out"));
+                    let s = ok(&env, &[]);
+                    let read = match def.name {
+                        "STS endpoint" => s.endpoint.is_some_and(|e| e.source.name() == name),
+                        _ => s.output.is_some(),
+                    };
+                    if !read {
+                        missed.push(format!("{name}: not read"));
+                    }
+                } else {
+                    env.push((&name, refused(def)));
+                    match resolve(&inputs(&env, &[]), &mut NoFiles) {
+                        Err(e) if e.to_string().starts_with(&format!("{name}: ")) => {}
+                        Err(e) => missed.push(format!("{name}: not read ({e})")),
+                        Ok(_) => missed.push(format!("{name}: not read")),
+                    }
+                }
+                seen += 1;
+            }
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+    assert!(seen > 60, "{seen}");
+}
+
+/// A hint names a setting as it was set, else by its flag and first env
+/// name (issue 18).
+#[test]
+fn hints_name_a_setting_by_its_source() {
+    assert_eq!(DURATION.named(None), "--duration / PLUGIN_DURATION");
+    assert_eq!(
+        DURATION.named(Some(Source::Default)),
+        "--duration / PLUGIN_DURATION"
+    );
+    assert_eq!(
+        DURATION.named(Some(Source::Flag("--duration"))),
+        "--duration"
+    );
+    let env = Source::Env("PLUGIN_DURATION_SECONDS");
+    assert_eq!(DURATION.named(Some(env)), "PLUGIN_DURATION_SECONDS");
+    assert_eq!(SECRET_FILE.named(None), "HARNESS_OUTPUT_SECRET_FILE");
+}
+
+/// credential-process credentials of at most 15 minutes are warned about
+/// once, naming the duration as set; the cache is suggested unless on
+/// (issue 18).
+#[test]
+fn credential_process_under_the_sdk_refresh_window_is_warned_about() {
+    let base = [
+        ("AWS_ROLE_ARN", ARN),
+        ("PLUGIN_OIDC_TOKEN", "abcd.efgh.ijkl"),
+    ];
+    let warned = |env: &[(&str, &str)], flags: &[&str]| -> Vec<String> {
+        let all: Vec<(&str, &str)> = base.iter().chain(env).copied().collect();
+        ok(&all, flags)
+            .warnings
+            .into_iter()
+            .filter(|w| w.contains("due for refresh"))
+            .collect()
+    };
+    let cp = ["--format", "credential-process"];
+    let w = warned(&[("PLUGIN_DURATION_SECONDS", "900")], &cp);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("PLUGIN_DURATION_SECONDS: credentials of 15m 0s"),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[0].ends_with("turn on --cache (PLUGIN_CACHE) to reuse them"),
+        "{}",
+        w[0]
+    );
+    let w = warned(
+        &[("HOME", "/home/ci")],
+        &[&cp[..], &["--duration", "15m", "--cache"]].concat(),
+    );
+    assert!(
+        w[0].ends_with("(the cache reuses only credentials with more than 15m left)"),
+        "{w:?}"
+    );
+    assert!(warned(&[], &[&cp[..], &["--duration", "901"]].concat()).is_empty());
+    assert!(warned(&[], &cp).is_empty());
+    assert!(warned(&[("PLUGIN_OUTPUT_FILE", "-")], &["--duration", "15m"]).is_empty());
 }

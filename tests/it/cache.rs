@@ -491,7 +491,7 @@ fn a_hit_writes_every_output_as_the_answer_did() {
     // json and shell from the same entry.
     for (format, key) in [
         ("json", "\"AssumedRoleArn\":\"arn:aws:sts::"),
-        ("shell", "export AWS_ROLE_ARN='"),
+        ("shell", "export AWS_OIDC_ROLE_ARN='"),
     ] {
         let out = step.run(&["--format", format, "--output", "-"]);
         out.expect(0);

@@ -95,7 +95,7 @@ fn two_hops_sign_the_second_with_the_first_hop_s_keys_and_write_the_last() {
             ("AWS_CREDENTIAL_EXPIRATION", &issued[1].expiration),
             ("AWS_ACCOUNT_ID", ACCOUNT2),
             ("AWS_ASSUMED_ROLE_ARN", &issued[1].assumed_role_arn),
-            ("AWS_ROLE_ARN", ROLE2),
+            ("AWS_OIDC_ROLE_ARN", ROLE2),
         ],
     );
     for (i, c) in issued.iter().enumerate() {
@@ -123,7 +123,9 @@ fn three_hops_each_signed_by_the_hop_before_for_the_region_set() {
     assert_eq!(issued[2].signed_by.as_ref(), Some(&issued[1].access_key_id));
     let regions: Vec<String> = sts.signatures().iter().map(|s| s.region.clone()).collect();
     assert_eq!(regions, ["eu-west-1", "eu-west-1"]);
-    assert!(step.vars().contains(&format!("AWS_ROLE_ARN={ROLE3}\n")));
+    assert!(step
+        .vars()
+        .contains(&format!("AWS_OIDC_ROLE_ARN={ROLE3}\n")));
     assert!(step.vars().contains("AWS_ACCOUNT_ID=333333333333\n"));
     assert!(
         out.stderr
@@ -860,4 +862,39 @@ fn one_hop_s_failures_are_not_named_as_a_hop() {
         "{}",
         out.stderr
     );
+}
+
+/// A shell that sources a chained run's `--format shell` output and runs
+/// the same command again (an IRSA-style environment, the role in
+/// `AWS_ROLE_ARN`) starts again at the first role: no output variable
+/// overrides an input with another value (issue 18).
+#[test]
+fn a_second_run_in_the_shell_a_chained_run_exported_to_starts_at_the_first_role() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts)
+        .unset("PLUGIN_IAMROLEARN")
+        .unset("DRONE_OUTPUT")
+        .set("AWS_ROLE_ARN", ROLE);
+    let args = [
+        "--chain-role-arn",
+        ROLE2,
+        "--format",
+        "shell",
+        "--output",
+        "-",
+    ];
+    let first = step.run(&args);
+    first.expect(0);
+    let mut again = step;
+    for line in first.stdout.lines() {
+        let (key, value) = line
+            .strip_prefix("export ")
+            .and_then(|l| l.split_once('='))
+            .unwrap_or_else(|| panic!("not an export: {line}"));
+        again = again.set(key, value.trim_matches('\''));
+    }
+    again.run(&args).expect(0);
+    let reqs = sts.requests();
+    let roles: Vec<&str> = reqs.iter().filter_map(|r| r.field("RoleArn")).collect();
+    assert_eq!(roles, [ROLE, ROLE2, ROLE, ROLE2]);
 }

@@ -31,7 +31,7 @@ fn help_lists_every_setting_with_env_names_defaults_and_values() {
     out.expect(0);
     for needle in [
         "--role-arn",
-        "PLUGIN_IAMROLEARN, PLUGIN_IAM_ROLE_ARN, PLUGIN_ROLE_ARN, PLUGIN_ROLEARN, AWS_ROLE_ARN",
+        "PLUGIN_IAM_ROLE_ARN, PLUGIN_ROLE_ARN, PLUGIN_IAMROLEARN, PLUGIN_ROLEARN, AWS_ROLE_ARN",
         "--token-file",
         "AWS_WEB_IDENTITY_TOKEN_FILE",
         "--session-name",
@@ -489,7 +489,7 @@ fn readme_gitlab_dotenv_and_eval() {
             "AWS_CREDENTIAL_EXPIRATION",
             "AWS_ACCOUNT_ID",
             "AWS_ASSUMED_ROLE_ARN",
-            "AWS_ROLE_ARN"
+            "AWS_OIDC_ROLE_ARN"
         ]
     );
     // GitLab's dotenv report: single-line KEY=VALUE, names [A-Za-z0-9_], small.
@@ -685,6 +685,56 @@ fn credential_process_with_15m_runs_sts_on_every_call() {
     assert!(sts.requests().len() >= 3);
 }
 
+/// credential-process credentials of 15 minutes or less are due for an SDK
+/// refresh as they arrive: the run warns once, names the duration as set
+/// and suggests a longer one and --cache, and still writes them (issue 18).
+/// Chained, the same; 16 minutes is quiet.
+#[test]
+fn credential_process_with_a_duration_of_15m_or_less_is_warned_about() {
+    let sts = StandIn::start();
+    let mut env = reach(&sts);
+    env.extend([
+        ("AWS_ROLE_ARN".to_string(), ROLE.to_string()),
+        ("PLUGIN_OIDC_TOKEN".to_string(), harness_token()),
+    ]);
+    let warning = "so every API call will run aws-oidc and STS again";
+    let chain = ["--chain-role-arn", "arn:aws:iam::210987654321:role/deploy"];
+    for (duration, chained, warned) in [
+        ("15m", false, true),
+        ("900", true, true),
+        ("16m", false, false),
+        ("16m", true, false),
+    ] {
+        let mut args = vec!["--format", "credential-process", "--duration", duration];
+        if chained {
+            args.extend(chain);
+        }
+        let out = run_env(&env, &args, None);
+        out.expect(0);
+        assert!(out.stdout.starts_with("{\"Version\":1,"), "{duration}");
+        let lines: Vec<&str> = out.stderr.lines().filter(|l| l.contains(warning)).collect();
+        match warned {
+            true => {
+                let [line] = lines[..] else {
+                    panic!("{duration}: one warning expected:\n{}", out.stderr)
+                };
+                assert!(
+                    line.starts_with("aws-oidc: warning: --duration: "),
+                    "{line}"
+                );
+                assert!(
+                    line.contains(
+                        "the AWS SDKs refresh credentials within 15 minutes of their expiry"
+                    ),
+                    "{line}"
+                );
+                assert!(line.contains("--cache"), "{line}");
+            }
+            false => assert!(lines.is_empty(), "{duration}: {}", out.stderr),
+        }
+    }
+}
+
 #[test]
 fn credential_process_output_is_exactly_awss_shape() {
     let sts = StandIn::start();
@@ -709,6 +759,43 @@ fn credential_process_output_is_exactly_awss_shape() {
             i.access_key_id, i.secret_access_key, i.session_token
         )
     );
+}
+
+/// A misspelt flag gets the nearest flag, found as a misspelt `PLUGIN_`
+/// name's is (reference §1.6); still a usage error, exit 2 (issue 18).
+#[test]
+fn misspelt_flags_get_the_flag_they_probably_meant() {
+    for (args, want) in [
+        (
+            &["--role-arm", ROLE][..],
+            "unknown flag `--role-arm`; did you mean --role-arn?",
+        ),
+        (
+            &["--role-arm=x"][..],
+            "unknown flag `--role-arm`; did you mean --role-arn?",
+        ),
+        (
+            &["--regoin", "eu-west-1"][..],
+            "unknown flag `--regoin`; did you mean --region?",
+        ),
+        (
+            &["--mask-account"][..],
+            "unknown flag `--mask-account`; did you mean --mask-account-id?",
+        ),
+        (
+            &["--chek"][..],
+            "unknown flag `--chek`; did you mean --check?",
+        ),
+        (
+            &["--something-else"][..],
+            "unknown flag `--something-else` (see aws-oidc --help)",
+        ),
+    ] {
+        let out = run(&[], args);
+        out.expect(2);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(out.last_line().contains(want), "{args:?}: {}", out.stderr);
+    }
 }
 
 #[test]
@@ -741,16 +828,20 @@ fn misspelt_plugin_settings_are_warned_about() {
     let out = run(
         &[
             ("PLUGIN_IAMROLEARN", ROLE),
-            ("PLUGIN_OIDCTOKEN", &token),
+            ("PLUGIN_OIDCTOKN", &token),
             ("PLUGIN_OIDC_TOKEN_ID", &token),
-            ("PLUGIN_MASKACCOUNTID", "true"),
+            ("PLUGIN_MASKACOUNTID", "true"),
+            ("PLUGIN_MASK_ACOUNT_ID", "true"),
             ("PLUGIN_SOMETHING", "x"),
         ],
         &["--check", "--output", "-"],
     );
     out.expect(0).assert_hides(&[&token]);
-    assert!(out.stderr.contains("warning: PLUGIN_MASKACCOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?"), "{}", out.stderr);
-    assert!(out.stderr.contains("warning: PLUGIN_OIDCTOKEN is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_OIDC_TOKEN?"), "{}", out.stderr);
+    // The spelling suggested is written as the typo was: camelCase keys
+    // arrive joined, snake_case keys with underscores.
+    assert!(out.stderr.contains("warning: PLUGIN_MASKACOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASKACCOUNTID?"), "{}", out.stderr);
+    assert!(out.stderr.contains("warning: PLUGIN_MASK_ACOUNT_ID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?"), "{}", out.stderr);
+    assert!(out.stderr.contains("warning: PLUGIN_OIDCTOKN is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_OIDCTOKEN?"), "{}", out.stderr);
     assert!(
         out.stderr
             .contains("warning: PLUGIN_SOMETHING is not a setting aws-oidc reads"),
@@ -1552,10 +1643,11 @@ fn flag_named_plugin_settings_get_their_env_name() {
     );
     out.expect(2);
     for (typed, meant) in [
-        ("PLUGIN_FORMAT", "PLUGIN_OUTPUT_FORMAT"),
+        // One word has no underscores, so its joined spelling is meant.
+        ("PLUGIN_FORMAT", "PLUGIN_OUTPUTFORMAT"),
         ("PLUGIN_SESSION_NAME", "PLUGIN_ROLE_SESSION_NAME"),
         ("PLUGIN_TOKEN_FILE", "PLUGIN_OIDC_TOKEN_FILE"),
-        ("PLUGIN_TOKEN", "PLUGIN_OIDC_TOKEN"),
+        ("PLUGIN_TOKEN", "PLUGIN_OIDCTOKEN"),
         ("PLUGIN_ACCOUNT_ID", "PLUGIN_MASK_ACCOUNT_ID"),
     ] {
         assert!(
@@ -1676,7 +1768,7 @@ fn readme_cross_account_harness_step() {
         .contains(&format!("AWS_ACCESS_KEY_ID={}\n", last.access_key_id)));
     assert!(step
         .vars()
-        .contains(&format!("AWS_ROLE_ARN={DEPLOY_ROLE}\n")));
+        .contains(&format!("AWS_OIDC_ROLE_ARN={DEPLOY_ROLE}\n")));
     let secrets = secrets_of(&sts, &step.token);
     out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
 }

@@ -794,7 +794,7 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::Sts, Reply::StsEdited("AssumeRoleRe", "AssumeRoleWithWebIdentityRe".into())]),
         // A refusal that is not about the web identity keeps its own hint
         // on a chained hop.
-        case("a chained hop in a region STS is off in", 3, "); STS is not activated for this account in this region; activate it in IAM account settings, or choose another region (PLUGIN_REGION)", 2)
+        case("a chained hop in a region STS is off in", 3, "); STS is not activated for this account in this region; activate it in IAM account settings, or choose another region (--region / PLUGIN_REGION)", 2)
             .set("PLUGIN_CHAIN_ROLE_ARN", CHAIN_ROLE)
             .replies(vec![Reply::Sts, err(403, "RegionDisabledException", "STS is not activated in this region for account:210987654321")]),
         // The right caller, but an error status: not an answer to trust.
@@ -892,7 +892,7 @@ fn check(c: &Case) {
                             ("AWS_CREDENTIAL_EXPIRATION", &i.expiration),
                             ("AWS_ACCOUNT_ID", ACCOUNT),
                             ("AWS_ASSUMED_ROLE_ARN", &i.assumed_role_arn),
-                            ("AWS_ROLE_ARN", ROLE),
+                            ("AWS_OIDC_ROLE_ARN", ROLE),
                         ],
                     );
                 }

@@ -65,7 +65,7 @@ fn harness_step_without_duration_writes_exactly_the_three_credentials() {
             ("AWS_CREDENTIAL_EXPIRATION", &issued.expiration),
             ("AWS_ACCOUNT_ID", ACCOUNT),
             ("AWS_ASSUMED_ROLE_ARN", &issued.assumed_role_arn),
-            ("AWS_ROLE_ARN", ROLE),
+            ("AWS_OIDC_ROLE_ARN", ROLE),
         ],
     );
 
@@ -320,7 +320,7 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     let secrets = step.secrets();
     assert_eq!(secrets.lines().count(), 6);
     assert!(secrets.contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
-    assert!(secrets.contains(&format!("AWS_ROLE_ARN={ROLE}\n")));
+    assert!(secrets.contains(&format!("AWS_OIDC_ROLE_ARN={ROLE}\n")));
     let vars = step.vars();
     assert!(
         !vars.contains(ACCOUNT) && vars.starts_with("AWS_CREDENTIAL_EXPIRATION="),
@@ -335,6 +335,57 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     let out = step.run(&[]);
     out.expect(3);
     assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+}
+
+/// `maskAccountId: true` in a Harness step's settings arrives as
+/// `PLUGIN_MASKACCOUNTID`, upper-cased with its words joined: it masks the
+/// account as `PLUGIN_MASK_ACCOUNT_ID` does, with no typo warning (issue 18).
+#[test]
+fn mask_account_id_written_in_camel_case_masks_the_account() {
+    let sts = StandIn::start();
+    let step = Step::harness(&sts).set("PLUGIN_MASKACCOUNTID", "true");
+    let out = step.run(&[]);
+    out.expect(0);
+    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("PLUGIN_MASKACCOUNTID"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("arn:aws:iam::************:role/harness-ci"),
+        "{}",
+        out.stderr
+    );
+    let vars = step.vars();
+    assert!(!vars.contains(ACCOUNT), "{vars}");
+    assert!(step
+        .secrets()
+        .contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
+}
+
+/// STS refusing the duration gets a hint naming the setting as it was
+/// written, a flag or whichever env spelling (issue 18).
+#[test]
+fn the_duration_hint_names_the_setting_as_it_was_written() {
+    let sts = StandIn::start();
+    sts.max_session(3600);
+    let by_flag = (Step::harness(&sts), &["--duration", "2h"][..], "--duration");
+    let by_env = Step::harness(&sts).set("PLUGIN_DURATION_SECONDS", "7200");
+    for (step, args, named) in [by_flag, (by_env, &[][..], "PLUGIN_DURATION_SECONDS")] {
+        let out = step.run(args);
+        out.expect(3);
+        let line = out.last_line();
+        assert!(line.contains("ValidationError"), "{line}");
+        assert!(
+            line.contains(&format!(
+                "; the duration ({named}) must not exceed the role's maximum session duration"
+            )),
+            "{named}: {line}"
+        );
+        assert!(!line.contains("PLUGIN_DURATION)"), "{line}");
+    }
 }
 
 #[test]
