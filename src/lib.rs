@@ -28,6 +28,7 @@ pub mod sigv4;
 #[cfg(test)]
 mod testing;
 pub mod time;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -95,6 +96,10 @@ fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> 
     }
     for line in s.listing() {
         log.debug(&line);
+    }
+    // A mode of its own: prints what the roles must trust, sends nothing.
+    if let Some(format) = s.trust_policy {
+        return trust::print(s, format, log, stdout);
     }
     // Every role of the run is in an allowed account, before anything is
     // opened or sent (§12).

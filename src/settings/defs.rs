@@ -404,7 +404,7 @@ def!(
     also [],
     Value,
     "dotenv",
-    "dotenv, shell, json, credential-process"
+    "dotenv, shell, json, credential-process; with --trust-policy: json, terraform, cloudformation"
 );
 def!(
     MASK_ACCOUNT,
@@ -477,6 +477,47 @@ def!(
     "true: check the credentials with sts:GetCallerIdentity before writing them"
 );
 
+def!(
+    TAGS,
+    "session tags",
+    Some("--tags"),
+    plugin ["PLUGIN_TAGS"],
+    also [],
+    Value,
+    "none",
+    "KEY=VALUE pairs, commas or newlines, at most 50; sent on every chained hop, needs chained role ARNs"
+);
+def!(
+    TRANSITIVE_TAG_KEYS,
+    "transitive tag keys",
+    Some("--transitive-tag-keys"),
+    plugin ["PLUGIN_TRANSITIVE_TAG_KEYS"],
+    also [],
+    Value,
+    "none",
+    "keys among the session tags, commas or newlines; they pass on to later hops' sessions"
+);
+def!(
+    SOURCE_IDENTITY,
+    "source identity",
+    Some("--source-identity"),
+    plugin ["PLUGIN_SOURCE_IDENTITY"],
+    also [],
+    Value,
+    "none",
+    "2-64 chars of A-Z a-z 0-9 _+=,.@-; sent on every chained hop, needs chained role ARNs"
+);
+def!(
+    TRUST_POLICY,
+    "trust policy",
+    Some("--trust-policy"),
+    plugin ["PLUGIN_TRUST_POLICY"],
+    also [],
+    Bool,
+    "false",
+    "true: print the trust policy each role needs for this token, and the OIDC provider; send nothing"
+);
+
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
 pub const IGNORE_ENDPOINT_URLS: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
@@ -524,6 +565,10 @@ pub const ALL: &[&Def] = &[
     &CHAIN_ROLE_ARN,
     &EXTERNAL_ID,
     &VERIFY,
+    &TAGS,
+    &TRANSITIVE_TAG_KEYS,
+    &SOURCE_IDENTITY,
+    &TRUST_POLICY,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets
