@@ -91,15 +91,15 @@ fn print(out: &mut dyn Write, text: &str) -> i32 {
 }
 
 fn execute(s: &Settings, check: bool, log: &mut Log, stdout: &mut dyn Write) -> Result<(), Error> {
+    // A mode of its own: prints what the roles must trust, sends nothing.
+    if let Some(format) = s.trust_policy {
+        return trust::print(s, format, log, stdout);
+    }
     for w in &s.warnings {
         log.warn(w);
     }
     for line in s.listing() {
         log.debug(&line);
-    }
-    // A mode of its own: prints what the roles must trust, sends nothing.
-    if let Some(format) = s.trust_policy {
-        return trust::print(s, format, log, stdout);
     }
     // Every role of the run is in an allowed account, before anything is
     // opened or sent (§12).

@@ -611,6 +611,14 @@ pub fn print(
             ),
         ));
     };
+    // The run's warnings and listing come after the token is known to be
+    // a JWT: one that is not is this mode's error, not "sent as is".
+    for w in &s.warnings {
+        log.warn(w);
+    }
+    for line in s.listing() {
+        log.debug(&line);
+    }
     let plan = plan(&claims, s).map_err(|p| Error::setting(source, p))?;
     let text = match format {
         TrustFormat::Json => json(&plan),

@@ -19,4 +19,6 @@ mod plugin;
 mod promises;
 mod release;
 mod sigv4;
+mod tags;
+mod trust;
 mod windows;
