@@ -278,7 +278,7 @@ fn session_policies_reach_sts() {
 
 /// The `n`th fenced block of language `lang` in README's section `heading`: the tests below run README's own
 /// text, so the examples cannot drift from what is tested.
-fn readme_block(heading: &str, lang: &str, n: usize) -> String {
+pub(crate) fn readme_block(heading: &str, lang: &str, n: usize) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let start = readme

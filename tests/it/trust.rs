@@ -617,3 +617,97 @@ fn access_denied_points_at_trust_policy() {
     out.expect(3);
     assert!(out.last_line().ends_with("`aws-oidc --trust-policy` (PLUGIN_TRUST_POLICY=true) with these settings prints the trust policies this token and chain need"), "{}", out.last_line());
 }
+
+/// README's Harness, GitLab and Buildkite sections start set-up with
+/// `--trust-policy`: each one's set-up, run as written (the Harness step's
+/// settings as Harness hands them over, the GitLab job's script and the
+/// Buildkite command in sh) with a token of the claims the text states,
+/// prints exactly the policy the section shows.
+#[test]
+fn readme_set_up_prints_the_policies_it_shows() {
+    use crate::cli::readme_block;
+    let sts = StandIn::start();
+    let dir = temp_dir("readme-trust");
+    let bin_dir = dir.join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    std::os::unix::fs::symlink(bin(), bin_dir.join("aws-oidc")).unwrap();
+    std::os::unix::fs::symlink(bin(), dir.join("aws-oidc")).unwrap();
+    let agent = bin_dir.join("buildkite-agent");
+    std::fs::write(&agent, "#!/bin/sh\nprintf '%s\\n' \"$TOKEN\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin_dir.display());
+    // Were anything sent, it would reach the stand-in, which counts it.
+    let (url, ca) = (sts.url(), sts.ca().display().to_string());
+    let reach = [
+        ("AWS_ENDPOINT_URL_STS", url.as_str()),
+        ("AWS_CA_BUNDLE", ca.as_str()),
+    ];
+    let sh = |script: &str, env: &[(&str, &str)]| {
+        Output::from(
+            std::process::Command::new("sh")
+                .args(["-c", script])
+                .current_dir(&dir)
+                .env_clear()
+                .env("PATH", &path)
+                .envs(reach)
+                .envs(env.iter().copied())
+                .output()
+                .unwrap(),
+        )
+    };
+    // Harness: the step's settings, camelCase keys as PLUGIN_ names.
+    let harness = readme_block("## Harness", "yml", 0);
+    let settings = &harness[harness.find("settings:\n").unwrap() + 10..];
+    let mut env: Vec<(String, String)> = settings
+        .lines()
+        .filter_map(|l| l.trim().split_once(": "))
+        .map(|(k, v)| (format!("PLUGIN_{}", k.to_ascii_uppercase()), v.to_string()))
+        .collect();
+    let token = jwt(
+        "https://app.harness.io/ng/api/oidc/account/Ab12Cd34Ef56",
+        "sts.amazonaws.com",
+        "account/Ab12Cd34Ef56:org/default:project/payments:pipeline/deploy",
+        now() + 600,
+    );
+    env.push(("PLUGIN_OIDC_TOKEN_ID".into(), token));
+    env.extend(reach.map(|(k, v)| (k.to_string(), v.to_string())));
+    let out = run_env(&env, &[]);
+    out.expect(0);
+    assert_eq!(out.stdout, readme_block("## Harness", "json", 0));
+    // GitLab: the job's script lines.
+    let job = readme_block("### GitLab CI", "yml", 0);
+    let script: Vec<&str> = job
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .collect();
+    let token = jwt(
+        "https://gitlab.com",
+        "sts.amazonaws.com",
+        "project_path:group/app:ref_type:branch:ref:main",
+        now() + 600,
+    );
+    let out = sh(
+        &script.join("\n"),
+        &[
+            ("AWS_OIDC_TOKEN", &token),
+            ("ROLE_ARN", "arn:aws:iam::123456789012:role/gitlab-deploy"),
+        ],
+    );
+    out.expect(0);
+    assert_eq!(out.stdout, readme_block("### GitLab CI", "json", 0));
+    // Buildkite: the command, the token from the agent.
+    let token = jwt(
+        "https://agent.buildkite.com",
+        "sts.amazonaws.com",
+        "organization:acme:pipeline:deploy:ref:refs/heads/main:commit:4f1c2e9a7b3d5f60718293a4b5c6d7e8f9012345:step:deploy",
+        now() + 600,
+    );
+    let out = sh(
+        &readme_block("### Buildkite", "shell", 0),
+        &[("TOKEN", &token)],
+    );
+    out.expect(0);
+    assert_eq!(out.stdout, readme_block("### Buildkite", "json", 0));
+    assert!(sts.requests().is_empty());
+}
