@@ -33,6 +33,7 @@ pub mod sigv4;
 #[cfg(test)]
 mod testing;
 pub mod time;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -132,6 +133,10 @@ fn execute(
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<i32, Error> {
+    // A mode of its own: prints what the roles must trust, sends nothing.
+    if let Some(format) = s.trust_policy {
+        return trust::print(s, format, log, stdout).map(|()| 0);
+    }
     for w in &s.warnings {
         log.warn(w);
     }

@@ -73,6 +73,7 @@ fn named(s: &Settings) -> crate::diagnose::Named {
         policy_arns: POLICY_ARNS.named(s.policy_arns.as_ref().map(|p| p.source)),
         timeout: TIMEOUT.named(Some(s.timeout.source)),
         max_attempts: s.max_attempts.as_ref().map(|a| a.source.to_string()),
+        tags: s.chain.tags.tags.as_ref().map(|t| t.source.to_string()),
     }
 }
 

@@ -414,7 +414,7 @@ def!(
     also [],
     Value,
     "dotenv",
-    "dotenv, shell, json, credential-process"
+    "dotenv, shell, json, credential-process; with --trust-policy: json, terraform, cloudformation"
 );
 def!(
     MASK_ACCOUNT,
@@ -497,6 +497,46 @@ def!(
     "false",
     "true: with -- COMMAND, give it a refreshing credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) instead of keys"
 );
+def!(
+    TAGS,
+    "session tags",
+    Some("--tags"),
+    plugin ["PLUGIN_TAGS"],
+    also [],
+    Value,
+    "none",
+    "KEY=VALUE pairs, commas or newlines, at most 50; sent on every chained hop, needs chained role ARNs"
+);
+def!(
+    TRANSITIVE_TAG_KEYS,
+    "transitive tag keys",
+    Some("--transitive-tag-keys"),
+    plugin ["PLUGIN_TRANSITIVE_TAG_KEYS"],
+    also [],
+    Value,
+    "none",
+    "keys among the session tags, commas or newlines; they pass on to later hops' sessions"
+);
+def!(
+    SOURCE_IDENTITY,
+    "source identity",
+    Some("--source-identity"),
+    plugin ["PLUGIN_SOURCE_IDENTITY"],
+    also [],
+    Value,
+    "none",
+    "2-64 chars of A-Z a-z 0-9 _+=,.@-; sent on every chained hop, needs chained role ARNs"
+);
+def!(
+    TRUST_POLICY,
+    "trust policy",
+    Some("--trust-policy"),
+    plugin ["PLUGIN_TRUST_POLICY"],
+    also [],
+    Bool,
+    "false",
+    "true: print the trust policy each role needs for this token, and the OIDC provider; send nothing"
+);
 
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
 /// When true, the AWS_* endpoint variables are ignored.
@@ -547,6 +587,10 @@ pub const ALL: &[&Def] = &[
     &EXTERNAL_ID,
     &VERIFY,
     &SERVE,
+    &TAGS,
+    &TRANSITIVE_TAG_KEYS,
+    &SOURCE_IDENTITY,
+    &TRUST_POLICY,
 ];
 
 /// are never a user's typo. Harness's lite-engine always sets

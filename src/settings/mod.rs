@@ -12,9 +12,11 @@ mod chain;
 mod defs;
 mod files;
 mod rules;
+mod tags;
 #[cfg(test)]
 mod tests;
 mod token;
+mod trust;
 mod words;
 
 use std::collections::BTreeMap;
@@ -27,7 +29,9 @@ pub use chain::{parse_chain_role_arns, parse_external_id, Chain, MAX_CHAINED};
 pub use defs::*;
 pub use files::{not_a_regular_file, CaBundle, DiskFiles, Files};
 pub use rules::*;
+pub use tags::{parse_source_identity, parse_tag_keys, parse_tags, SessionTags, MAX_TAGS};
 pub use token::{fresh_token, Fetched, System, TokenSource, OUTPUT_LIMIT};
+pub use trust::{parse_trust_format, TrustFormat};
 
 use crate::error::Error;
 use crate::log::Level;
@@ -236,6 +240,9 @@ pub struct Settings {
     pub chain: Chain,
     /// `--serve`: a command gets a credential endpoint, not keys (§14.2).
     pub serve: Sourced<bool>,
+    /// `--trust-policy`: print the trust policies in this form, send
+    /// nothing (`docs/reference.md` §15).
+    pub trust_policy: Option<TrustFormat>,
 }
 
 impl Settings {
@@ -317,6 +324,17 @@ impl Settings {
         }
         if let Some(e) = &self.chain.external_id {
             rows.push(row("external ID", &e.value, &e.source));
+        }
+        let t = &self.chain.tags;
+        if let Some(tags) = &t.tags {
+            let shown: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            rows.push(row("session tags", &shown.join(","), &tags.source));
+        }
+        if let Some(keys) = &t.transitive {
+            rows.push(row("transitive tag keys", &keys.join(","), &keys.source));
+        }
+        if let Some(id) = &t.source_identity {
+            rows.push(row("source identity", &id.value, &id.source));
         }
         rows
     }
@@ -465,12 +483,13 @@ fn validate(
         .parsed(&TIMEOUT, parse_timeout)?
         .unwrap_or(Sourced::default(DEFAULT_TIMEOUT));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
+    let trust_policy = trust::mode(inputs)?;
     let Outputs {
         secret_file,
         vars_file,
         output,
         format,
-    } = outputs(inputs)?;
+    } = outputs(inputs, trust_policy.is_none())?;
     let cache = cache_dir(inputs, &mut warnings)?;
     let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
     let chain = chain::chain(inputs, &token)?;
@@ -510,6 +529,7 @@ fn validate(
         allowed_accounts,
         chain,
         serve: inputs.boolean(&SERVE)?,
+        trust_policy,
     })
 }
 
@@ -770,14 +790,17 @@ struct Outputs {
     format: Format,
 }
 
-/// Where the outputs go and in what format (`docs/reference.md` §6.1).
-fn outputs(inputs: &Inputs) -> Result<Outputs, Error> {
+/// Where the outputs go and in what format (`docs/reference.md` §6.1);
+/// without `run` (`--trust-policy`), the format setting is that mode's.
+fn outputs(inputs: &Inputs, run: bool) -> Result<Outputs, Error> {
     let secret_file = inputs.get(&SECRET_FILE).map(|f| f.value);
     let vars_file = inputs.get(&VARS_FILE);
     let output = inputs.get(&OUTPUT).map(|f| f.value);
-    let format = inputs
-        .parsed(&FORMAT, parse_format)?
-        .map_or(Format::Dotenv, |f| f.value);
+    let format = match run {
+        true => inputs.parsed(&FORMAT, parse_format)?,
+        false => None,
+    };
+    let format = format.map_or(Format::Dotenv, |f| f.value);
     Ok(Outputs {
         secret_file,
         vars_file,
