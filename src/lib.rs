@@ -9,7 +9,6 @@
 pub mod cache;
 pub mod claims;
 mod command;
-pub mod diagnose;
 pub mod endpoint;
 pub mod error;
 pub mod exec;
@@ -23,13 +22,11 @@ pub mod partition;
 pub mod proxy;
 pub mod request;
 pub mod response;
-pub mod retry;
 pub mod secret;
 pub mod serve;
 pub mod settings;
 #[cfg(unix)]
 mod signal;
-pub mod sigv4;
 #[cfg(test)]
 mod testing;
 pub mod time;
@@ -296,8 +293,8 @@ fn credentials(
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             log.debug(&format!(
                 "waited {} for the cache entry's lock; {} of the {}s timeout (from {}) is left for STS",
-                retry::seconds(waited),
-                retry::seconds(left),
+                request::retry::seconds(waited),
+                request::retry::seconds(left),
                 s.timeout.value.as_secs(),
                 s.timeout.source.name()
             ));
@@ -472,7 +469,12 @@ fn exchange_report(
 ) -> Result<String, Error> {
     let mut out = String::new();
     let _ = writeln!(out, "endpoint: {}", endpoint.url);
-    match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {
+    match proxy::choose(
+        s.proxy.as_ref(),
+        &s.no_proxy,
+        &endpoint.host,
+        endpoint.loopback,
+    ) {
         Some(p) => _ = writeln!(out, "proxy: {} (from {})", p.display, p.source),
         None => out.push_str("proxy: none\n"),
     }
@@ -515,7 +517,7 @@ fn exchange_report(
             .summary(time::now()))
     );
     if let Some(a) = &s.allowed_accounts {
-        let shown = guard::listed(a, s.mask_account);
+        let shown = settings::listed(a, s.mask_account);
         _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
     }
     if let Some(dir) = &s.cache {

@@ -164,7 +164,7 @@ fn policies<'a>(s: &'a Settings, f: &mut Form<'a>) {
 /// `A-Z a-z 0-9 - _ . ~` percent-encoded, a space as `+`. Built once, so
 /// the body signed is the body sent.
 pub fn encoded(fields: &[(String, Field)]) -> String {
-    let enc = |s: &str| crate::sigv4::uri_encode(s).replace("%20", "+");
+    let enc = |s: &str| crate::request::sigv4::uri_encode(s).replace("%20", "+");
     let pairs: Vec<String> = fields
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v.send())))
