@@ -82,8 +82,9 @@ fi
 # botocore: the credential_process consumer in tests/it/cli.rs, the reader
 # of the profiles tests/it/profiles.rs writes, and the SigV4 reference
 # tests/it/sigv4.rs signs against; dockerfile-parse: reads
-# Dockerfile.windows in tests/it/windows.rs (that image cannot be built here).
-for mod in botocore:botocore dockerfile_parse:dockerfile-parse; do
+# Dockerfile.windows in tests/it/windows.rs (that image cannot be built here);
+# python-hcl2: parses --trust-policy's Terraform in tests/it/trust.rs.
+for mod in botocore:botocore dockerfile_parse:dockerfile-parse hcl2:python-hcl2; do
   if ! python3 -c "import ${mod%%:*}" 2>/dev/null; then
     echo "installing ${mod#*:} (pip)"
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"

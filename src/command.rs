@@ -135,6 +135,13 @@ fn serve(
     mut first: Option<response::Credentials>,
     log: &mut Log,
 ) -> Result<i32, Error> {
+    let left = creds.expires_at - time::now();
+    if left <= REFRESH_WINDOW {
+        log.warn(&format!(
+            "the credentials last {}, inside the SDKs' 15-minute refresh window, so the endpoint refreshes them as often as it may (once a minute); ask a longer duration (1h or more)",
+            time::human(left)
+        ));
+    }
     let endpoint = serve::Endpoint::bind()?;
     log.hide(std::slice::from_ref(endpoint.token()));
     let mut set = vec![
@@ -165,48 +172,7 @@ fn serve(
             .as_deref()
             .unwrap_or(&s.last_role().arn),
     ));
-    let mut refresh = |log: &mut Log| {
-        let deadline = Instant::now() + s.timeout.value;
-        let good = |c: &response::Credentials| c.expires_at - time::now() > REFRESH_WINDOW;
-        let again = |deadline, not_sent: &str| {
-            settings::fresh_token(s, &mut settings::System { env }, deadline, not_sent)
-        };
-        let kept = RefCell::new(None);
-        let rctx = request::Context {
-            claims: ctx.claims,
-            first_hop: Some(&kept),
-            fresh: s
-                .token_source
-                .rereads()
-                .then_some(&again as request::Refetch),
-        };
-        let fresh = match first.as_ref().filter(|f| good(f)) {
-            Some(f) => request::rechain(s, ctx.endpoint, &rctx, deadline, f, log)?,
-            // The whole exchange, with the token got again from its file
-            // or command (§14.3).
-            None => match again(deadline, "the credentials were not refreshed")? {
-                Some(f) => {
-                    log.hide(std::slice::from_ref(&f.token));
-                    for line in &f.stderr {
-                        log.info(line);
-                    }
-                    let renewed = Settings {
-                        token: settings::Sourced {
-                            value: f.token,
-                            source: s.token.source,
-                        },
-                        ..s.clone()
-                    };
-                    request::exchange(&renewed, ctx.endpoint, &rctx, deadline, log)?
-                }
-                None => request::exchange(s, ctx.endpoint, &rctx, deadline, log)?,
-            },
-        };
-        if let Some(f) = kept.into_inner() {
-            first = Some(f);
-        }
-        Ok(fresh)
-    };
+    let mut refresh = |log: &mut Log| refresh(s, ctx, env, &mut first, log);
     let stop = AtomicBool::new(false);
     let code = std::thread::scope(|scope| {
         let server = scope.spawn(|| endpoint.serve(creds, &stop, &mut refresh, log));
@@ -221,6 +187,63 @@ fn serve(
         program.shown()
     ));
     Ok(code)
+}
+
+/// One refresh of `--serve` (§14.2): the chained hops again from the
+/// web-identity hop's credentials (`first`) while they are good, else the
+/// whole exchange with the token got again from its file or command
+/// (§14.3); `first` is then the new first hop, and the one it replaces
+/// stays hidden until it expires.
+fn refresh(
+    s: &Settings,
+    ctx: &Modes,
+    env: &[(OsString, OsString)],
+    first: &mut Option<response::Credentials>,
+    log: &mut Log,
+) -> Result<response::Credentials, Error> {
+    let deadline = Instant::now() + s.timeout.value;
+    let good = |c: &response::Credentials| c.expires_at - time::now() > REFRESH_WINDOW;
+    let again = |deadline, not_sent: &str| {
+        settings::fresh_token(s, &mut settings::System { env }, deadline, not_sent)
+    };
+    let kept = RefCell::new(None);
+    let rctx = request::Context {
+        claims: ctx.claims,
+        first_hop: Some(&kept),
+        fresh: s
+            .token_source
+            .rereads()
+            .then_some(&again as request::Refetch),
+    };
+    let fresh = match first.as_ref().filter(|f| good(f)) {
+        Some(f) => request::rechain(s, ctx.endpoint, &rctx, deadline, f, log)?,
+        None => match again(deadline, "the credentials were not refreshed")? {
+            Some(f) => {
+                log.hide(std::slice::from_ref(&f.token));
+                for line in &f.stderr {
+                    log.info(line);
+                }
+                let renewed = Settings {
+                    token: settings::Sourced {
+                        value: f.token,
+                        source: s.token.source,
+                    },
+                    ..s.clone()
+                };
+                request::exchange(&renewed, ctx.endpoint, &rctx, deadline, log)?
+            }
+            None => request::exchange(s, ctx.endpoint, &rctx, deadline, log)?,
+        },
+    };
+    if let Some(f) = kept.into_inner() {
+        if let Some(old) = first.replace(f) {
+            log.hide_until(
+                &[old.secret_access_key.clone(), old.session_token.clone()],
+                old.expires_at,
+            );
+        }
+    }
+    Ok(fresh)
 }
 
 /// What `--check` says of a command: the exchange's report, the command

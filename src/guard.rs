@@ -8,16 +8,6 @@ use crate::settings::{account_of, Settings, Source, Sourced};
 /// An account id under mask account, as `Log` shows the role's.
 const MASKED: &str = "************";
 
-/// The allowed ids as the listing and messages show them: the ids, or under
-/// mask account only how many there are.
-pub fn listed(allowed: &[String], masked: bool) -> String {
-    match (masked, allowed.len()) {
-        (false, _) => allowed.join(", "),
-        (true, 1) => "1 account id, masked".into(),
-        (true, n) => format!("{n} account ids, masked"),
-    }
-}
-
 /// Checks, before any request, that every role of the run (the first
 /// hop's, then each chained hop's, with the setting each came from) is in
 /// an allowed account. The first that is not stops the run (exit 2),
@@ -95,7 +85,7 @@ fn not_allowed(allowed: &Sourced<Vec<String>>, masked: bool) -> String {
     format!(
         "{} does not list ({})",
         allowed.source,
-        listed(allowed, masked)
+        crate::settings::listed(allowed, masked)
     )
 }
 
@@ -168,7 +158,7 @@ mod tests {
         let e = e.unwrap_err().to_string();
         assert!(!e.contains("210987654321"), "{e}");
         assert_eq!(
-            listed(&["123456789012".into()], true),
+            crate::settings::listed(&["123456789012".into()], true),
             "1 account id, masked"
         );
     }

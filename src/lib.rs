@@ -9,7 +9,6 @@
 pub mod cache;
 pub mod claims;
 mod command;
-pub mod diagnose;
 pub mod endpoint;
 pub mod error;
 pub mod exec;
@@ -23,17 +22,16 @@ pub mod partition;
 pub mod proxy;
 pub mod request;
 pub mod response;
-pub mod retry;
 pub mod secret;
 pub mod serve;
 mod sets;
 pub mod settings;
 #[cfg(unix)]
 mod signal;
-pub mod sigv4;
 #[cfg(test)]
 mod testing;
 pub mod time;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -145,6 +143,10 @@ fn execute(
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<i32, Error> {
+    // A mode of its own: prints what the roles must trust, sends nothing.
+    if let Some(format) = s.trust_policy {
+        return trust::print(s, format, log, stdout).map(|()| 0);
+    }
     for w in &s.warnings {
         log.warn(w);
     }
@@ -198,7 +200,7 @@ fn execute(
             false => command::run(s, &ctx, &program, process.env, log),
         };
     }
-    // Profiles, several roles, prefixes: a room of their own (§15).
+    // Profiles, several roles, prefixes: a room of their own (§16).
     if s.profiles.in_use() {
         let ctx = Modes {
             endpoint: &endpoint,
@@ -327,8 +329,8 @@ fn credentials(
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             log.debug(&format!(
                 "waited {} for the cache entry's lock; {} of the {}s timeout (from {}) is left for STS",
-                retry::seconds(waited),
-                retry::seconds(left),
+                request::retry::seconds(waited),
+                request::retry::seconds(left),
                 s.timeout.value.as_secs(),
                 s.timeout.source.name()
             ));
@@ -523,7 +525,12 @@ fn exchange_report(
 ) -> Result<String, Error> {
     let mut out = String::new();
     let _ = writeln!(out, "endpoint: {}", endpoint.url);
-    match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {
+    match proxy::choose(
+        s.proxy.as_ref(),
+        &s.no_proxy,
+        &endpoint.host,
+        endpoint.loopback,
+    ) {
         Some(p) => _ = writeln!(out, "proxy: {} (from {})", p.display, p.source),
         None => out.push_str("proxy: none\n"),
     }
@@ -566,7 +573,7 @@ fn exchange_report(
             .summary(time::now()))
     );
     if let Some(a) = &s.allowed_accounts {
-        let shown = guard::listed(a, s.mask_account);
+        let shown = settings::listed(a, s.mask_account);
         _ = writeln!(out, "allowed accounts: {shown} (from {})", a.source);
     }
     if let Some(dir) = &s.cache {

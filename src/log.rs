@@ -30,6 +30,8 @@ pub struct Log {
     mask: Vec<String>,
     /// Every secret given to [`Log::hide`], to rebuild `secrets` from.
     hidden: Vec<String>,
+    /// Secrets to forget once their time (Unix seconds) has passed.
+    retired: Vec<(i64, Vec<crate::secret::Secret>)>,
     secrets: Option<crate::secret::Scrubber>,
     out: Box<dyn Write + Send>,
 }
@@ -46,6 +48,7 @@ impl Log {
             level,
             mask: Vec::new(),
             hidden: Vec::new(),
+            retired: Vec::new(),
             secrets: None,
             out,
         }
@@ -64,8 +67,52 @@ impl Log {
     /// by that setting's error, and must not come out there. Each call adds
     /// to the secrets given before (each hop's credentials join the token).
     pub fn hide(&mut self, secrets: &[crate::secret::Secret]) {
-        let secrets = secrets.iter().map(|s| s.expose().to_string());
-        self.hidden.extend(secrets);
+        let before = self.hidden.len();
+        for s in secrets.iter().map(|s| s.expose()) {
+            // Once is enough: a refreshing run (`--serve`) learns the same
+            // first hop again at every refresh.
+            if !self.hidden.iter().any(|h| h == s) {
+                self.hidden.push(s.to_string());
+            }
+        }
+        if self.hidden.len() != before || self.secrets.is_none() {
+            self.rebuild();
+        }
+    }
+
+    /// Stops hiding these secrets: credentials that have expired and will
+    /// never be served again, so that a run that refreshes for hours
+    /// (`--serve`) holds a bounded list (`docs/reference.md` §14.2).
+    pub fn forget(&mut self, secrets: &[crate::secret::Secret]) {
+        let before = self.hidden.len();
+        self.hidden
+            .retain(|h| !secrets.iter().any(|s| s.expose() == h));
+        if self.hidden.len() != before {
+            self.rebuild();
+        }
+    }
+
+    /// These secrets stay hidden until `until` (Unix seconds: when the
+    /// credentials they belong to expire), and [`Log::forget_expired`]
+    /// forgets them after.
+    pub fn hide_until(&mut self, secrets: &[crate::secret::Secret], until: i64) {
+        self.hide(secrets);
+        self.retired.push((until, secrets.to_vec()));
+    }
+
+    /// Forgets the secrets given to [`Log::hide_until`] whose time has
+    /// passed at `now`.
+    pub fn forget_expired(&mut self, now: i64) {
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retired)
+            .into_iter()
+            .partition(|(until, _)| *until <= now);
+        self.retired = kept;
+        for (_, secrets) in gone {
+            self.forget(&secrets);
+        }
+    }
+
+    fn rebuild(&mut self) {
         let all = self.hidden.iter().map(String::as_str);
         self.secrets = Some(crate::secret::Scrubber::whole(all));
     }
@@ -186,6 +233,26 @@ mod tests {
             buf.text(),
             "aws-oidc: ************ ************ <redacted> <redacted>\n"
         );
+    }
+
+    #[test]
+    fn retired_secrets_stay_hidden_until_their_time_then_are_forgotten() {
+        use crate::secret::Secret;
+        let buf = Buf::default();
+        let mut log = Log::to(Level::Info, Box::new(buf.clone()));
+        log.hide(&[Secret::new("kept-token")]);
+        log.hide(&[Secret::new("kept-token")]);
+        assert_eq!(log.hidden.len(), 1, "hidden once");
+        log.hide_until(&[Secret::new("old-secret")], 100);
+        log.forget_expired(99);
+        log.info("kept-token old-secret");
+        log.forget_expired(100);
+        log.info("kept-token old-secret");
+        assert_eq!(
+            buf.text(),
+            "aws-oidc: <redacted> <redacted>\naws-oidc: <redacted> old-secret\n"
+        );
+        assert_eq!((log.hidden.len(), log.retired.len()), (1, 0));
     }
 
     #[test]

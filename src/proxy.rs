@@ -4,7 +4,6 @@
 
 use std::net::Ipv4Addr;
 
-use crate::endpoint::Endpoint;
 use crate::error::shown;
 use crate::secret::Secret;
 
@@ -119,19 +118,16 @@ pub fn parse(s: &str) -> Result<Proxy, String> {
     })
 }
 
-/// The proxy to use for this endpoint: none for loopback or a NO_PROXY
-/// match, as curl does.
+/// The proxy to use for the endpoint's `host`: none for a loopback one or
+/// a NO_PROXY match, as curl does.
 pub fn choose<'a, P>(
     proxy: Option<&'a P>,
     no_proxy: &[String],
-    endpoint: &Endpoint,
+    host: &str,
+    loopback: bool,
 ) -> Option<&'a P> {
     let proxy = proxy?;
-    if endpoint.loopback
-        || no_proxy
-            .iter()
-            .any(|entry| no_proxy_matches(entry, &endpoint.host))
-    {
+    if loopback || no_proxy.iter().any(|entry| no_proxy_matches(entry, host)) {
         return None;
     }
     Some(proxy)
@@ -257,24 +253,11 @@ mod tests {
     #[test]
     fn proxy_choice() {
         let proxy = parse("http://p:3128").unwrap();
-        let remote = Endpoint {
-            url: "https://sts.amazonaws.com/".into(),
-            host: "sts.amazonaws.com".into(),
-            loopback: false,
-        };
-        let local = Endpoint {
-            url: "http://127.0.0.1:1/".into(),
-            host: "127.0.0.1".into(),
-            loopback: true,
-        };
-        assert!(choose(Some(&proxy), &[], &remote).is_some());
-        assert!(choose(Some(&proxy), &[], &local).is_none());
-        assert!(choose(
-            Some(&proxy),
-            &["example.com".into(), ".amazonaws.com".into()],
-            &remote
-        )
-        .is_none());
-        assert!(choose::<Proxy>(None, &[], &remote).is_none());
+        let remote = "sts.amazonaws.com";
+        assert!(choose(Some(&proxy), &[], remote, false).is_some());
+        assert!(choose(Some(&proxy), &[], "127.0.0.1", true).is_none());
+        let bypass = ["example.com".to_string(), ".amazonaws.com".to_string()];
+        assert!(choose(Some(&proxy), &bypass, remote, false).is_none());
+        assert!(choose::<Proxy>(None, &[], remote, false).is_none());
     }
 }

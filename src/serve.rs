@@ -35,6 +35,11 @@ const HEAD_LIMIT: usize = 8 << 10;
 /// an SDK asking again and again during an outage does not become a storm.
 const RETRY_AFTER: i64 = 30;
 
+/// After a refresh, the next is made no sooner than this: credentials of
+/// 15 minutes (`--duration 15m`) are always inside the SDKs' window, and
+/// every request would otherwise ask STS again.
+const REFRESH_EVERY: i64 = 60;
+
 /// The bound, not yet serving endpoint.
 pub struct Endpoint {
     listener: TcpListener,
@@ -111,6 +116,7 @@ impl Endpoint {
                 continue;
             }
             let now = crate::time::now();
+            log.forget_expired(now);
             if creds.expires_at - now <= REFRESH_WINDOW && now >= next_try {
                 match refresh(log) {
                     Ok(fresh) => {
@@ -119,7 +125,14 @@ impl Endpoint {
                             fresh.assumed_role_arn.as_deref().unwrap_or("assumed"),
                             fresh.expiration
                         ));
+                        // The old ones stay hidden while an SDK may
+                        // still use them, then are forgotten.
+                        log.hide_until(
+                            &[creds.secret_access_key.clone(), creds.session_token.clone()],
+                            creds.expires_at,
+                        );
                         creds = fresh;
+                        next_try = now + REFRESH_EVERY;
                     }
                     Err(e) => {
                         next_try = now + RETRY_AFTER;

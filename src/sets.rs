@@ -1,5 +1,5 @@
 //! Sets of credentials where AWS tools look for them, a mode of its own
-//! (`docs/reference.md` §15): named profiles (refreshable ones included),
+//! (`docs/reference.md` §16): named profiles (refreshable ones included),
 //! several roles in one run (`--roles`), and name prefixes. It shares the
 //! exchange ([`crate::credentials`], once per role, each with the same
 //! token and settings) and the outputs' rules with the other modes; it

@@ -71,7 +71,7 @@ fn check_claims(c: &claims::Claims) {
         let _ = c.summary(now);
     }
     for code in ["AccessDenied", "InvalidIdentityToken", "ExpiredTokenException"] {
-        let _ = aws_oidc::diagnose::hint(code, "m", Some(c), ("aws-cn", "123456789012"), &aws_oidc::diagnose::Named::default(), time::now());
+        let _ = aws_oidc::request::diagnose::hint(code, "m", Some(c), ("aws-cn", "123456789012"), &aws_oidc::request::diagnose::Named::default(), time::now());
     }
     if let Some(exp) = c.exp {
         if (FIRST..=LAST).contains(&exp) {

@@ -272,7 +272,7 @@ fn check_settings(s: &Settings) {
             if s.endpoint.is_none() {
                 assert!(e.url.starts_with("https://sts") && e.url.ends_with('/'), "{}", e.url);
             }
-            let proxy = proxy::choose(s.proxy.as_ref(), &s.no_proxy, &e);
+            let proxy = proxy::choose(s.proxy.as_ref(), &s.no_proxy, &e.host, e.loopback);
             assert!(!(e.loopback && proxy.is_some()), "a loopback endpoint goes through a proxy");
         }
         Err(e) => one_line("an endpoint error", &e.to_string()),

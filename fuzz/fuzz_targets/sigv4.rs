@@ -12,7 +12,7 @@
 #![no_main]
 
 use aws_oidc::secret::Secret;
-use aws_oidc::sigv4::{self, Credentials, Request, Scope};
+use aws_oidc::request::sigv4::{self, Credentials, Request, Scope};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Clone)]

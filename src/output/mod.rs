@@ -41,7 +41,7 @@ pub enum Target {
     /// Standard output.
     Stdout,
     /// The profiles of the shared credentials file (`docs/reference.md`
-    /// §15), as [`Plan::profiles`] says.
+    /// §16), as [`Plan::profiles`] says.
     Profile,
 }
 
@@ -60,7 +60,7 @@ pub struct Plan {
     pub profiles: Option<ProfilePlan>,
 }
 
-/// Where profiles go and what they hold (`docs/reference.md` §15).
+/// Where profiles go and what they hold (`docs/reference.md` §16).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfilePlan {
     /// The shared credentials file and the config file.
@@ -260,7 +260,7 @@ pub struct Rendered {
     pub profile_edits: [Vec<profile::Edit>; 2],
 }
 
-/// One set of credentials to render (`docs/reference.md` §15): the
+/// One set of credentials to render (`docs/reference.md` §16): the
 /// settings of its role, its credentials (none for a refreshable profile,
 /// which holds `process` instead), the prefix of its names, and its
 /// profile when the plan writes profiles.

@@ -1,5 +1,5 @@
 //! Profiles in the shared credentials and config files
-//! (`docs/reference.md` §15.2): [`merge`] is pure (old text, section and
+//! (`docs/reference.md` §16.2): [`merge`] is pure (old text, section and
 //! keys in, new text out) and changes only that section; [`ProfileFile`]
 //! checks a file as every destination is checked (§6.2) before STS is
 //! asked, and writes it under a lock, through a temporary file that is
@@ -521,7 +521,7 @@ pub(super) type Checked = Vec<(ProfileFile, Secret, Vec<String>)>;
 /// Checks both profiles files as every destination is checked, without
 /// opening either for writing (each is replaced whole, later, under its
 /// lock), and that the run's edits can be made to each: no section twice,
-/// no long-lived keys replaced unless allowed (`docs/reference.md` §15.2).
+/// no long-lived keys replaced unless allowed (`docs/reference.md` §16.2).
 pub(super) fn open(
     p: &ProfilePlan,
     seen: &mut Vec<(String, String, bool)>,

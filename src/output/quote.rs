@@ -1,5 +1,5 @@
 //! Quoting, each by the rules of the reader it is for (`docs/reference.md`
-//! §6.3, §15.5): POSIX sh, fish and PowerShell for the shell formats, and
+//! §6.3, §16.5): POSIX sh, fish and PowerShell for the shell formats, and
 //! a `credential_process` command line as botocore splits it (`shlex`,
 //! POSIX) and the other SDKs run it (`sh -c`; on Windows `cmd.exe /C`,
 //! whose program splits it as Microsoft's C runtime does). Every value

@@ -329,7 +329,7 @@ fn runner_outputs_without_a_region_are_warned_about() {
 
 /// A name prefix (`--env-prefix`, a role's `NAME_`) goes before every
 /// output name, so no prefix may make an output write a name aws-oidc
-/// reads: no input name ends in an output name it is not (§15.5).
+/// reads: no input name ends in an output name it is not (§16.5).
 #[test]
 fn no_prefix_makes_an_output_name_an_input() {
     let outputs = [

@@ -6,8 +6,8 @@
 use super::{retry_if, Call, Hint, Outcome, Wire, HEADER_LIMIT};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, StsFailure};
+use crate::request::retry;
 use crate::response::StsError;
-use crate::retry;
 use crate::settings::Settings;
 
 /// The longest STS `Message` quoted, in characters, so that the hint after
@@ -26,7 +26,7 @@ pub(super) fn sts_failure(
     let message = crate::log::capped(&wire.heard(&e.message), MESSAGE_CAP).into_owned();
     let named = named(s);
     let general = |claims| {
-        crate::diagnose::hint(
+        crate::request::diagnose::hint(
             &e.code,
             &e.message,
             claims,
@@ -37,7 +37,7 @@ pub(super) fn sts_failure(
     };
     let hint = match call.hint {
         Hint::WebIdentity(claims) => general(claims),
-        Hint::Chained(previous) => crate::diagnose::chained_hint(
+        Hint::Chained(previous) => crate::request::diagnose::chained_hint(
             &e.code,
             previous,
             call.role_arn(),
@@ -47,14 +47,18 @@ pub(super) fn sts_failure(
                 .map(|id| id.source.to_string())
                 .as_deref(),
         )
-        .or_else(|| general(None).filter(|_| !crate::diagnose::about_web_identity(&e.code))),
-        Hint::Verify => crate::diagnose::verify_hint(&e.code),
+        .or_else(|| {
+            general(None).filter(|_| !crate::request::diagnose::about_web_identity(&e.code))
+        }),
+        Hint::Verify => crate::request::diagnose::verify_hint(&e.code),
     };
     Error::Sts(Box::new(StsFailure {
         action: call.what.clone(),
         status,
         hint: Some(
-            hint.unwrap_or_else(|| crate::diagnose::fallback(status, call.action(), &named)),
+            hint.unwrap_or_else(|| {
+                crate::request::diagnose::fallback(status, call.action(), &named)
+            }),
         ),
         code: wire.heard(&e.code),
         message,
@@ -64,15 +68,16 @@ pub(super) fn sts_failure(
 
 /// How the hints name the settings they point to: as set, with the flag or
 /// env spelling the user wrote (`docs/reference.md` §5.4).
-fn named(s: &Settings) -> crate::diagnose::Named {
+fn named(s: &Settings) -> crate::request::diagnose::Named {
     use crate::settings::{DURATION, POLICY, POLICY_ARNS, REGION, TIMEOUT};
-    crate::diagnose::Named {
+    crate::request::diagnose::Named {
         duration: DURATION.named(s.duration.as_ref().map(|d| d.source)),
         region: REGION.named(s.region.as_ref().map(|r| r.source)),
         policy: POLICY.named(s.policy.as_ref().map(|p| p.source)),
         policy_arns: POLICY_ARNS.named(s.policy_arns.as_ref().map(|p| p.source)),
         timeout: TIMEOUT.named(Some(s.timeout.source)),
         max_attempts: s.max_attempts.as_ref().map(|a| a.source.to_string()),
+        tags: s.chain.tags.tags.as_ref().map(|t| t.source.to_string()),
     }
 }
 

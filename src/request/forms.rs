@@ -81,6 +81,7 @@ pub fn hop_forms(s: &Settings) -> Vec<Form<'_>> {
         if let Some(id) = &s.chain.external_id {
             f.push(("ExternalId".into(), Field::Plain(id.value.clone())));
         }
+        session_tags(s, &mut f);
         if let Some(d) = chained_duration(s) {
             f.push(("DurationSeconds".into(), Field::Plain(d.to_string())));
         }
@@ -124,6 +125,27 @@ fn head<'a>(action: &str, role: &RoleArn, s: &'a Settings) -> Form<'a> {
     ]
 }
 
+/// The session tags, the transitive keys and the source identity, which go
+/// on every chained hop and never on the first (§11.6).
+fn session_tags(s: &Settings, f: &mut Form) {
+    let t = &s.chain.tags;
+    for (i, (key, value)) in t.tags().iter().enumerate() {
+        let n = i + 1;
+        f.push((format!("Tags.member.{n}.Key"), Field::Plain(key.clone())));
+        f.push((
+            format!("Tags.member.{n}.Value"),
+            Field::Plain(value.clone()),
+        ));
+    }
+    for (i, key) in t.transitive().iter().enumerate() {
+        let name = format!("TransitiveTagKeys.member.{}", i + 1);
+        f.push((name, Field::Plain(key.clone())));
+    }
+    if let Some(id) = &t.source_identity {
+        f.push(("SourceIdentity".into(), Field::Plain(id.value.clone())));
+    }
+}
+
 /// The session policies, which go only on the last hop: the one whose
 /// credentials are written.
 fn policies<'a>(s: &'a Settings, f: &mut Form<'a>) {
@@ -142,7 +164,7 @@ fn policies<'a>(s: &'a Settings, f: &mut Form<'a>) {
 /// `A-Z a-z 0-9 - _ . ~` percent-encoded, a space as `+`. Built once, so
 /// the body signed is the body sent.
 pub fn encoded(fields: &[(String, Field)]) -> String {
-    let enc = |s: &str| crate::sigv4::uri_encode(s).replace("%20", "+");
+    let enc = |s: &str| crate::request::sigv4::uri_encode(s).replace("%20", "+");
     let pairs: Vec<String> = fields
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v.send())))
@@ -219,6 +241,40 @@ mod tests {
                 "PolicyArns.member.1.arn=arn:aws:iam::aws:policy/ReadOnlyAccess"
             ]
         );
+    }
+
+    #[test]
+    fn session_tags_go_on_every_chained_hop_and_never_on_the_first() {
+        let s = crate::testing::settings(&[
+            (
+                "PLUGIN_CHAIN_ROLE_ARN",
+                "arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/b",
+            ),
+            ("PLUGIN_TAGS", "team=ci, env=prod 1"),
+            ("PLUGIN_TRANSITIVE_TAG_KEYS", "team"),
+            ("PLUGIN_SOURCE_IDENTITY", "alice"),
+        ]);
+        let hops: Vec<Vec<String>> = hop_forms(&s).iter().map(shown).collect();
+        assert!(
+            !hops[0].iter().any(|f| f.starts_with("Tags.")
+                || f.starts_with("Transitive")
+                || f.starts_with("SourceIdentity")),
+            "{:?}",
+            hops[0]
+        );
+        for hop in &hops[1..] {
+            assert_eq!(
+                hop[4..],
+                [
+                    "Tags.member.1.Key=team",
+                    "Tags.member.1.Value=ci",
+                    "Tags.member.2.Key=env",
+                    "Tags.member.2.Value=prod 1",
+                    "TransitiveTagKeys.member.1=team",
+                    "SourceIdentity=alice",
+                ]
+            );
+        }
     }
 
     #[test]

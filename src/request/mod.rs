@@ -1,13 +1,8 @@
 //! The exchange: one `AssumeRoleWithWebIdentity` POST (`docs/reference.md`
 //! §3), retried as §4 says. The only module that touches the network.
 
-use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
-
-use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::NextTimeout;
 
 use crate::claims::Claims;
 use crate::endpoint::Endpoint;
@@ -15,14 +10,20 @@ use crate::error::Error;
 use crate::log::{Level, Log};
 use crate::proxy::{self, Proxy};
 use crate::response::{self, Answer, Credentials};
-use crate::retry;
+
 use crate::secret::Scrubber;
 use crate::settings::{Fetched, Settings, Source, Sourced};
 
+mod agent;
 mod chain;
+pub mod diagnose;
 mod failure;
 mod forms;
+pub mod retry;
+pub mod sigv4;
 
+pub use agent::HEADER_LIMIT;
+use agent::{agent, host_header};
 pub use chain::{as_asked, exchange, rechain, verify, Verified};
 pub use failure::preview;
 use failure::{sts_failure, transport_failure};
@@ -33,34 +34,6 @@ pub const USER_AGENT: &str = concat!("aws-oidc/", env!("CARGO_PKG_VERSION"));
 
 /// Largest response body read (`docs/reference.md` §3.4).
 pub const BODY_LIMIT: u64 = 1 << 20;
-
-/// Largest response header block read, status line included
-/// (`docs/reference.md` §3.4): STS sends under 1 KB, and gateways in
-/// between add a few KB at most.
-pub const HEADER_LIMIT: usize = 16 << 10;
-
-/// ureq's input buffer, one per transport (TCP, and TLS over it). ureq
-/// needs the whole header block in it, and one byte more: a full buffer
-/// that is still no answer is then a block over [`HEADER_LIMIT`], which
-/// ureq reports as such, not as a read that made no progress (a closed
-/// connection, exit 4). ureq's default of 128 KiB, zero-filled for both
-/// transports with the output buffers, cost more CPU than the TLS
-/// handshake's signature checks (README, "Measured").
-const INPUT_BUFFER: usize = HEADER_LIMIT + 1;
-
-/// ureq's output buffer, one per transport: the request head and the
-/// form body go through it in pieces of this size, but each line of the
-/// head must fit whole (else ureq fails the request as its own error). An
-/// unsigned STS request is a few KB, its longest line the request line.
-const OUTPUT_BUFFER: usize = 8 << 10;
-
-/// The output buffer of a run that signs a request (a chained hop,
-/// `--verify`): its head holds the previous credentials' session token as
-/// `X-Amz-Security-Token`, up to [`response::SESSION_TOKEN_LIMIT`], plus
-/// everything an unsigned head holds and `Authorization` (under 1 KB), so
-/// the whole head fits with room to spare. The body still goes in pieces.
-/// Only such runs pay for zero-filling it (README, "Measured").
-const SIGNED_OUTPUT_BUFFER: usize = OUTPUT_BUFFER + response::SESSION_TOKEN_LIMIT;
 
 /// What one attempt came to.
 enum Outcome {
@@ -194,7 +167,7 @@ impl<'a> Conn<'a> {
                 "" => "/".to_string(),
                 p => p.to_string(),
             },
-            region: crate::sigv4::signing_region(
+            region: crate::request::sigv4::signing_region(
                 s.region.as_deref().map(String::as_str),
                 bare_host,
             ),
@@ -342,7 +315,12 @@ impl<'a> Conn<'a> {
                 agent: &self.agent,
                 host: &self.host,
                 scrubber: &self.scrubber,
-                proxy: proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint),
+                proxy: proxy::choose(
+                    s.proxy.as_ref(),
+                    &s.no_proxy,
+                    &endpoint.host,
+                    endpoint.loopback,
+                ),
             };
             let outcome = self.attempt_once(&wire, call, &body, remaining, log);
             log.debug(&format!(
@@ -432,25 +410,6 @@ fn first_clause_end(m: &str) -> Option<usize> {
     None
 }
 
-/// The `Host` header for the URL, as the client would write it: the host,
-/// and the port unless it is the scheme's default. Sent explicitly, so the
-/// trace shows what is on the wire.
-fn host_header(url: &str) -> String {
-    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
-        return String::new();
-    };
-    let host = uri.host().unwrap_or_default();
-    let default = if uri.scheme_str() == Some("http") {
-        80
-    } else {
-        443
-    };
-    match uri.port_u16() {
-        Some(port) if port != default => format!("{host}:{port}"),
-        _ => host.to_string(),
-    }
-}
-
 /// What one attempt is made with.
 struct Wire<'a> {
     agent: &'a ureq::Agent,
@@ -467,88 +426,6 @@ impl Wire<'_> {
     fn heard(&self, text: &str) -> String {
         self.scrubber.heard(text)
     }
-}
-
-/// Resolves `localhost` and literal loopback addresses without asking the
-/// system resolver, so plain http can only reach this machine (musl
-/// matches /etc/hosts case-sensitively and would ask DNS for `LOCALHOST`).
-/// Every other name goes to the default resolver.
-#[derive(Debug)]
-struct LoopbackFirst;
-
-impl Resolver for LoopbackFirst {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let fixed = uri.host().and_then(crate::endpoint::loopback_addrs);
-        let Some(ips) = fixed else {
-            return DefaultResolver::default().resolve(uri, config, timeout);
-        };
-        let port = port_of(uri);
-        let mut addrs = self.empty();
-        for ip in ips {
-            addrs.push(SocketAddr::new(ip, port));
-        }
-        Ok(addrs)
-    }
-}
-
-/// The URL's port, else its scheme's.
-fn port_of(uri: &ureq::http::Uri) -> u16 {
-    let default = if uri.scheme_str() == Some("https") {
-        443
-    } else {
-        80
-    };
-    uri.port_u16().unwrap_or(default)
-}
-
-fn agent(s: &Settings, endpoint: &Endpoint, log: &mut Log) -> Result<ureq::Agent, Error> {
-    let roots = match &s.ca_bundle {
-        None => RootCerts::WebPki,
-        Some(bundle) => RootCerts::new_with_certs(&bundle.certs),
-    };
-    let tls = TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .root_certs(roots)
-        .build();
-    let proxy = match proxy::choose(s.proxy.as_ref(), &s.no_proxy, endpoint) {
-        None => None,
-        Some(p) => {
-            log.debug(&format!("using proxy {} (from {})", p.display, p.source));
-            Some(p.client.clone())
-        }
-    };
-    if proxy.is_none() && s.proxy.is_some() {
-        log.debug(&format!(
-            "not using a proxy for {} (loopback or NO_PROXY)",
-            endpoint.host
-        ));
-    }
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .https_only(!endpoint.loopback)
-        .user_agent(USER_AGENT)
-        .proxy(proxy)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .max_response_header_size(HEADER_LIMIT)
-        .input_buffer_size(INPUT_BUFFER)
-        .output_buffer_size(match s.chained().is_empty() && !s.chain.verify {
-            true => OUTPUT_BUFFER,
-            false => SIGNED_OUTPUT_BUFFER,
-        })
-        .timeout_connect(Some(s.timeout.value.min(Duration::from_secs(10))))
-        .tls_config(tls)
-        .build();
-    Ok(ureq::Agent::with_parts(
-        config,
-        ureq::unversioned::transport::DefaultConnector::default(),
-        LoopbackFirst,
-    ))
 }
 
 impl Conn<'_> {
@@ -572,22 +449,22 @@ impl Conn<'_> {
             .header("Content-Type", FORM_TYPE);
         // Signed at each attempt: a retry is a new request, at a new time.
         if let Some(c) = call.signer {
-            let signed = crate::sigv4::sign(
-                &crate::sigv4::Request {
+            let signed = crate::request::sigv4::sign(
+                &crate::request::sigv4::Request {
                     method: "POST",
                     host: wire.host,
                     path: &self.path,
                     headers: &[("Content-Type", FORM_TYPE)],
                     body: body.as_bytes(),
                 },
-                &crate::sigv4::Credentials {
+                &crate::request::sigv4::Credentials {
                     access_key_id: &c.access_key_id,
                     secret_access_key: &c.secret_access_key,
                     session_token: Some(&c.session_token),
                 },
-                &crate::sigv4::Scope {
+                &crate::request::sigv4::Scope {
                     region: &self.region,
-                    service: crate::sigv4::STS_SERVICE,
+                    service: crate::request::sigv4::STS_SERVICE,
                     time: crate::time::now(),
                 },
             );
@@ -819,7 +696,7 @@ mod tests {
 
     #[test]
     fn a_loopback_name_without_a_port_gets_the_scheme_s() {
-        let port = |url: &str| port_of(&url.parse::<ureq::http::Uri>().unwrap());
+        let port = |url: &str| agent::port_of(&url.parse::<ureq::http::Uri>().unwrap());
         assert_eq!(port("https://localhost/"), 443);
         assert_eq!(port("http://localhost/"), 80);
         assert_eq!(port("https://localhost:8443/"), 8443);

@@ -21,6 +21,8 @@ pub struct Chain {
     pub external_id: Option<Sourced<String>>,
     /// `--verify`.
     pub verify: bool,
+    /// Session tags and the source identity, sent on every chained hop.
+    pub tags: super::tags::SessionTags,
 }
 
 /// Chained role ARNs, separated by commas or newlines (as the managed
@@ -83,10 +85,12 @@ pub(super) fn chain(inputs: &Inputs, token: &Secret) -> Result<Chain, Error> {
              set chained role ARNs (PLUGIN_CHAIN_ROLE_ARN, --chain-role-arn) or remove it",
         ));
     }
+    let tags = super::tags::session_tags(inputs, roles.is_some(), token)?;
     Ok(Chain {
         roles,
         external_id,
         verify: inputs.boolean(&VERIFY)?.value,
+        tags,
     })
 }
 

@@ -3,6 +3,7 @@
 //! drives the argument reader, `--help`, the typo warnings (§1.6) and
 //! README's settings table, which a unit test checks against it.
 
+use super::profiles::{ENV_PREFIX, OVERWRITE_PROFILE, PROFILE, PROFILES, REFRESHABLE, ROLES};
 use super::Inputs;
 use crate::error::shown;
 
@@ -68,9 +69,10 @@ impl Def {
 macro_rules! def {
     ($name:ident, $title:expr, $flag:expr, plugin [$($env:expr),*], also [$($also:expr),*], $kind:ident, $default:expr, $accepts:expr) => {
         #[doc = concat!("The ", $title, " setting.")]
-        pub const $name: Def = {
+        pub const $name: $crate::settings::defs::Def = {
+            use $crate::settings::defs::{spellings, spellings_len, Def, Kind};
             const PLUGIN: &[&str] = &[$($env),*];
-            const JOINED: &[&str] = &[$(joined!($env)),*];
+            const JOINED: &[&str] = &[$($crate::settings::defs::joined!($env)),*];
             const ALSO: &[&str] = &[$($also),*];
             const N: usize = spellings_len(PLUGIN, JOINED, ALSO);
             const ENVS: [&str; N] = spellings(PLUGIN, JOINED, ALSO);
@@ -90,6 +92,7 @@ macro_rules! def {
 /// `PLUGIN_A_B_C` as `PLUGIN_ABC`, at compile time.
 macro_rules! joined {
     ($env:expr) => {{
+        use $crate::settings::defs::{joined_bytes, joined_len};
         const SNAKE: &str = $env;
         const BYTES: [u8; joined_len(SNAKE)] = joined_bytes(SNAKE);
         match std::str::from_utf8(&BYTES) {
@@ -98,6 +101,9 @@ macro_rules! joined {
         }
     }};
 }
+// Other files of the table (`settings/profiles.rs`) write their entries
+// with the same macro.
+pub(super) use {def, joined};
 
 const PREFIX: &[u8] = b"PLUGIN_";
 
@@ -121,7 +127,7 @@ const fn is_plugin(name: &str) -> bool {
 
 /// The length of `name` without the underscores after `PLUGIN_`; a name
 /// without that prefix stops the build.
-const fn joined_len(name: &str) -> usize {
+pub(super) const fn joined_len(name: &str) -> usize {
     assert!(is_plugin(name), "plugin [..] holds PLUGIN_ names");
     let b = name.as_bytes();
     let (mut i, mut n) = (PREFIX.len(), PREFIX.len());
@@ -133,7 +139,7 @@ const fn joined_len(name: &str) -> usize {
 }
 
 /// `name` without the underscores after `PLUGIN_`.
-const fn joined_bytes<const N: usize>(name: &str) -> [u8; N] {
+pub(super) const fn joined_bytes<const N: usize>(name: &str) -> [u8; N] {
     let b = name.as_bytes();
     let mut out = [0u8; N];
     let (mut i, mut n) = (0, 0);
@@ -167,7 +173,7 @@ const fn adds(plugin: &[&str], joined: &[&str], i: usize) -> bool {
 }
 
 /// How many names [`spellings`] gives.
-const fn spellings_len(plugin: &[&str], joined: &[&str], also: &[&str]) -> usize {
+pub(super) const fn spellings_len(plugin: &[&str], joined: &[&str], also: &[&str]) -> usize {
     let mut n = plugin.len() + also.len();
     let mut i = 0;
     while i < joined.len() {
@@ -180,7 +186,7 @@ const fn spellings_len(plugin: &[&str], joined: &[&str], also: &[&str]) -> usize
 /// Every env name of a setting, in the order they are read: the `PLUGIN_`
 /// names as the table writes them, then their joined spellings (those that
 /// differ), then the others, none of which may be a `PLUGIN_` name.
-const fn spellings<const N: usize>(
+pub(super) const fn spellings<const N: usize>(
     plugin: &[&'static str],
     joined: &[&'static str],
     also: &[&'static str],
@@ -414,7 +420,7 @@ def!(
     also [],
     Value,
     "dotenv",
-    "dotenv, shell, json, credential-process, fish, powershell"
+    "dotenv, shell, json, credential-process, fish, powershell; with --trust-policy: json, terraform, cloudformation"
 );
 def!(
     MASK_ACCOUNT,
@@ -498,64 +504,44 @@ def!(
     "true: with -- COMMAND, give it a refreshing credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) instead of keys"
 );
 def!(
-    PROFILE,
-    "profile",
-    Some("--profile"),
-    plugin ["PLUGIN_PROFILE"],
-    also [],
-    Value,
-    "none (the outputs of §6.1)",
-    "a profile name, 1-64 chars of A-Z a-z 0-9 _.@+-: the credentials go to [NAME] of the shared credentials file, a region to its config"
-);
-def!(
-    PROFILES,
-    "profile per role",
-    Some("--profiles"),
-    plugin ["PLUGIN_PROFILES"],
-    also [],
-    Bool,
-    "false",
-    "true: with --roles, each role's credentials go to the profile of its NAME"
-);
-def!(
-    REFRESHABLE,
-    "refreshable profile",
-    Some("--refreshable"),
-    plugin ["PLUGIN_REFRESHABLE"],
-    also [],
-    Bool,
-    "false",
-    "true: write credential_process (this program, with --cache) instead of keys; needs the token from a file or a token command"
-);
-def!(
-    OVERWRITE_PROFILE,
-    "overwrite long-lived keys",
-    Some("--overwrite-profile"),
-    plugin ["PLUGIN_OVERWRITE_PROFILE"],
-    also [],
-    Bool,
-    "false",
-    "true: replace a profile that holds keys without aws_session_token"
-);
-def!(
-    ROLES,
-    "several roles",
-    Some("--roles"),
-    plugin ["PLUGIN_ROLES"],
-    also [],
-    Value,
-    "none (one role)",
-    "NAME=ROLE_ARN entries, commas or newlines, at most 10; each name prefixes its outputs (NAME_) or, with --profiles, names its profile"
-);
-def!(
-    ENV_PREFIX,
-    "name prefix",
-    Some("--env-prefix"),
-    plugin ["PLUGIN_ENV_PREFIX"],
+    TAGS,
+    "session tags",
+    Some("--tags"),
+    plugin ["PLUGIN_TAGS"],
     also [],
     Value,
     "none",
-    "1-64 chars of A-Z a-z 0-9 _, not starting with a digit; put before every variable name written"
+    "KEY=VALUE pairs, commas or newlines, at most 50; sent on every chained hop, needs chained role ARNs"
+);
+def!(
+    TRANSITIVE_TAG_KEYS,
+    "transitive tag keys",
+    Some("--transitive-tag-keys"),
+    plugin ["PLUGIN_TRANSITIVE_TAG_KEYS"],
+    also [],
+    Value,
+    "none",
+    "keys among the session tags, commas or newlines; they pass on to later hops' sessions"
+);
+def!(
+    SOURCE_IDENTITY,
+    "source identity",
+    Some("--source-identity"),
+    plugin ["PLUGIN_SOURCE_IDENTITY"],
+    also [],
+    Value,
+    "none",
+    "2-64 chars of A-Z a-z 0-9 _+=,.@-; sent on every chained hop, needs chained role ARNs"
+);
+def!(
+    TRUST_POLICY,
+    "trust policy",
+    Some("--trust-policy"),
+    plugin ["PLUGIN_TRUST_POLICY"],
+    also [],
+    Bool,
+    "false",
+    "true: print the trust policy each role needs for this token, and the OIDC provider; send nothing"
 );
 
 pub use crate::proxy::{NO_PROXY_ENVS, PROXY_ENVS};
@@ -564,7 +550,7 @@ pub const IGNORE_ENDPOINT_URLS: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
 /// The folders the cache's default folder is made under (§13.3): on
 /// Windows the first, elsewhere the second, else the third.
 pub const CACHE_BASE_ENVS: [&str; 3] = ["LOCALAPPDATA", "XDG_CACHE_HOME", "HOME"];
-/// The shared credentials file and the config file (§15.1), and the home
+/// The shared credentials file and the config file (§16.1), and the home
 /// folders their defaults are under: on Windows the last, elsewhere the
 /// third.
 pub const PROFILE_FILE_ENVS: [&str; 4] = [
@@ -617,6 +603,10 @@ pub const ALL: &[&Def] = &[
     &EXTERNAL_ID,
     &VERIFY,
     &SERVE,
+    &TAGS,
+    &TRANSITIVE_TAG_KEYS,
+    &SOURCE_IDENTITY,
+    &TRUST_POLICY,
     &PROFILE,
     &PROFILES,
     &REFRESHABLE,

@@ -11,11 +11,14 @@ mod args;
 mod chain;
 mod defs;
 mod files;
+mod listing;
 mod profiles;
 mod rules;
+mod tags;
 #[cfg(test)]
 mod tests;
 mod token;
+mod trust;
 mod words;
 
 use std::collections::BTreeMap;
@@ -27,12 +30,15 @@ pub use args::{parse_args, Command};
 pub use chain::{parse_chain_role_arns, parse_external_id, Chain, MAX_CHAINED};
 pub use defs::*;
 pub use files::{not_a_regular_file, CaBundle, DiskFiles, Files};
+pub use listing::listed;
 pub use profiles::{
     parse_env_prefix, parse_profile_name, parse_roles, role_prefix, NamedRole, ProfileFiles,
-    Profiles, MAX_ROLES,
+    Profiles, ENV_PREFIX, MAX_ROLES, OVERWRITE_PROFILE, PROFILE, PROFILES, REFRESHABLE, ROLES,
 };
 pub use rules::*;
+pub use tags::{parse_source_identity, parse_tag_keys, parse_tags, SessionTags, MAX_TAGS};
 pub use token::{fresh_token, Fetched, System, TokenSource, OUTPUT_LIMIT};
+pub use trust::{parse_trust_format, TrustFormat};
 
 use crate::error::Error;
 use crate::log::Level;
@@ -239,10 +245,13 @@ pub struct Settings {
     pub allowed_accounts: Option<Sourced<Vec<String>>>,
     /// Role chaining and `--verify` (`docs/reference.md` §11).
     pub chain: Chain,
-    /// Profiles, several roles and name prefixes (`docs/reference.md` §15).
+    /// Profiles, several roles and name prefixes (`docs/reference.md` §16).
     pub profiles: Profiles,
     /// `--serve`: a command gets a credential endpoint, not keys (§14.2).
     pub serve: Sourced<bool>,
+    /// `--trust-policy`: print the trust policies in this form, send
+    /// nothing (`docs/reference.md` §15).
+    pub trust_policy: Option<TrustFormat>,
 }
 
 impl Settings {
@@ -255,78 +264,6 @@ impl Settings {
             }
             (None, _) => self.token.source.to_string(),
         }
-    }
-
-    /// The debug listing, one line per setting that was read or has a
-    /// default: `setting NAME = VALUE (from SOURCE)`, no secret, URLs
-    /// masked.
-    pub fn listing(&self) -> Vec<String> {
-        fn row(name: &str, value: &dyn fmt::Display, source: &dyn fmt::Display) -> String {
-            format!("setting {name} = {value} (from {source})")
-        }
-        let mut rows = vec![
-            row("role ARN", &self.role.arn, &self.role.source),
-            row(
-                "token",
-                &format_args!("<redacted, {} chars>", self.token.len()),
-                &self.token_from(),
-            ),
-            row(
-                "session name",
-                &self.session_name.value,
-                &self.session_name.source,
-            ),
-        ];
-        if let TokenSource::Command(words) = &self.token_source {
-            let shown = crate::error::shown(&words.join(" "));
-            rows.insert(2, row("token command", &shown, &self.token.source));
-        }
-        if let Some(d) = &self.duration {
-            rows.push(row("duration", &format_args!("{}s", d.value), &d.source));
-        }
-        if let Some(r) = &self.region {
-            rows.push(row("region", &r.value, &r.source));
-        }
-        // A user:password in the URL is refused later; it is never logged.
-        if let Some(e) = &self.endpoint {
-            rows.push(row("endpoint", &crate::secret::mask_url(e), &e.source));
-        }
-        if let Some(b) = &self.ca_bundle {
-            let shown = format_args!("{} ({} certificates)", b.path.value, b.certs.len());
-            rows.push(row("CA bundle", &shown, &b.path.source));
-        }
-        if let Some(p) = &self.proxy {
-            rows.push(row("proxy", &p.display, &p.source));
-        }
-        if let Some(p) = &self.policy {
-            let shown = format_args!("<redacted, {} chars>", p.expose().chars().count());
-            rows.push(row("policy", &shown, &p.source));
-        }
-        if let Some(a) = &self.policy_arns {
-            rows.push(row("policy ARNs", &a.join(","), &a.source));
-        }
-        let timeout = format_args!("{}s", self.timeout.as_secs());
-        rows.push(row("timeout", &timeout, &self.timeout.source));
-        rows.push(match &self.max_attempts {
-            Some(a) => row("attempts", &a.value, &a.source),
-            None => row("attempts", &"none", &Source::Default),
-        });
-        if let Some(c) = &self.cache {
-            rows.push(row("cache folder", &c.value, &c.source));
-        }
-        if let Some(a) = &self.allowed_accounts {
-            let shown = crate::guard::listed(a, self.mask_account);
-            rows.push(row("allowed account ids", &shown, &a.source));
-        }
-        if let Some(r) = &self.chain.roles {
-            let arns: Vec<&str> = r.iter().map(|a| a.arn.as_str()).collect();
-            rows.push(row("chained role ARNs", &arns.join(","), &r.source));
-        }
-        if let Some(e) = &self.chain.external_id {
-            rows.push(row("external ID", &e.value, &e.source));
-        }
-        rows.extend(self.profiles.listing());
-        rows
     }
 
     /// The managed policy ARNs, none when unset.
@@ -481,12 +418,13 @@ fn validate(
         .parsed(&TIMEOUT, parse_timeout)?
         .unwrap_or(Sourced::default(DEFAULT_TIMEOUT));
     let max_attempts = inputs.parsed(&MAX_ATTEMPTS, parse_attempts)?;
+    let trust_policy = trust::mode(inputs)?;
     let Outputs {
         secret_file,
         vars_file,
         output,
         format,
-    } = outputs(inputs)?;
+    } = outputs(inputs, trust_policy.is_none())?;
     let cache = cache_dir(inputs, &mut warnings)?;
     let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
     let chain = chain::chain(inputs, &token)?;
@@ -526,6 +464,7 @@ fn validate(
         allowed_accounts,
         chain,
         serve: inputs.boolean(&SERVE)?,
+        trust_policy,
         profiles: Profiles::default(),
     };
     profiles::read(inputs, roles, s)
@@ -788,14 +727,17 @@ struct Outputs {
     format: Format,
 }
 
-/// Where the outputs go and in what format (`docs/reference.md` §6.1).
-fn outputs(inputs: &Inputs) -> Result<Outputs, Error> {
+/// Where the outputs go and in what format (`docs/reference.md` §6.1);
+/// without `run` (`--trust-policy`), the format setting is that mode's.
+fn outputs(inputs: &Inputs, run: bool) -> Result<Outputs, Error> {
     let secret_file = inputs.get(&SECRET_FILE).map(|f| f.value);
     let vars_file = inputs.get(&VARS_FILE);
     let output = inputs.get(&OUTPUT).map(|f| f.value);
-    let format = inputs
-        .parsed(&FORMAT, parse_format)?
-        .map_or(Format::Dotenv, |f| f.value);
+    let format = match run {
+        true => inputs.parsed(&FORMAT, parse_format)?,
+        false => None,
+    };
+    let format = format.map_or(Format::Dotenv, |f| f.value);
     Ok(Outputs {
         secret_file,
         vars_file,

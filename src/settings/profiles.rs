@@ -1,17 +1,76 @@
 //! The settings of named profiles, several roles and name prefixes
-//! (`docs/reference.md` §15): `--profile`, `--profiles`, `--refreshable`,
+//! (`docs/reference.md` §16): `--profile`, `--profiles`, `--refreshable`,
 //! `--overwrite-profile`, `--roles` and `--env-prefix`, each parsed by a
 //! pure rule here, and the conflicts between them and the other settings.
 
 use std::path::Path;
 
-use super::defs::{
-    CACHE_DIR, ENV_PREFIX, OVERWRITE_PROFILE, PROFILE, PROFILES, PROFILE_FILE_ENVS, REFRESHABLE,
-    ROLES,
-};
+use super::defs::{def, CACHE_DIR, PROFILE_FILE_ENVS};
 use super::rules::{parse_role_arn, split_list, Format, RoleArn};
 use super::{Inputs, Settings, Source, Sourced, TokenSource};
 use crate::error::{quoted, Error};
+
+// This file's entries of the table of settings (`docs/reference.md` §1.2).
+def!(
+    PROFILE,
+    "profile",
+    Some("--profile"),
+    plugin ["PLUGIN_PROFILE"],
+    also [],
+    Value,
+    "none (the outputs of §6.1)",
+    "a profile name, 1-64 chars of A-Z a-z 0-9 _.@+-: the credentials go to [NAME] of the shared credentials file, a region to its config"
+);
+def!(
+    PROFILES,
+    "profile per role",
+    Some("--profiles"),
+    plugin ["PLUGIN_PROFILES"],
+    also [],
+    Bool,
+    "false",
+    "true: with --roles, each role's credentials go to the profile of its NAME"
+);
+def!(
+    REFRESHABLE,
+    "refreshable profile",
+    Some("--refreshable"),
+    plugin ["PLUGIN_REFRESHABLE"],
+    also [],
+    Bool,
+    "false",
+    "true: write credential_process (this program, with --cache) instead of keys; needs the token from a file or a token command"
+);
+def!(
+    OVERWRITE_PROFILE,
+    "overwrite long-lived keys",
+    Some("--overwrite-profile"),
+    plugin ["PLUGIN_OVERWRITE_PROFILE"],
+    also [],
+    Bool,
+    "false",
+    "true: replace a profile that holds keys without aws_session_token"
+);
+def!(
+    ROLES,
+    "several roles",
+    Some("--roles"),
+    plugin ["PLUGIN_ROLES"],
+    also [],
+    Value,
+    "none (one role)",
+    "NAME=ROLE_ARN entries, commas or newlines, at most 10; each name prefixes its outputs (NAME_) or, with --profiles, names its profile"
+);
+def!(
+    ENV_PREFIX,
+    "name prefix",
+    Some("--env-prefix"),
+    plugin ["PLUGIN_ENV_PREFIX"],
+    also [],
+    Value,
+    "none",
+    "1-64 chars of A-Z a-z 0-9 _, not starting with a digit; put before every variable name written"
+);
 
 /// The most roles `--roles` takes: each is one more exchange within the
 /// one timeout.
@@ -38,7 +97,7 @@ pub struct ProfileFiles {
     pub default_folder: bool,
 }
 
-/// What the run writes besides the plain outputs (§15).
+/// What the run writes besides the plain outputs (§16).
 #[derive(Debug, Clone, Default)]
 pub struct Profiles {
     /// `--profile NAME`.
@@ -60,7 +119,7 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// Whether the run goes the way of §15 at all; otherwise it is the
+    /// Whether the run goes the way of §16 at all; otherwise it is the
     /// run of §6, unchanged.
     pub fn in_use(&self) -> bool {
         self.profile.is_some() || self.roles.is_some() || self.env_prefix.is_some()
@@ -226,7 +285,7 @@ pub(super) fn first(roles: &Sourced<Vec<NamedRole>>) -> Sourced<RoleArn> {
     }
 }
 
-/// Reads the rest of §15's settings into `s.profiles` and refuses what
+/// Reads the rest of §16's settings into `s.profiles` and refuses what
 /// does not fit together (exit 2), before anything is opened or sent.
 pub(super) fn read(
     inputs: &Inputs,
@@ -287,7 +346,7 @@ fn conflict(text: String) -> Result<(), Error> {
     Err(Error::Conflict(text))
 }
 
-/// The combinations §15 refuses, each saying what to drop.
+/// The combinations §16 refuses, each saying what to drop.
 fn conflicts(
     p: &Profiles,
     s: &Settings,

@@ -139,6 +139,19 @@ const REFERENCE_NAMES: &[(&str, &[&str])] = &[
     ("external ID", &["PLUGIN_EXTERNAL_ID", "PLUGIN_EXTERNALID"]),
     ("verify", &["PLUGIN_VERIFY"]),
     ("serve", &["PLUGIN_SERVE"]),
+    ("session tags", &["PLUGIN_TAGS"]),
+    (
+        "transitive tag keys",
+        &["PLUGIN_TRANSITIVE_TAG_KEYS", "PLUGIN_TRANSITIVETAGKEYS"],
+    ),
+    (
+        "source identity",
+        &["PLUGIN_SOURCE_IDENTITY", "PLUGIN_SOURCEIDENTITY"],
+    ),
+    (
+        "trust policy",
+        &["PLUGIN_TRUST_POLICY", "PLUGIN_TRUSTPOLICY"],
+    ),
     ("profile", &["PLUGIN_PROFILE"]),
     ("profile per role", &["PLUGIN_PROFILES"]),
     ("refreshable profile", &["PLUGIN_REFRESHABLE"]),

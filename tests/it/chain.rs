@@ -239,8 +239,8 @@ fn a_refused_second_hop_names_it_and_writes_nothing() {
 /// loopback stand-in, so that the binary's signer is not what is tested.
 #[test]
 fn the_stand_in_refuses_a_bad_signature_as_sts_does() {
+    use aws_oidc::request::sigv4;
     use aws_oidc::secret::Secret;
-    use aws_oidc::sigv4;
     let sts = StandIn::with(Transport::Plain);
     let env = [
         ("PLUGIN_IAMROLEARN", ROLE),

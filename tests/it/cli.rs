@@ -2136,7 +2136,14 @@ fn readme_trust_policies_are_whole_documents_for_each_ci() {
         BUILDKITE_SUB,
         now(),
     );
-    for token in [harness_token(), gitlab, buildkite] {
+    // The Harness token README's set-up shows the policy of.
+    let harness = jwt(
+        "https://app.harness.io/ng/api/oidc/account/Ab12Cd34Ef56",
+        "sts.amazonaws.com",
+        "account/Ab12Cd34Ef56:org/default:project/payments:pipeline/deploy",
+        now(),
+    );
+    for token in [harness, gitlab, buildkite] {
         let payload = token.split('.').nth(1).unwrap();
         let payload =
             base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)

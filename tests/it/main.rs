@@ -22,5 +22,7 @@ mod promises;
 mod release;
 mod serve;
 mod sigv4;
+mod tags;
 mod token;
+mod trust;
 mod windows;

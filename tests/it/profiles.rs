@@ -1,4 +1,4 @@
-//! Credentials where AWS tools look for them (`docs/reference.md` §15):
+//! Credentials where AWS tools look for them (`docs/reference.md` §16):
 //! named profiles merged into the shared files and read back by botocore
 //! and the AWS CLI, refreshable profiles, several roles in one run, name
 //! prefixes in every format, and fish reading its own output.

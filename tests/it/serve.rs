@@ -191,6 +191,12 @@ fn credentials_within_the_window_are_refreshed_and_others_not() {
     assert_eq!(served(&out.stdout), [fresh.clone(), fresh]);
     assert_eq!(actions(&sts), ["AssumeRoleWithWebIdentity"; 2]);
     assert!(
+        out.stderr.contains("aws-oidc: warning: the credentials last 10m 0s, inside the SDKs' 15-minute refresh window")
+            || out.stderr.contains("aws-oidc: warning: the credentials last 9m 59s, inside the SDKs' 15-minute refresh window"),
+        "{}",
+        out.stderr
+    );
+    assert!(
         out.stderr.contains("aws-oidc: refreshed the command's credentials: arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc until "),
         "{}",
         out.stderr
@@ -310,4 +316,21 @@ fn a_full_refresh_reads_the_token_file_again() {
         .collect();
     assert_eq!(sent, [s.token.clone(), rotated.clone()]);
     out.assert_hides(&[&s.token, &rotated]);
+}
+
+#[test]
+fn credentials_always_inside_the_window_are_refreshed_once_a_minute_at_most() {
+    let sts = StandIn::start();
+    let (s, client) = step(&sts);
+    // 15 minutes, every time: each answer is inside the window as it comes.
+    let out = serve_keys(&s.set("PLUGIN_DURATION", "15m"), &client, "5");
+    out.expect(0);
+    assert_eq!(
+        actions(&sts),
+        ["AssumeRoleWithWebIdentity"; 2],
+        "{}",
+        out.stderr
+    );
+    let fresh = sts.issued()[1].access_key_id.clone();
+    assert_eq!(served(&out.stdout), vec![fresh; 5]);
 }

@@ -1,4 +1,4 @@
-//! The SigV4 signer (`aws_oidc::sigv4`) and the stand-in's independent
+//! The SigV4 signer (`aws_oidc::request::sigv4`) and the stand-in's independent
 //! verifier (`support/sigv4.rs`), each held to AWS's published vectors
 //! (`tests/fixtures/sigv4/`), to each other, and the signer to botocore's
 //! `SigV4Auth` on generated requests.
@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::support::sigv4::{verify, Raw};
+use aws_oidc::request::sigv4::{self, Credentials, Request, Scope};
 use aws_oidc::secret::Secret;
-use aws_oidc::sigv4::{self, Credentials, Request, Scope};
 
 /// The suite's key, secret, scope and time (2015-08-30T12:36:00Z).
 const KEY_ID: &str = "AKIDEXAMPLE";

@@ -1,5 +1,5 @@
 //! An independent SigV4 verifier, for the stand-in to check a signed
-//! request as STS would, and for tests to check `aws_oidc::sigv4` against.
+//! request as STS would, and for tests to check `aws_oidc::request::sigv4` against.
 //!
 //! Written apart from `src/sigv4.rs` and shaped the other way round: it
 //! starts from the request as received, reads the `Authorization` header,

@@ -27,6 +27,110 @@ pub struct Issued {
     /// The access key id that signed the `AssumeRole` that issued these;
     /// `None` for the web-identity hop.
     pub signed_by: Option<String>,
+    /// The session's tags, as `AssumeRole` was given them, in order.
+    pub tags: Vec<(String, String)>,
+    /// Its transitive tag keys.
+    pub transitive_tag_keys: Vec<String>,
+    /// Its source identity.
+    pub source_identity: Option<String>,
+}
+
+/// What a session is given besides its role: tags, transitive keys and
+/// the source identity.
+#[derive(Default)]
+struct Given {
+    tags: Vec<(String, String)>,
+    transitive_tag_keys: Vec<String>,
+    source_identity: Option<String>,
+}
+
+/// `Name.member.1`, `.2`, … in order, as STS reads a list: the first
+/// number missing ends it, and a member past the gap is refused.
+fn members(req: &Recorded, name: &str, suffix: &str) -> Result<Vec<String>, Answer> {
+    let mut out = Vec::new();
+    while let Some(v) = req.field(&format!("{name}.member.{}{suffix}", out.len() + 1)) {
+        out.push(v.to_string());
+    }
+    let prefix = format!("{name}.member.");
+    let listed = req
+        .form
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix) && k.ends_with(suffix))
+        .count();
+    match listed == out.len() {
+        true => Ok(out),
+        false => Err(validation(format!(
+            "{name} members must be numbered from 1 without gaps"
+        ))),
+    }
+}
+
+/// The session tags, transitive keys and source identity of an
+/// `AssumeRole`, checked as the STS API reference says: at most 50 tags
+/// and keys; keys 1-128 and values 0-256 characters of
+/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`; no key twice (without case); every
+/// transitive key one of the tags; a source identity of 2-64 `[\w+=,.@-]`.
+fn given(req: &Recorded) -> Result<Given, Answer> {
+    let ok = |c: char| {
+        c.is_alphabetic()
+            || c.is_numeric()
+            || matches!(
+                c,
+                ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+                    ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+            )
+            || "_.:/=+-@".contains(c)
+    };
+    let keys = members(req, "Tags", ".Key")?;
+    let values = members(req, "Tags", ".Value")?;
+    if keys.len() != values.len() {
+        return Err(missing("Tags.member.N.Value"));
+    }
+    if keys.len() > 50 {
+        return Err(validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50".into()));
+    }
+    for (k, v) in keys.iter().zip(&values) {
+        let key_ok = (1..=128).contains(&k.chars().count()) && k.chars().all(ok);
+        let value_ok = v.chars().count() <= 256 && v.chars().all(ok);
+        if !key_ok || !value_ok {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{k}' at 'tags' failed to satisfy constraint"
+            )));
+        }
+    }
+    let mut lower: Vec<String> = keys.iter().map(|k| k.to_lowercase()).collect();
+    lower.sort();
+    lower.dedup();
+    if lower.len() != keys.len() {
+        return Err(invalid(
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+        ));
+    }
+    let transitive = members(req, "TransitiveTagKeys", "")?;
+    if transitive.len() > 50
+        || transitive
+            .iter()
+            .any(|t| !lower.contains(&t.to_lowercase()))
+    {
+        return Err(invalid(
+            "The specified transitive tag key must be included in the requested tags.",
+        ));
+    }
+    let source_identity = req.field("SourceIdentity").map(String::from);
+    if let Some(id) = &source_identity {
+        let id_ok = (2..=64).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+        if !id_ok {
+            return Err(validation("1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint".into()));
+        }
+    }
+    Ok(Given {
+        tags: keys.into_iter().zip(values).collect(),
+        transitive_tag_keys: transitive,
+        source_identity,
+    })
 }
 
 fn now() -> i64 {
@@ -124,6 +228,15 @@ fn missing(parameter: &str) -> Answer {
         400,
         "text/xml",
         error_xml(400, "MissingParameter", &message).into_bytes(),
+    )
+}
+
+/// `InvalidParameterValue`, as STS answers a value it refuses.
+fn invalid(message: &str) -> Answer {
+    (
+        400,
+        "text/xml",
+        error_xml(400, "InvalidParameterValue", message).into_bytes(),
     )
 }
 
@@ -312,6 +425,14 @@ fn web_identity(
             "AssumeRoleWithWebIdentity has no parameter ExternalId".into(),
         ));
     }
+    // Its session tags and source identity come from the token's claims.
+    if let Some((k, _)) = req.form.iter().find(|(k, _)| {
+        k.starts_with("Tags.") || k.starts_with("TransitiveTagKeys.") || k == "SourceIdentity"
+    }) {
+        return Err(validation(format!(
+            "AssumeRoleWithWebIdentity has no parameter {k}"
+        )));
+    }
     let max = state.lock().unwrap().max_session;
     let (parts, session, duration) = hop_checks(req, max)?;
     let role = req.field("RoleArn").unwrap_or_default();
@@ -332,6 +453,7 @@ fn web_identity(
         session,
         expiring_in.unwrap_or(i64::from(duration)),
         None,
+        Given::default(),
     );
     let subject = jwt_claim(token, "sub").unwrap_or_else(|| "opaque-token-subject".into());
     let audience = jwt_claim(token, "aud").unwrap_or_else(|| "sts.amazonaws.com".into());
@@ -386,6 +508,7 @@ fn assume_role(
     }
     let max = state.lock().unwrap().max_session;
     let (parts, session, duration) = hop_checks(req, max)?;
+    let given = given(req)?;
     let role = req.field("RoleArn").unwrap_or_default();
     if state.lock().unwrap().deny.iter().any(|d| d == role) {
         let message = format!(
@@ -404,6 +527,7 @@ fn assume_role(
         session,
         expiring_in.unwrap_or(i64::from(duration)),
         Some(by.access_key_id.clone()),
+        given,
     );
     Ok(credentials_xml(state, "AssumeRole", &issued, session, ""))
 }
@@ -435,6 +559,7 @@ fn issue(
     session: &str,
     lifetime: i64,
     signed_by: Option<String>,
+    given: Given,
 ) -> Issued {
     let mut expiration = iso(now() + lifetime);
     if state.lock().unwrap().fractional {
@@ -451,6 +576,9 @@ fn issue(
             parts[1], parts[4]
         ),
         signed_by,
+        tags: given.tags,
+        transitive_tag_keys: given.transitive_tag_keys,
+        source_identity: given.source_identity,
     };
     state.lock().unwrap().issued.push(issued.clone());
     issued

@@ -21,7 +21,15 @@ pub struct Named {
     pub timeout: String,
     /// The attempt cap, only when set.
     pub max_attempts: Option<String>,
+    /// The session tags, only when set (they count towards the packed
+    /// size on chained hops).
+    pub tags: Option<String>,
 }
+
+/// What an AccessDenied hint ends with: the mode that prints the policy
+/// that would have let the token in (`docs/reference.md` §15).
+pub const TRUST_POLICY_POINTER: &str =
+    "`aws-oidc --trust-policy` (PLUGIN_TRUST_POLICY=true) with these settings prints the trust policies this token and chain need";
 
 /// A hint for an STS error code, from the token's claims and the role's
 /// partition, naming settings as `named` says. `None` when there is nothing
@@ -56,7 +64,7 @@ pub fn hint(
         None => format!("the role's trust policy must name this token's OIDC provider and match its aud and sub{cn}"),
     };
     match code {
-        "AccessDenied" => Some(format!("{claims_text}; {trust}")),
+        "AccessDenied" => Some(format!("{claims_text}; {trust}; {TRUST_POLICY_POINTER}")),
         "InvalidIdentityToken" => {
             let what = match (expired, &provider) {
                 (Some(exp), _) => format!("the token expired {} ago", human(now - exp)),
@@ -81,10 +89,16 @@ pub fn hint(
             named.region
         )),
         "MalformedPolicyDocument" => Some(format!("fix the session policy in {}; it must be a valid IAM policy JSON document", named.policy)),
-        "PackedPolicyTooLarge" => Some(format!(
-            "the session policies are too large once packed; shorten {} or pass fewer in {}",
-            named.policy, named.policy_arns
-        )),
+        "PackedPolicyTooLarge" => Some(match &named.tags {
+            Some(tags) => format!(
+                "the session policies and session tags are too large once packed; pass fewer or shorter tags in {tags}, shorten {} or pass fewer in {}",
+                named.policy, named.policy_arns
+            ),
+            None => format!(
+                "the session policies are too large once packed; shorten {} or pass fewer in {}",
+                named.policy, named.policy_arns
+            ),
+        }),
         "ValidationError" | "InvalidParameterValue" if message.contains("DurationSeconds") || message.to_ascii_lowercase().contains("duration") => Some(format!(
             "the duration ({}) must not exceed the role's maximum session duration, which is 1h unless raised on the role",
             named.duration
@@ -151,7 +165,7 @@ pub fn chained_hint(
                 Some(source) => format!("its sts:ExternalId condition, if any, matches the external ID (from {source})"),
                 None => "if that trust policy requires an sts:ExternalId, set it (PLUGIN_EXTERNAL_ID, --external-id)".into(),
             }
-        )),
+        ) + &format!("; with session tags or a source identity, it must also allow sts:TagSession or sts:SetSourceIdentity; {TRUST_POLICY_POINTER}")),
         _ => credentials_refused(code, &format!("the credentials of {previous} that signed this hop")),
     }
 }
@@ -331,6 +345,7 @@ mod named {
             policy_arns: "PLUGIN_POLICYARNS".into(),
             timeout: "--timeout".into(),
             max_attempts: Some("PLUGIN_MAXATTEMPTS".into()),
+            tags: None,
         };
         let h = |code, message| hint(code, message, None, ("aws", "1"), &named, 0).unwrap();
         for (code, message, says) in [
@@ -366,6 +381,17 @@ mod named {
                 h(code, message)
             );
         }
+        let tagged = Named {
+            tags: Some("--tags".into()),
+            ..named.clone()
+        };
+        let h = hint("PackedPolicyTooLarge", "", None, ("aws", "1"), &tagged, 0).unwrap();
+        assert!(
+            h.contains("session tags are too large once packed; pass fewer or shorter tags in --tags, shorten PLUGIN_POLICY"),
+            "{h}"
+        );
+        let h = hint("AccessDenied", "", None, ("aws", "1"), &named, 0).unwrap();
+        assert!(h.ends_with(TRUST_POLICY_POINTER), "{h}");
         let outage = fallback(503, "AssumeRoleWithWebIdentity", &named);
         assert!(outage.ends_with("raise --timeout or try later"), "{outage}");
     }
@@ -390,9 +416,10 @@ mod chained {
         let h = chained_hint("AccessDenied", None, target, Some("--external-id")).unwrap();
         assert!(h.contains("the previous hop's assumed role"), "{h}");
         assert!(
-            h.ends_with("matches the external ID (from --external-id)"),
+            h.contains("matches the external ID (from --external-id); "),
             "{h}"
         );
+        assert!(h.ends_with(TRUST_POLICY_POINTER), "{h}");
         let h = chained_hint("ExpiredToken", Some(prev), target, None).unwrap();
         assert!(h.contains(prev) && h.contains("clock"), "{h}");
         assert_eq!(chained_hint("Throttling", Some(prev), target, None), None);
