@@ -112,6 +112,7 @@ pub(super) fn agent(
     };
     let tls = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(super::tls::provider())
         .root_certs(roots)
         .build();
     let proxy = match proxy::choose(

@@ -21,6 +21,7 @@ mod failure;
 mod forms;
 pub mod retry;
 pub mod sigv4;
+mod tls;
 
 pub use agent::HEADER_LIMIT;
 use agent::{agent, host_header};

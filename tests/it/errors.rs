@@ -739,6 +739,8 @@ fn answer_cases() -> Vec<Case> {
             .replies(vec![Reply::RetryAfter("0".into())])
             .with(token_command(r#"echo "minting $T" >&2; printf '%s\n' "$T""#))
             .trace_says("debug: read the token again from PLUGIN_OIDC_TOKEN_COMMAND ("),
+        case("a server speaking only TLS 1.2", 0, "assumed arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc", 1)
+            .transport(Transport::Tls12),
         case("503 twice, then success", 0, "assumed arn:aws:sts::123456789012:assumed-role/harness-ci/harness-aws-oidc", 3)
             .replies(vec![err(503, "ServiceUnavailable", "Service unavailable"), Reply::Raw(503, "text/plain", b"busy".to_vec())]),
         case("throttled twice, then success", 0, "assumed", 3).replies(vec![err(400, "Throttling", "Rate exceeded"), err(400, "ThrottlingException", "Rate exceeded")]),
@@ -800,6 +802,9 @@ fn answer_cases() -> Vec<Case> {
         }),
         case("untrusted certificate", 4, "TLS to 127.0.0.1 failed: the server's certificate is not trusted (unknown issuer)", 0)
             .transport(Transport::UntrustedTls),
+        // Only AES-GCM is offered (src/request/tls.rs, §3.3).
+        case("a server offering only ChaCha20-Poly1305", 4, "TLS to 127.0.0.1 failed: the TLS handshake failed (received fatal alert: HandshakeFailure)", 0)
+            .transport(Transport::ChaChaOnly),
         case("a credential dotenv readers would mangle", 5, "the answer holds a character STS never sends in SessionToken", 1)
             .replies(vec![Reply::Raw(200, "text/xml", dollar_success())]),
         case("variables file cannot be opened", 6, "DRONE_OUTPUT (/nonexistent/dir/output.env) cannot be created: the directory /nonexistent/dir does not exist", 0)

@@ -113,6 +113,11 @@ pub enum Transport {
     UntrustedTls,
     /// Plain HTTP (for the loopback `http://` rule).
     Plain,
+    /// TLS 1.2 only, as older gateways in between speak.
+    Tls12,
+    /// TLS whose only cipher suites are ChaCha20-Poly1305, which aws-oidc
+    /// does not offer.
+    ChaChaOnly,
 }
 
 #[derive(Default)]
@@ -226,7 +231,12 @@ impl StandIn {
         std::fs::write(dir.join("ca.pem"), &ca_pem).expect("write ca.pem");
         let tls = match transport {
             Transport::Plain => None,
-            _ => Some(tls::server_config(chain, key)),
+            t => Some(tls::server_config(
+                chain,
+                key,
+                t == Transport::Tls12,
+                t == Transport::ChaChaOnly,
+            )),
         };
         let port = listener.local_addr().expect("bound").port();
         let state = Arc::new(Mutex::new(State {

@@ -37,15 +37,28 @@ pub fn make_certs(trusted: bool) -> (String, Vec<CertificateDer<'static>>, Priva
     (ca_cert.pem(), vec![leaf_cert.der().clone()], key)
 }
 
-/// A server configuration presenting `chain`, with ring's defaults.
+/// A server configuration presenting `chain`, with ring's defaults, or
+/// only TLS 1.2 (`tls12_only`), or only the ChaCha20-Poly1305 suites
+/// (`chacha_only`), as some servers in between are set up.
 pub fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    tls12_only: bool,
+    chacha_only: bool,
 ) -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default versions")
+    let mut provider = rustls::crypto::ring::default_provider();
+    if chacha_only {
+        provider
+            .cipher_suites
+            .retain(|s| format!("{:?}", s.suite()).contains("CHACHA20"));
+    }
+    let versions: &[&rustls::SupportedProtocolVersion] = match tls12_only {
+        true => &[&rustls::version::TLS12],
+        false => rustls::DEFAULT_VERSIONS,
+    };
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
+        .expect("ring supports these versions")
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .expect("the generated key matches the certificate");
