@@ -144,12 +144,17 @@ fn serve(
     }
     let endpoint = serve::Endpoint::bind()?;
     log.hide(std::slice::from_ref(endpoint.token()));
+    // The SDKs read a profile's keys before the endpoint: the command's
+    // profile files are the null device, so none comes first (§14.2).
+    let none = if cfg!(windows) { "NUL" } else { "/dev/null" };
     let mut set = vec![
         ("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url()),
         (
             "AWS_CONTAINER_AUTHORIZATION_TOKEN",
             endpoint.token().expose().to_string(),
         ),
+        ("AWS_SHARED_CREDENTIALS_FILE", none.to_string()),
+        ("AWS_CONFIG_FILE", none.to_string()),
     ];
     set.extend(
         output::variables(s, &creds, false)
@@ -267,6 +272,7 @@ pub(crate) fn check(
         true => vec![
             "AWS_CONTAINER_CREDENTIALS_FULL_URI (http://127.0.0.1 on a port picked when it runs)",
             "AWS_CONTAINER_AUTHORIZATION_TOKEN (a fresh secret)",
+            "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE (the null device)",
         ],
         false => vec![
             "AWS_ACCESS_KEY_ID",

@@ -129,6 +129,43 @@ pub fn quoted(s: &str) -> String {
     }
 }
 
+/// A word as a message shows it (a command's name): control characters
+/// escaped, but a JWT-shaped one (a token pasted where a command belongs)
+/// described by its length instead.
+pub fn word(s: &str) -> String {
+    match a_jwt(s) {
+        true => format!("<a JWT-shaped value, {} chars, not shown>", s.len()),
+        false => shown(s),
+    }
+}
+
+/// The text with every JWT-shaped run in it (`eyJ…` and two more
+/// base64url parts, joined by dots) replaced: for lines another program
+/// wrote, which may quote a token aws-oidc has not read.
+pub fn without_jwts(text: &str) -> String {
+    let is_part =
+        |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '=' || c == '.';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("eyJ") {
+        let run_len = rest[at..]
+            .find(|c: char| !is_part(c))
+            .unwrap_or(rest.len() - at);
+        let run = &rest[at..at + run_len];
+        out.push_str(&rest[..at]);
+        match jwt_shaped(run.trim_end_matches('.')) {
+            true => out.push_str("<redacted JWT>"),
+            false => out.push_str(run),
+        }
+        rest = &rest[at + run_len..];
+        if run_len == 0 {
+            break;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether a text is a JWT: shaped like one, and starting as a JSON
 /// header's base64url does (`eyJ`), so a host name such as
 /// `sts.example.com` is not taken for one.
@@ -218,6 +255,30 @@ pub fn io_reason(e: &std::io::Error) -> String {
             }
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod jwt_tests {
+    use super::{without_jwts, word};
+
+    #[test]
+    fn jwt_shaped_runs_are_replaced_and_nothing_else() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+        assert_eq!(
+            without_jwts(&format!("error: token {jwt} rejected; `{jwt}`.")),
+            "error: token <redacted JWT> rejected; `<redacted JWT>`."
+        );
+        assert_eq!(
+            without_jwts("eyJ alone, eyJa.b and a.b.c stay"),
+            "eyJ alone, eyJa.b and a.b.c stay"
+        );
+        assert_eq!(without_jwts(""), "");
+        assert_eq!(
+            word(jwt),
+            format!("<a JWT-shaped value, {} chars, not shown>", jwt.len())
+        );
+        assert_eq!(word("aws"), "aws");
     }
 }
 

@@ -32,7 +32,7 @@ pub struct Program {
 impl Program {
     /// The name as messages show it.
     pub fn shown(&self) -> String {
-        crate::error::shown(&self.name.to_string_lossy())
+        crate::error::word(&self.name.to_string_lossy())
     }
 }
 
@@ -63,7 +63,7 @@ pub fn find(command: &[OsString], path: Option<&OsStr>) -> Result<Program, Error
                 .into(),
         ));
     };
-    let shown = crate::error::shown(&name.to_string_lossy());
+    let shown = crate::error::word(&name.to_string_lossy());
     if name.is_empty() {
         return Err(Error::CommandNotFound(
             "the command after `--` is empty".into(),
@@ -168,9 +168,12 @@ fn look(path: &Path) -> Found {
     let m = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Found::Missing,
-        // A file where a folder on the way should be: nothing there.
+        // A file where a folder on the way should be, or a name no file
+        // can have: nothing there.
         #[cfg(unix)]
-        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Found::Missing,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ENAMETOOLONG)) => {
+            return Found::Missing
+        }
         Err(e) => {
             return Found::NotRunnable(format!(
                 "cannot be checked ({})",
@@ -238,8 +241,9 @@ pub struct Given<'a> {
     /// Env names aws-oidc read the token from (every spelling of the
     /// token settings): removed.
     pub token_names: &'a [&'a str],
-    /// The token itself: any variable holding it is removed, whatever its
-    /// name, so the command never sees it.
+    /// The token itself: any variable whose value holds it, whole or
+    /// within a longer value, is removed, whatever its name, so the
+    /// command never sees it.
     pub token: &'a str,
 }
 
@@ -255,10 +259,8 @@ pub fn environment(base: &[(OsString, OsString)], given: &Given) -> Vec<(OsStrin
         }) || given.token_names.contains(&name.as_ref())
             || given.set.iter().any(|(k, _)| *k == name)
     };
-    let holds_token = |value: &OsStr| {
-        let v = value.to_string_lossy();
-        !given.token.is_empty() && v.trim() == given.token
-    };
+    let holds_token =
+        |value: &OsStr| !given.token.is_empty() && value.to_string_lossy().contains(given.token);
     let mut env: Vec<(OsString, OsString)> = base
         .iter()
         .filter(|(k, v)| !removed(k) && !holds_token(v))
@@ -278,6 +280,16 @@ pub fn environment(base: &[(OsString, OsString)], given: &Given) -> Vec<(OsStrin
 /// are passed on to it (unless ignored when aws-oidc started, as under
 /// `nohup`: then the command ignores them too).
 pub fn run(program: &Program, env: &[(OsString, OsString)]) -> Result<i32, Error> {
+    // The command may run code of anyone's (a build's dependencies), as
+    // this user: it must not read the token from aws-oidc itself, through
+    // /proc/PID/environ or by attaching to it (§14.1). Not dumpable, those
+    // are root's alone; the command, once exec'd, is dumpable as usual.
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_DUMPABLE takes a plain integer and changes only this
+    // process's dumpable flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
     let mut cmd = std::process::Command::new(&program.path);
     cmd.args(&program.args)
         .env_clear()
@@ -348,7 +360,11 @@ pub fn capture(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     #[cfg(unix)]
-    std::os::unix::process::CommandExt::arg0(&mut cmd, &program.name);
+    {
+        std::os::unix::process::CommandExt::arg0(&mut cmd, &program.name);
+        // A group of its own, so that stopping it stops what it started.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    }
     let mut child = cmd.spawn().map_err(|e| {
         Error::CommandNotRunnable(format!(
             "the command `{}` cannot be started: {}",
@@ -370,6 +386,12 @@ pub fn capture(
             }
         } else if over || late {
             stopped = Some(over);
+            #[cfg(unix)]
+            if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: kill only sends the signal, to the group the
+                // command leads (its pid, negated).
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
             let _ = child.kill();
             // Killed: its pipes close with it, or are left to whatever it
             // started, which is not waited for.
@@ -490,11 +512,21 @@ mod forward {
     }
 
     /// Sends the signal on to the command; aws-oidc waits for it to end.
+    /// Once it has ended, the signal is aws-oidc's own again: it ends the
+    /// run as it would have without a command (a `--serve` endpoint
+    /// closing must not outlive a runner's cancel).
     extern "C" fn pass_on(sig: libc::c_int) {
         let pid = CHILD.load(Ordering::SeqCst);
         if pid > 0 {
             // SAFETY: kill is async-signal-safe; `pid` is our child's.
             unsafe { libc::kill(pid, sig) };
+            return;
+        }
+        // SAFETY: signal and raise are async-signal-safe; with the default
+        // action back, raising the signal ends the process by it.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
         }
     }
 }
@@ -535,6 +567,7 @@ mod tests {
             ("AWS_SECURITY_TOKEN", "stale"),
             ("PLUGIN_OIDC_TOKEN_ID", "eyJ.token.x"),
             ("GITLAB_OIDC_TOKEN", " eyJ.token.x\n"),
+            ("AUTH_HEADER", "Bearer eyJ.token.x"),
             ("AWS_REGION", "eu-west-1"),
             ("HOME", "/root"),
         ]);

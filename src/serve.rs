@@ -13,7 +13,7 @@
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cache::REFRESH_WINDOW;
 use crate::error::Error;
@@ -25,8 +25,9 @@ use crate::secret::Secret;
 /// The path credentials are served at.
 const PATH: &str = "/credentials";
 
-/// How long one client may take to send its request and read the answer.
-const CLIENT_TIME: Duration = Duration::from_secs(2);
+/// How long one client may take to send its whole request, and then to
+/// read the answer: an SDK sends its few hundred bytes at once.
+const CLIENT_TIME: Duration = Duration::from_secs(1);
 
 /// The largest request head read: SDKs send a few hundred bytes.
 const HEAD_LIMIT: usize = 8 << 10;
@@ -171,10 +172,17 @@ impl Endpoint {
 
 /// The request head as received, at most [`HEAD_LIMIT`] bytes, up to its
 /// blank line (lossy: a request that is not text is refused anyway).
+/// The whole of it must come within [`CLIENT_TIME`] of the connection,
+/// however it is sent: a byte at a time does not stretch it.
 fn read_head(conn: &mut TcpStream) -> String {
+    let deadline = Instant::now() + CLIENT_TIME;
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while head.len() < HEAD_LIMIT && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || conn.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
         match conn.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => head.extend_from_slice(&buf[..n]),
@@ -188,19 +196,32 @@ fn read_head(conn: &mut TcpStream) -> String {
 /// resolve to 127.0.0.1 sends its own), and `Authorization` the token.
 /// Else the status and why, which never quotes what was sent.
 pub fn judge(head: &str, port: u16, token: &Secret) -> Result<(), (u16, &'static str)> {
-    let Some((request, rest)) = head.split_once("\r\n") else {
-        return Err((400, "not an HTTP request"));
+    // The head ends at its blank line; nothing after it is read as one.
+    let Some((head, _)) = head.split_once("\r\n\r\n") else {
+        return Err((400, "the request head is incomplete, too large or not HTTP"));
     };
-    if !rest.contains("\r\n\r\n") && !rest.is_empty() && !rest.starts_with("\r\n") {
-        return Err((400, "the request head is incomplete or too large"));
+    let mut lines = head.split("\r\n");
+    let request: Vec<&str> = lines.next().unwrap_or("").split(' ').collect();
+    let [method, target, version] = request[..] else {
+        return Err((400, "not an HTTP request line"));
+    };
+    if version != "HTTP/1.1" && version != "HTTP/1.0" {
+        return Err((400, "not an HTTP request line"));
     }
-    let mut parts = request.split(' ');
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut fields = Vec::new();
+    for line in lines {
+        // A folded line, or a name with space before its colon, is
+        // something proxies read differently: refused (RFC 9112 §5).
+        match line.split_once(':') {
+            Some((k, v)) if !k.is_empty() && !k.contains([' ', '\t']) => fields.push((k, v.trim())),
+            _ => return Err((400, "a header line is not NAME: VALUE")),
+        }
+    }
     let header = |name: &str| {
-        rest.split("\r\n")
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
+        fields
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
             .collect::<Vec<_>>()
     };
     let host = format!("127.0.0.1:{port}");
@@ -348,5 +369,45 @@ mod tests {
             );
         }
         assert_eq!(judge("GET / HTTP/1.1", 8080, &token).unwrap_err().0, 400);
+        let bad: [&[&str]; 6] = [
+            &[
+                "GET /credentials",
+                "Host: 127.0.0.1:8080",
+                "Authorization: t0ken",
+            ],
+            &[
+                "GET /credentials FOO/9 x",
+                "Host: 127.0.0.1:8080",
+                "Authorization: t0ken",
+            ],
+            &[
+                "GET /credentials HTTP/2",
+                "Host: 127.0.0.1:8080",
+                "Authorization: t0ken",
+            ],
+            &[
+                "GET /credentials HTTP/1.1",
+                "X: y",
+                " Host: 127.0.0.1:8080",
+                "Authorization: t0ken",
+            ],
+            &[
+                "GET /credentials HTTP/1.1",
+                "Host : 127.0.0.1:8080",
+                "Authorization: t0ken",
+            ],
+            &["\u{16}\u{3}\u{1}", "Host: 127.0.0.1:8080"],
+        ];
+        for lines in bad {
+            assert_eq!(
+                judge(&req(lines), 8080, &token).unwrap_err().0,
+                400,
+                "{lines:?}"
+            );
+        }
+        // A Host in the body is no Host.
+        let body =
+            "GET /credentials HTTP/1.1\r\nAuthorization: t0ken\r\n\r\nHost: 127.0.0.1:8080\r\n\r\n";
+        assert_eq!(judge(body, 8080, &token).unwrap_err().0, 403);
     }
 }

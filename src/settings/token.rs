@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::files::{self, Files};
 use super::{Settings, Source, Sourced};
-use crate::error::{shown, Error};
+use crate::error::Error;
 use crate::exec::Captured;
 use crate::secret::{Scrubber, Secret};
 
@@ -112,7 +112,7 @@ pub(super) fn from_command(
     not_sent: &str,
     stderr: &mut Vec<String>,
 ) -> Result<Secret, Error> {
-    let name = shown(&words[0]);
+    let name = crate::error::word(&words[0]);
     let ran = files
         .run(words, deadline, OUTPUT_LIMIT)
         .map_err(|e| match e {
@@ -185,7 +185,7 @@ fn said(name: &str, ran: &Captured, printed: &str) -> Vec<String> {
     let mut lines: Vec<String> = all
         .iter()
         .take(STDERR_LINES)
-        .map(|l| format!("{name}: {}", scrubber.heard(l)))
+        .map(|l| format!("{name}: {}", crate::error::without_jwts(&scrubber.heard(l))))
         .collect();
     if all.len() > STDERR_LINES {
         lines.push(format!(

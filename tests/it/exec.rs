@@ -284,3 +284,33 @@ fn the_command_starts_with_no_signal_blocked_and_ours_not_ignored() {
         }
     }
 }
+
+/// A command running as the same user as aws-oidc cannot read the token
+/// from aws-oidc's own environment (`/proc/PID/environ`, §14.1). Run as
+/// nobody (uid 65534), since root reads everything.
+#[test]
+fn the_command_cannot_read_the_token_from_its_parent() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: running aws-oidc as nobody needs root");
+        return;
+    }
+    let sts = StandIn::start();
+    let s = step(&sts);
+    let script = "cat /proc/$PPID/environ >/dev/null 2>&1 && echo readable || echo unreadable";
+    let env: Vec<(&str, &str)> = s.env.iter().collect();
+    let bin = bin();
+    let args = [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        bin.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        script,
+    ];
+    let out = run_binary(Path::new("/usr/bin/setpriv"), &env, &args, None);
+    out.expect(0);
+    assert_eq!(out.stdout.trim(), "unreadable", "{}", out.stderr);
+}

@@ -36,6 +36,18 @@ if sys.argv[1] == "refusals":
     print("post", ask("POST", headers=mine)[0])
     print("path", ask(path="/", headers=mine)[0])
     print("right", ask(headers=mine)[0])
+elif sys.argv[1] == "drip":
+    # A client that sends a byte at a time, for longer than the command
+    # runs, in a process of its own; then a request of the right kind.
+    import subprocess, time
+    drip = "import socket,sys,time\ns=socket.create_connection(('%s',%d))\nfor _ in range(100):\n    s.send(b'G'); time.sleep(0.2)" % (u.hostname, u.port)
+    subprocess.Popen([sys.executable, "-c", drip], start_new_session=True,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    t0 = time.time()
+    s, b = ask(headers=mine)
+    print("status", s)
+    print("waited", round(time.time() - t0, 1))
 else:
     for _ in range(int(sys.argv[2])):
         s, b = ask(headers=mine)
@@ -120,6 +132,14 @@ fn botocore_and_the_aws_cli_use_the_endpoint_by_themselves() {
         .set("PLUGIN_REGION", "us-east-1")
         .set("HOME", &home.display().to_string())
         .set("AWS_CA_BUNDLE", &sts.ca().display().to_string());
+    // A default profile with keys of its own, which the SDKs would read
+    // before the endpoint.
+    std::fs::create_dir(home.join(".aws")).unwrap();
+    write_file(
+        &home.join(".aws"),
+        "credentials",
+        "[default]\naws_access_key_id = AKIAOTHERPROFILE0000\naws_secret_access_key = x\n",
+    );
     let script = "import botocore.session; c = botocore.session.get_session().get_credentials(); print(c.method, c.get_frozen_credentials().access_key)";
     let out = s.run(&["--serve", "--", &python(), "-c", script]);
     out.expect(0);
@@ -283,7 +303,7 @@ fn serve_needs_a_command_and_check_says_what_it_would_get() {
     let out = s.run(&["--serve", "--check", "--", "env"]);
     out.expect(0);
     assert!(
-        out.stdout.contains("command environment: sets AWS_CONTAINER_CREDENTIALS_FULL_URI (http://127.0.0.1 on a port picked when it runs), AWS_CONTAINER_AUTHORIZATION_TOKEN (a fresh secret) (from STS); removes "),
+        out.stdout.contains("command environment: sets AWS_CONTAINER_CREDENTIALS_FULL_URI (http://127.0.0.1 on a port picked when it runs), AWS_CONTAINER_AUTHORIZATION_TOKEN (a fresh secret), AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE (the null device) (from STS); removes "),
         "{}",
         out.stdout
     );
@@ -333,4 +353,30 @@ fn credentials_always_inside_the_window_are_refreshed_once_a_minute_at_most() {
     );
     let fresh = sts.issued()[1].access_key_id.clone();
     assert_eq!(served(&out.stdout), vec![fresh; 5]);
+}
+
+#[test]
+fn a_client_sending_a_byte_at_a_time_holds_up_neither_the_sdk_nor_the_exit() {
+    let sts = StandIn::start();
+    let (s, client) = step(&sts);
+    let started = std::time::Instant::now();
+    let out = s.run(&[
+        "--serve",
+        "--",
+        &python(),
+        &client.display().to_string(),
+        "drip",
+    ]);
+    out.expect(0);
+    assert_eq!(said(&out.stdout, "status"), "200", "{}", out.stderr);
+    // The drip gets the endpoint's one second for its whole head, so the
+    // request behind it waits at most that; and aws-oidc ends when the
+    // command does, though the drip goes on for 20 s.
+    let waited: f64 = said(&out.stdout, "waited").parse().unwrap();
+    assert!(waited < 1.5, "waited {waited}s behind a slow client");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "aws-oidc stayed {:?} for a slow client",
+        started.elapsed()
+    );
 }

@@ -290,3 +290,98 @@ fn a_command_run_with_a_token_command_never_sees_the_token() {
     );
     assert!(!out.stderr.contains(&tokens[0]), "{}", out.stderr);
 }
+
+/// A token command that quotes a token on standard error without printing
+/// it on standard output (it failed, or printed nothing): the lines passed
+/// through and the error never show it, and a token set where the command
+/// belongs is not quoted back either.
+#[test]
+fn a_token_a_command_only_quotes_is_never_shown() {
+    let sts = StandIn::start();
+    let s = step(&sts);
+    let t = tokens(1).remove(0);
+    for (name, body, code) in [
+        (
+            "fails",
+            format!("echo \"error: token {t} rejected\" >&2; exit 1"),
+            2,
+        ),
+        ("silent", format!("echo \"{t}\" >&2"), 2),
+    ] {
+        let mint = script(&s.dir, name, &body);
+        for level in ["info", "trace"] {
+            let out = s
+                .env
+                .clone()
+                .set("PLUGIN_LOG_LEVEL", level)
+                .set("PLUGIN_OIDC_TOKEN_COMMAND", &mint.display().to_string());
+            let env: Vec<(&str, &str)> = out.iter().collect();
+            let out = run(&env, &[]);
+            out.expect(code);
+            out.assert_hides(&[&t]);
+            assert!(out.stderr.contains("<redacted JWT>"), "{}", out.stderr);
+        }
+    }
+    let out = run(
+        &s.env
+            .clone()
+            .set("PLUGIN_OIDC_TOKEN_COMMAND", &t)
+            .iter()
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    out.expect(127);
+    out.assert_hides(&[&t]);
+    assert!(
+        out.last_line().contains("<a JWT-shaped value, "),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sts.counts().0, 0);
+}
+
+/// A token command stopped at the timeout is stopped with whatever it
+/// started: nothing of it runs on after aws-oidc.
+#[test]
+fn a_token_command_stopped_at_the_timeout_leaves_nothing_running() {
+    let sts = StandIn::start();
+    let s = step(&sts);
+    let pid_file = s.dir.join("grandchild.pid");
+    let hang = script(
+        &s.dir,
+        "hang",
+        &format!(
+            "sh -c 'echo $$ > {}; exec sleep 30' & wait",
+            pid_file.display()
+        ),
+    );
+    let env = s
+        .env
+        .clone()
+        .set("PLUGIN_TIMEOUT", "1")
+        .set("PLUGIN_OIDC_TOKEN_COMMAND", &hang.display().to_string());
+    let out = run(&env.iter().collect::<Vec<_>>(), &[]);
+    out.expect(4);
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    // Killed before aws-oidc ended: gone, or a zombie not yet reaped.
+    let state = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.rsplit(')').next().unwrap_or("").trim().chars().next())
+            .unwrap_or(None)
+    };
+    let mut st = state(&pid);
+    for _ in 0..100 {
+        if matches!(st, None | Some('Z') | Some('X')) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        st = state(&pid);
+    }
+    assert!(
+        matches!(st, None | Some('Z') | Some('X')),
+        "the token command's child ran on: {st:?}"
+    );
+}
