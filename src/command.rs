@@ -12,10 +12,11 @@ use std::time::Instant;
 
 use crate::cache::REFRESH_WINDOW;
 use crate::error::Error;
+use crate::exchange::Modes;
 use crate::exec::{self, Given, Program};
 use crate::log::Log;
 use crate::settings::{self, Format, Settings};
-use crate::{output, request, response, serve, time, Modes};
+use crate::{output, request, response, serve, time};
 
 /// Checks that the settings fit a command and finds it, before STS is
 /// asked: the credentials go only to the command's environment, so an
@@ -83,7 +84,7 @@ pub(crate) fn run(
     log: &mut Log,
 ) -> Result<i32, Error> {
     let first_hop = RefCell::new(None);
-    let creds = crate::credentials(
+    let creds = crate::exchange::credentials(
         s,
         ctx.endpoint,
         ctx.claims,
@@ -92,7 +93,7 @@ pub(crate) fn run(
         env,
         log,
     )?;
-    if let Some(warning) = crate::clock_warning(&creds, time::now()) {
+    if let Some(warning) = crate::exchange::clock_warning(&creds, time::now()) {
         log.warn(&warning);
     }
     if s.serve.value {
@@ -260,7 +261,7 @@ pub(crate) fn check(
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<(), Error> {
-    let mut out = crate::exchange_report(s, ctx.endpoint, ctx.claims)?;
+    let mut out = crate::check::exchange_report(s, ctx.endpoint, ctx.claims)?;
     let _ = writeln!(
         out,
         "command: {} ({}), with {} argument(s)",
@@ -292,5 +293,5 @@ pub(crate) fn check(
         token_names().join(", ")
     );
     out.push_str("outputs: none (nothing is written to disk)\n");
-    crate::print_report(out, log, stdout)
+    crate::check::print_report(out, log, stdout)
 }

@@ -1,7 +1,7 @@
 //! Sets of credentials where AWS tools look for them, a mode of its own
 //! (`docs/reference.md` §16): named profiles (refreshable ones included),
 //! several roles in one run (`--roles`), and name prefixes. It shares the
-//! exchange ([`crate::credentials`], once per role, each with the same
+//! exchange ([`crate::exchange::credentials`], once per role, each with the same
 //! token and settings) and the outputs' rules with the other modes; it
 //! writes nothing until every role has its credentials.
 
@@ -10,9 +10,10 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use crate::error::Error;
+use crate::exchange::Modes;
 use crate::log::Log;
 use crate::settings::{self, Settings, Source, Sourced};
-use crate::{cache, endpoint, guard, output, request, response, time, Modes};
+use crate::{cache, endpoint, guard, output, request, response, time};
 
 /// One role's share of the run: its settings (the run's, with its role),
 /// endpoint and cache key, how its errors name it, the prefix of its
@@ -138,14 +139,14 @@ pub(crate) fn run(
     // The first role's entry stands for the cache's files: every role's
     // are in the one folder, which no destination may be in.
     let key = roles[0].cache_key.as_deref();
-    let destinations = crate::open_outputs(s, &plan, key, check, log)?;
+    let destinations = crate::write::open_outputs(s, &plan, key, check, log)?;
     if check {
         return check_report(s, &roles, &plan, &destinations, ctx, log, stdout).map(|()| 0);
     }
     // All or nothing: every role's credentials before the first byte.
     let mut got = Vec::new();
     for r in roles.iter().filter(|_| !s.profiles.refreshable) {
-        let c = crate::credentials(
+        let c = crate::exchange::credentials(
             &r.settings,
             &r.endpoint,
             ctx.claims,
@@ -155,7 +156,7 @@ pub(crate) fn run(
             log,
         )
         .map_err(|e| naming(e, &r.named))?;
-        if let Some(warning) = crate::clock_warning(&c, time::now()) {
+        if let Some(warning) = crate::exchange::clock_warning(&c, time::now()) {
             log.warn(&warning);
         }
         got.push(c);
@@ -296,13 +297,13 @@ fn check_report(
         if let Some(n) = &r.named {
             let _ = writeln!(out, "{n}, its names prefixed {}:", r.prefix);
         }
-        out.push_str(&crate::exchange_report(
+        out.push_str(&crate::check::exchange_report(
             &r.settings,
             &r.endpoint,
             ctx.claims,
         )?);
     }
-    crate::outputs_report(plan, destinations, &mut out);
+    crate::check::outputs_report(plan, destinations, &mut out);
     if let Some(p) = &s.profiles.env_prefix {
         let _ = writeln!(out, "names: prefixed {} (from {})", p.value, p.source);
     }
@@ -311,7 +312,7 @@ fn check_report(
             "refreshable: credential_process is written instead of keys; STS is not asked now\n",
         );
     }
-    crate::print_report(out, log, stdout)
+    crate::check::print_report(out, log, stdout)
 }
 
 /// The success lines: each role's credentials, then what went where.
@@ -353,13 +354,13 @@ fn report(
     };
     let mut line = format!("wrote {} to {target}", keys.join(", "));
     if !r.vars_keys.is_empty() {
-        line.push_str(&crate::vars_written(plan, r));
+        line.push_str(&crate::write::vars_written(plan, r));
     }
     log.info(&line);
     if s.profiles.refreshable {
         log.info("the profile runs aws-oidc at each refresh, which reads the token file again; STS was not asked now");
     }
     if plan.to_secret_file() {
-        log.info(&crate::harness_map(&keys));
+        log.info(&crate::write::harness_map(&keys));
     }
 }
