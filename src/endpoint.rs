@@ -170,10 +170,15 @@ pub fn resolve(input: &Input) -> Result<Endpoint, Error> {
         }
         return Ok(global());
     }
-    let p = partition::of_region(region);
     if input.legacy_global && !input.fips && !input.dualstack && LEGACY_REGIONS.contains(&region) {
         return Ok(global());
     }
+    regional(input, region)
+}
+
+/// The regional endpoint of `region`, FIPS and dual-stack as `input` asks.
+fn regional(input: &Input, region: &str) -> Result<Endpoint, Error> {
+    let p = partition::of_region(region);
     let host = match (input.fips, input.dualstack) {
         (false, false) => format!("sts.{region}.{}", p.dns),
         (true, false) if p.name == "aws-us-gov" => format!("sts.{region}.amazonaws.com"),

@@ -11,6 +11,15 @@ use crate::log::Log;
 use crate::settings::{self, Settings, System};
 use crate::{cache, claims, endpoint, guard, request, response, time};
 
+/// What the process was started with besides the settings: the command
+/// after `--`, if any, and the environment it inherits.
+pub(crate) struct Process<'a> {
+    pub(crate) child: Option<&'a [OsString]>,
+    pub(crate) env: &'a [(OsString, OsString)],
+    /// This program's path, found when asked.
+    pub(crate) exe: fn() -> Option<std::path::PathBuf>,
+}
+
 /// What the checks before any request found, which every mode is given.
 pub(crate) struct Prepared {
     endpoint: endpoint::Endpoint,

@@ -80,7 +80,7 @@ pub fn run_as(
             map.insert(k.to_string(), v.to_string());
         }
     }
-    let process = Process { child, env, exe };
+    let process = exchange::Process { child, env, exe };
     let mut stdout = io::stdout().lock();
     let command = match settings::parse_args(&own) {
         Ok(c) => c,
@@ -123,22 +123,13 @@ pub fn run_as(
     }
 }
 
-/// What the process was started with besides the settings: the command
-/// after `--`, if any, and the environment it inherits.
-struct Process<'a> {
-    child: Option<&'a [OsString]>,
-    env: &'a [(OsString, OsString)],
-    /// This program's path, found when asked.
-    exe: fn() -> Option<std::path::PathBuf>,
-}
-
 /// Picks the mode and runs it, once the settings are resolved: print the
 /// trust policies, run a command, write profiles or several roles' sets,
 /// or write the outputs (each with its `--check`).
 fn execute(
     s: &Settings,
     check: bool,
-    process: &Process,
+    process: &exchange::Process,
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<i32, Error> {

@@ -121,7 +121,7 @@ pub(crate) fn run(
     s: &Settings,
     check: bool,
     ctx: &Modes,
-    process: &crate::Process,
+    process: &crate::exchange::Process,
     log: &mut Log,
     stdout: &mut dyn Write,
 ) -> Result<i32, Error> {

@@ -200,19 +200,7 @@ pub fn fetch(
                             return Ok(c);
                         }
                         // Kept, it would fail every run until it expires.
-                        Some(why) => {
-                            let removed = match folder.remove(&name) {
-                                Ok(()) => "removed the entry".to_string(),
-                                Err(e) => format!(
-                                    "cannot remove the entry ({})",
-                                    crate::error::io_reason(&e)
-                                ),
-                            };
-                            log.warn(&format!(
-                                "the cached credentials ({entry}) were refused {why}; {removed}, asking STS"
-                            ));
-                            "the cached credentials were refused".to_string()
-                        }
+                        Some(why) => drop_refused(&folder, &name, &entry, &why, log),
                     },
                     false => why_stale(left),
                 }
@@ -245,6 +233,24 @@ pub fn fetch(
         )),
     }
     Ok(creds)
+}
+
+/// Removes an entry a hit's checks refused, saying so: why the run asks STS.
+fn drop_refused(
+    folder: &folder::Folder,
+    name: &str,
+    entry: &str,
+    why: &str,
+    log: &mut Log,
+) -> String {
+    let removed = match folder.remove(name) {
+        Ok(()) => "removed the entry".to_string(),
+        Err(e) => format!("cannot remove the entry ({})", crate::error::io_reason(&e)),
+    };
+    log.warn(&format!(
+        "the cached credentials ({entry}) were refused {why}; {removed}, asking STS"
+    ));
+    "the cached credentials were refused".to_string()
 }
 
 /// A folder the cache cannot use: exit 6, before any request.

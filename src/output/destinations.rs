@@ -13,6 +13,8 @@ use super::{ChosenBy, Plan, Rendered, Target};
 use crate::error::{io_reason, Error};
 use crate::settings::Sourced;
 
+pub use super::cache_files::CacheFiles;
+
 /// Whether [`open`] opens the destinations for a run or, for `--check`,
 /// only inspects them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,56 +135,6 @@ impl Destinations {
                 )
             })
             .collect()
-    }
-}
-
-/// The credential cache's folder and this run's key in it (with
-/// `--cache`): no destination may be in that folder, or be its entry or
-/// lock under another name (`docs/reference.md` §6.2).
-#[derive(Debug, Clone, Copy)]
-pub struct CacheFiles<'a> {
-    /// The cache folder, as set.
-    pub dir: &'a Sourced<String>,
-    /// This run's cache key: its entry is `KEY.json`, its lock `KEY.lock`.
-    pub key: &'a str,
-}
-
-impl CacheFiles<'_> {
-    /// The folder's key, when it exists, and its entry and lock as input
-    /// files (keyed as `open` keys the inputs), for those that exist.
-    fn claimed(&self) -> (Option<String>, Vec<(String, String, bool)>) {
-        let dir = Path::new(&self.dir.value);
-        // A link there is the cache's to refuse, with its own words.
-        let folder = std::fs::symlink_metadata(dir)
-            .ok()
-            .filter(Metadata::is_dir)
-            .and_then(|m| key_of(&m, dir));
-        let files = [".json", ".lock"]
-            .iter()
-            .filter_map(|ext| {
-                let path = dir.join(format!("{}{ext}", self.key));
-                let key = key_of(&std::fs::metadata(&path).ok()?, &path)?;
-                let named = format!(
-                    "the cache entry's file {} (from {})",
-                    path.display(),
-                    self.dir.source
-                );
-                Some((key, named, true))
-            })
-            .collect();
-        (folder, files)
-    }
-
-    /// Why `path` may not be a destination, when its folder is the cache's.
-    fn refuses(&self, folder: Option<&String>, path: &str) -> Option<String> {
-        let parent = dir_of(Path::new(path));
-        let key = key_of(&std::fs::metadata(parent).ok()?, parent)?;
-        (Some(&key) == folder).then(|| {
-            format!(
-                "is in the cache folder {} (from {}), which holds only the cache's own files; write the credentials to a file outside it",
-                self.dir.value, self.dir.source
-            )
-        })
     }
 }
 
@@ -563,14 +515,14 @@ fn stdout_file() -> Stdout {
 /// Which file a name is, so that two names for one file are caught: device
 /// and inode on Unix; on Windows the full path with links resolved.
 #[cfg(unix)]
-fn key_of(m: &Metadata, _: &Path) -> Option<String> {
+pub(super) fn key_of(m: &Metadata, _: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     Some(format!("{}:{}", m.dev(), m.ino()))
 }
 
 #[cfg(windows)]
 #[cfg_attr(unix, mutants::skip)] // never applied: Windows only (.cargo/mutants.toml)
-fn key_of(_: &Metadata, path: &Path) -> Option<String> {
+pub(super) fn key_of(_: &Metadata, path: &Path) -> Option<String> {
     let full = std::fs::canonicalize(path).ok()?;
     Some(full.to_string_lossy().to_lowercase())
 }

@@ -6,6 +6,7 @@
 //! is written, and a failed run cuts the files it appended to back to their
 //! old length and removes the files it created.
 
+mod cache_files;
 mod destinations;
 mod profile;
 mod quote;

@@ -74,18 +74,7 @@ fn hops(
         let call = Call {
             fields,
             signer: last.as_ref(),
-            what: match (i, n) {
-                (_, 1) => "AssumeRoleWithWebIdentity".to_string(),
-                (0, _) => format!(
-                    "AssumeRoleWithWebIdentity (hop 1 of {n}, role {})",
-                    s.role.arn
-                ),
-                _ => format!(
-                    "AssumeRole (hop {} of {n}, role {})",
-                    i + 1,
-                    s.chained()[i - 1].arn
-                ),
-            },
+            what: hop_name(s, i, n),
             hint: match &last {
                 None => Hint::WebIdentity(ctx.claims),
                 Some(prev) => Hint::Chained(prev.assumed_role_arn.as_deref()),
@@ -131,6 +120,23 @@ fn hops(
         }
     }
     Ok(c)
+}
+
+/// How messages name hop `i` of `n` (§11.4): the action, and with a chain
+/// its place and role.
+fn hop_name(s: &Settings, i: usize, n: usize) -> String {
+    match (i, n) {
+        (_, 1) => "AssumeRoleWithWebIdentity".to_string(),
+        (0, _) => format!(
+            "AssumeRoleWithWebIdentity (hop 1 of {n}, role {})",
+            s.role.arn
+        ),
+        _ => format!(
+            "AssumeRole (hop {} of {n}, role {})",
+            i + 1,
+            s.chained()[i - 1].arn
+        ),
+    }
 }
 
 /// What `--verify` found, when STS answered.

@@ -483,6 +483,38 @@ impl Conn<'_> {
 }
 
 /// What an attempt's answer (or its failure to come) means.
+/// The answer's body, at most [`BODY_LIMIT`] bytes: a larger one is no
+/// STS answer (retried as its status says).
+fn read_body(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    (status, content_type): (u16, &str),
+    later: retry::Failure,
+    s: &Settings,
+    endpoint: &Endpoint,
+    wire: &Wire,
+) -> Result<Vec<u8>, Outcome> {
+    match resp
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_vec()
+    {
+        Ok(b) => Ok(b),
+        Err(ureq::Error::BodyExceedsLimit(_)) => {
+            let e = Error::Response(format!(
+                "{} answered HTTP {status} ({content_type}) with a body over 1 MiB, which is not an STS answer; check the endpoint and any proxy in between",
+                endpoint.host
+            ));
+            Err(retry_if(
+                retry::retryable_status(status).then_some(later),
+                format!("HTTP {status} with an oversized body"),
+                e,
+            ))
+        }
+        Err(e) => Err(transport_failure(e, endpoint, s, wire)),
+    }
+}
+
 fn attempt_answer(
     sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     wire: &Wire,
@@ -501,25 +533,9 @@ fn attempt_answer(
         return Outcome::Fail(redirected(&resp, status, endpoint, &named, wire));
     }
     let later = retry::Failure::Later(retry_after);
-    let body = match resp
-        .body_mut()
-        .with_config()
-        .limit(BODY_LIMIT)
-        .read_to_vec()
-    {
+    let body = match read_body(&mut resp, (status, &content_type), later, s, endpoint, wire) {
         Ok(b) => b,
-        Err(ureq::Error::BodyExceedsLimit(_)) => {
-            let e = Error::Response(format!(
-                "{} answered HTTP {status} ({content_type}) with a body over 1 MiB, which is not an STS answer; check the endpoint and any proxy in between",
-                endpoint.host
-            ));
-            return retry_if(
-                retry::retryable_status(status).then_some(later),
-                format!("HTTP {status} with an oversized body"),
-                e,
-            );
-        }
-        Err(e) => return transport_failure(e, endpoint, s, wire),
+        Err(outcome) => return outcome,
     };
     // Lossy only for the preview of a body that is not understood.
     let text = String::from_utf8_lossy(&body);

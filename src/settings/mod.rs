@@ -14,6 +14,7 @@ mod files;
 mod listing;
 mod profiles;
 mod rules;
+mod spelling;
 mod tags;
 #[cfg(test)]
 mod tests;
