@@ -14,7 +14,7 @@ fn code() -> Vec<(String, String)> {
             if path.ends_with("tests.rs") || path == "testing.rs" || path == "invariants.rs" {
                 return None;
             }
-            let text = match text.find("#[cfg(test)]\nmod tests") {
+            let text = match text.find("#[cfg(test)]\nmod tests {") {
                 Some(at) => &text[..at],
                 None => &text[..],
             };
@@ -145,6 +145,40 @@ fn a_group_import_names_each_room_it_holds() {
         rooms_named("use crate::{a, b::{c, d}, e::f};\nlet x = crate::g::h(crate::i);"),
         ["a", "b", "e", "g", "i"]
     );
+}
+
+#[test]
+fn each_setting_is_read_once() {
+    let settings: String = code()
+        .into_iter()
+        .filter(|(path, _)| path.starts_with("settings/"))
+        .map(|(_, c)| c)
+        .collect();
+    // The constant after each way of reading a setting's raw value.
+    let mut reads = std::collections::BTreeMap::new();
+    for how in [".get(&", ".parsed(&", ".boolean(&"] {
+        for (at, _) in settings.match_indices(how) {
+            let name: String = settings[at + how.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            *reads.entry(name).or_insert(0) += 1;
+        }
+    }
+    // Read twice, each for a reason: the format in two modes (one read a
+    // run), the policy's raw text for the run's secrets before any rule
+    // runs (§8), the timeout for a token command's deadline before the
+    // settings (§14.3), the cache folder for a refreshable profile's own.
+    let reasoned = ["FORMAT", "POLICY", "TIMEOUT", "CACHE_DIR"];
+    let twice: Vec<_> = reads
+        .iter()
+        .filter(|(name, n)| **n > 1 && !reasoned.contains(&name.as_str()))
+        .collect();
+    assert!(twice.is_empty(), "read more than once: {twice:?}");
+    // The roles, which the mask also needs, among them.
+    for name in ["ROLE_ARN", "CHAIN_ROLE_ARN", "ROLES"] {
+        assert_eq!(reads.get(name), Some(&1), "{name}");
+    }
 }
 
 #[test]

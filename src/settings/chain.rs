@@ -1,7 +1,7 @@
 //! Role chaining's settings (`docs/reference.md` §11): the chained role
 //! ARNs, the external ID and `--verify`.
 
-use super::defs::{CHAIN_ROLE_ARN, EXTERNAL_ID, VERIFY};
+use super::defs::{EXTERNAL_ID, VERIFY};
 use super::rules::{parse_role_arn, RoleArn};
 use super::{Inputs, Sourced};
 use crate::error::{quoted, Error};
@@ -28,11 +28,7 @@ pub struct Chain {
 /// Chained role ARNs, separated by commas or newlines (as the managed
 /// policy ARNs), each checked as the role ARN is.
 pub fn parse_chain_role_arns(s: &str) -> Result<Vec<RoleArn>, String> {
-    let arns: Vec<&str> = s
-        .split([',', '\n', '\r'])
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .collect();
+    let arns: Vec<&str> = entries(s).collect();
     if arns.len() > MAX_CHAINED {
         return Err(format!(
             "{} chained role ARNs given; at most {MAX_CHAINED} are accepted",
@@ -67,10 +63,29 @@ pub fn parse_external_id(s: &str) -> Result<String, String> {
 
 /// Reads the chained roles, the external ID and `--verify`. The token is
 /// the run's, which the external ID must not be: it is sent and shown.
-pub(super) fn chain(inputs: &Inputs, token: &Secret) -> Result<Chain, Error> {
-    let roles = inputs
-        .parsed(&CHAIN_ROLE_ARN, parse_chain_role_arns)?
-        .filter(|r| !r.value.is_empty());
+/// The entries of a list setting: separated by commas or newlines, each
+/// trimmed, blank ones dropped (the chained roles, `--roles`).
+pub(super) fn entries(s: &str) -> impl Iterator<Item = &str> {
+    s.split([',', '\n', '\r'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+}
+
+/// Reads the chained roles (`chained`, the value `resolve` read once), the
+/// external ID, the session tags and `--verify`.
+pub(super) fn chain(
+    inputs: &Inputs,
+    token: &Secret,
+    chained: Option<&Sourced<String>>,
+) -> Result<Chain, Error> {
+    let roles = match chained {
+        Some(f) => Some(Sourced {
+            value: parse_chain_role_arns(&f.value).map_err(|p| Error::setting(f.source, p))?,
+            source: f.source,
+        }),
+        None => None,
+    }
+    .filter(|r| !r.value.is_empty());
     let external_id = inputs.parsed(&EXTERNAL_ID, parse_external_id)?;
     if let Some(id) = external_id.as_ref().filter(|id| id.value == token.expose()) {
         return Err(Error::setting(

@@ -11,6 +11,7 @@ mod args;
 mod chain;
 mod defs;
 mod files;
+mod groups;
 mod listing;
 mod profiles;
 mod rules;
@@ -24,7 +25,6 @@ mod words;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::time::Duration;
 
 pub use args::{parse_args, Command};
@@ -315,20 +315,23 @@ pub struct Resolved {
 
 /// Reads and validates every setting, each raw input once.
 pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
+    // Every role is read once, here: the mask needs their accounts before
+    // anything else, and the settings parse the same values.
     let role = inputs.get(&ROLE_ARN);
+    let chained = inputs.get(&CHAIN_ROLE_ARN);
+    let several = inputs.get(&ROLES);
     let level = inputs.parsed(&LOG_LEVEL, parse_level);
     let mask_account = inputs.boolean(&MASK_ACCOUNT);
     let mask = match &mask_account {
         Ok(m) if m.value => {
-            let chained = inputs.get(&CHAIN_ROLE_ARN);
-            let chained = chained.as_ref().map_or("", |c| c.value.as_str());
+            fn text(v: &Option<Sourced<String>>) -> &str {
+                v.as_ref().map_or("", |c| c.value.as_str())
+            }
             // Each `NAME=ARN` of --roles: its account is the ARN's fifth field.
-            let several = inputs.get(&ROLES);
-            let several = several.as_ref().map_or("", |r| r.value.as_str());
             let arns = role.iter().map(|r| r.value.as_str());
-            arns.chain(chained.split([',', '\n', '\r']))
-                .chain(several.split([',', '\n', '\r']))
-                .filter_map(|a| account_of(a.trim()))
+            arns.chain(chain::entries(text(&chained)))
+                .chain(chain::entries(text(&several)))
+                .filter_map(account_of)
                 .map(String::from)
                 .collect()
         }
@@ -366,7 +369,12 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
     );
     // The log level and mask account were read above; their errors come
     // after the other settings' (a wrong log level is the last to report).
-    let settings = validate(inputs, files, token, role).and_then(|mut s| {
+    let roles = Roles {
+        role,
+        chained,
+        several,
+    };
+    let settings = validate(inputs, files, token, roles).and_then(|mut s| {
         level?;
         s.mask_account = mask_account?.value;
         s.token_took = took;
@@ -381,25 +389,23 @@ pub fn resolve(inputs: &Inputs, files: &mut dyn Files) -> Resolved {
 }
 
 /// Every group of settings in turn; the first error stops the run.
+/// The roles' settings as read, once, by [`resolve`].
+struct Roles {
+    role: Option<Sourced<String>>,
+    chained: Option<Sourced<String>>,
+    several: Option<Sourced<String>>,
+}
+
 fn validate(
     inputs: &Inputs,
     files: &mut dyn Files,
     token: Result<(Sourced<Secret>, TokenSource), Error>,
-    role: Option<Sourced<String>>,
+    read: Roles,
 ) -> Result<Settings, Error> {
     let mut warnings = Vec::new();
-    let roles = profiles::roles(inputs, role.as_ref())?;
-    let role = match &roles {
-        Some(r) => profiles::first(r),
-        None => role_arn(role)?,
-    };
+    let (role, roles) = roles_of(read.role, read.several.as_ref())?;
     let (token, token_source) = token?;
-    let token_file = match &token_source {
-        TokenSource::File(path) => Some(path.clone()),
-        TokenSource::Stdin => Some("-".to_string()),
-        _ => None,
-    };
-    let (token, token_file) = token_warnings((token, token_file), &mut warnings);
+    let (token, token_file) = token_warnings((token, token_file(&token_source)), &mut warnings);
     let session_name = session(inputs, &token, &mut warnings)?;
     let duration = inputs.parsed(&DURATION, parse_duration)?;
     let region = inputs.parsed(&REGION, parse_region)?;
@@ -426,10 +432,10 @@ fn validate(
         output,
         format,
     } = outputs(inputs, trust_policy.is_none())?;
-    let cache = cache_dir(inputs, &mut warnings)?;
+    let cache = groups::cache_dir(inputs, &mut warnings)?;
     let allowed_accounts = inputs.parsed(&ALLOWED_ACCOUNT_IDS, parse_account_ids)?;
-    let chain = chain::chain(inputs, &token)?;
-    warnings.extend(refreshed_at_once(
+    let chain = chain::chain(inputs, &token, read.chained.as_ref())?;
+    warnings.extend(groups::refreshed_at_once(
         format,
         duration.as_ref(),
         cache.is_some(),
@@ -471,96 +477,33 @@ fn validate(
     profiles::read(inputs, roles, s)
 }
 
+/// `--roles` as read: each name and role (§16).
+type SeveralRoles = Sourced<Vec<profiles::NamedRole>>;
+
+/// The role, or `--roles` and the first of them (§16).
+fn roles_of(
+    role: Option<Sourced<String>>,
+    several: Option<&Sourced<String>>,
+) -> Result<(Sourced<RoleArn>, Option<SeveralRoles>), Error> {
+    let roles = profiles::roles(several, role.as_ref())?;
+    let role = match &roles {
+        Some(r) => profiles::first(r),
+        None => role_arn(role)?,
+    };
+    Ok((role, roles))
+}
+
+/// The file the token was read from, if it was (`-` for stdin).
+fn token_file(source: &TokenSource) -> Option<String> {
+    match source {
+        TokenSource::File(path) => Some(path.clone()),
+        TokenSource::Stdin => Some("-".to_string()),
+        _ => None,
+    }
+}
+
 /// The whole run's timeout when none is set (`docs/reference.md` §4.2).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The cache folder when `--cache` is on (`docs/reference.md` §13):
-/// `--cache-dir`, else the platform's per-user cache folder. The
-/// variables are read here, from the inputs, like every other setting.
-fn cache_dir(
-    inputs: &Inputs,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Sourced<String>>, Error> {
-    let on = inputs.boolean(&CACHE)?;
-    let dir = inputs.get(&CACHE_DIR);
-    // credential_process runs from any working directory: a relative
-    // folder would be another one each time, as a relative XDG_CACHE_HOME.
-    if let Some(d) = dir.as_ref().filter(|d| !Path::new(&d.value).is_absolute()) {
-        return Err(Error::setting(
-            d.source,
-            format!(
-                "{} must be an absolute path: credential_process runs from any working directory",
-                crate::error::quoted(&d.value)
-            ),
-        ));
-    }
-    if !on.value {
-        if let Some(d) = dir {
-            warnings.push(format!(
-                "{} is set but the cache is off; set --cache / PLUGIN_CACHE=true to use it",
-                d.source
-            ));
-        }
-        return Ok(None);
-    }
-    if dir.is_some() {
-        return Ok(dir);
-    }
-    // XDG says a relative XDG_CACHE_HOME is to be ignored.
-    let absolute = |f: &Sourced<String>| Path::new(&f.value).is_absolute();
-    let (base, under, what) = match cfg!(windows) {
-        true => (
-            inputs.env_first(&CACHE_BASE_ENVS[..1]),
-            "aws-oidc",
-            "LOCALAPPDATA",
-        ),
-        false => match inputs.env_first(&CACHE_BASE_ENVS[1..2]).filter(absolute) {
-            Some(xdg) => (Some(xdg), "aws-oidc", ""),
-            None => (
-                inputs.env_first(&CACHE_BASE_ENVS[2..]).filter(absolute),
-                ".cache/aws-oidc",
-                "XDG_CACHE_HOME or HOME",
-            ),
-        },
-    };
-    match base {
-        Some(b) => Ok(Some(Sourced {
-            value: Path::new(&b.value).join(under).display().to_string(),
-            source: b.source,
-        })),
-        None => Err(Error::setting(
-            on.source,
-            format!(
-                "the cache is on but there is no folder for it: {what} is not set (or not an absolute path); \
-                 set --cache-dir / PLUGIN_CACHE_DIR to a folder this user owns"
-            ),
-        )),
-    }
-}
-
-/// The AWS SDKs refresh `credential_process` credentials that expire
-/// within 15 minutes, so credentials of 15 minutes or less (900 s, the
-/// least STS grants) are due as they arrive and every API call runs
-/// aws-oidc and STS again (`docs/reference.md` §6.3). Chained hops ask for
-/// at most an hour, which lowers no duration to 15 minutes, so the duration
-/// set is what the written credentials last.
-fn refreshed_at_once(
-    format: Format,
-    duration: Option<&Sourced<u32>>,
-    cache: bool,
-) -> Option<String> {
-    let d = duration.filter(|d| format == Format::CredentialProcess && d.value <= 900)?;
-    let cache = match cache {
-        true => "(the cache reuses only credentials with more than 15m left)",
-        false => "and turn on --cache (PLUGIN_CACHE) to reuse them",
-    };
-    Some(format!(
-        "{}: credentials of {} for credential-process are due for refresh as they arrive: the AWS SDKs refresh credentials within 15 minutes of their expiry, \
-         so every API call will run aws-oidc and STS again; ask a longer duration (1h or more) {cache}",
-        d.source,
-        crate::time::human(i64::from(d.value))
-    ))
-}
 
 /// The role ARN, required.
 fn role_arn(role: Option<Sourced<String>>) -> Result<Sourced<RoleArn>, Error> {

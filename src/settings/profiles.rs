@@ -261,11 +261,15 @@ pub fn parse_env_prefix(s: &str) -> Result<String, String> {
 /// `--roles`, read before the role ARN: with it, the role ARN settings are
 /// a conflict (exit 2), as the run would not know which to assume.
 pub(super) fn roles(
-    inputs: &Inputs,
+    several: Option<&Sourced<String>>,
     role: Option<&Sourced<String>>,
 ) -> Result<Option<Sourced<Vec<NamedRole>>>, Error> {
-    let Some(roles) = inputs.parsed(&ROLES, parse_roles)? else {
+    let Some(f) = several else {
         return Ok(None);
+    };
+    let roles = Sourced {
+        value: parse_roles(&f.value).map_err(|p| Error::setting(f.source, p))?,
+        source: f.source,
     };
     if let Some(r) = role {
         return Err(Error::Conflict(format!(
