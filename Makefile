@@ -28,7 +28,7 @@ OCI_ANNOTATIONS := org.opencontainers.image.source=$(SOURCE_URL) \
 
 # Linking with lld, folding identical functions (--icf=all) and packing the
 # static-pie's relative relocations (RELR, which musl 1.2.4+ applies at
-# start-up) saves about 85 KB on amd64 with the same code; see README,
+# start-up) saves about 85 KB on amd64 with the same code; see docs/measured.md,
 # "Measured". rust-lld ships with rustup; gcc-ld/ holds its `ld.lld` shim.
 HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 GCC_LD := $(shell rustc --print sysroot)/lib/rustlib/$(HOST)/bin/gcc-ld
@@ -290,7 +290,7 @@ verify: ## check dist/ as an air-gapped mirror would, with no network (scripts/v
 bare-client: targets ## the bare client the budgets compare against, with the release flags
 	$(RELEASE_ENV) $(RELEASE_BUILD) --example bare-client
 
-bench: release bare-client ## size, CPU and memory against the bare client and curl, and what each change cost in bytes; updates README
+bench: release bare-client ## size, CPU and memory against the bare client and curl, and what each change cost in bytes; updates docs/measured.md
 	$(RELEASE_ENV) COSTS_RUSTFLAGS="--remap-path-prefix=$(CARGO_HOME)=/cargo" python3 scripts/costs.py
 	cargo build --release --locked --example sts-standin
 	python3 scripts/bench.py
@@ -298,8 +298,8 @@ bench: release bare-client ## size, CPU and memory against the bare client and c
 # Hundreds of real release binaries at once against the stand-in
 # throttling, in an outage, and refusing (scripts/fleet.py). Only the amd64
 # musl binary is built, exactly as `make release` builds it; the script
-# rewrites README's table and target/fleet.json.
-fleet: targets ## hundreds of runs at once against a throttling, failing or refusing STS; updates README
+# rewrites docs/measured.md's Fleet table and target/fleet.json.
+fleet: targets ## hundreds of runs at once against a throttling, failing or refusing STS; updates docs/measured.md
 	$(RELEASE_ENV) cargo build --release --locked --target $(AMD64) --bin aws-oidc
 	cargo build --release --locked --example sts-standin
 	FLEET_BIN=$(CURDIR)/$(RELEASE_TARGET_DIR)/$(AMD64)/release/aws-oidc python3 scripts/fleet.py

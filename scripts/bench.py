@@ -5,18 +5,18 @@
 release profile, starts the TLS STS stand-in, runs real/bare/curl exchanges
 interleaved (BENCH_ROUNDS rounds, default 200), measures the image layer, prints
 a table with a HOLDS/FAILS verdict per budget, writes target/bench.json and
-rewrites README's "Measured" tables (between the bench markers) from it, so
-README's figures are always those of the last run.
+rewrites the tables of docs/measured.md (between the bench markers) from it,
+so its figures are always those of the last run.
 Exit 0 even when a budget fails; non-zero when something could not run.
 
-`bench.py --readme [BENCH_JSON]` only renders README's tables from a saved run
+`bench.py --measured [BENCH_JSON]` only renders those tables from a saved run
 (default target/bench.json) and prints them; tests/it/release.rs compares that
-with README.
+with docs/measured.md.
 """
 import base64, hashlib, json, os, platform, re, shutil, statistics
 import subprocess, sys, tarfile, tempfile, time
 
-import readme_block
+import measured_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
@@ -390,8 +390,8 @@ def main():
     with open(os.path.join(ROOT, "target", "bench.json"), "w") as f:
         json.dump(out, f, indent=1)
     print("\nraw figures and verdicts: target/bench.json")
-    write_readme(render_readme(out))
-    print("README.md: the Measured tables now hold these figures")
+    write_measured(render_measured(out))
+    print("docs/measured.md: the tables now hold these figures")
     if image_error:
         raise BenchError(f"the image layer could not be measured: {image_error}")
 
@@ -400,8 +400,8 @@ BEGIN = "<!-- bench:begin (written by make bench from target/bench.json; do not 
 END = "<!-- bench:end -->"
 
 
-def render_readme(out):
-    """README's Measured tables from one run's figures (bench.json's shape)."""
+def render_measured(out):
+    """docs/measured.md's tables from one run's figures (bench.json's shape)."""
     m, sizes, stats = out["machine"], out["sizes_bytes"], out["summary"]
     ms = lambda n, k: stats[n]["cpu_us"][k] / 1000
     rss = lambda n: stats[n]["maxrss_kib"]["median"] * 1024 / MB
@@ -439,16 +439,16 @@ def render_readme(out):
     return "\n".join(lines) + "\n"
 
 
-def write_readme(block):
-    """Replace README's block between the bench markers with `block`."""
-    readme_block.replace(BEGIN, END, block, BenchError)
+def write_measured(block):
+    """Replace docs/measured.md's block between the bench markers with `block`."""
+    measured_block.replace(BEGIN, END, block, BenchError)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--readme"]:
+    if sys.argv[1:2] == ["--measured"]:
         path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "target", "bench.json")
         with open(path) as f:
-            sys.stdout.write(render_readme(json.load(f)))
+            sys.stdout.write(render_measured(json.load(f)))
         sys.exit(0)
     try:
         main()

@@ -9,14 +9,14 @@ the link flags (AMD64_LINK) come from that commit's own Makefile, so a
 change of flags is costed at the commit that made it; the Makefile running
 this passes the path remapping in COSTS_RUSTFLAGS and the build environment.
 Sizes are cached by commit in target/costs-cache.json, so only new rows are
-built. Prints the table, writes target/costs.json and rewrites README's
-block between the costs markers.
+built. Prints the table, writes target/costs.json and rewrites
+docs/measured.md's block between the costs markers.
 
-`costs.py --readme [COSTS_JSON]` only renders README's block and prints it.
+`costs.py --measured [COSTS_JSON]` only renders that block and prints it.
 """
 import json, os, subprocess, sys, tempfile
 
-import readme_block
+import measured_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AMD64 = "x86_64-unknown-linux-musl"
@@ -112,8 +112,8 @@ def render(table):
     return "\n".join(lines) + "\n"
 
 
-def write_readme(block):
-    readme_block.replace(BEGIN, END, block, CostsError)
+def write_measured(block):
+    measured_block.replace(BEGIN, END, block, CostsError)
 
 
 def main():
@@ -123,12 +123,12 @@ def main():
         print(f"  {r['bytes']:+8,}  {r['after']:>10,} B  {r['commit'][:9]}  {r['what']}")
     with open(OUT, "w") as f:
         json.dump(table, f, indent=1)
-    write_readme(render(table))
-    print("README.md: the cost table now holds these figures (target/costs.json)")
+    write_measured(render(table))
+    print("docs/measured.md: the cost table now holds these figures (target/costs.json)")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--readme"]:
+    if sys.argv[1:2] == ["--measured"]:
         with open(sys.argv[2] if len(sys.argv) > 2 else OUT) as f:
             sys.stdout.write(render(json.load(f)))
         sys.exit(0)

@@ -14,7 +14,7 @@ Scenarios (default): storms of 100, 300 and 500 runs against 20 requests/s
 AccessDenied; 100 runs with timeout 5 against a stand-in that never stops
 throttling. FLEET_BIN picks the binary (default dist/aws-oidc-linux-amd64),
 FLEET_SIZES the storm sizes, FLEET_RATE the rate. With the default
-scenarios it rewrites the table in README.md between the `fleet:begin` and
+scenarios it rewrites the table in docs/measured.md between the `fleet:begin` and
 `fleet:end` markers; it always writes target/fleet.json.
 
 Bounded: at most 1000 runs a scenario, and every run is killed if it is
@@ -23,7 +23,7 @@ the figures), non-zero when something could not run.
 """
 import base64, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
-import readme_block
+import measured_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROLE_ARN = "arn:aws:iam::123456789012:role/fleet"
@@ -198,8 +198,8 @@ def table(results):
     return "\n".join([head] + [row(name, ideal, r) for name, ideal, r in results])
 
 
-def write_readme(text):
-    readme_block.replace(BEGIN, END, f"{BEGIN}\n{text}\n{END}\n", FleetError)
+def write_measured(text):
+    measured_block.replace(BEGIN, END, f"{BEGIN}\n{text}\n{END}\n", FleetError)
 
 
 def main():
@@ -235,10 +235,10 @@ def main():
     with open(os.path.join(ROOT, "target", "fleet.json"), "w") as f:
         json.dump(out, f, indent=1)
     if default:
-        write_readme(text)
-        print("\nREADME.md table updated; raw figures: target/fleet.json")
+        write_measured(text)
+        print("\ndocs/measured.md table updated; raw figures: target/fleet.json")
     else:
-        print("\nnot the default scenarios: README.md left alone; raw figures: target/fleet.json")
+        print("\nnot the default scenarios: docs/measured.md left alone; raw figures: target/fleet.json")
 
 
 if __name__ == "__main__":

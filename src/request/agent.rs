@@ -28,7 +28,7 @@ pub const HEADER_LIMIT: usize = 16 << 10;
 /// ureq reports as such, not as a read that made no progress (a closed
 /// connection, exit 4). ureq's default of 128 KiB, zero-filled for both
 /// transports with the output buffers, cost more CPU than the TLS
-/// handshake's signature checks (README, "Measured").
+/// handshake's signature checks (docs/measured.md).
 const INPUT_BUFFER: usize = HEADER_LIMIT + 1;
 
 /// ureq's output buffer, one per transport: the request head and the
@@ -42,7 +42,7 @@ const OUTPUT_BUFFER: usize = 8 << 10;
 /// `X-Amz-Security-Token`, up to [`response::SESSION_TOKEN_LIMIT`], plus
 /// everything an unsigned head holds and `Authorization` (under 1 KB), so
 /// the whole head fits with room to spare. The body still goes in pieces.
-/// Only such runs pay for zero-filling it (README, "Measured").
+/// Only such runs pay for zero-filling it (docs/measured.md).
 const SIGNED_OUTPUT_BUFFER: usize = OUTPUT_BUFFER + response::SESSION_TOKEN_LIMIT;
 
 /// The `Host` header for the URL, as the client would write it: the host,

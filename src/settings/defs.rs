@@ -1,7 +1,7 @@
 //! The table of every setting (`docs/reference.md` §1.2): each [`Def`]
 //! holds its name, flag, env spellings, default and what it accepts, and
-//! drives the argument reader, `--help`, the typo warnings (§1.6) and
-//! README's settings table, which a unit test checks against it.
+//! drives the argument reader, `--help` and the typo warnings (§1.6); a
+//! unit test checks the reference's table against it.
 
 use super::profiles::{ENV_PREFIX, OVERWRITE_PROFILE, PROFILE, PROFILES, REFRESHABLE, ROLES};
 use super::Inputs;

@@ -1122,69 +1122,42 @@ fn the_reference_table_is_the_settings_table() {
     assert!(rows > ALL.len());
 }
 
+/// Every row of the reference's settings table (§1.2) is whole: five
+/// cells, closed by `|` (a merge once cut a row mid-word, and a check that
+/// only looks for names in a row cannot see that), and §1.2-1.5 name the
+/// code's proxy variables in order, as the table has no row for them.
 #[test]
-fn the_readme_table_names_every_spelling_in_order() {
-    let readme = include_str!("../../README.md");
-    let section =
-        &readme[readme.find("## Settings").unwrap()..readme.find("### Endpoint").unwrap()];
-    let table: Vec<&str> = section
-        .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| setting"))
-        .collect();
-    assert_eq!(
-        table.len(),
-        ALL.len() + 1,
-        "one row per setting, and the proxy"
-    );
-    for d in ALL {
-        let envs: Vec<String> = d.envs.iter().map(|e| format!("`{e}`")).collect();
-        let envs = envs.join(", ");
-        let row = table
-            .iter()
-            .find(|r| r.contains(&format!("| {envs} |")))
-            .unwrap_or_else(|| {
-                panic!("README's settings table has no row listing {envs} in order")
-            });
-        let flag = d.flag.map_or("| — |".to_string(), |f| format!("| `{f}` |"));
-        assert!(row.contains(&flag), "{row}: expected {flag}");
-    }
-}
-
-/// Every row of README's settings table is whole: five cells, closed by
-/// `|` (a merge once cut the proxy row mid-word, and a check that only
-/// looks for names in a row cannot see that), and the proxy row, which has
-/// no entry in `ALL`, names the code's proxy variables in order.
-#[test]
-fn the_readme_table_rows_are_whole_and_the_proxy_row_is_the_codes() {
-    let readme = include_str!("../../README.md");
-    let section =
-        &readme[readme.find("## Settings").unwrap()..readme.find("### Endpoint").unwrap()];
+fn the_reference_table_rows_are_whole_and_the_proxy_names_are_the_codes() {
+    let reference = include_str!("../../docs/reference.md");
+    let section = &reference
+        [reference.find("### 1.2 Every setting").unwrap()..reference.find("### 1.3").unwrap()];
     let rows: Vec<&str> = section.lines().filter(|l| l.starts_with('|')).collect();
     assert!(rows.len() > ALL.len());
     for row in &rows {
         assert!(
             row.ends_with(" |") || row.starts_with("|---"),
-            "README's settings table has a row that is not closed with |:\n{row}"
+            "docs/reference.md §1.2 has a row that is not closed with |:\n{row}"
         );
         let cells = row.matches('|').count() - 1;
         assert_eq!(
             cells, 5,
-            "README's settings row has {cells} cells, not 5:\n{row}"
+            "docs/reference.md §1.2 has a row of {cells} cells, not 5:\n{row}"
         );
     }
+    let proxy = &reference
+        [reference.find("### 1.2 Every setting").unwrap()..reference.find("### 1.6").unwrap()];
+    let proxy = proxy.split_whitespace().collect::<Vec<_>>().join(" ");
     let quoted = |names: &[&str]| {
         let names: Vec<String> = names.iter().map(|e| format!("`{e}`")).collect();
         names.join(", ")
     };
-    let proxy = format!(
-        "| proxy | — | {}; bypass: {} | none | ",
-        quoted(PROXY_ENVS),
-        quoted(NO_PROXY_ENVS)
-    );
-    assert!(
-        rows.iter().any(|r| r.starts_with(&proxy)),
-        "README's settings table has no row starting {proxy}"
-    );
+    for names in [PROXY_ENVS, NO_PROXY_ENVS] {
+        assert!(
+            proxy.contains(&quoted(names)),
+            "docs/reference.md §1.2-1.5 do not name {} in this order",
+            quoted(names)
+        );
+    }
 }
 
 #[test]

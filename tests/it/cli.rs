@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::readme::{doc_block, doc_section, doc_text};
 use crate::support::*;
 
 /// The env and flags every example needs to reach the stand-in instead of AWS.
@@ -276,25 +277,6 @@ fn session_policies_reach_sts() {
     run_env(&env, &["--output", "-"], None).expect(2);
 }
 
-/// The `n`th fenced block of language `lang` in README's section `heading`: the tests below run README's own
-/// text, so the examples cannot drift from what is tested.
-pub(crate) fn readme_block(heading: &str, lang: &str, n: usize) -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme
-        .find(&format!("\n{heading}\n"))
-        .unwrap_or_else(|| panic!("README has no {heading}"));
-    let section = &readme[start + heading.len() + 2..];
-    // The next `##`/`###` heading ends it (a `#` inside a block is a comment).
-    let section = &section[..section.find("\n##").unwrap_or(section.len())];
-    let fence = format!("```{lang}\n");
-    let block = section
-        .split(&fence)
-        .nth(n + 1)
-        .unwrap_or_else(|| panic!("{heading} has no {lang} block {n}"));
-    block[..block.find("```").unwrap()].to_string()
-}
-
 /// The lines of one step (`- name: NAME`) of a Drone pipeline.
 fn drone_step<'a>(yaml: &'a str, name: &str) -> Vec<&'a str> {
     yaml.split("  - name: ")
@@ -393,7 +375,7 @@ fn aws_printed(c: &standin::Issued, region: &str) -> String {
 fn readme_drone_shell_file_is_sourced_by_sh() {
     let sts = StandIn::start();
     let workspace = temp_dir("drone");
-    let yaml = readme_block("### Drone and Woodpecker", "yaml", 0);
+    let yaml = doc_block("docs/harness.md", "## Drone and Woodpecker", "yaml", 0);
     let (env, token) = drone_first_step(&sts, &yaml, &workspace);
     run_env(&env, &[], None).expect(0).assert_hides(&[&token]);
     let file = workspace.join("aws-oidc.env");
@@ -528,7 +510,7 @@ impl ShellJob {
 
 /// The `script:` lines of README's GitLab job `n`, one shell line each.
 fn gitlab_script(n: usize) -> String {
-    let job = readme_block("### GitLab CI", "yaml", n);
+    let job = doc_block("docs/other-ci.md", "## GitLab CI", "yaml", n);
     yaml_list(&job.lines().collect::<Vec<_>>(), "script:")
 }
 
@@ -585,7 +567,10 @@ fn readme_gitlab_dotenv_and_eval() {
 fn readme_buildkite_pipe() {
     let sts = StandIn::start();
     let job = ShellJob::buildkite(&sts);
-    let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 0));
+    let out = job.run(
+        &["sh"],
+        &doc_block("docs/other-ci.md", "## Buildkite", "sh", 0),
+    );
     buildkite_job_done(&sts, &job, &out);
 }
 
@@ -611,7 +596,10 @@ fn buildkite_job_done(sts: &StandIn, job: &ShellJob, out: &Output) {
 fn readme_buildkite_token_command() {
     let sts = StandIn::start();
     let job = ShellJob::buildkite(&sts);
-    let out = job.run(&["sh"], &readme_block("### Buildkite", "sh", 1));
+    let out = job.run(
+        &["sh"],
+        &doc_block("docs/other-ci.md", "## Buildkite", "sh", 1),
+    );
     buildkite_job_done(&sts, &job, &out);
 }
 
@@ -621,12 +609,11 @@ fn readme_buildkite_token_command() {
 /// is why the table says so.
 #[test]
 fn readme_dotenv_file_is_exported_with_set_a() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let row = readme
+    let outputs = doc_section("docs/other-ci.md", "## Outputs");
+    let row = outputs
         .lines()
         .find(|l| l.starts_with("| `dotenv` |"))
-        .expect("README's formats table has a dotenv row");
+        .expect("the formats table has a dotenv row");
     let load = row
         .split('`')
         .find(|code| code.starts_with("set -a;"))
@@ -663,11 +650,11 @@ fn readme_shell_examples_stop_the_job_when_the_exchange_fails() {
         (ShellJob::gitlab(&sts), gitlab_script(0)),
         (
             ShellJob::buildkite(&sts),
-            readme_block("### Buildkite", "sh", 0),
+            doc_block("docs/other-ci.md", "## Buildkite", "sh", 0),
         ),
         (
             ShellJob::shell(&sts),
-            readme_block("### Chaining from a shell", "sh", 0),
+            doc_block("docs/cross-account.md", "## Chaining from a shell", "sh", 0),
         ),
     ] {
         let shells: [&[&str]; 4] = [
@@ -701,7 +688,12 @@ fn readme_shell_examples_stop_the_job_when_the_exchange_fails() {
 fn readme_kubernetes_token_file_env() {
     let sts = StandIn::start();
     let dir = temp_dir("k8s");
-    let spec = readme_block("### Kubernetes service-account token files", "yaml", 0);
+    let spec = doc_block(
+        "docs/other-ci.md",
+        "## Kubernetes service-account token files",
+        "yaml",
+        0,
+    );
     assert!(
         spec.contains("name: AWS_ROLE_SESSION_NAME") && spec.contains("fieldPath: metadata.name"),
         "{spec}"
@@ -726,7 +718,12 @@ fn readme_kubernetes_token_file_env() {
     env.extend(reach.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let out = sh_in(
         &dir,
-        &readme_block("### Kubernetes service-account token files", "sh", 0),
+        &doc_block(
+            "docs/other-ci.md",
+            "## Kubernetes service-account token files",
+            "sh",
+            0,
+        ),
         &env,
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -761,7 +758,7 @@ fn readme_kubernetes_token_file_env() {
 /// reads of the credentials.
 fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
     let dir = temp_dir("profile");
-    let ini = readme_block("### AWS `credential_process`", "ini", 0)
+    let ini = doc_block("docs/other-ci.md", "## AWS `credential_process`", "ini", 0)
         .replace("--duration 1h", &format!("--duration {duration}"));
     botocore_profile_reads(sts, &dir, &ini, "ci", calls)
 }
@@ -1255,10 +1252,7 @@ fn loopback_guard_leaves_no_route_beyond_loopback() {
 /// The backtick-quoted messages in bold in each Troubleshooting item,
 /// as fragments between the placeholders (`…`, HOST, N, X).
 fn troubleshooting_quotes() -> Vec<(String, Vec<String>)> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = readme.split("\n## Troubleshooting\n").nth(1).unwrap();
-    let section = &section[..section.find("\n## ").unwrap()];
+    let section = doc_section("docs/troubleshooting.md", "## Troubleshooting");
     let mut quotes = Vec::new();
     for item in section.split("\n- **").skip(1) {
         // Bold runs: the item's head, and any later `**…**`.
@@ -1897,7 +1891,12 @@ fn assert_chained(sts: &StandIn, session: &str, verify: bool) -> standin::Issued
 #[test]
 fn readme_cross_account_harness_step() {
     let sts = StandIn::start();
-    let yaml = readme_block("### Chaining in a Harness step", "yaml", 0);
+    let yaml = doc_block(
+        "docs/cross-account.md",
+        "## Chaining in a Harness step",
+        "yaml",
+        0,
+    );
     let mut step = Step::harness(&sts);
     for (k, v) in yaml_settings(&yaml) {
         step = step.set(&k, &v.replace("<+pipeline.executionId>", "exec42"));
@@ -1937,7 +1936,12 @@ fn readme_cross_account_harness_step() {
 fn readme_cross_account_drone_pipeline() {
     let sts = StandIn::start();
     let workspace = temp_dir("drone-chain");
-    let yaml = readme_block("### Chaining in Drone and Woodpecker", "yaml", 0);
+    let yaml = doc_block(
+        "docs/cross-account.md",
+        "## Chaining in Drone and Woodpecker",
+        "yaml",
+        0,
+    );
     let (env, token) = drone_first_step(&sts, &yaml, &workspace);
     let chained = built_with(&["--chain-role-arn", "--external-id", "--verify"]);
     let out = run_env(&env, &[], None);
@@ -1964,7 +1968,10 @@ fn readme_cross_account_shell() {
     }
     let sts = StandIn::start();
     let job = ShellJob::shell(&sts);
-    let out = job.run(&["sh"], &readme_block("### Chaining from a shell", "sh", 0));
+    let out = job.run(
+        &["sh"],
+        &doc_block("docs/cross-account.md", "## Chaining from a shell", "sh", 0),
+    );
     let last = assert_chained(&sts, "deploy-ci", true);
     assert_eq!(
         out.stdout,
@@ -1984,7 +1991,12 @@ fn readme_cross_account_profile_is_cached() {
     }
     let sts = StandIn::start();
     let home = temp_dir("profile-chain");
-    let ini = readme_block("### Chaining in `~/.aws/config`", "ini", 0);
+    let ini = doc_block(
+        "docs/cross-account.md",
+        "## Chaining in `~/.aws/config`",
+        "ini",
+        0,
+    );
     let first = botocore_profile_reads(&sts, &home, &ini, "deploy", 2);
     let last = assert_chained(&sts, "gitlab-4242", false);
     assert_eq!(first, vec![last.access_key_id.clone(); 2]);
@@ -2008,7 +2020,7 @@ fn readme_cross_account_policies_fit_the_examples() {
     let at = json_at;
     let text = |s: &str| Json::String(s.to_string());
     let statement = |n: usize| {
-        let block = readme_block("### The two policies", "json", n);
+        let block = doc_block("docs/cross-account.md", "## The two policies", "json", n);
         let doc = parse(&block).unwrap_or_else(|| panic!("not JSON:\n{block}"));
         assert_eq!(at(&doc, "Version"), &text("2012-10-17"));
         at(at(&doc, "Statement"), "0").clone()
@@ -2023,12 +2035,12 @@ fn readme_cross_account_policies_fit_the_examples() {
     let condition = at(at(&trust, "Condition"), "StringEquals");
     assert_eq!(at(condition, "sts:ExternalId"), &text(EXTERNAL_ID));
     for (heading, lang) in [
-        ("### Chaining in a Harness step", "yaml"),
-        ("### Chaining in Drone and Woodpecker", "yaml"),
-        ("### Chaining from a shell", "sh"),
-        ("### Chaining in `~/.aws/config`", "ini"),
+        ("## Chaining in a Harness step", "yaml"),
+        ("## Chaining in Drone and Woodpecker", "yaml"),
+        ("## Chaining from a shell", "sh"),
+        ("## Chaining in `~/.aws/config`", "ini"),
     ] {
-        let example = readme_block(heading, lang, 0);
+        let example = doc_block("docs/cross-account.md", heading, lang, 0);
         for name in [
             FIRST_ROLE,
             DEPLOY_ROLE,
@@ -2040,15 +2052,24 @@ fn readme_cross_account_policies_fit_the_examples() {
     }
 }
 
-/// Every JSON block in README: the text of each, as the reader copies it.
+/// Every JSON block of README and the guides: the text of each, as the
+/// reader copies it.
 fn readme_json_blocks() -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    readme
-        .split("```json\n")
-        .skip(1)
-        .map(|b| b[..b.find("```").unwrap()].to_string())
-        .collect()
+    [
+        "README.md",
+        "docs/harness.md",
+        "docs/other-ci.md",
+        "docs/cross-account.md",
+    ]
+    .iter()
+    .flat_map(|file| {
+        let text = doc_text(file);
+        text.split("```json\n")
+            .skip(1)
+            .map(|b| b[..b.find("```").unwrap()].to_string())
+            .collect::<Vec<_>>()
+    })
+    .collect()
 }
 
 /// Whether `text` matches IAM's `StringLike` pattern `pattern`, where
@@ -2305,23 +2326,25 @@ fn stdout_on_a_device_other_than_dev_null_is_written_to() {
 /// example, with the real AWS CLI as `aws`, which finds the endpoint.
 #[test]
 fn readme_command_mode_examples_run_as_written() {
-    const HEADING: &str = "### Run a command with the credentials";
+    const HEADING: &str = "## Run a command with the credentials";
     let sts = StandIn::start();
     let mut job = ShellJob::shell(&sts);
     job.env.push(("ROLE_ARN".into(), ROLE.into()));
-    let out = job.run(&["sh"], &readme_block(HEADING, "sh", 0));
+    let out = job.run(&["sh"], &doc_block("docs/other-ci.md", HEADING, "sh", 0));
     out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
     let job = ShellJob::gitlab(&sts);
     let script = yaml_list(
-        &readme_block(HEADING, "yaml", 0).lines().collect::<Vec<_>>(),
+        &doc_block("docs/other-ci.md", HEADING, "yaml", 0)
+            .lines()
+            .collect::<Vec<_>>(),
         "script:",
     );
     let out = job.run(&["sh"], &script);
     out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(&sts, "eu-west-1"), "{}", out.stderr);
     let job = ShellJob::buildkite(&sts);
-    let out = job.run(&["sh"], &readme_block(HEADING, "sh", 1));
+    let out = job.run(&["sh"], &doc_block("docs/other-ci.md", HEADING, "sh", 1));
     out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(&sts, "us-east-1"), "{}", out.stderr);
     let left: Vec<_> = std::fs::read_dir(job.dir.join("tmp")).unwrap().collect();
@@ -2352,7 +2375,7 @@ fn readme_command_mode_examples_run_as_written() {
         ),
         ("AWS_CA_BUNDLE".into(), sts.ca().display().to_string()),
     ]);
-    let out = job.run(&["sh"], &readme_block(HEADING, "sh", 2));
+    let out = job.run(&["sh"], &doc_block("docs/other-ci.md", HEADING, "sh", 2));
     assert_eq!(
         out.stdout.trim(),
         "arn:aws:sts::210987654321:assumed-role/deploy/harness-aws-oidc",

@@ -19,6 +19,7 @@ mod hits;
 mod plugin;
 mod profiles;
 mod promises;
+mod readme;
 mod release;
 mod serve;
 mod sigv4;

@@ -658,8 +658,8 @@ fn a_refreshable_profile_runs_its_token_command_again() {
 #[test]
 fn readme_refreshable_laptop_profile_is_what_the_binary_writes() {
     let heading = "### A laptop: a refreshable profile in `~/.aws/config`";
-    let script = crate::cli::readme_block(heading, "sh", 0);
-    let shown = crate::cli::readme_block(heading, "ini", 0);
+    let script = crate::readme::doc_block("docs/other-ci.md", heading, "sh", 0);
+    let shown = crate::readme::doc_block("docs/other-ci.md", heading, "ini", 0);
     let home = temp_dir("laptop");
     std::fs::create_dir_all(home.join(".config/oidc")).unwrap();
     write_file(&home.join(".config/oidc"), "token", &harness_token());

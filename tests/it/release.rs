@@ -769,16 +769,25 @@ fn make_help() -> Vec<String> {
         .collect()
 }
 
-/// Every `make NAME` README tells a reader to run (in inline code, or a
-/// line of a code block) is a target `make help` lists.
+/// Every `make NAME` README, CONTRIBUTING or a page of docs/ tells a
+/// reader to run (in inline code, or a line of a code block) is a target
+/// `make help` lists.
 #[test]
 fn every_make_command_in_the_readme_is_a_target() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let mut named: Vec<&str> = readme
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md"), root.join("CONTRIBUTING.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        pages.push(entry.unwrap().path());
+    }
+    let docs: String = pages
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| std::fs::read_to_string(p).unwrap() + "\n")
+        .collect();
+    let mut named: Vec<&str> = docs
         .split("`make ")
         .skip(1)
-        .chain(readme.lines().filter_map(|l| l.strip_prefix("make ")))
+        .chain(docs.lines().filter_map(|l| l.strip_prefix("make ")))
         .filter_map(|rest| rest.split([' ', '`', '\n']).next())
         .collect();
     named.sort_unstable();
@@ -788,7 +797,7 @@ fn every_make_command_in_the_readme_is_a_target() {
     for name in named {
         assert!(
             targets.iter().any(|t| t == name),
-            "README names `make {name}`, which make help does not list: {targets:?}"
+            "the docs name `make {name}`, which make help does not list: {targets:?}"
         );
     }
 }
@@ -847,13 +856,13 @@ fn make_help_lists_every_target_once_aligned() {
     assert_eq!(help.lines().count(), targets.len(), "{help}");
 }
 
-/// README's Measured tables are written by `make bench` (scripts/bench.py)
+/// docs/measured.md's tables are written by `make bench` (scripts/bench.py)
 /// between two markers. After a run, they must be exactly what the script
 /// renders from `target/bench.json`, so no figure is typed by hand.
 #[test]
 fn readme_measured_tables_are_the_last_bench_run() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/measured.md")).unwrap();
     let begin = "<!-- bench:begin";
     let end = "<!-- bench:end -->\n";
     assert_eq!(
@@ -869,7 +878,7 @@ fn readme_measured_tables_are_the_last_bench_run() {
     }
     let rendered = python3("json", "python3")
         .arg(root.join("scripts/bench.py"))
-        .arg("--readme")
+        .arg("--measured")
         .arg(&json)
         .output()
         .unwrap();
@@ -881,6 +890,6 @@ fn readme_measured_tables_are_the_last_bench_run() {
     assert_eq!(
         block,
         String::from_utf8_lossy(&rendered.stdout),
-        "README's Measured tables are not those of target/bench.json: run make bench"
+        "docs/measured.md's tables are not those of target/bench.json: run make bench"
     );
 }

@@ -625,7 +625,7 @@ fn access_denied_points_at_trust_policy() {
 /// prints exactly the policy the section shows.
 #[test]
 fn readme_set_up_prints_the_policies_it_shows() {
-    use crate::cli::readme_block;
+    use crate::readme::doc_block;
     let sts = StandIn::start();
     let dir = temp_dir("readme-trust");
     let bin_dir = dir.join("bin");
@@ -657,7 +657,7 @@ fn readme_set_up_prints_the_policies_it_shows() {
         )
     };
     // Harness: the step's settings, camelCase keys as PLUGIN_ names.
-    let harness = readme_block("## Harness", "yml", 0);
+    let harness = doc_block("docs/harness.md", "## Harness", "yml", 0);
     let settings = &harness[harness.find("settings:\n").unwrap() + 10..];
     let mut env: Vec<(String, String)> = settings
         .lines()
@@ -674,9 +674,12 @@ fn readme_set_up_prints_the_policies_it_shows() {
     env.extend(reach.map(|(k, v)| (k.to_string(), v.to_string())));
     let out = run_env(&env, &[]);
     out.expect(0);
-    assert_eq!(out.stdout, readme_block("## Harness", "json", 0));
+    assert_eq!(
+        out.stdout,
+        doc_block("docs/harness.md", "## Harness", "json", 0)
+    );
     // GitLab: the job's script lines.
-    let job = readme_block("### GitLab CI", "yml", 0);
+    let job = doc_block("docs/other-ci.md", "## GitLab CI", "yml", 0);
     let script: Vec<&str> = job
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- "))
@@ -695,7 +698,10 @@ fn readme_set_up_prints_the_policies_it_shows() {
         ],
     );
     out.expect(0);
-    assert_eq!(out.stdout, readme_block("### GitLab CI", "json", 0));
+    assert_eq!(
+        out.stdout,
+        doc_block("docs/other-ci.md", "## GitLab CI", "json", 0)
+    );
     // Buildkite: the command, the token from the agent.
     let token = jwt(
         "https://agent.buildkite.com",
@@ -704,10 +710,13 @@ fn readme_set_up_prints_the_policies_it_shows() {
         now() + 600,
     );
     let out = sh(
-        &readme_block("### Buildkite", "shell", 0),
+        &doc_block("docs/other-ci.md", "## Buildkite", "shell", 0),
         &[("TOKEN", &token)],
     );
     out.expect(0);
-    assert_eq!(out.stdout, readme_block("### Buildkite", "json", 0));
+    assert_eq!(
+        out.stdout,
+        doc_block("docs/other-ci.md", "## Buildkite", "json", 0)
+    );
     assert!(sts.requests().is_empty());
 }
