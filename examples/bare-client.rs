@@ -19,7 +19,10 @@ fn main() {
             _ => None,
         })
         .collect();
+    // The same TLS provider as aws-oidc's (no provider is linked by ureq's
+    // features any more: aws-oidc gives its own).
     let tls = TlsConfig::builder()
+        .unversioned_rustls_crypto_provider(aws_oidc::request::tls_provider())
         .root_certs(RootCerts::new_with_certs(&certs))
         .build();
     let agent = ureq::Agent::new_with_config(

@@ -22,6 +22,9 @@ mod forms;
 pub mod retry;
 pub mod sigv4;
 mod tls;
+/// The TLS provider every call uses (rustls on ring, AES-GCM only): the
+/// benchmark's bare client uses it too, so both link the same TLS.
+pub use tls::provider as tls_provider;
 
 pub use agent::HEADER_LIMIT;
 use agent::{agent, host_header};

@@ -18,7 +18,7 @@ use rustls::SignatureScheme;
 use webpki::ring as alg;
 
 /// The provider ureq builds every connection's configuration from.
-pub(super) fn provider() -> Arc<CryptoProvider> {
+pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(CryptoProvider {
         cipher_suites: vec![
             suite::TLS13_AES_256_GCM_SHA384,
