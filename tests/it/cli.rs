@@ -996,15 +996,10 @@ fn misspelt_plugin_settings_are_warned_about() {
     out.expect(0).assert_hides(&[&token]);
     // The spelling suggested is written as the typo was: camelCase keys
     // arrive joined, snake_case keys with underscores.
-    assert!(out.stderr.contains("warning: PLUGIN_MASKACOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASKACCOUNTID?"), "{}", out.stderr);
-    assert!(out.stderr.contains("warning: PLUGIN_MASK_ACOUNT_ID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?"), "{}", out.stderr);
-    assert!(out.stderr.contains("warning: PLUGIN_OIDCTOKN is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_OIDCTOKEN?"), "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("warning: PLUGIN_SOMETHING is not a setting aws-oidc reads"),
-        "{}",
-        out.stderr
-    );
+    out.says("warning: PLUGIN_MASKACOUNTID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASKACCOUNTID?");
+    out.says("warning: PLUGIN_MASK_ACOUNT_ID is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_MASK_ACCOUNT_ID?");
+    out.says("warning: PLUGIN_OIDCTOKN is not a setting aws-oidc reads, so it is ignored; did you mean PLUGIN_OIDCTOKEN?");
+    out.says("warning: PLUGIN_SOMETHING is not a setting aws-oidc reads");
 }
 
 #[test]
@@ -1021,7 +1016,7 @@ fn mask_account_covers_early_errors_explicit_outputs_and_debug() {
         &[],
     );
     out.expect(2);
-    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+    out.says_not(ACCOUNT);
     // An explicit output under mask holds no account or role ARNs.
     let dir = temp_dir("mask");
     let mut env = reach(&sts);
@@ -1045,7 +1040,7 @@ fn mask_account_covers_early_errors_explicit_outputs_and_debug() {
         out.expect(0);
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains(ACCOUNT), "{format}: {text}");
-        assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+        out.says_not(ACCOUNT);
         // dotenv and shell outputs carry the variables; json does not.
         assert_eq!(
             out.stderr.contains("so these are not written"),
@@ -1160,7 +1155,7 @@ fn misspelt_plugin_settings_are_warned_about_before_any_error_and_under_check() 
         );
     }
     for runner_set in ["PLUGIN_ARTIFACT_FILE", "PLUGIN_METADATA_FILE"] {
-        assert!(!out.stderr.contains(runner_set), "{}", out.stderr);
+        out.says_not(runner_set);
     }
 }
 
@@ -2295,7 +2290,7 @@ fn stdout_on_a_device_other_than_dev_null_is_written_to() {
         .unwrap();
     let out = Output::from(out);
     out.expect(6);
-    assert!(!out.stderr.contains("leads nowhere"), "{}", out.stderr);
+    out.says_not("leads nowhere");
     assert_eq!(sts.requests().len(), 1);
 }
 

@@ -70,22 +70,14 @@ fn harness_step_without_duration_writes_exactly_the_three_credentials() {
     );
 
     // The info log: what is assumed, the result, and the expressions to map.
-    assert!(
-        out.stderr.contains(&format!(
-            "assuming {ROLE} as session harness-aws-oidc via {}/",
-            sts.url()
-        )),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(&format!(
-            "assumed {} until {}",
-            issued.assumed_role_arn, issued.expiration
-        )),
-        "{}",
-        out.stderr
-    );
+    out.says(&format!(
+        "assuming {ROLE} as session harness-aws-oidc via {}/",
+        sts.url()
+    ));
+    out.says(&format!(
+        "assumed {} until {}",
+        issued.assumed_role_arn, issued.expiration
+    ));
     assert!(
         out.stderr.contains(
             "AWS_SESSION_TOKEN: <+steps.<step_id>.output.outputVariables.AWS_SESSION_TOKEN>"
@@ -256,12 +248,7 @@ fn unreachable_endpoint_exits_4() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr
-            .contains("attempt 1 of 2 failed: connection refused; retrying"),
-        "{}",
-        out.stderr
-    );
+    out.says("attempt 1 of 2 failed: connection refused; retrying");
     assert_eq!(step.secrets(), "");
 }
 
@@ -311,13 +298,8 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
         .set("PLUGIN_LOG_LEVEL", "debug");
     let out = step.run(&[]);
     out.expect(0);
-    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("arn:aws:iam::************:role/harness-ci"),
-        "{}",
-        out.stderr
-    );
+    out.says_not(ACCOUNT);
+    out.says("arn:aws:iam::************:role/harness-ci");
     let secrets = step.secrets();
     assert_eq!(secrets.lines().count(), 6);
     assert!(secrets.contains(&format!("AWS_ACCOUNT_ID={ACCOUNT}\n")));
@@ -335,7 +317,7 @@ fn mask_account_keeps_the_account_out_of_logs_and_variables() {
     )]);
     let out = step.run(&[]);
     out.expect(3);
-    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
+    out.says_not(ACCOUNT);
 }
 
 /// `maskAccountId: true` in a Harness step's settings arrives as
@@ -347,18 +329,9 @@ fn mask_account_id_written_in_camel_case_masks_the_account() {
     let step = Step::harness(&sts).set("PLUGIN_MASKACCOUNTID", "true");
     let out = step.run(&[]);
     out.expect(0);
-    assert!(!out.stderr.contains(ACCOUNT), "{}", out.stderr);
-    assert!(
-        !out.stderr.contains("PLUGIN_MASKACCOUNTID"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("arn:aws:iam::************:role/harness-ci"),
-        "{}",
-        out.stderr
-    );
+    out.says_not(ACCOUNT);
+    out.says_not("PLUGIN_MASKACCOUNTID");
+    out.says("arn:aws:iam::************:role/harness-ci");
     let vars = step.vars();
     assert!(!vars.contains(ACCOUNT), "{vars}");
     assert!(step
@@ -413,12 +386,7 @@ fn a_step_without_a_region_warns_that_aws_region_is_not_written() {
             .count();
         assert_eq!(count, usize::from(warned), "{}", out.stderr);
         if warned {
-            assert!(
-                out.stderr
-                    .contains(&format!("aws-oidc: warning: {warning}\n")),
-                "{}",
-                out.stderr
-            );
+            out.says(&format!("aws-oidc: warning: {warning}\n"));
             assert!(!step.vars().contains("AWS_REGION"), "{}", step.vars());
         }
     }
@@ -428,17 +396,13 @@ fn a_step_without_a_region_warns_that_aws_region_is_not_written() {
         .unset("HARNESS_OUTPUT_SECRET_FILE")
         .run(&["--output", "-"]);
     out.expect(0);
-    assert!(!out.stderr.contains("are not written"), "{}", out.stderr);
+    out.says_not("are not written");
     // aws-global is the global endpoint, not a region later steps can use.
     let out = Step::harness(&sts)
         .set("PLUGIN_REGION", "aws-global")
         .run(&[]);
     out.expect(0);
-    assert!(
-        out.stderr.contains("warning: the region aws-global (from PLUGIN_REGION) names the global endpoint, not a region, so AWS_REGION and AWS_DEFAULT_REGION are not written"),
-        "{}",
-        out.stderr
-    );
+    out.says("warning: the region aws-global (from PLUGIN_REGION) names the global endpoint, not a region, so AWS_REGION and AWS_DEFAULT_REGION are not written");
 }
 
 #[test]
@@ -448,11 +412,7 @@ fn credentials_close_to_expiry_are_written_with_a_warning() {
     let step = Step::harness(&sts);
     let out = step.run(&[]);
     out.expect(0);
-    assert!(
-        out.stderr.contains("warning: the credentials expire at"),
-        "{}",
-        out.stderr
-    );
+    out.says("warning: the credentials expire at");
     // How far ahead depends on how long the run took: any span up to the
     // 2 minutes the stand-in gave is right.
     let ahead = out
@@ -524,11 +484,7 @@ fn proxy_from_env_carries_the_request_and_its_password_stays_hidden() {
         Some(format!("Basic {basic}").as_str())
     );
     out.assert_hides(&["s3cret-pw", "ci-user", &basic]);
-    assert!(
-        out.stderr.contains("http://***:***@127.0.0.1"),
-        "{}",
-        out.stderr
-    );
+    out.says("http://***:***@127.0.0.1");
 
     // NO_PROXY sends it direct, where the name does not resolve: exit 4, proxy unused.
     let out = step
@@ -557,15 +513,10 @@ fn loopback_endpoints_never_use_the_proxy() {
     out.expect(0);
     assert!(proxy.connects().is_empty());
     // Said at debug when a proxy is set; nothing about a proxy when none is.
-    assert!(
-        out.stderr
-            .contains("aws-oidc: debug: not using a proxy for 127.0.0.1 (loopback or NO_PROXY)\n"),
-        "{}",
-        out.stderr
-    );
+    out.says("aws-oidc: debug: not using a proxy for 127.0.0.1 (loopback or NO_PROXY)\n");
     let out = step.unset("HTTPS_PROXY").run(&[]);
     out.expect(0);
-    assert!(!out.stderr.contains("proxy"), "{}", out.stderr);
+    out.says_not("proxy");
 }
 
 #[test]
@@ -935,11 +886,7 @@ fn a_credentials_file_others_can_read_is_written_with_a_warning() {
     let out = step.run(&[]);
     out.expect(0);
     let path = step.secret_file.display().to_string();
-    assert!(
-        out.stderr.contains(&format!("warning: HARNESS_OUTPUT_SECRET_FILE ({path}) can be read by group or others (mode 0644); chmod go-r {path}")),
-        "{}",
-        out.stderr
-    );
+    out.says(&format!("warning: HARNESS_OUTPUT_SECRET_FILE ({path}) can be read by group or others (mode 0644); chmod go-r {path}"));
     assert_eq!(step.secrets().lines().count(), 3);
     assert_eq!(mode(&step.secret_file), 0o644);
 }
@@ -1254,12 +1201,7 @@ fn the_trace_shows_the_host_header_as_sent() {
         .unwrap_or_default()
         .to_string();
     assert_eq!(sent, format!("127.0.0.1:{}", sts.port));
-    assert!(
-        out.stderr
-            .contains(&format!("request headers: Host: {sent};")),
-        "{}",
-        out.stderr
-    );
+    out.says(&format!("request headers: Host: {sent};"));
 }
 
 /// Another account than the stand-in's (ACCOUNT).
@@ -1445,6 +1387,6 @@ fn a_private_credentials_file_is_written_without_a_warning() {
     chmod(&step.secret_file, 0o600);
     let out = step.run(&[]);
     out.expect(0);
-    assert!(!out.stderr.contains("warning:"), "{}", out.stderr);
+    out.says_not("warning:");
     assert_eq!(step.secrets().lines().count(), 3);
 }

@@ -1,6 +1,7 @@
 //! Helpers for integration tests: run the real binary with a controlled
 //! environment against the STS stand-in.
 
+pub mod case;
 pub mod harness;
 pub mod standin;
 
@@ -10,6 +11,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
+pub(crate) use case::{assert_all_pass, basic_value, outcome, Case};
 pub use harness::StepEnv;
 // The independent SigV4 verifier lives in `sigv4.rs` beside this file; the
 // stand-in includes it (the examples that run the stand-in need it too).
@@ -59,6 +61,28 @@ impl Output {
                 self.stdout
             );
         }
+        self
+    }
+
+    /// Panics with both streams unless stderr holds `text`.
+    pub fn says(&self, text: &str) -> &Output {
+        assert!(
+            self.stderr.contains(text),
+            "stderr does not say {text:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics with both streams if stderr holds `text`.
+    pub fn says_not(&self, text: &str) -> &Output {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr says {text:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
