@@ -92,6 +92,27 @@ impl Output {
     }
 }
 
+/// The env and flags every example needs to reach the stand-in instead of AWS.
+pub(crate) fn reach(sts: &StandIn) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL_STS".into(), sts.url()),
+        ("AWS_CA_BUNDLE".into(), sts.ca().display().to_string()),
+    ]
+}
+
+/// Runs the binary with exactly this environment (owned pairs), these
+/// arguments and `stdin`.
+pub(crate) fn run_env(env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    run_with_stdin(&env, args, stdin)
+}
+
+/// The permission bits of `path`.
+pub(crate) fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_aws-oidc"))
