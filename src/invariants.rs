@@ -11,7 +11,11 @@ fn code() -> Vec<(String, String)> {
         .into_iter()
         .filter_map(|(path, text)| {
             let path = path.split("/src/").last()?.to_string();
-            if path.ends_with("tests.rs") || path == "testing.rs" || path == "invariants.rs" {
+            if path.ends_with("tests.rs")
+                || path.contains("/tests/")
+                || path == "testing.rs"
+                || path == "invariants.rs"
+            {
                 return None;
             }
             let text = match text.find("#[cfg(test)]\nmod tests {") {

@@ -58,11 +58,7 @@ pub fn primed(sts: &StandIn) -> (TempDir, StepEnv, PathBuf) {
     let e = env(sts, &harness_token(), &dir).set("PLUGIN_LOG_LEVEL", "debug");
     let out = go(&e);
     out.expect(0);
-    assert!(
-        out.stderr.contains(": there is no entry; asking STS"),
-        "{}",
-        out.stderr
-    );
+    out.says(": there is no entry; asking STS");
     let path = entry(&dir);
     (dir, e, path)
 }
@@ -90,11 +86,7 @@ fn a_second_run_reuses_the_cached_credentials_and_shows_no_secret() {
     assert!(!outputs[0].stderr.contains("from cache"));
     for out in &outputs[1..] {
         assert_eq!(out.stdout, outputs[0].stdout, "the same credentials");
-        assert!(
-            out.stderr.contains("aws-oidc: from cache, expires in "),
-            "{}",
-            out.stderr
-        );
+        out.says("aws-oidc: from cache, expires in ");
     }
     // Entry text holds secrets, and no line showed it.
     let text = std::fs::read_to_string(entry(&dir)).unwrap();
@@ -189,11 +181,7 @@ fn an_entry_inside_the_refresh_window_is_replaced_and_one_outside_is_used() {
         assert_eq!(sts.counts().0 - before, usize::from(asks), "{left}s left");
         match asks {
             true => {
-                assert!(
-                    out.stderr.contains("debug: cache miss for "),
-                    "{}",
-                    out.stderr
-                );
+                out.says("debug: cache miss for ");
                 // The entry was replaced by the new answer's.
                 let issued = sts.issued().last().unwrap().clone();
                 let text = std::fs::read_to_string(&path).unwrap();
@@ -260,12 +248,7 @@ fn an_open_folder_is_tightened_and_the_default_folders_are_used() {
     std::fs::set_permissions(dir.join("cache"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = go(&env(&sts, &token, &dir));
     out.expect(0);
-    assert!(
-        out.stderr
-            .contains("could be opened by group or others (mode 0755); made it 0700"),
-        "{}",
-        out.stderr
-    );
+    out.says("could be opened by group or others (mode 0755); made it 0700");
     assert_eq!(mode(&dir.join("cache")), 0o700);
 
     // No --cache-dir: XDG_CACHE_HOME, else HOME/.cache; neither: exit 2.
@@ -349,12 +332,7 @@ fn links_are_never_followed() {
     let kept = std::fs::read_to_string(&copy).unwrap();
     let out = go(&e);
     out.expect(0);
-    assert!(
-        out.stderr
-            .contains("is a symbolic link, which is not followed"),
-        "{}",
-        out.stderr
-    );
+    out.says("is a symbolic link, which is not followed");
     assert_eq!(sts.counts().0, 2);
     assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
     assert_eq!(std::fs::read_to_string(&copy).unwrap(), kept);
@@ -483,7 +461,7 @@ fn a_hit_writes_every_output_as_the_answer_did() {
     let (secrets, vars) = (step.secrets(), step.vars());
     let out = step.run(&[]);
     out.expect(0);
-    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    out.says("from cache");
     assert_eq!(sts.counts().0, 1);
     // Appended again, line for line: credentials, expiry, account, ARNs.
     assert_eq!(step.secrets(), format!("{secrets}{secrets}"));
@@ -632,7 +610,7 @@ fn an_entry_of_64_kib_is_read() {
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 << 10);
     let out = go(&e);
     out.expect(0);
-    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    out.says("from cache");
     assert_eq!(sts.counts().0, 1);
 }
 
@@ -669,12 +647,7 @@ fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
     std::os::unix::fs::symlink(dir.join("elsewhere"), &lock).unwrap();
     let out = go(&e);
     out.expect(0);
-    assert!(
-        out.stderr
-            .contains("its lock file is a symbolic link; going on without the lock"),
-        "{}",
-        out.stderr
-    );
+    out.says("its lock file is a symbolic link; going on without the lock");
     assert!(!dir.join("elsewhere").exists(), "the link was not followed");
     // A folder cannot be opened to write; a FIFO opens (non-blocking) and
     // is still not a regular file.
@@ -686,12 +659,7 @@ fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
         }
         let out = run_bounded(&e);
         out.expect(0);
-        assert!(
-            out.stderr
-                .contains("its lock file is not a regular file; going on without the lock"),
-            "{}",
-            out.stderr
-        );
+        out.says("its lock file is not a regular file; going on without the lock");
         match fifo {
             false => std::fs::remove_dir(&lock).unwrap(),
             true => std::fs::remove_file(&lock).unwrap(),
@@ -703,11 +671,7 @@ fn a_lock_file_that_is_not_a_regular_file_of_the_users_is_not_used() {
         std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
         let out = go(&e);
         out.expect(0);
-        assert!(
-            out.stderr.contains("its lock file belongs to uid 65534"),
-            "{}",
-            out.stderr
-        );
+        out.says("its lock file belongs to uid 65534");
     } else {
         eprintln!("skipped: planting a lock file owned by nobody (uid 65534) needs root");
     }
@@ -733,7 +697,7 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
             "{}",
             out.stderr
         );
-        assert!(!out.stderr.contains("STS answered"), "{}", out.stderr);
+        out.says_not("STS answered");
     };
     let guarded = e.clone().set("PLUGIN_ALLOWED_ACCOUNT_IDS", "123456789012");
     refused(&guarded, "the account guard");
@@ -754,7 +718,7 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
     assert_eq!(sts.counts().0, 5);
     let out = go(&verified);
     out.expect(0);
-    assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+    out.says("from cache");
     assert_eq!(sts.counts().0, 6, "a hit, verified");
 
     // No answer to the hit's GetCallerIdentity is not a refusal: the
@@ -763,7 +727,7 @@ fn a_hit_refused_by_the_guard_or_verify_is_removed_and_sts_asked_once() {
     sts.script([Reply::Close]);
     let out = go(&verified);
     out.expect(4);
-    assert!(!out.stderr.contains("removed the entry"), "{}", out.stderr);
+    out.says_not("removed the entry");
     assert_eq!(sts.counts().0, 7, "the verify only: STS not asked");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 
@@ -792,12 +756,7 @@ fn an_entry_with_an_empty_value_is_a_miss() {
         std::fs::write(&path, text).unwrap();
         let out = go(&e);
         out.expect(0);
-        assert!(
-            out.stderr
-                .contains("the entry has an empty value, so it is ignored; asking STS"),
-            "{}",
-            out.stderr
-        );
+        out.says("the entry has an empty value, so it is ignored; asking STS");
         assert_eq!(sts.counts().0, i + 2);
     }
 }
@@ -838,11 +797,7 @@ fn a_relative_cache_dir_is_refused_and_a_lone_one_warned_about() {
     // A folder without the cache: said, and nothing made.
     let out = go(&e.clone().unset("PLUGIN_CACHE"));
     out.expect(0);
-    assert!(
-        out.stderr.contains("warning: PLUGIN_CACHE_DIR is set but the cache is off; set --cache / PLUGIN_CACHE=true to use it"),
-        "{}",
-        out.stderr
-    );
+    out.says("warning: PLUGIN_CACHE_DIR is set but the cache is off; set --cache / PLUGIN_CACHE=true to use it");
     assert!(!dir.join("cache").exists());
 }
 
@@ -853,11 +808,7 @@ fn credentials_too_short_to_reuse_are_said_to_be() {
     let e = env(&sts, &harness_token(), &dir).set("PLUGIN_DURATION", "900");
     let out = go(&e);
     out.expect(0);
-    assert!(
-        out.stderr.contains("the cache cannot reuse them (it reuses credentials with more than 15m left); ask a longer duration"),
-        "{}",
-        out.stderr
-    );
+    out.says("the cache cannot reuse them (it reuses credentials with more than 15m left); ask a longer duration");
     go(&e).expect(0);
     assert_eq!(sts.counts().0, 2, "not reused");
 }

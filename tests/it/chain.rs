@@ -40,7 +40,7 @@ fn one_hop_is_one_unsigned_call() {
     let reqs = sts.requests();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].header("authorization"), None);
-    assert!(!out.stderr.contains("hop 1"), "{}", out.stderr);
+    out.says_not("hop 1");
     assert!(sts.signatures().is_empty());
 }
 
@@ -127,12 +127,7 @@ fn three_hops_each_signed_by_the_hop_before_for_the_region_set() {
         .vars()
         .contains(&format!("AWS_OIDC_ROLE_ARN={ROLE3}\n")));
     assert!(step.vars().contains("AWS_ACCOUNT_ID=333333333333\n"));
-    assert!(
-        out.stderr
-            .contains("hop 3 of 3: assumed arn:aws:sts::333333333333:assumed-role/final/"),
-        "{}",
-        out.stderr
-    );
+    out.says("hop 3 of 3: assumed arn:aws:sts::333333333333:assumed-role/final/");
     hides(&out, &sts, &step);
 }
 
@@ -155,12 +150,7 @@ fn chained_hops_ask_at_most_an_hour_and_say_so_and_the_first_asks_900() {
     let reqs = sts.requests();
     let asked: Vec<Option<&str>> = reqs.iter().map(|r| r.field("DurationSeconds")).collect();
     assert_eq!(asked, [Some("900"), Some("3600"), Some("3600")]);
-    assert!(
-        out.stderr
-            .contains("the chained hops ask for 3600s, not 7200s (from PLUGIN_DURATION): AWS caps"),
-        "{}",
-        out.stderr
-    );
+    out.says("the chained hops ask for 3600s, not 7200s (from PLUGIN_DURATION): AWS caps");
 
     // A duration within the hour is asked as is, without the line; none
     // set, none asked past the first hop.
@@ -176,7 +166,7 @@ fn chained_hops_ask_at_most_an_hour_and_say_so_and_the_first_asks_900() {
         let reqs = sts.requests();
         assert_eq!(reqs[0].field("DurationSeconds"), Some("900"));
         assert_eq!(reqs[1].field("DurationSeconds"), want);
-        assert!(!out.stderr.contains("chained hops ask"), "{}", out.stderr);
+        out.says_not("chained hops ask");
     }
 }
 
@@ -342,7 +332,7 @@ fn verify_checks_the_last_hop_s_credentials_before_writing() {
         "verified: the credentials are {}",
         issued[0].assumed_role_arn
     );
-    assert!(out.stderr.contains(&line), "{}", out.stderr);
+    out.says(&line);
     hides(&out, &sts, &step);
 
     // Chained: after the last hop, with its keys.
@@ -440,23 +430,13 @@ fn mask_account_masks_every_hop_s_account_on_every_line() {
                 out.stderr
             );
         }
-        assert!(
-            out.stderr
-                .contains("hop 2 of 3: assumed arn:aws:sts::************:assumed-role/deploy/"),
-            "{}",
-            out.stderr
-        );
-        assert!(
-            out.stderr
-                .contains("hop 3 of 3: assumed arn:aws:sts::************:assumed-role/final/"),
-            "{}",
-            out.stderr
-        );
+        out.says("hop 2 of 3: assumed arn:aws:sts::************:assumed-role/deploy/");
+        out.says("hop 3 of 3: assumed arn:aws:sts::************:assumed-role/final/");
     }
     // A settings error before any request masks the chained accounts too.
     let out = step.set("PLUGIN_EXTERNAL_ID", "x").run(&[]);
     out.expect(2);
-    assert!(!out.stderr.contains(ACCOUNT2), "{}", out.stderr);
+    out.says_not(ACCOUNT2);
 }
 
 #[test]
@@ -823,14 +803,14 @@ fn one_hop_asks_its_duration_as_set_and_a_chain_asks_the_hour_without_the_line()
     let out = Step::harness(&sts).set("PLUGIN_DURATION", "2h").run(&[]);
     out.expect(0);
     assert_eq!(sts.requests()[0].field("DurationSeconds"), Some("7200"));
-    assert!(!out.stderr.contains("chained hops ask"), "{}", out.stderr);
-    assert!(!out.stderr.contains("hop 1 of 1"), "{}", out.stderr);
+    out.says_not("chained hops ask");
+    out.says_not("hop 1 of 1");
 
     let sts = StandIn::start();
     let out = chained(&sts, ROLE2).set("PLUGIN_DURATION", "3600").run(&[]);
     out.expect(0);
     assert_eq!(sts.requests()[1].field("DurationSeconds"), Some("3600"));
-    assert!(!out.stderr.contains("chained hops ask"), "{}", out.stderr);
+    out.says_not("chained hops ask");
 }
 
 /// One hop's failures are not named as a hop: the message begins with

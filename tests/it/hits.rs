@@ -87,7 +87,7 @@ fn only_a_refusal_of_the_credentials_removes_a_hit() {
         let out = go(&e);
         out.expect(code);
         assert!(started.elapsed() < Duration::from_millis(3500), "{mode:?}");
-        assert!(!out.stderr.contains("removed the entry"), "{}", out.stderr);
+        out.says_not("removed the entry");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{mode:?}");
         let asked = actions(&sts);
         assert!(
@@ -129,11 +129,7 @@ fn only_a_refusal_of_the_credentials_removes_a_hit() {
     let out = go(&e.set("PLUGIN_VERIFY", "true"));
     // The fresh answer's verify names the other identity too: exit 5.
     out.expect(5);
-    assert!(
-        out.stderr.contains("; removed the entry, asking STS"),
-        "{}",
-        out.stderr
-    );
+    out.says("; removed the entry, asking STS");
 }
 
 #[test]
@@ -175,7 +171,7 @@ fn a_hits_secrets_and_account_are_hidden_as_an_answers_are() {
             .set("PLUGIN_MASK_ACCOUNT_ID", "true")
             .set("PLUGIN_LOG_LEVEL", level));
         out.expect(0);
-        assert!(out.stderr.contains("from cache"), "{}", out.stderr);
+        out.says("from cache");
         assert!(
             !out.stderr.contains("999999999999"),
             "{level}: {}",

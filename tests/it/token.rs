@@ -98,7 +98,7 @@ fn a_token_command_runs_before_every_attempt() {
     let name = mint.display().to_string();
     for n in 1..=3 {
         let line = format!("aws-oidc: {name}: minting token {n}\n");
-        assert!(out.stderr.contains(&line), "{}", out.stderr);
+        out.says(&line);
     }
     assert_eq!(
         out.stderr
@@ -288,7 +288,7 @@ fn a_command_run_with_a_token_command_never_sees_the_token() {
         !out.stdout.contains(&tokens[0]),
         "the command saw the token"
     );
-    assert!(!out.stderr.contains(&tokens[0]), "{}", out.stderr);
+    out.says_not(&tokens[0]);
 }
 
 /// A token command that quotes a token on standard error without printing
@@ -319,7 +319,7 @@ fn a_token_a_command_only_quotes_is_never_shown() {
             let out = run(&env, &[]);
             out.expect(code);
             out.assert_hides(&[&t]);
-            assert!(out.stderr.contains("<redacted JWT>"), "{}", out.stderr);
+            out.says("<redacted JWT>");
         }
     }
     let out = run(

@@ -311,7 +311,7 @@ fn cached_run(sts: &StandIn, token: &str, dir: &Path, n: usize, extra: &[(&str, 
     out.expect(0);
     let secrets = secrets_of(sts, token);
     out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(!out.stderr.contains("cannot"), "{}", out.stderr);
+    out.says_not("cannot");
     out
 }
 
@@ -374,11 +374,7 @@ fn cache_in_a_named_folder_asks_sts_once_then_refreshes() {
     let text = std::fs::read_to_string(&entry).unwrap();
     std::fs::write(&entry, crate::cache::expiring(&text, now() + 600)).unwrap();
     let out = cached_run(&sts, &token, &dir, 2, &extra);
-    assert!(
-        out.stderr.contains("within the 15m refresh window"),
-        "{}",
-        out.stderr
-    );
+    out.says("within the 15m refresh window");
     assert_eq!(sts.counts(), (2, 2), "asked again");
     assert_one_entry(&cache, &sts.issued().pop().unwrap().session_token);
 }
@@ -447,7 +443,7 @@ fn cached_runs_started_together_make_one_request() {
     for out in &outs {
         out.expect(0)
             .assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(!out.stderr.contains("cannot"), "{}", out.stderr);
+        out.says_not("cannot");
     }
     assert_eq!(sts.counts(), (1, 1), "one STS request for all four");
     let hits = outs

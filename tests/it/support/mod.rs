@@ -1,6 +1,7 @@
 //! Helpers for integration tests: run the real binary with a controlled
 //! environment against the STS stand-in.
 
+pub mod case;
 pub mod harness;
 pub mod standin;
 
@@ -10,6 +11,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
+pub(crate) use case::{assert_all_pass, basic_value, outcome, Case};
 pub use harness::StepEnv;
 // The independent SigV4 verifier lives in `sigv4.rs` beside this file; the
 // stand-in includes it (the examples that run the stand-in need it too).
@@ -62,10 +64,53 @@ impl Output {
         self
     }
 
+    /// Panics with both streams unless stderr holds `text`.
+    pub fn says(&self, text: &str) -> &Output {
+        assert!(
+            self.stderr.contains(text),
+            "stderr does not say {text:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics with both streams if stderr holds `text`.
+    pub fn says_not(&self, text: &str) -> &Output {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr says {text:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
     /// The last stderr line, which is the error line on failure.
     pub fn last_line(&self) -> &str {
         self.stderr.lines().last().unwrap_or_default()
     }
+}
+
+/// The env and flags every example needs to reach the stand-in instead of AWS.
+pub(crate) fn reach(sts: &StandIn) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL_STS".into(), sts.url()),
+        ("AWS_CA_BUNDLE".into(), sts.ca().display().to_string()),
+    ]
+}
+
+/// Runs the binary with exactly this environment (owned pairs), these
+/// arguments and `stdin`.
+pub(crate) fn run_env(env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    run_with_stdin(&env, args, stdin)
+}
+
+/// The permission bits of `path`.
+pub(crate) fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 /// The binary under test.

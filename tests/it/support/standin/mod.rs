@@ -16,7 +16,6 @@ mod scratch;
 // with; included here so that the examples that run the stand-in get it
 // without the rest of the test support, and re-exported as
 // `support::sigv4` for the tests.
-#[allow(dead_code)]
 #[path = "../sigv4.rs"]
 pub mod sigv4;
 mod sts;
