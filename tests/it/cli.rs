@@ -6,11 +6,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::readme::{doc_block, doc_section, doc_text};
+use crate::readme::{doc_block, doc_section};
 use crate::support::*;
 
 /// The lines of one step (`- name: NAME`) of a Drone pipeline.
-fn drone_step<'a>(yaml: &'a str, name: &str) -> Vec<&'a str> {
+pub(crate) fn drone_step<'a>(yaml: &'a str, name: &str) -> Vec<&'a str> {
     yaml.split("  - name: ")
         .find(|s| s.starts_with(&format!("{name}\n")))
         .unwrap_or_else(|| panic!("no step {name}"))
@@ -20,7 +20,7 @@ fn drone_step<'a>(yaml: &'a str, name: &str) -> Vec<&'a str> {
 
 /// A step's `settings:` as Drone hands them to the plugin: `PLUGIN_<KEY>`.
 /// A nested value (`from_secret:`) is left to the caller.
-fn drone_settings(step: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn drone_settings(step: &[&str]) -> Vec<(String, String)> {
     step.iter()
         .skip_while(|l| l.trim() != "settings:")
         .skip(1)
@@ -35,7 +35,7 @@ fn drone_settings(step: &[&str]) -> Vec<(String, String)> {
 }
 
 /// A step's `commands:` (or GitLab's `script:`), one shell line each.
-fn yaml_list(lines: &[&str], key: &str) -> String {
+pub(crate) fn yaml_list(lines: &[&str], key: &str) -> String {
     lines
         .iter()
         .skip_while(|l| l.trim() != key)
@@ -48,7 +48,7 @@ fn yaml_list(lines: &[&str], key: &str) -> String {
 /// A folder for PATH holding `aws-oidc` (the binary under test) and stand-ins
 /// for the CI's tools: `aws` prints what it was given, `buildkite-agent`
 /// prints `$TOKEN`.
-fn tools(dir: &Path) -> String {
+pub(crate) fn tools(dir: &Path) -> String {
     use std::os::unix::fs::PermissionsExt;
     let bin_dir = dir.join("bin");
     std::fs::create_dir(&bin_dir).unwrap();
@@ -67,13 +67,13 @@ fn tools(dir: &Path) -> String {
 }
 
 /// Runs a script with sh in `dir`, with exactly this environment.
-fn sh_in(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+pub(crate) fn sh_in(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
     shell_in(&["sh"], dir, script, env)
 }
 
 /// Runs a script with this shell and its options (`["bash", "-e"]`) in
 /// `dir`, with exactly this environment.
-fn shell_in(shell: &[&str], dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+pub(crate) fn shell_in(shell: &[&str], dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
     Output::from(
         Command::new(shell[0])
             .args(&shell[1..])
@@ -88,12 +88,12 @@ fn shell_in(shell: &[&str], dir: &Path, script: &str, env: &[(&str, &str)]) -> O
 }
 
 /// What the `aws` stand-in printed for the credentials STS issued last.
-fn aws_saw(sts: &StandIn, region: &str) -> String {
+pub(crate) fn aws_saw(sts: &StandIn, region: &str) -> String {
     aws_printed(&sts.issued().pop().unwrap(), region)
 }
 
 /// What the `aws` stand-in prints for these credentials.
-fn aws_printed(c: &standin::Issued, region: &str) -> String {
+pub(crate) fn aws_printed(c: &standin::Issued, region: &str) -> String {
     format!(
         "aws sts get-caller-identity: {} {} {} {region}\n",
         c.access_key_id, c.secret_access_key, c.session_token
@@ -122,7 +122,7 @@ fn readme_drone_shell_file_is_sourced_by_sh() {
 /// The environment of a README Drone pipeline's first step, with
 /// `workspace` as `/drone/`: its settings as Drone hands them over
 /// (`${DRONE_*}` filled in), and the token it sends.
-fn drone_first_step(
+pub(crate) fn drone_first_step(
     sts: &StandIn,
     yaml: &str,
     workspace: &Path,
@@ -144,7 +144,7 @@ fn drone_first_step(
 
 /// The later steps' commands of a README Drone pipeline, in sh, with
 /// `workspace` as `/drone/` and the `aws` stand-in on PATH.
-fn drone_later_steps(yaml: &str, workspace: &Path) -> Output {
+pub(crate) fn drone_later_steps(yaml: &str, workspace: &Path) -> Output {
     let later = [
         yaml_list(&drone_step(yaml, "deploy"), "commands:"),
         yaml_list(&drone_step(yaml, "forget-credentials"), "commands:"),
@@ -158,25 +158,25 @@ fn drone_later_steps(yaml: &str, workspace: &Path) -> Output {
 /// A README shell example's job: a scratch folder holding `./aws-oidc`
 /// (a checkout), the stand-ins for the CI's tools on PATH (`tools`) and a
 /// private `tmp/`, and the environment that CI gives the job.
-struct ShellJob {
+pub(crate) struct ShellJob {
     dir: TempDir,
     token: String,
     env: Vec<(String, String)>,
 }
 
 /// The Buildkite job id the README's session name takes.
-const BUILDKITE_JOB: &str = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
+pub(crate) const BUILDKITE_JOB: &str = "01890c5e-7c4b-4a8e-9a35-0e5b1c2d3f4a";
 
 /// The `sub` of a GitLab job's id_token on branch `main` (GitLab's shape).
-const GITLAB_SUB: &str = "project_path:group/app:ref_type:branch:ref:main";
+pub(crate) const GITLAB_SUB: &str = "project_path:group/app:ref_type:branch:ref:main";
 
 /// The `sub` of a Buildkite job's token on `main` (Buildkite's shape).
-const BUILDKITE_SUB: &str =
+pub(crate) const BUILDKITE_SUB: &str =
     "organization:acme:pipeline:deploy:ref:refs/heads/main:commit:0123abc:step:deploy";
 
 impl ShellJob {
     /// The folder and what every job needs to reach `sts`, plus `vars`.
-    fn new(sts: &StandIn, token: String, vars: &[(&str, &str)]) -> ShellJob {
+    pub(crate) fn new(sts: &StandIn, token: String, vars: &[(&str, &str)]) -> ShellJob {
         let dir = temp_dir("shell-job");
         std::os::unix::fs::symlink(bin(), dir.join("aws-oidc")).unwrap();
         std::fs::create_dir(dir.join("tmp")).unwrap();
@@ -187,7 +187,7 @@ impl ShellJob {
     }
 
     /// A GitLab job: the id_token in `$AWS_OIDC_TOKEN`, the role in `$ROLE_ARN`.
-    fn gitlab(sts: &StandIn) -> ShellJob {
+    pub(crate) fn gitlab(sts: &StandIn) -> ShellJob {
         let token = jwt(
             "https://gitlab.com",
             "sts.amazonaws.com",
@@ -203,7 +203,7 @@ impl ShellJob {
     }
 
     /// A Buildkite job: `buildkite-agent` prints the token, `$TMPDIR` is `tmp/`.
-    fn buildkite(sts: &StandIn) -> ShellJob {
+    pub(crate) fn buildkite(sts: &StandIn) -> ShellJob {
         let token = jwt(
             "https://agent.buildkite.com",
             "sts.amazonaws.com",
@@ -221,7 +221,7 @@ impl ShellJob {
     }
 
     /// A shell of your own: the token in the file `$TOKEN_FILE`.
-    fn shell(sts: &StandIn) -> ShellJob {
+    pub(crate) fn shell(sts: &StandIn) -> ShellJob {
         let mut job = ShellJob::new(sts, harness_token(), &[("USER", "ci")]);
         let file = write_file(&job.dir, "token", &job.token);
         job.env
@@ -230,7 +230,7 @@ impl ShellJob {
     }
 
     /// Runs `script` in the folder with this shell (`["bash", "-e"]`).
-    fn run(&self, shell: &[&str], script: &str) -> Output {
+    pub(crate) fn run(&self, shell: &[&str], script: &str) -> Output {
         let env: Vec<(&str, &str)> = self
             .env
             .iter()
@@ -241,7 +241,7 @@ impl ShellJob {
 }
 
 /// The `script:` lines of README's GitLab job `n`, one shell line each.
-fn gitlab_script(n: usize) -> String {
+pub(crate) fn gitlab_script(n: usize) -> String {
     let job = doc_block("docs/other-ci.md", "## GitLab CI", "yaml", n);
     yaml_list(&job.lines().collect::<Vec<_>>(), "script:")
 }
@@ -309,7 +309,7 @@ fn readme_buildkite_pipe() {
 /// What a README Buildkite script must have done: `aws` got the
 /// credentials for Buildkite's token and session name, no token showed,
 /// and nothing is left in `$TMPDIR`.
-fn buildkite_job_done(sts: &StandIn, job: &ShellJob, out: &Output) {
+pub(crate) fn buildkite_job_done(sts: &StandIn, job: &ShellJob, out: &Output) {
     out.assert_hides(&[&job.token]);
     assert_eq!(out.stdout, aws_saw(sts, "us-east-1"), "{}", out.stderr);
     let req = sts.requests().pop().unwrap();
@@ -488,7 +488,7 @@ fn readme_kubernetes_token_file_env() {
 /// the AWS CLI uses) reads it, with the binary and token file put in place
 /// and `--duration` as given. Returns the access key of each of `calls`
 /// reads of the credentials.
-fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
+pub(crate) fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
     let dir = temp_dir("profile");
     let ini = doc_block("docs/other-ci.md", "## AWS `credential_process`", "ini", 0)
         .replace("--duration 1h", &format!("--duration {duration}"));
@@ -498,7 +498,7 @@ fn botocore_reads(sts: &StandIn, duration: &str, calls: usize) -> Vec<String> {
 /// A README profile (`ini`) as botocore reads it in a process of its own,
 /// with `dir` as HOME and the binary and a token file put in place: the
 /// access key of each of `calls` reads of the credentials.
-fn botocore_profile_reads(
+pub(crate) fn botocore_profile_reads(
     sts: &StandIn,
     dir: &Path,
     ini: &str,
@@ -561,7 +561,7 @@ fn readme_credential_process_profile_is_read_by_botocore() {
 /// Why README advises 1h: botocore refreshes credentials that expire within
 /// 15 minutes, so 15-minute credentials are refreshed on every call.
 #[test]
-fn credential_process_with_15m_runs_sts_on_every_call() {
+pub(crate) fn credential_process_with_15m_runs_sts_on_every_call() {
     let sts = StandIn::start();
     let keys = botocore_reads(&sts, "15m", 3);
     let mut unique = keys.clone();
@@ -573,7 +573,7 @@ fn credential_process_with_15m_runs_sts_on_every_call() {
 
 /// The backtick-quoted messages in bold in each Troubleshooting item,
 /// as fragments between the placeholders (`…`, HOST, N, X).
-fn troubleshooting_quotes() -> Vec<(String, Vec<String>)> {
+pub(crate) fn troubleshooting_quotes() -> Vec<(String, Vec<String>)> {
     let section = doc_section("docs/troubleshooting.md", "## Troubleshooting");
     let mut quotes = Vec::new();
     for item in section.split("\n- **").skip(1) {
@@ -788,397 +788,6 @@ fn readme_troubleshooting_quotes_real_messages() {
             from.iter().any(|l| in_order(l, &parts)),
             "README quotes `{quote}`: no line the binary printed (nor, unless it names HOST, of the code) matches it:\n{printed}"
         );
-    }
-}
-
-/// The identity account and the deploy role of README's Cross-account
-/// examples.
-const FIRST_ROLE: &str = "arn:aws:iam::111111111111:role/ci-identity";
-const DEPLOY_ROLE: &str = "arn:aws:iam::222222222222:role/deploy";
-const EXTERNAL_ID: &str = "ci-deploy-7f3a";
-
-/// Whether this build has these flags. Role chaining, `--verify` and
-/// `--cache` (issue 11) were built on branches of their own; until they are
-/// merged, the README examples that use them are run only as far as this
-/// build goes (the account guard), and the rest is skipped, saying so.
-fn built_with(flags: &[&str]) -> bool {
-    let help = run(&[], &["--help"]).stdout;
-    let missing: Vec<&&str> = flags
-        .iter()
-        .filter(|f| !help.contains(&format!("  {f} ")))
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("skipped the chained run: this build has no {missing:?}");
-    }
-    missing.is_empty()
-}
-
-/// A plugin step's `settings:` as the runner hands them over: each
-/// `key: value` directly under it as `PLUGIN_<KEY>`, comments dropped. A
-/// nested value (`from_secret:`) is left to the caller.
-fn yaml_settings(yaml: &str) -> Vec<(String, String)> {
-    let mut lines = yaml.lines().skip_while(|l| l.trim() != "settings:");
-    let Some(head) = lines.next() else {
-        return Vec::new();
-    };
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let inner: Vec<&str> = lines.take_while(|l| indent(l) > indent(head)).collect();
-    let depth = inner.first().map_or(0, |l| indent(l));
-    inner
-        .iter()
-        .filter(|l| indent(l) == depth)
-        .filter_map(|l| {
-            let (k, v) = l.trim().split_once(':')?;
-            let v = v.split(" #").next().unwrap_or_default().trim();
-            (!v.is_empty()).then(|| (format!("PLUGIN_{}", k.to_uppercase()), v.to_string()))
-        })
-        .collect()
-}
-
-/// The requests of one chained run through the README's roles: the
-/// web-identity hop for the first role, then `AssumeRole` for the deploy
-/// role with the external id and the same session name, then (with
-/// `verify`) `GetCallerIdentity`. Returns the deploy role's credentials.
-fn assert_chained(sts: &StandIn, session: &str, verify: bool) -> standin::Issued {
-    let reqs = sts.requests();
-    let action = |i: usize| reqs.get(i).and_then(|r| r.field("Action"));
-    assert_eq!(action(0), Some("AssumeRoleWithWebIdentity"));
-    assert_eq!(reqs[0].field("RoleArn"), Some(FIRST_ROLE));
-    assert_eq!(reqs[0].field("ExternalId"), None);
-    assert_eq!(action(1), Some("AssumeRole"));
-    assert_eq!(reqs[1].field("RoleArn"), Some(DEPLOY_ROLE));
-    assert_eq!(reqs[1].field("ExternalId"), Some(EXTERNAL_ID));
-    for r in &reqs[..2] {
-        assert_eq!(r.field("RoleSessionName"), Some(session));
-    }
-    match verify {
-        true => assert_eq!((reqs.len(), action(2)), (3, Some("GetCallerIdentity"))),
-        false => assert_eq!(reqs.len(), 2),
-    }
-    sts.issued()
-        .into_iter()
-        .find(|i| {
-            i.assumed_role_arn
-                .contains(":222222222222:assumed-role/deploy/")
-        })
-        .expect("the deploy role's credentials were issued")
-}
-
-/// README "Chaining in a Harness step": the step's settings as Harness
-/// hands them over. The example's allowedAccountIds lets its roles through
-/// (`--check`); with chaining built, the run writes the deploy role's
-/// credentials.
-#[test]
-fn readme_cross_account_harness_step() {
-    let sts = StandIn::start();
-    let yaml = doc_block(
-        "docs/cross-account.md",
-        "## Chaining in a Harness step",
-        "yaml",
-        0,
-    );
-    let mut step = Step::harness(&sts);
-    for (k, v) in yaml_settings(&yaml) {
-        step = step.set(&k, &v.replace("<+pipeline.executionId>", "exec42"));
-    }
-    assert_eq!(step.env.get("PLUGIN_IAMROLEARN"), Some(FIRST_ROLE));
-    assert_eq!(step.env.get("PLUGIN_CHAINROLEARN"), Some(DEPLOY_ROLE));
-    let out = step.run(&["--check"]);
-    out.expect(0);
-    assert!(
-        out.stdout.contains(
-            "allowed accounts: 111111111111, 222222222222 (from PLUGIN_ALLOWEDACCOUNTIDS)\n"
-        ),
-        "{}",
-        out.stdout
-    );
-    if !built_with(&["--chain-role-arn", "--external-id", "--verify"]) {
-        return;
-    }
-    let out = step.run(&[]);
-    out.expect(0);
-    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
-    let last = assert_chained(&sts, "harness-exec42", true);
-    assert!(step
-        .secrets()
-        .contains(&format!("AWS_ACCESS_KEY_ID={}\n", last.access_key_id)));
-    assert!(step
-        .vars()
-        .contains(&format!("AWS_OIDC_ROLE_ARN={DEPLOY_ROLE}\n")));
-    let secrets = secrets_of(&sts, &step.token);
-    out.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-}
-
-/// README "Chaining in Drone and Woodpecker": the first step as Drone hands
-/// it over, then the later steps' commands in sh. Before chaining is built
-/// the same pipeline runs one hop, through the guard.
-#[test]
-fn readme_cross_account_drone_pipeline() {
-    let sts = StandIn::start();
-    let workspace = temp_dir("drone-chain");
-    let yaml = doc_block(
-        "docs/cross-account.md",
-        "## Chaining in Drone and Woodpecker",
-        "yaml",
-        0,
-    );
-    let (env, token) = drone_first_step(&sts, &yaml, &workspace);
-    let chained = built_with(&["--chain-role-arn", "--external-id", "--verify"]);
-    let out = run_env(&env, &[], None);
-    out.expect(0).assert_hides(&[&token]);
-    let issued = match chained {
-        true => assert_chained(&sts, "drone-app-42", true),
-        false => sts.issued().pop().unwrap(),
-    };
-    let out = drone_later_steps(&yaml, &workspace);
-    assert_eq!(
-        out.stdout,
-        aws_printed(&issued, "us-west-2"),
-        "{}",
-        out.stderr
-    );
-    assert!(!workspace.join("aws-oidc.env").exists());
-}
-
-/// README "Chaining from a shell": the script in sh, the token in a file.
-#[test]
-fn readme_cross_account_shell() {
-    if !built_with(&["--chain-role-arn", "--external-id", "--verify"]) {
-        return;
-    }
-    let sts = StandIn::start();
-    let job = ShellJob::shell(&sts);
-    let out = job.run(
-        &["sh"],
-        &doc_block("docs/cross-account.md", "## Chaining from a shell", "sh", 0),
-    );
-    let last = assert_chained(&sts, "deploy-ci", true);
-    assert_eq!(
-        out.stdout,
-        aws_printed(&last, "eu-west-1"),
-        "{}",
-        out.stderr
-    );
-}
-
-/// README "Chaining in `~/.aws/config`" as botocore reads it, in two
-/// processes one after the other: the first exchanges (two hops), the
-/// second is served from the cache in `$HOME/.cache/aws-oidc`.
-#[test]
-fn readme_cross_account_profile_is_cached() {
-    if !built_with(&["--chain-role-arn", "--external-id", "--cache"]) {
-        return;
-    }
-    let sts = StandIn::start();
-    let home = temp_dir("profile-chain");
-    let ini = doc_block(
-        "docs/cross-account.md",
-        "## Chaining in `~/.aws/config`",
-        "ini",
-        0,
-    );
-    let first = botocore_profile_reads(&sts, &home, &ini, "deploy", 2);
-    let last = assert_chained(&sts, "gitlab-4242", false);
-    assert_eq!(first, vec![last.access_key_id.clone(); 2]);
-    let second = botocore_profile_reads(&sts, &home, &ini, "deploy", 2);
-    assert_eq!(second, first);
-    assert_eq!(
-        sts.requests().len(),
-        2,
-        "the second process asked STS again"
-    );
-    let cache = home.join(".cache/aws-oidc");
-    assert_eq!(mode(&cache), 0o700);
-}
-
-/// README "The two policies": both are JSON, and they name the roles and
-/// the external id the examples below them use, so a reader who copies one
-/// policy and one example gets a pair that fits.
-#[test]
-fn readme_cross_account_policies_fit_the_examples() {
-    use aws_oidc::json::{parse, Json};
-    let at = json_at;
-    let text = |s: &str| Json::String(s.to_string());
-    let statement = |n: usize| {
-        let block = doc_block("docs/cross-account.md", "## The two policies", "json", n);
-        let doc = parse(&block).unwrap_or_else(|| panic!("not JSON:\n{block}"));
-        assert_eq!(at(&doc, "Version"), &text("2012-10-17"));
-        at(at(&doc, "Statement"), "0").clone()
-    };
-    let permission = statement(0);
-    assert_eq!(at(&permission, "Effect"), &text("Allow"));
-    assert_eq!(at(&permission, "Action"), &text("sts:AssumeRole"));
-    assert_eq!(at(at(&permission, "Resource"), "0"), &text(DEPLOY_ROLE));
-    let trust = statement(1);
-    assert_eq!(at(&trust, "Action"), &text("sts:AssumeRole"));
-    assert_eq!(at(at(&trust, "Principal"), "AWS"), &text(FIRST_ROLE));
-    let condition = at(at(&trust, "Condition"), "StringEquals");
-    assert_eq!(at(condition, "sts:ExternalId"), &text(EXTERNAL_ID));
-    for (heading, lang) in [
-        ("## Chaining in a Harness step", "yaml"),
-        ("## Chaining in Drone and Woodpecker", "yaml"),
-        ("## Chaining from a shell", "sh"),
-        ("## Chaining in `~/.aws/config`", "ini"),
-    ] {
-        let example = doc_block("docs/cross-account.md", heading, lang, 0);
-        for name in [
-            FIRST_ROLE,
-            DEPLOY_ROLE,
-            EXTERNAL_ID,
-            "111111111111,222222222222",
-        ] {
-            assert!(example.contains(name), "{heading} lacks {name}");
-        }
-    }
-}
-
-/// Every JSON block of README and the guides: the text of each, as the
-/// reader copies it.
-fn readme_json_blocks() -> Vec<String> {
-    [
-        "README.md",
-        "docs/harness.md",
-        "docs/other-ci.md",
-        "docs/cross-account.md",
-    ]
-    .iter()
-    .flat_map(|file| {
-        let text = doc_text(file);
-        text.split("```json\n")
-            .skip(1)
-            .map(|b| b[..b.find("```").unwrap()].to_string())
-            .collect::<Vec<_>>()
-    })
-    .collect()
-}
-
-/// Whether `text` matches IAM's `StringLike` pattern `pattern`, where
-/// `*` is any run of characters and an upper-case placeholder
-/// (`ACCOUNT_ID`, `ORG`) stands for one value of the reader's.
-fn iam_like(pattern: &str, text: &str) -> bool {
-    let mut glob = String::new();
-    let mut rest = pattern;
-    while let Some(c) = rest.chars().next() {
-        let upper = rest
-            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
-            .unwrap_or(rest.len());
-        if upper >= 3 {
-            glob.push('*');
-            rest = &rest[upper..];
-        } else {
-            glob.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    fn matches(p: &[u8], t: &[u8]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some((b'*', p)) => (0..=t.len()).any(|i| matches(p, &t[i..])),
-            Some((c, p)) => t.first() == Some(c) && matches(p, &t[1..]),
-        }
-    }
-    matches(glob.as_bytes(), text.as_bytes())
-}
-
-/// README's trust policies are whole documents IAM accepts (Version
-/// 2012-10-17, a Statement list), one for each CI whose token README
-/// exchanges, and each lets in exactly the tokens the examples above use:
-/// its provider is the token's issuer, its `aud` the token's audience, its
-/// `sub` pattern matches the `sub` that CI sends. Every other JSON block
-/// in README is a whole policy document too.
-#[test]
-fn readme_trust_policies_are_whole_documents_for_each_ci() {
-    use aws_oidc::json::{parse, Json};
-    let at = json_at;
-    let text = |s: &str| Json::String(s.to_string());
-    let mut trusted = Vec::new();
-    for block in readme_json_blocks() {
-        let doc = parse(&block).unwrap_or_else(|| panic!("not JSON:\n{block}"));
-        assert_eq!(at(&doc, "Version"), &text("2012-10-17"), "{block}");
-        let Json::Array(statements) = at(&doc, "Statement") else {
-            panic!("Statement is not a list:\n{block}")
-        };
-        for st in statements {
-            assert_eq!(at(st, "Effect"), &text("Allow"), "{block}");
-            if at(st, "Action") != &text("sts:AssumeRoleWithWebIdentity") {
-                continue;
-            }
-            let Json::String(federated) = at(at(st, "Principal"), "Federated") else {
-                panic!("{block}")
-            };
-            let provider = federated.split_once(":oidc-provider/").unwrap().1;
-            let mut conditions = Vec::new();
-            for (test, keys) in match at(st, "Condition") {
-                Json::Object(tests) => tests,
-                _ => panic!("{block}"),
-            } {
-                for (key, value) in match keys {
-                    Json::Object(keys) => keys,
-                    _ => panic!("{block}"),
-                } {
-                    let Json::String(value) = value else {
-                        panic!("{block}")
-                    };
-                    let claim = key
-                        .strip_prefix(&format!("{provider}:"))
-                        .unwrap_or_else(|| {
-                            panic!("{key} is not a key of the provider {provider}:\n{block}")
-                        });
-                    conditions.push((test.clone(), claim.to_string(), value.clone()));
-                }
-            }
-            trusted.push((provider.to_string(), conditions));
-        }
-    }
-    let gitlab = jwt("https://gitlab.com", "sts.amazonaws.com", GITLAB_SUB, now());
-    let buildkite = jwt(
-        "https://agent.buildkite.com",
-        "sts.amazonaws.com",
-        BUILDKITE_SUB,
-        now(),
-    );
-    // The Harness token README's set-up shows the policy of.
-    let harness = jwt(
-        "https://app.harness.io/ng/api/oidc/account/Ab12Cd34Ef56",
-        "sts.amazonaws.com",
-        "account/Ab12Cd34Ef56:org/default:project/payments:pipeline/deploy",
-        now(),
-    );
-    for token in [harness, gitlab, buildkite] {
-        let payload = token.split('.').nth(1).unwrap();
-        let payload =
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-                .unwrap();
-        let claims = parse(std::str::from_utf8(&payload).unwrap()).unwrap();
-        let claim = |name: &str| match at(&claims, name) {
-            Json::String(s) => s.clone(),
-            other => panic!("{name}: {other:?}"),
-        };
-        let issuer = claim("iss");
-        let Some((_, conditions)) = trusted
-            .iter()
-            .find(|(provider, _)| iam_like(&format!("https://{provider}"), &issuer))
-        else {
-            panic!("README has no trust policy for tokens from {issuer}")
-        };
-        for name in ["aud", "sub"] {
-            assert!(
-                conditions.iter().any(|(_, c, _)| c == name),
-                "the trust policy for {issuer} has no {name} condition"
-            );
-        }
-        for (test, name, value) in conditions {
-            let got = claim(name);
-            let ok = match test.as_str() {
-                "StringEquals" => iam_like(value, &got) && !value.contains('*'),
-                "StringLike" => iam_like(value, &got),
-                other => panic!("{other} in the trust policy for {issuer}"),
-            };
-            assert!(
-                ok,
-                "{issuer}: {test} {name} {value:?} does not let in {got:?}"
-            );
-        }
     }
 }
 

@@ -13,6 +13,7 @@ mod cache;
 mod chain;
 mod check;
 mod cli;
+mod cross_account;
 mod errors;
 mod exec;
 mod flags;
