@@ -39,11 +39,7 @@ pub(crate) fn prepare(
             s.format.name()
         )));
     }
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_os_str());
-    exec::find(child, path)
+    exec::find(child, exec::search_path(env))
 }
 
 /// Every env name the token may have been read from: none reaches the

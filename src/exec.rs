@@ -30,6 +30,16 @@ pub struct Program {
 }
 
 impl Program {
+    /// The process that runs it: its path and arguments, exactly `env`,
+    /// and (on Unix) its name as given as `argv[0]`, as a shell starts it.
+    fn command(&self, env: &[(OsString, OsString)]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.path);
+        cmd.args(&self.args).env_clear().envs(env.iter().cloned());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::arg0(&mut cmd, &self.name);
+        cmd
+    }
+
     /// The name as messages show it.
     pub fn shown(&self) -> String {
         crate::error::word(&self.name.to_string_lossy())
@@ -290,12 +300,7 @@ pub fn run(program: &Program, env: &[(OsString, OsString)]) -> Result<i32, Error
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
-    let mut cmd = std::process::Command::new(&program.path);
-    cmd.args(&program.args)
-        .env_clear()
-        .envs(env.iter().cloned());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::arg0(&mut cmd, &program.name);
+    let mut cmd = program.command(env);
     let status = forward::spawn_and_wait(&mut cmd).map_err(|e| {
         let why = crate::error::io_reason(&e);
         let message = format!("the command `{}` cannot be started: {why}", program.shown());
@@ -352,19 +357,13 @@ pub fn capture(
     deadline: Instant,
     limit: usize,
 ) -> Result<Captured, Error> {
-    let mut cmd = std::process::Command::new(&program.path);
-    cmd.args(&program.args)
-        .env_clear()
-        .envs(env.iter().cloned())
-        .stdin(Stdio::null())
+    let mut cmd = program.command(env);
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // A group of its own, so that stopping it stops what it started.
     #[cfg(unix)]
-    {
-        std::os::unix::process::CommandExt::arg0(&mut cmd, &program.name);
-        // A group of its own, so that stopping it stops what it started.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    }
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|e| {
         Error::CommandNotRunnable(format!(
             "the command `{}` cannot be started: {}",
