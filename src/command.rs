@@ -55,6 +55,22 @@ fn token_names() -> Vec<&'static str> {
     .collect()
 }
 
+/// The command's environment: aws-oidc's own (`env`), less what §14.1
+/// removes and the token by every name and value, plus `set`.
+fn child_env(
+    s: &Settings,
+    env: &[(OsString, OsString)],
+    set: Vec<(&'static str, String)>,
+) -> Vec<(OsString, OsString)> {
+    let names = token_names();
+    let given = Given {
+        set,
+        token_names: &names,
+        token: s.token.expose(),
+    };
+    exec::environment(env, &given)
+}
+
 /// The variables the command gets: the credentials, their expiry and the
 /// region (both names) when one is set.
 fn variables(s: &Settings, c: &response::Credentials) -> Vec<(&'static str, String)> {
@@ -95,13 +111,7 @@ pub(crate) fn run(
     if s.serve.value {
         return serve(s, ctx, program, env, creds, first_hop.into_inner(), log);
     }
-    let names = token_names();
-    let given = Given {
-        set: variables(s, &creds),
-        token_names: &names,
-        token: s.token.expose(),
-    };
-    let env = exec::environment(env, &given);
+    let env = child_env(s, env, variables(s, &creds));
     log.info(&format!(
         "running {} with the credentials of {} until {} ({})",
         program.shown(),
@@ -158,13 +168,7 @@ fn serve(
             .into_iter()
             .filter(|(k, _)| *k != "AWS_CREDENTIAL_EXPIRATION"),
     );
-    let names = token_names();
-    let given = Given {
-        set,
-        token_names: &names,
-        token: s.token.expose(),
-    };
-    let child_env = exec::environment(env, &given);
+    let child_env = child_env(s, env, set);
     log.info(&format!(
         "running {} with a credential endpoint ({}) for {}, refreshed within 15m of expiry",
         program.shown(),
